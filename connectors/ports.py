@@ -42,7 +42,7 @@ class EventAttendee:
 
 @dataclass(frozen=True)
 class CalendarEvent:
-    """An event we ask a calendar to create. ``event_id`` is chosen by us so a retry is idempotent."""
+    """An event to create. We choose ``event_id``, so a retried create is idempotent."""
 
     event_id: str
     organizer: str
@@ -71,7 +71,7 @@ class CalendarPort(Protocol):
 
 @dataclass(frozen=True)
 class OutboundEmail:
-    """An email to send as the rep. ``message_id`` is ours (RFC 5322) and recorded before sending."""
+    """An email to send as the rep; ``message_id`` (RFC 5322) is ours, recorded before sending."""
 
     message_id: str
     sender: str

@@ -1,0 +1,109 @@
+"""Block Kit, built by pure functions from plain data. Untrusted text is escaped here."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from orchestrator.cards import ActionView
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+PREVIEW_CHARS = 1200
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping, so a prospect cannot write `<!channel>` or a fake link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    if len(text) > SECTION_LIMIT:
+        text = text[: SECTION_LIMIT - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _quote(body: str) -> str:
+    preview = body if len(body) <= PREVIEW_CHARS else body[:PREVIEW_CHARS] + "…"
+    return "\n".join("> " + line for line in escape(preview).splitlines())
+
+
+ACTION_TITLES = {
+    "email_initial": "First scheduling email",
+    "email_follow_up": "Follow-up email",
+    "email_confirmation": "Confirmation email",
+    "email_reminder": "Reminder email",
+    "email_response": "Reply email",
+    "email_no_show": "No-show recovery email",
+}
+
+
+def approval_card(view: ActionView) -> tuple[str, list[Block]]:
+    """The approval card for one pending action, in whatever state the action is in."""
+    title = ACTION_TITLES.get(view.action_type, view.action_type.replace("_", " ").capitalize())
+    ref = f"*{escape(view.request_ref)}* · " if view.request_ref else ""
+    fallback = f"{title} to {', '.join(view.to)} needs your approval"
+    blocks: list[Block] = [
+        _section(f"{ref}{title} to *{escape(', '.join(view.to))}*"),
+        _section(f"*Subject:* {escape(view.subject)}\n{_quote(view.body)}"),
+    ]
+    if view.reasoning:
+        confidence = f" · confidence {view.confidence:.0%}" if view.confidence is not None else ""
+        blocks.append(_context(f"Why: {escape(view.reasoning)}{confidence}"))
+    blocks.append(_state_block(view))
+    return fallback, blocks
+
+
+def _state_block(view: ActionView) -> Block:
+    if view.status == "pending":
+        return {
+            "type": "actions",
+            "block_id": f"decide:{view.action_id}",
+            "elements": [
+                _button("Approve & send", "approve_action", view.action_id, "primary"),
+                _button("Reject", "reject_action", view.action_id, "danger"),
+            ],
+        }
+    if view.status == "approved" and view.undo_until is not None:
+        at = _local_time(view.undo_until, view.rep_timezone)
+        return {
+            "type": "section",
+            "block_id": f"undo:{view.action_id}",
+            "text": {
+                "type": "mrkdwn",
+                "text": f":hourglass: Sending at {at} — you can still undo.",
+            },
+            "accessory": _button("Undo", "undo_action", view.action_id),
+        }
+    by = f" by <@{view.decided_by}>" if view.decided_by else ""
+    outcomes = {
+        "executing": ":outbox_tray: Sending…",
+        "executed": ":white_check_mark: Sent"
+        + (f" {_local_time(view.executed_at, view.rep_timezone)}" if view.executed_at else ""),
+        "rejected": f":no_entry_sign: Rejected{by}",
+        "cancelled": f":leftwards_arrow_with_hook: Cancelled{by}",
+        "expired": ":hourglass_flowing_sand: Expired",
+        "failed": f":x: Failed: {escape(view.error or 'unknown error')}",
+    }
+    return _context(outcomes.get(view.status, view.status))
+
+
+def _local_time(moment: Any, tz: str) -> str:
+    return str(moment.astimezone(ZoneInfo(tz)).strftime("%H:%M %Z"))

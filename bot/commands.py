@@ -1,0 +1,138 @@
+"""Parsing `/schedule` text. Pure: returns a command or a `CommandError` that says what to fix."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from orchestrator.intake import ScheduleCommand
+
+EXAMPLE = '/schedule demo with john@acme.com next week 45m "they asked about SSO"'
+
+HELP_TEXT = (
+    "*Convene* finds a time, writes the email, and waits for your approval before anything "
+    "is sent.\n"
+    f"• `{EXAMPLE}`\n"
+    "• Who: one or more emails after `with` (comma or space separated).\n"
+    "• When (optional): `tomorrow`, `this week`, `next week`, `next 10 days`, "
+    "or `2026-12-01..2026-12-05`. Default: the next 7 days.\n"
+    "• How long (optional): `30m`, `45 min`, `1h`. Default: 30 minutes.\n"
+    "• Context for the email (optional): in double quotes.\n"
+    "• `/schedule help` shows this."
+)
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+# Slack turns typed addresses into <mailto:a@b.com|a@b.com>.
+SLACK_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+DURATION = re.compile(r"^(\d{1,3})\s*(m|min|mins|minutes|h|hr|hrs|hour|hours)$", re.I)
+DATE_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$")
+NEXT_DAYS = re.compile(r"^next (\d{1,2}) days$", re.I)
+CONTEXT = re.compile(r'"([^"]*)"|“([^”]*)”')
+MIN_MINUTES, MAX_MINUTES = 10, 240
+
+
+class CommandError(ValueError):
+    """The text could not be understood; the message says what was wrong."""
+
+
+def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
+    """`<meeting type> with <emails> [when] [duration] ["context"]`, in the rep's zone `tz`."""
+    text = SLACK_MAILTO.sub(r"\1", text.strip())
+    context_match = CONTEXT.search(text)
+    context = ""
+    if context_match:
+        context = (context_match.group(1) or context_match.group(2) or "").strip()
+        text = (text[: context_match.start()] + text[context_match.end() :]).strip()
+    head, sep, rest = text.partition(" with ")
+    if not sep or not head.strip():
+        raise CommandError(
+            "Tell me what kind of meeting and with whom, e.g. `demo with john@acme.com`."
+        )
+    meeting_type = head.strip().lower()
+    tokens = [t for t in re.split(r"[\s,;]+", rest.strip()) if t]
+    emails: list[str] = []
+    while tokens and "@" in tokens[0]:
+        address = tokens.pop(0).strip("<>").lower()
+        if not EMAIL.match(address):
+            raise CommandError(f"`{address}` doesn't look like an email address.")
+        if address not in emails:
+            emails.append(address)
+    if not emails:
+        raise CommandError("Add at least one email address after `with`.")
+    duration = 30
+    window: tuple[datetime, datetime] | None = None
+    remaining = " ".join(tokens)
+    for phrase in _phrases(remaining):
+        if match := DURATION.match(phrase):
+            amount, unit = int(match.group(1)), match.group(2).lower()
+            duration = amount * 60 if unit.startswith("h") else amount
+        elif (parsed := _window(phrase, now=now, tz=tz)) is not None:
+            window = parsed
+        else:
+            raise CommandError(f"I didn't understand `{phrase}`.")
+    if not MIN_MINUTES <= duration <= MAX_MINUTES:
+        raise CommandError(f"Meetings can be {MIN_MINUTES} to {MAX_MINUTES} minutes long.")
+    start, end = window if window else (None, None)
+    return ScheduleCommand(
+        meeting_type=meeting_type,
+        emails=tuple(emails),
+        duration_minutes=duration,
+        window_start=start,
+        window_end=end,
+        context=context,
+    )
+
+
+def _phrases(text: str) -> list[str]:
+    """Split what follows the emails into duration and window phrases."""
+    words = text.split()
+    phrases, i = [], 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            candidate = " ".join(words[i : i + size])
+            if size > 1 and (DURATION.match(candidate) or _is_window_word(candidate)):
+                phrases.append(candidate)
+                i += size
+                break
+        else:
+            phrases.append(words[i])
+            i += 1
+    return phrases
+
+
+def _is_window_word(phrase: str) -> bool:
+    return phrase.lower() in {"this week", "next week"} or bool(NEXT_DAYS.match(phrase))
+
+
+def _window(phrase: str, *, now: datetime, tz: str) -> tuple[datetime, datetime] | None:
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    lowered = phrase.lower()
+
+    def days(first: date, last: date) -> tuple[datetime, datetime]:
+        start = datetime.combine(first, datetime.min.time(), zone)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+        return max(start, now), end
+
+    if lowered == "tomorrow":
+        return days(today + timedelta(days=1), today + timedelta(days=1))
+    if lowered == "this week":
+        return days(today, today + timedelta(days=6 - today.weekday()))
+    if lowered == "next week":
+        monday = today + timedelta(days=7 - today.weekday())
+        return days(monday, monday + timedelta(days=6))
+    if match := NEXT_DAYS.match(phrase):
+        return days(today, today + timedelta(days=int(match.group(1))))
+    if match := DATE_RANGE.match(phrase):
+        try:
+            first = date.fromisoformat(match.group(1))
+            last = date.fromisoformat(match.group(2) or match.group(1))
+        except ValueError as exc:
+            raise CommandError(f"`{phrase}` is not a real date.") from exc
+        if last < first:
+            raise CommandError("The date range ends before it starts.")
+        if last < today:
+            raise CommandError("That date range is in the past.")
+        return days(first, last)
+    return None

@@ -1,0 +1,393 @@
+"""Tables. Every row belongs to an org (the Slack team); every timestamp is aware UTC.
+
+Timestamps are always passed in by the caller (from the one `Clock`), never defaulted here, so
+tests and the demo can run on a fixed or fast-forwarded clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_field(**kwargs: Any) -> Any:
+    return Field(sa_type=JSONType, **kwargs)  # type: ignore[call-overload]
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+# --- status vocabularies --------------------------------------------------------------------
+
+
+class RequestStatus(StrEnum):
+    initiated = "initiated"
+    proposing = "proposing"
+    awaiting_response = "awaiting_response"
+    negotiating = "negotiating"
+    confirming = "confirming"
+    confirmed = "confirmed"
+    reminder_sent = "reminder_sent"
+    completed = "completed"
+    no_show = "no_show"
+    paused = "paused"
+    cancelled = "cancelled"
+
+
+class ActionType(StrEnum):
+    email_initial = "email_initial"
+    email_follow_up = "email_follow_up"
+    email_confirmation = "email_confirmation"
+    email_reminder = "email_reminder"
+    email_response = "email_response"
+    email_no_show = "email_no_show"
+    calendar_book = "calendar_book"
+    calendar_update = "calendar_update"
+    calendar_cancel = "calendar_cancel"
+
+
+class ActionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    executing = "executing"
+    executed = "executed"
+    rejected = "rejected"
+    expired = "expired"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    waiting_approval = "waiting_approval"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+# --- people and credentials -----------------------------------------------------------------
+
+
+class Rep(SQLModel, table=True):
+    __tablename__ = "reps"
+    __table_args__ = (UniqueConstraint("org_id", "slack_user_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    slack_user_id: str
+    email: str
+    name: str = ""
+    timezone: str = "UTC"
+    # {"0": ["09:00", "17:00"], ...} keyed by weekday, Monday = 0, in the rep's zone.
+    working_hours: dict[str, list[str]] = json_field(default_factory=dict)
+    brief_time: str = "08:00"
+    quiet_hours_start: str | None = None
+    quiet_hours_end: str | None = None
+    daily_send_limit: int = 50
+    calendar_provider: str = "local"
+    mail_provider: str = "local"
+    signature: str = ""
+    delegate_slack_ids: list[str] = json_field(default_factory=list)
+    created_at: datetime
+
+
+class Credential(SQLModel, table=True):
+    """Provider OAuth tokens; `token_ciphertext` is encrypted at rest and never logged."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("org_id", "rep_id", "provider"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID = Field(foreign_key="reps.id")
+    provider: str
+    token_ciphertext: str
+    scopes: list[str] = json_field(default_factory=list)
+    expires_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- scheduling -----------------------------------------------------------------------------
+
+
+class SchedulingRequest(SQLModel, table=True):
+    __tablename__ = "scheduling_requests"
+    __table_args__ = (
+        UniqueConstraint("org_id", "ref"),
+        Index("ix_requests_due", "next_action_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID = Field(foreign_key="reps.id", index=True)
+    ref: str  # short human reference shown in Slack, e.g. ACME-12
+    meeting_type: str = "meeting"
+    duration_minutes: int = 30
+    title: str = ""
+    context: str = ""
+    platform: str = "google_meet"
+    date_range_start: datetime | None = None
+    date_range_end: datetime | None = None
+    preferred_times: list[str] = json_field(default_factory=list)
+    avoid_days: list[str] = json_field(default_factory=list)
+    timezone: str = "UTC"
+    status: str = RequestStatus.initiated
+    attempt_count: int = 0
+    no_show_count: int = 0
+    next_action_at: datetime | None = None
+    next_action_type: str | None = None
+    outcome: str | None = None
+    email_thread_id: str | None = None
+    event_next_action: str | None = None
+    event_next_action_subtype: str | None = None
+    event_score: int | None = None
+    proposed_slots: list[dict[str, Any]] = json_field(default_factory=list)
+    meeting_start: datetime | None = None
+    meeting_end: datetime | None = None
+    calendar_event_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchedulingAttendee(SQLModel, table=True):
+    __tablename__ = "scheduling_attendees"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    request_id: uuid.UUID = Field(foreign_key="scheduling_requests.id", index=True)
+    side: str  # internal | external
+    required: bool = True
+    organizer: bool = False
+    email: str
+    name: str = ""
+    timezone: str | None = None
+    invite_status: str = "needs_action"
+    score: int | None = None
+    reason: str | None = None
+    next_action: str | None = None
+    created_at: datetime
+
+
+class EmailMessage(SQLModel, table=True):
+    """Every email in or out. Outbound rows are written before the send (Message-ID first)."""
+
+    __tablename__ = "email_messages"
+    __table_args__ = (
+        UniqueConstraint("org_id", "message_id"),
+        UniqueConstraint("org_id", "direction", "provider_message_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    request_id: uuid.UUID | None = Field(default=None, foreign_key="scheduling_requests.id")
+    pending_action_id: uuid.UUID | None = Field(default=None, foreign_key="pending_actions.id")
+    direction: str  # outbound | inbound
+    message_id: str  # RFC 5322 Message-ID, ours for outbound
+    in_reply_to: str | None = None
+    references: list[str] = json_field(default_factory=list)
+    provider_message_id: str | None = None
+    thread_id: str | None = Field(default=None, index=True)
+    sender: str
+    recipients: list[str] = json_field(default_factory=list)
+    subject: str = ""
+    body_text: str = ""
+    status: str = "recorded"  # outbound: sending | sent
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class PendingAction(SQLModel, table=True):
+    """The outbox: every email or invite waits here until the rep approves it."""
+
+    __tablename__ = "pending_actions"
+    __table_args__ = (Index("ix_pending_actions_status", "status", "undo_until"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID = Field(foreign_key="reps.id", index=True)
+    request_id: uuid.UUID | None = Field(default=None, foreign_key="scheduling_requests.id")
+    job_id: uuid.UUID | None = Field(default=None, foreign_key="sequence_jobs.id")
+    action_type: str
+    status: str = ActionStatus.pending
+    action_data: dict[str, Any] = json_field(default_factory=dict)
+    edited_data: dict[str, Any] | None = json_field(default=None)
+    confidence: float | None = None
+    reasoning: str = ""
+    idempotency_key: str = Field(unique=True)
+    expires_at: datetime | None = None
+    undo_until: datetime | None = None
+    locked_until: datetime | None = None
+    attempts: int = 0
+    slack_channel: str | None = None
+    slack_ts: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    executed_at: datetime | None = None
+    result: dict[str, Any] | None = json_field(default=None)
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    def effective_data(self) -> dict[str, Any]:
+        """What will be sent: the draft with the rep's edits on top."""
+        return {**self.action_data, **(self.edited_data or {})}
+
+
+class SequenceJob(SQLModel, table=True):
+    """One event's sequence of steps. PostgreSQL holds the truth; Redis only carries wake-ups."""
+
+    __tablename__ = "sequence_jobs"
+    __table_args__ = (Index("ix_sequence_jobs_runnable", "status", "run_after"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID | None = Field(default=None, foreign_key="reps.id")
+    request_id: uuid.UUID | None = Field(default=None, foreign_key="scheduling_requests.id")
+    event_type: str
+    event_source: str
+    trigger_payload: dict[str, Any] = json_field(default_factory=dict)
+    parent_job_id: uuid.UUID | None = Field(default=None, foreign_key="sequence_jobs.id")
+    idempotency_key: str = Field(unique=True)
+    correlation_id: str
+    status: str = JobStatus.queued
+    current_step: int = 0
+    steps_completed: list[str] = json_field(default_factory=list)
+    outputs: dict[str, Any] = json_field(default_factory=dict)
+    attempts: int = 0
+    last_error: str | None = None
+    run_after: datetime
+    locked_by: str | None = None
+    locked_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchedulingAction(SQLModel, table=True):
+    """Append-only audit log of what happened to a request and who did it."""
+
+    __tablename__ = "scheduling_actions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    request_id: uuid.UUID | None = Field(
+        default=None, foreign_key="scheduling_requests.id", index=True
+    )
+    action_type: str
+    actor: str  # ai | user | prospect | system
+    reasoning: str = ""
+    details: dict[str, Any] = json_field(default_factory=dict)
+    created_at: datetime
+
+
+class SchedulingTemplate(SQLModel, table=True):
+    __tablename__ = "scheduling_templates"
+    __table_args__ = (UniqueConstraint("org_id", "meeting_type"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    meeting_type: str
+    duration_minutes: int = 30
+    platform: str = "google_meet"
+    follow_up_hours: list[int] = json_field(default_factory=lambda: [24, 48, 72])
+    reminder_rule: str = "morning_of"
+    max_attempts: int = 5
+    email_templates: dict[str, str] = json_field(default_factory=dict)
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a periodic job; health checks read the latest per name."""
+
+    __tablename__ = "job_runs"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str | None = Field(default=None, index=True)  # None = deployment-wide
+    name: str = Field(index=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    counts: dict[str, int] = json_field(default_factory=dict)
+    errors: list[str] = json_field(default_factory=list)
+
+
+class LLMUsage(SQLModel, table=True):
+    __tablename__ = "llm_usage"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID | None = Field(default=None, foreign_key="reps.id")
+    model: str
+    purpose: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    created_at: datetime
+
+
+class SlackNotification(SQLModel, table=True):
+    __tablename__ = "slack_notifications"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    rep_id: uuid.UUID | None = Field(default=None, foreign_key="reps.id")
+    kind: str
+    dedupe_key: str = Field(unique=True)
+    channel: str
+    ts: str | None = None
+    sent_at: datetime
+
+
+# --- embedded providers ---------------------------------------------------------------------
+
+
+class LocalCalendarEvent(SQLModel, table=True):
+    """The embedded calendar: what Google or Microsoft would hold, for demo, sandbox and tests."""
+
+    __tablename__ = "local_calendar_events"
+    __table_args__ = (UniqueConstraint("org_id", "calendar", "event_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    calendar: str = Field(index=True)  # owner's email
+    event_id: str
+    title: str = ""
+    start: datetime
+    end: datetime
+    busy: bool = True
+    attendees: list[dict[str, Any]] = json_field(default_factory=list)
+    description: str = ""
+    location: str = ""
+    status: str = "confirmed"
+    sequence: int = 0
+
+
+class LocalMailMessage(SQLModel, table=True):
+    """The embedded mailbox: one row per message per mailbox folder (sent, inbox)."""
+
+    __tablename__ = "local_mail"
+    __table_args__ = (UniqueConstraint("org_id", "mailbox", "folder", "message_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    mailbox: str = Field(index=True)
+    folder: str  # sent | inbox
+    message_id: str
+    thread_id: str
+    sender: str
+    recipients: list[str] = json_field(default_factory=list)
+    subject: str = ""
+    raw: str
+    created_at: datetime

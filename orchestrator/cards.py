@@ -1,0 +1,93 @@
+"""Approval cards in the rep's DMs: posted when a draft is created, refreshed on every change."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlmodel import Session
+
+from db.models import PendingAction, Rep, SchedulingRequest
+from orchestrator.bootstrap import Deps
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ActionView:
+    """Everything an approval card shows, read from the database in one place."""
+
+    action_id: str
+    action_type: str
+    status: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    reasoning: str
+    confidence: float | None
+    request_ref: str
+    request_title: str
+    rep_timezone: str
+    undo_until: datetime | None
+    decided_by: str | None
+    executed_at: datetime | None
+    error: str | None
+
+
+def action_view(session: Session, action: PendingAction) -> ActionView:
+    rep = session.get_one(Rep, action.rep_id)
+    request = session.get(SchedulingRequest, action.request_id) if action.request_id else None
+    data = action.effective_data()
+    return ActionView(
+        action_id=str(action.id),
+        action_type=action.action_type,
+        status=action.status,
+        to=tuple(data.get("to", ())),
+        subject=str(data.get("subject", "")),
+        body=str(data.get("body", "")),
+        reasoning=action.reasoning,
+        confidence=action.confidence,
+        request_ref=request.ref if request else "",
+        request_title=request.title if request else "",
+        rep_timezone=rep.timezone,
+        undo_until=action.undo_until,
+        decided_by=action.decided_by,
+        executed_at=action.executed_at,
+        error=action.error,
+    )
+
+
+def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
+    """DM the rep a card for a new pending action; once only (the card's ts is recorded)."""
+    with deps.uow() as uow:
+        action = uow.session.get_one(PendingAction, action_id)
+        if action.slack_ts:
+            return "already-posted"
+        rep = uow.session.get_one(Rep, action.rep_id)
+        view = action_view(uow.session, action)
+    text, blocks = deps.approval_card(view)
+    channel = deps.chat.open_dm(user_id=rep.slack_user_id)
+    posted = deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    with deps.uow() as uow:
+        action = uow.session.get_one(PendingAction, action_id)
+        action.slack_channel, action.slack_ts = posted.channel, posted.ts
+        uow.session.add(action)
+        uow.commit()
+    return "posted"
+
+
+def refresh_card(deps: Deps, action_id: uuid.UUID) -> None:
+    """Redraw the card from the row (best effort: the row, not the card, is the truth)."""
+    with deps.uow() as uow:
+        action = uow.session.get_one(PendingAction, action_id)
+        if not (action.slack_channel and action.slack_ts):
+            return
+        view = action_view(uow.session, action)
+        channel, ts = action.slack_channel, action.slack_ts
+    text, blocks = deps.approval_card(view)
+    try:
+        deps.chat.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
+    except Exception as exc:  # noqa: BLE001 - a stale card is better than a failed send record
+        log.warning("card_refresh_failed", action_id=str(action_id), error=repr(exc))

@@ -1,0 +1,174 @@
+"""`convene`: the processes of the Procfile plus the operator's tools.
+
+This module and `bootstrap` are the composition root, so they alone may reach every layer.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+
+import typer
+from pydantic import ValidationError
+
+from orchestrator.settings import Settings
+
+app = typer.Typer(
+    help="Convene: a Slack-first scheduling agent for sales teams.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]).upper()
+            typer.echo(f"config error: {field}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    from orchestrator.logs import configure
+
+    configure(level=settings.log_level, json=settings.log_json)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (the Procfile's release phase)."""
+    from db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(...)) -> None:
+    """Revert migrations down to REVISION (use `base` for an empty database)."""
+    from db.migrate import downgrade
+
+    downgrade(_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check configuration and services; exit non-zero when something is broken."""
+    from orchestrator.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(_settings(), echo=typer.echo))
+
+
+@app.command()
+def demo() -> None:
+    """Run the scripted flow end to end on embedded defaults and print what happened."""
+    from bot.demo import run_demo
+
+    raise typer.Exit(run_demo(echo=typer.echo))
+
+
+def _require_slack(settings: Settings) -> None:
+    if not settings.slack_signing_secret:
+        typer.echo("SLACK_SIGNING_SECRET is required (see README: production setup)", err=True)
+        raise typer.Exit(2)
+
+
+def _wait_forever() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def web() -> None:
+    """Serve Slack over HTTP (/slack/events) and /healthz."""
+    from bot.app import build_app
+    from bot.web import serve
+    from orchestrator import jobs
+    from orchestrator.bootstrap import bootstrap
+    from orchestrator.embedded import run_in_background
+
+    settings = _settings()
+    _require_slack(settings)
+    deps = bootstrap(settings)
+    jobs.install(deps)
+    server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
+    typer.echo(f"listening on http://{settings.host}:{server.server_port}/slack/events")
+    if settings.redis_url is None:
+        typer.echo("REDIS_URL unset: running the worker and clock in this process")
+        run_in_background(deps, stop=threading.Event())
+    _wait_forever()
+    server.shutdown()
+
+
+@app.command()
+def socket() -> None:
+    """Serve Slack over Socket Mode (no public URL needed)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from orchestrator import jobs
+    from orchestrator.bootstrap import bootstrap
+    from orchestrator.embedded import run_in_background
+
+    settings = _settings()
+    if not settings.slack_app_token:
+        typer.echo("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", err=True)
+        raise typer.Exit(2)
+    deps = bootstrap(settings)
+    jobs.install(deps)
+    if settings.redis_url is None:
+        run_in_background(deps, stop=threading.Event())
+    SocketModeHandler(build_app(deps), app_token=settings.slack_app_token).start()
+
+
+@app.command()
+def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.")) -> None:
+    """Run sequence steps and approved sends from the queue (scale by running more)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from orchestrator import jobs
+    from orchestrator.bootstrap import bootstrap
+
+    settings = _settings()
+    if settings.redis_url is None:
+        typer.echo(
+            "REDIS_URL is required for a separate worker; without it `convene web` "
+            "runs the worker in its own process",
+            err=True,
+        )
+        raise typer.Exit(2)
+    deps = bootstrap(settings)
+    jobs.install(deps)
+    Worker([deps.queue], connection=deps.redis, serializer=JSONSerializer).work(
+        burst=burst, with_scheduler=True
+    )
+
+
+@app.command()
+def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> None:
+    """Every CLOCK_INTERVAL_SECONDS: re-wake lost work and dispatch what is due."""
+    from orchestrator.bootstrap import bootstrap
+    from orchestrator.reconciler import reconcile
+
+    settings = _settings()
+    deps = bootstrap(settings)
+    while True:
+        report = reconcile(deps)
+        typer.echo(f"reconciled jobs={report.jobs} actions={report.actions}")
+        if once:
+            return
+        time.sleep(settings.clock_interval_seconds)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

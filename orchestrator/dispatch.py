@@ -1,0 +1,60 @@
+"""`dispatch(event)`: one sequence job per idempotency key, however often the event arrives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from db.models import JobStatus, SequenceJob
+from orchestrator.bootstrap import Deps
+from orchestrator.events import Event
+
+
+def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[SequenceJob, bool]:
+    """Insert the event's job in the caller's transaction; `(job, created)`.
+
+    `INSERT … ON CONFLICT DO NOTHING` makes concurrent duplicates (Slack retries, double
+    webhooks) collapse onto the first row without aborting the surrounding transaction.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    job_id = uuid.uuid4()
+    values = {
+        "id": job_id,
+        "org_id": event.org_id,
+        "rep_id": event.rep_id,
+        "request_id": event.request_id,
+        "event_type": event.type,
+        "event_source": event.source,
+        "trigger_payload": dict(event.payload),
+        "parent_job_id": event.parent_job_id,
+        "idempotency_key": event.idempotency_key,
+        "correlation_id": event.correlation_id or uuid.uuid4().hex,
+        "status": JobStatus.queued,
+        "current_step": 0,
+        "steps_completed": [],
+        "outputs": {},
+        "attempts": 0,
+        "run_after": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    table = SequenceJob.__table__  # type: ignore[attr-defined]
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    job = session.exec(
+        select(SequenceJob).where(SequenceJob.idempotency_key == event.idempotency_key)
+    ).one()
+    return job, job.id == job_id
+
+
+def dispatch(deps: Deps, event: Event) -> uuid.UUID:
+    """Record the event's job and wake a worker for it. Returns the job id (new or existing)."""
+    with deps.uow() as uow:
+        job, created = insert_job(uow.session, event, now=deps.clock.now())
+        uow.commit()
+    if created:
+        deps.wakeups.run_step(job.id, tag="0-0")
+    return job.id

@@ -1,0 +1,56 @@
+"""`convene doctor`: what is configured, what production still needs, and what is broken."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import inspect, text
+
+from orchestrator.settings import Settings
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
+    """Print a report; return 0 when usable (embedded counts), 1 when something is broken."""
+    from db.engine import make_engine
+    from orchestrator.bootstrap import make_redis
+
+    broken: list[str] = []
+    echo(f"database      {_redact(settings.database_url)}")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            tables = set(inspect(conn).get_table_names())
+        if "sequence_jobs" not in tables:
+            broken.append("database has no tables: run `convene db upgrade`")
+    except Exception as exc:  # noqa: BLE001 - report every failure, don't stop at the first
+        broken.append(f"database unreachable: {type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
+
+    echo(f"queue         {_redact(settings.redis_url) if settings.redis_url else 'in-process'}")
+    try:
+        make_redis(settings).ping()
+    except Exception as exc:  # noqa: BLE001
+        broken.append(f"redis unreachable: {type(exc).__name__}: {exc}")
+
+    echo(f"llm           {settings.llm_model}")
+    echo(f"calendar      {settings.calendar_backend}")
+    echo(f"mail          {settings.mail_backend}")
+    echo(
+        f"slack         {'token set' if settings.slack_bot_token else 'no token'}, "
+        f"{'signing secret set' if settings.slack_signing_secret else 'no signing secret'}"
+    )
+    for gap in settings.production_gaps():
+        echo(f"  not production-ready: {gap}")
+    for problem in broken:
+        echo(f"  BROKEN: {problem}")
+    echo("ok" if not broken else f"{len(broken)} problem(s)")
+    return 1 if broken else 0

@@ -1,0 +1,59 @@
+"""Embedded mode: the worker and the clock run inside the current process.
+
+With no REDIS_URL the queue is an in-process stand-in, so no other process could see it; the
+web process (and the demo, and tests) run jobs on a thread here instead.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
+
+from orchestrator import jobs
+from orchestrator.bootstrap import Deps
+from orchestrator.reconciler import reconcile
+
+log = structlog.get_logger(__name__)
+
+
+class ThreadWorker(SimpleWorker):
+    """An RQ worker that can live off the main thread: no signal handlers, timer timeouts."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+def drain(deps: Deps) -> None:
+    """Run every wake-up that is due now, including those they enqueue, then return."""
+    jobs.install(deps)
+    worker = ThreadWorker([deps.queue], connection=deps.redis, serializer=JSONSerializer)
+    worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+
+
+def run_in_background(
+    deps: Deps, *, stop: threading.Event, tick_seconds: float = 1.0
+) -> threading.Thread:
+    """Worker + clock on one daemon thread, until `stop` is set."""
+
+    def loop() -> None:
+        last_reconcile = 0.0
+        while not stop.is_set():
+            try:
+                drain(deps)
+                now = deps.clock.now().timestamp()
+                if now - last_reconcile >= deps.settings.clock_interval_seconds:
+                    reconcile(deps)
+                    last_reconcile = now
+            except Exception as exc:  # noqa: BLE001 - keep the embedded loop alive
+                log.exception("embedded_loop_error", error=repr(exc))
+            stop.wait(tick_seconds)
+
+    thread = threading.Thread(target=loop, name="convene-embedded", daemon=True)
+    thread.start()
+    return thread

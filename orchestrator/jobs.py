@@ -1,0 +1,42 @@
+"""RQ entry points. They take ids only and reload everything from the database.
+
+A worker process calls `install(bootstrap(...))` once at start; the functions below then use
+those dependencies. Keeping this the only process-wide state is what lets jobs stay id-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from orchestrator.bootstrap import Deps
+
+_deps: Deps | None = None
+
+
+def install(deps: Deps) -> None:
+    global _deps
+    _deps = deps
+
+
+def installed() -> Deps:
+    if _deps is None:
+        raise RuntimeError("no dependencies installed: call orchestrator.jobs.install() first")
+    return _deps
+
+
+def run_step(job_id: str) -> str:
+    from orchestrator.runner import run_step as run
+
+    return run(installed(), uuid.UUID(job_id))
+
+
+def execute_action(action_id: str) -> str:
+    from orchestrator.outbox import execute
+
+    return execute(installed(), uuid.UUID(action_id))
+
+
+def post_action_card(action_id: str) -> str:
+    from orchestrator.cards import post_action_card as post
+
+    return post(installed(), uuid.UUID(action_id))

@@ -1,0 +1,337 @@
+"""The outbox: the only code that performs a prospect-facing side effect.
+
+A pending action moves `pending → approved → executing → executed` by conditional UPDATEs, so of
+two racing clicks or two racing workers exactly one wins. Each email carries our own Message-ID,
+recorded before the send; a retry after a crash first asks the provider whether that Message-ID
+was already sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from connectors.errors import PermanentError, TransientError
+from connectors.ports import OutboundEmail, SentEmail
+from db.models import (
+    ActionStatus,
+    EmailMessage,
+    PendingAction,
+    Rep,
+    SchedulingAction,
+)
+from orchestrator.bootstrap import Deps
+from orchestrator.cards import refresh_card
+from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
+
+log = structlog.get_logger(__name__)
+
+EXECUTION_LEASE = timedelta(minutes=2)
+MAX_SEND_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Decision:
+    ok: bool
+    status: str  # the action's status after the decision
+    message: str
+    action: PendingAction | None = None
+
+
+def may_decide(rep: Rep, slack_user_id: str) -> bool:
+    return slack_user_id == rep.slack_user_id or slack_user_id in rep.delegate_slack_ids
+
+
+def _transition(
+    session: Session, action_id: uuid.UUID, *, source: list[str], extra: Any = None, **values: Any
+) -> bool:
+    statement = (
+        update(PendingAction)
+        .where(col(PendingAction.id) == action_id)
+        .where(col(PendingAction.status).in_(source))
+    )
+    if extra is not None:
+        statement = statement.where(extra)
+    return session.execute(statement.values(**values)).rowcount == 1  # type: ignore[attr-defined]
+
+
+def decide(deps: Deps, *, action_id: uuid.UUID, decision: str, slack_user_id: str) -> Decision:
+    """Apply a rep's click: `approve`, `reject` or `undo`; a click that loses a race is told so."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        action = uow.session.get(PendingAction, action_id)
+        if action is None:
+            return Decision(False, "missing", "That draft no longer exists.")
+        rep = uow.session.get_one(Rep, action.rep_id)
+        if not may_decide(rep, slack_user_id):
+            return Decision(False, action.status, "Only the owner of this request can decide it.")
+        if action.expires_at is not None and action.expires_at <= now:
+            return Decision(False, action.status, "This draft has expired.", action)
+        common = {"decided_by": slack_user_id, "decided_at": now, "updated_at": now}
+        if decision == "approve":
+            undo_until = now + timedelta(seconds=deps.settings.undo_seconds)
+            won = _transition(
+                uow.session,
+                action_id,
+                source=[ActionStatus.pending],
+                status=ActionStatus.approved,
+                undo_until=undo_until,
+                **common,
+            )
+        elif decision == "reject":
+            won = _transition(
+                uow.session,
+                action_id,
+                source=[ActionStatus.pending],
+                status=ActionStatus.rejected,
+                **common,
+            )
+        elif decision == "undo":
+            won = _transition(
+                uow.session,
+                action_id,
+                source=[ActionStatus.approved],
+                extra=col(PendingAction.undo_until) > now,
+                status=ActionStatus.cancelled,
+                **common,
+            )
+        else:
+            raise ValueError(f"unknown decision {decision!r}")
+        if won:
+            _audit(
+                uow.session, action, f"action_{decision}", actor="user", now=now, by=slack_user_id
+            )
+        uow.commit()
+        uow.session.refresh(action)
+    if not won:
+        return Decision(False, action.status, _already_handled(action), action)
+    if decision == "approve":
+        assert action.undo_until is not None
+        deps.wakeups.execute_action(action.id, tag="approved", at=action.undo_until)
+    else:
+        resume_if_decided(deps, action.job_id)
+    return Decision(True, action.status, "", action)
+
+
+def _already_handled(action: PendingAction) -> str:
+    who = f" by <@{action.decided_by}>" if action.decided_by else ""
+    return f"Already handled: this draft is {action.status}{who}."
+
+
+def _audit(
+    session: Session, action: PendingAction, kind: str, *, actor: str, now: datetime, **details: Any
+) -> None:
+    session.add(
+        SchedulingAction(
+            org_id=action.org_id,
+            request_id=action.request_id,
+            action_type=kind,
+            actor=actor,
+            details={"pending_action_id": str(action.id), "type": action.action_type, **details},
+            created_at=now,
+        )
+    )
+
+
+# --- execution ---------------------------------------------------------------------------------
+
+
+def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> bool:
+    """Take an approved action whose undo window has closed, or one whose executor died."""
+    return _transition(
+        session,
+        action_id,
+        source=[ActionStatus.approved, ActionStatus.executing],
+        extra=or_(
+            and_(
+                col(PendingAction.status) == ActionStatus.approved,
+                col(PendingAction.undo_until) <= now,
+            ),
+            and_(
+                col(PendingAction.status) == ActionStatus.executing,
+                col(PendingAction.locked_until) < now,
+            ),
+        ),
+        status=ActionStatus.executing,
+        locked_until=now + EXECUTION_LEASE,
+        attempts=PendingAction.attempts + 1,
+        updated_at=now,
+    )
+
+
+def execute(deps: Deps, action_id: uuid.UUID) -> str:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        if not claim(uow.session, action_id, now=now):
+            return "skipped"
+        action = uow.session.get_one(PendingAction, action_id)
+        rep = uow.session.get_one(Rep, action.rep_id)
+        if action.action_type.startswith("email_"):
+            limit_hit = _sent_today(uow.session, rep, now=now) >= rep.daily_send_limit
+            if limit_hit and action.attempts == 1:
+                return _finish(
+                    deps,
+                    uow.session,
+                    action,
+                    now=now,
+                    error=(
+                        f"Daily send limit reached ({rep.daily_send_limit} emails). "
+                        "Raise it in /schedule settings or approve again tomorrow."
+                    ),
+                )
+            email = _outbound_email(action, rep)
+            _record_outbound(uow.session, action, email, now=now)
+        uow.commit()
+
+    try:
+        if not action.action_type.startswith("email_"):
+            raise PermanentError(f"no executor for {action.action_type} yet")
+        sent = _send_once(deps, email, first_attempt=action.attempts == 1)
+    except Exception as exc:  # noqa: BLE001 - every outcome is written to the row
+        return _after_failure(deps, action_id, exc)
+
+    with deps.uow() as uow:
+        action = uow.session.get_one(PendingAction, action_id)
+        _mark_sent(uow.session, action, sent, now=deps.clock.now())
+        return _finish(
+            deps,
+            uow.session,
+            action,
+            now=deps.clock.now(),
+            result={
+                "message_id": sent.message_id,
+                "provider_id": sent.provider_id,
+                "thread_id": sent.thread_id,
+            },
+        )
+
+
+def _send_once(deps: Deps, email: OutboundEmail, *, first_attempt: bool) -> SentEmail:
+    if not first_attempt:
+        # An earlier attempt may have reached the provider before we crashed or timed out.
+        already = deps.mail.find_sent(sender=email.sender, message_id=email.message_id)
+        if already is not None:
+            log.info("send_reconciled", message_id=email.message_id)
+            return already
+    return deps.mail.send(email)
+
+
+def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
+    data = action.effective_data()
+    return OutboundEmail(
+        message_id=data["message_id"],
+        sender=rep.email,
+        to=tuple(data["to"]),
+        cc=tuple(data.get("cc", ())),
+        subject=data["subject"],
+        body=data["body"],
+        in_reply_to=data.get("in_reply_to"),
+        references=tuple(data.get("references", ())),
+        thread_id=data.get("thread_id"),
+    )
+
+
+def _record_outbound(
+    session: Session, action: PendingAction, email: OutboundEmail, *, now: datetime
+) -> None:
+    exists = session.exec(
+        select(EmailMessage.id).where(
+            EmailMessage.org_id == action.org_id, EmailMessage.message_id == email.message_id
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            EmailMessage(
+                org_id=action.org_id,
+                request_id=action.request_id,
+                pending_action_id=action.id,
+                direction="outbound",
+                message_id=email.message_id,
+                in_reply_to=email.in_reply_to,
+                references=list(email.references),
+                sender=email.sender,
+                recipients=[*email.to, *email.cc],
+                subject=email.subject,
+                body_text=email.body,
+                status="sending",
+                created_at=now,
+            )
+        )
+
+
+def _mark_sent(session: Session, action: PendingAction, sent: SentEmail, *, now: datetime) -> None:
+    row = session.exec(
+        select(EmailMessage).where(
+            EmailMessage.org_id == action.org_id, EmailMessage.message_id == sent.message_id
+        )
+    ).one()
+    row.status = "sent"
+    row.provider_message_id = sent.provider_id
+    row.thread_id = sent.thread_id
+    row.sent_at = now
+    session.add(row)
+
+
+def _sent_today(session: Session, rep: Rep, *, now: datetime) -> int:
+    local = now.astimezone(ZoneInfo(rep.timezone))
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    count = session.exec(
+        select(func.count())
+        .select_from(PendingAction)
+        .where(PendingAction.rep_id == rep.id)
+        .where(PendingAction.status == ActionStatus.executed)
+        .where(col(PendingAction.action_type).startswith("email_"))
+        .where(col(PendingAction.executed_at) >= day_start)
+    ).one()
+    return int(count)
+
+
+def _finish(
+    deps: Deps,
+    session: Session,
+    action: PendingAction,
+    *,
+    now: datetime,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> str:
+    action.status = ActionStatus.executed if error is None else ActionStatus.failed
+    action.result = result
+    action.error = error
+    action.executed_at = now if error is None else None
+    action.locked_until = None
+    action.updated_at = now
+    session.add(action)
+    _audit(session, action, f"action_{action.status}", actor="ai", now=now, error=error)
+    session.commit()
+    resume_if_decided(deps, action.job_id)
+    refresh_card(deps, action.id)
+    return action.status
+
+
+def _after_failure(deps: Deps, action_id: uuid.UUID, exc: Exception) -> str:
+    now = deps.clock.now()
+    log.warning("execute_failed", action_id=str(action_id), error=repr(exc))
+    with deps.uow() as uow:
+        action = uow.session.get_one(PendingAction, action_id)
+        if isinstance(exc, TRANSIENT) and action.attempts < MAX_SEND_ATTEMPTS:
+            # Back to approved with a new due time; the Message-ID stays, so the retry reconciles.
+            retry_at = now + backoff(action.attempts)
+            action.status = ActionStatus.approved
+            action.undo_until = retry_at
+            action.locked_until = None
+            action.error = f"{type(exc).__name__}: {exc}"[:2000]
+            action.updated_at = now
+            uow.session.add(action)
+            uow.commit()
+            deps.wakeups.execute_action(action_id, tag=f"retry-{action.attempts}", at=retry_at)
+            return "retrying"
+        reason = str(exc) if isinstance(exc, (PermanentError, TransientError)) else repr(exc)
+        return _finish(deps, uow.session, action, now=now, error=reason[:2000])

@@ -1,0 +1,212 @@
+"""`run_step`: lease a job row, run exactly one step, commit everything it produced at once.
+
+The step's output, its pending actions, its follow-up events and the job's next state are
+written in one transaction; wake-ups are enqueued only after that commit. A crash before the
+commit leaves the row leased (`running`) until its lease runs out, when the reconciler wakes
+it again and the step runs from the start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from connectors.errors import TransientError
+from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
+from orchestrator.bootstrap import Deps
+from orchestrator.dispatch import insert_job
+from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
+from orchestrator.notify import tell_rep
+from orchestrator.sequences import SEQUENCES
+
+log = structlog.get_logger(__name__)
+
+TRANSIENT = (TransientError, TimeoutError, ConnectionError)
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def backoff(attempt: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at 5 minutes."""
+    return timedelta(seconds=min(300, 5 * 2 ** max(0, attempt - 1)))
+
+
+def lease(session: Session, job_id: uuid.UUID, *, now: datetime, seconds: int) -> bool:
+    """Conditionally take the row; False when another worker holds it or it is not runnable."""
+    result = session.execute(
+        update(SequenceJob)
+        .where(col(SequenceJob.id) == job_id)
+        .where(col(SequenceJob.status).in_([JobStatus.queued, JobStatus.running]))
+        .where(col(SequenceJob.run_after) <= now)
+        .where(or_(col(SequenceJob.locked_until).is_(None), col(SequenceJob.locked_until) < now))
+        .values(
+            status=JobStatus.running,
+            locked_by=WORKER_ID,
+            locked_until=now + timedelta(seconds=seconds),
+            attempts=SequenceJob.attempts + 1,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def run_step(deps: Deps, job_id: uuid.UUID) -> str:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        if not lease(uow.session, job_id, now=now, seconds=deps.settings.step_lease_seconds):
+            return "not-runnable"
+        uow.commit()
+
+    with deps.uow() as uow:
+        job = uow.session.get_one(SequenceJob, job_id)
+        step = SEQUENCES[job.event_type][job.current_step]
+        bound = log.bind(job_id=str(job.id), step=step.name, correlation_id=job.correlation_id)
+        try:
+            result = step.handler(job, StepContext(session=uow.session, deps=deps, now=now))
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            uow.session.rollback()
+            bound.warning("step_failed", error=repr(exc))
+            return _record_failure(deps, job_id, step, exc, now=now)
+        wake = _apply(uow.session, job, step, result, now=now)
+        uow.commit()
+        bound.info("step_done", status=job.status)
+    _send_wakeups(deps, *wake)
+    return job.status
+
+
+def _apply(
+    session: Session, job: SequenceJob, step: Step, result: StepResult, *, now: datetime
+) -> tuple[list[tuple[uuid.UUID, str]], list[uuid.UUID]]:
+    """Write the result and the next state; return the (jobs, actions) to wake after commit."""
+    job.outputs = {**job.outputs, step.name: result.output}
+    job.steps_completed = [*job.steps_completed, step.name]
+    actions = [_pending_action(job, proposed, now=now) for proposed in result.actions]
+    session.add_all(actions)
+    children = [
+        insert_job(session, _child_event(job, event), now=now)[0] for event in result.events
+    ]
+    last = job.current_step + 1 >= len(SEQUENCES[job.event_type])
+    job.current_step += 1
+    job.attempts = 0
+    job.last_error = None
+    job.locked_by = None
+    job.locked_until = None
+    job.updated_at = now
+    wake_jobs = [(child.id, "0-0") for child in children if child.status == JobStatus.queued]
+    if result.stop or last:
+        job.status = JobStatus.done
+    elif step.approval and actions:
+        job.status = JobStatus.waiting_approval
+    else:
+        job.status = JobStatus.queued
+        job.run_after = now
+        wake_jobs.append((job.id, f"{job.current_step}-0"))
+    session.add(job)
+    return wake_jobs, [action.id for action in actions]
+
+
+def _pending_action(job: SequenceJob, proposed: ProposedAction, *, now: datetime) -> PendingAction:
+    assert job.rep_id is not None, "actions need a rep to approve them"
+    action = PendingAction(
+        org_id=job.org_id,
+        rep_id=job.rep_id,
+        request_id=job.request_id,
+        job_id=job.id,
+        action_type=proposed.action_type,
+        action_data=dict(proposed.action_data),
+        confidence=proposed.confidence,
+        reasoning=proposed.reasoning,
+        idempotency_key=f"{job.id}:{proposed.key}",
+        expires_at=now + proposed.expires_in if proposed.expires_in else None,
+        created_at=now,
+        updated_at=now,
+    )
+    return action
+
+
+def _child_event(job: SequenceJob, event: Event) -> Event:
+    return Event(
+        type=event.type,
+        org_id=event.org_id,
+        idempotency_key=event.idempotency_key,
+        source=event.source,
+        rep_id=event.rep_id,
+        request_id=event.request_id,
+        payload=event.payload,
+        parent_job_id=job.id,
+        correlation_id=job.correlation_id,
+    )
+
+
+def _record_failure(
+    deps: Deps, job_id: uuid.UUID, step: Step, exc: Exception, *, now: datetime
+) -> str:
+    with deps.uow() as uow:
+        job = uow.session.get_one(SequenceJob, job_id)
+        job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        job.locked_by = None
+        job.locked_until = None
+        job.updated_at = now
+        retry_at: datetime | None = None
+        if isinstance(exc, TRANSIENT) and job.attempts < deps.settings.max_step_attempts:
+            job.status = JobStatus.queued
+            job.run_after = retry_at = now + backoff(job.attempts)
+        elif step.critical:
+            job.status = JobStatus.failed
+        else:
+            # Best-effort step: note the failure and carry on with the next step.
+            job.outputs = {**job.outputs, step.name: {"error": job.last_error}}
+            job.current_step += 1
+            job.attempts = 0
+            last = job.current_step >= len(SEQUENCES[job.event_type])
+            job.status = JobStatus.done if last else JobStatus.queued
+            job.run_after = retry_at = now
+        uow.session.add(job)
+        uow.commit()
+    if retry_at is not None and job.status == JobStatus.queued:
+        deps.wakeups.run_step(job.id, tag=f"{job.current_step}-{job.attempts}", at=retry_at)
+    if job.status == JobStatus.failed:
+        tell_rep(
+            deps,
+            rep_id=job.rep_id,
+            text=f":warning: Convene could not finish *{step.name.replace('_', ' ')}*: "
+            f"{job.last_error}. Nothing was sent.",
+        )
+    return job.status
+
+
+def _send_wakeups(deps: Deps, jobs: list[tuple[uuid.UUID, str]], actions: list[uuid.UUID]) -> None:
+    for job_id, tag in jobs:
+        deps.wakeups.run_step(job_id, tag=tag)
+    for action_id in actions:
+        deps.wakeups.post_action_card(action_id)
+
+
+def resume_if_decided(deps: Deps, job_id: uuid.UUID | None) -> None:
+    """Wake a job parked in `waiting_approval` once none of its actions is still open."""
+    if job_id is None:
+        return
+    now = deps.clock.now()
+    open_states = [ActionStatus.pending, ActionStatus.approved, ActionStatus.executing]
+    with deps.uow() as uow:
+        still_open = uow.session.exec(
+            select(PendingAction.id)
+            .where(PendingAction.job_id == job_id)
+            .where(col(PendingAction.status).in_(open_states))
+        ).first()
+        if still_open is not None:
+            return
+        result = uow.session.execute(
+            update(SequenceJob)
+            .where(col(SequenceJob.id) == job_id)
+            .where(col(SequenceJob.status) == JobStatus.waiting_approval)
+            .values(status=JobStatus.queued, run_after=now, updated_at=now)
+        )
+        uow.commit()
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        deps.wakeups.run_step(job_id, tag="resume")

@@ -1,0 +1,83 @@
+"""All configuration in one pydantic-settings object, read from the environment or `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_DATABASE_URL = "sqlite:///convene.db"
+
+
+class Settings(BaseSettings):
+    """Production sets the Slack, database and Redis variables; everything else has a default.
+
+    With nothing set, Convene runs embedded: a SQLite file, an in-process Redis stand-in,
+    the database-backed calendar and mailbox, and the offline rules instead of an LLM.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=EMBEDDED_DATABASE_URL,
+        description="SQLAlchemy URL; postgresql+psycopg://… in production, a SQLite file embedded.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for the RQ queue; unset = in-process stand-in."
+    )
+    queue_name: str = "convene"
+    llm_model: str = Field(default="rules", description="litellm model name, or `rules` (offline).")
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = Field(default=None, description="xapp-… for Socket Mode.")
+    slack_api_url: str | None = Field(
+        default=None, description="Override of https://slack.com/api/ (local Slack stand-ins)."
+    )
+
+    # Provider adapters (Google, Microsoft, SMTP) join these choices as they land.
+    calendar_backend: Literal["local"] = "local"
+    mail_backend: Literal["local"] = "local"
+    mail_domain: str = Field(default="convene.local", description="Right side of our Message-IDs.")
+
+    undo_seconds: int = Field(default=30, ge=0, description="Undo window after Approve.")
+    daily_send_limit: int = Field(default=50, ge=1)
+    step_lease_seconds: int = Field(default=120, ge=5)
+    max_step_attempts: int = Field(default=5, ge=1)
+    clock_interval_seconds: float = Field(default=30.0, gt=0)
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("DATABASE_URL must be sqlite:///… or postgresql+psycopg://…")
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver we ship; the bare scheme would look for psycopg2.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @cached_property
+    def embedded(self) -> bool:
+        return self.redis_url is None or self.database_url.startswith("sqlite")
+
+    def production_gaps(self) -> list[str]:
+        """What a production deployment still needs, in words an operator can act on."""
+        gaps = []
+        if self.database_url.startswith("sqlite"):
+            gaps.append("DATABASE_URL is SQLite: set postgresql+psycopg://… for production")
+        if self.redis_url is None:
+            gaps.append("REDIS_URL is unset: the queue lives in this process only")
+        if not self.slack_bot_token:
+            gaps.append("SLACK_BOT_TOKEN is unset (xoxb-…)")
+        if not self.slack_signing_secret:
+            gaps.append("SLACK_SIGNING_SECRET is unset")
+        if self.llm_model == "rules":
+            gaps.append("LLM_MODEL is `rules`: replies the rules are unsure of go to the rep")
+        return gaps

@@ -1,0 +1,187 @@
+"""Steps of the `scheduling_requested` sequence: find slots → draft the first email → record it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from connectors.errors import PermanentError
+from db.models import (
+    ActionStatus,
+    ActionType,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.events import ProposedAction, StepContext, StepResult
+from skills.draft_email import InitialEmailInput, initial_email
+from skills.find_slots import AttendeeAvailability, SlotQuery, default_working_hours
+from skills.find_slots import find_slots as find_free_slots
+
+DEFAULT_WINDOW_DAYS = 7
+FIRST_FOLLOW_UP = timedelta(hours=24)
+
+
+def _load(
+    session: Session, job: SequenceJob
+) -> tuple[SchedulingRequest, Rep, list[SchedulingAttendee]]:
+    request = session.get_one(SchedulingRequest, job.request_id)
+    rep = session.get_one(Rep, request.rep_id)
+    attendees = list(
+        session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
+    )
+    return request, rep, attendees
+
+
+def _audit(
+    ctx: StepContext, request: SchedulingRequest, kind: str, reasoning: str, **details: Any
+) -> None:
+    ctx.session.add(
+        SchedulingAction(
+            org_id=request.org_id,
+            request_id=request.id,
+            action_type=kind,
+            actor="ai",
+            reasoning=reasoning,
+            details=details,
+            created_at=ctx.now,
+        )
+    )
+
+
+def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
+    if not rep.working_hours:
+        return default_working_hours()
+    return {
+        int(day): (time.fromisoformat(start), time.fromisoformat(end))
+        for day, (start, end) in rep.working_hours.items()
+    }
+
+
+def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, rep, attendees = _load(ctx.session, job)
+    internal = [a for a in attendees if a.side == "internal"]
+    external = [a for a in attendees if a.side == "external"]
+    start = request.date_range_start or ctx.now + timedelta(days=1)
+    end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
+    busy = ctx.deps.calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
+    query = SlotQuery(
+        now=ctx.now,
+        duration=timedelta(minutes=request.duration_minutes),
+        window_start=start,
+        window_end=end,
+        attendees=[
+            AttendeeAvailability(
+                email=a.email,
+                tz=a.timezone or rep.timezone,
+                busy=[(i.start, i.end) for i in busy.get(a.email.lower(), ())],
+                working_hours=_working_hours(rep),
+                required=a.required,
+            )
+            for a in internal
+        ],
+        prospect_tz=next((a.timezone for a in external if a.timezone), request.timezone),
+        preferred_parts=tuple(request.preferred_times),
+        avoid=tuple(request.avoid_days),
+    )
+    slots = find_free_slots(query)
+    if not slots:
+        raise PermanentError(
+            f"no time between {start:%b %d} and {end:%b %d} suits everyone on our side"
+        )
+    request.proposed_slots = [
+        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
+        for s in slots
+    ]
+    request.status = RequestStatus.proposing
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    _audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
+    return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+
+
+def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, rep, attendees = _load(ctx.session, job)
+    external = [a for a in attendees if a.side == "external"]
+    slots = [_parse_start(s) for s in request.proposed_slots]
+    prospect = external[0]
+    draft = initial_email(
+        InitialEmailInput(
+            prospect_first_name=prospect.name.split()[0] if prospect.name else "",
+            rep_name=rep.name or rep.email,
+            meeting_label=request.meeting_type,
+            duration_minutes=request.duration_minutes,
+            slots=slots,
+            prospect_tz=prospect.timezone or request.timezone,
+            rep_tz=rep.timezone,
+            context=request.context,
+            signature=rep.signature,
+        )
+    )
+    _audit(ctx, request, "draft_created", "first scheduling email drafted for approval")
+    return StepResult(
+        output={"subject": draft.subject},
+        actions=[
+            ProposedAction(
+                action_type=ActionType.email_initial,
+                key="email_initial",
+                action_data={
+                    "to": [a.email for a in external if a.required],
+                    "cc": [a.email for a in external if not a.required],
+                    "subject": draft.subject,
+                    "body": draft.body,
+                    "message_id": _message_id(job, ctx, "email_initial"),
+                    "slots": [s.isoformat() for s in slots],
+                },
+                reasoning=f"{len(slots)} times free for everyone on our side",
+                confidence=1.0,
+            )
+        ],
+    )
+
+
+def _message_id(job: SequenceJob, ctx: StepContext, key: str) -> str:
+    # Deterministic for the job and step, so the identity exists before any send is tried.
+    return f"<{job.id.hex}.{key}@{ctx.deps.settings.mail_domain}>"
+
+
+def _parse_start(slot: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(slot["start"])
+
+
+def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """After the rep decided: note the send (thread id, follow-up clock) or why nothing went out."""
+    request, _, _ = _load(ctx.session, job)
+    action = ctx.session.exec(
+        select(PendingAction).where(
+            PendingAction.job_id == job.id,
+            PendingAction.action_type == ActionType.email_initial,
+        )
+    ).one()
+    if action.status == ActionStatus.executed and action.result:
+        request.status = RequestStatus.awaiting_response
+        request.email_thread_id = action.result["thread_id"]
+        request.attempt_count += 1
+        request.next_action_type = "follow_up"
+        request.next_action_at = ctx.now + FIRST_FOLLOW_UP
+        _audit(
+            ctx,
+            request,
+            "email_sent",
+            "first scheduling email sent",
+            message_id=action.result["message_id"],
+        )
+    else:
+        request.status = RequestStatus.paused
+        request.next_action_at = None
+        request.next_action_type = None
+        _audit(ctx, request, "request_paused", f"first email {action.status}; nothing was sent")
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    return StepResult(output={"action_status": action.status})
