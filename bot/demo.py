@@ -28,6 +28,7 @@ from db.migrate import upgrade
 from db.models import LocalCalendarEvent, PendingAction, SchedulingAction, SchedulingRequest
 from orchestrator.bootstrap import Deps, bootstrap
 from orchestrator.embedded import drain
+from orchestrator.logs import configure as configure_logs
 from orchestrator.reconciler import reconcile
 from orchestrator.settings import Settings
 
@@ -39,7 +40,7 @@ REP = {
     "tz": "America/New_York",
 }
 PROSPECT = "john@acme.example"
-COMMAND = f'demo with {PROSPECT} next week 45m "you asked how Northwind handles SSO"'
+COMMAND = f'demo with {PROSPECT} next week 45m "Happy to walk you through SSO and the CRM sync."'
 
 Echo = Callable[[str], None]
 
@@ -89,6 +90,7 @@ def _seed_calendar(deps: Deps, week_start: datetime) -> None:
 
 
 def run_demo(*, echo: Echo) -> int:
+    configure_logs(level="WARNING")  # the transcript is the output; logs only when things break
     with tempfile.TemporaryDirectory() as workdir:
         return _run(Path(workdir), echo)
 

@@ -174,8 +174,8 @@ class LocalSlack:
         return {"ok": False, "error": "message_not_found"}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = args.get("view")
-        view = json.loads(view) if isinstance(view, str) else view
+        raw = args.get("view") or {}
+        view: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
         if errors := block_errors(view.get("blocks", []), surface="home"):
             return {"ok": False, "error": "invalid_blocks", "errors": errors}
         self.home_views[args["user_id"]] = view

@@ -81,6 +81,7 @@ def post_signed(
     """POST `body` with Slack's v0 signature over exactly these bytes."""
     ts = str(timestamp if timestamp is not None else int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body.decode())
+    assert signature is not None
     request = urllib.request.Request(
         url,
         data=body,

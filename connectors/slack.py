@@ -27,13 +27,17 @@ class SlackChat:
     def post_message(
         self, *, channel: str, text: str, blocks: Sequence[Mapping[str, Any]] = ()
     ) -> PostedMessage:
-        response = self._client.chat_postMessage(channel=channel, text=text, blocks=list(blocks))
+        response = self._client.chat_postMessage(
+            channel=channel, text=text, blocks=[dict(b) for b in blocks]
+        )
         return PostedMessage(channel=response["channel"], ts=response["ts"])
 
     def update_message(
         self, *, channel: str, ts: str, text: str, blocks: Sequence[Mapping[str, Any]] = ()
     ) -> None:
-        self._client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
+        self._client.chat_update(
+            channel=channel, ts=ts, text=text, blocks=[dict(b) for b in blocks]
+        )
 
     def open_dm(self, *, user_id: str) -> str:
         response = self._client.conversations_open(users=[user_id])

@@ -20,7 +20,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def json_field(**kwargs: Any) -> Any:
-    return Field(sa_type=JSONType, **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=JSONType, **kwargs)
 
 
 def new_id() -> uuid.UUID:

@@ -46,7 +46,9 @@ class Started:
     created: bool  # False when this was a retry of a request we already have
 
 
-def ensure_rep(session: Session, *, org_id: str, profile: RepProfile, now: datetime) -> Rep:
+def ensure_rep(
+    session: Session, *, org_id: str, profile: RepProfile, now: datetime, daily_send_limit: int
+) -> Rep:
     rep = session.exec(
         select(Rep).where(Rep.org_id == org_id, Rep.slack_user_id == profile.slack_user_id)
     ).first()
@@ -57,6 +59,7 @@ def ensure_rep(session: Session, *, org_id: str, profile: RepProfile, now: datet
             email=profile.email.lower(),
             name=profile.name,
             timezone=profile.timezone,
+            daily_send_limit=daily_send_limit,
             created_at=now,
         )
         session.add(rep)
@@ -96,7 +99,13 @@ def start_scheduling(
         if existing is not None and existing.request_id is not None:
             request = session.get_one(SchedulingRequest, existing.request_id)
             return Started(request.id, request.ref, existing.id, created=False)
-        rep = ensure_rep(session, org_id=org_id, profile=profile, now=now)
+        rep = ensure_rep(
+            session,
+            org_id=org_id,
+            profile=profile,
+            now=now,
+            daily_send_limit=deps.settings.daily_send_limit,
+        )
         request = SchedulingRequest(
             org_id=org_id,
             rep_id=rep.id,

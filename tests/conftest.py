@@ -1,0 +1,113 @@
+"""Shared fixtures: databases (SQLite and real PostgreSQL), queues (fakeredis and real Redis),
+a fixed clock, and the whole stack behind a real HTTP server with a local Slack stand-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import fakeredis
+import pytest
+from redis import Redis
+from sqlalchemy import text
+
+from connectors.clock import ManualClock
+from db.engine import make_engine
+from db.migrate import upgrade
+from tests.support.services import REDIS_URL, PostgresDatabase, redis_db_number, require
+from tests.support.stack import Stack
+
+
+def pytest_report_header() -> list[str]:
+    from tests.support.services import IN_CI, PG_ADMIN_URL, _probe_pg, _probe_redis
+
+    pg, redis = _probe_pg(), _probe_redis()
+    return [
+        f"postgres: {PG_ADMIN_URL} {'reachable' if pg is None else 'UNAVAILABLE: ' + pg}",
+        f"redis: {REDIS_URL} {'reachable' if redis is None else 'UNAVAILABLE: ' + redis}",
+        f"CI={IN_CI} (a missing service {'fails' if IN_CI else 'skips'} the tests needing it)",
+    ]
+
+
+# A Monday morning in New York; tests move it by hand.
+T0 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[PostgresDatabase]:
+    require("postgres")
+    database = PostgresDatabase()
+    database.create()
+    upgrade(database.url)
+    yield database
+    database.drop()
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: PostgresDatabase) -> str:
+    _truncate_all(pg_database.url)
+    return pg_database.url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'convene.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def real_redis() -> Iterator[Redis]:
+    require("redis")
+    base = REDIS_URL.rstrip("/")
+    redis = Redis.from_url(f"{base}/{redis_db_number()}")
+    redis.flushdb()
+    yield redis
+    redis.flushdb()
+    redis.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> tuple[str, Redis]:
+    """Run the test on the embedded stack (SQLite + fakeredis) and on PostgreSQL + Redis."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url"), fakeredis.FakeRedis()
+    return request.getfixturevalue("pg_url"), request.getfixturevalue("real_redis")
+
+
+@pytest.fixture
+def stack(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
+    url, redis = backend
+    with Stack.start(database_url=url, redis=redis, clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+def pg_stack(pg_url: str, real_redis: Redis, clock: ManualClock) -> Iterator[Stack]:
+    with Stack.start(database_url=pg_url, redis=real_redis, clock=clock) as running:
+        yield running

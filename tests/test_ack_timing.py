@@ -1,0 +1,61 @@
+"""Acceptance: /schedule is acknowledged long before slow calendar work returns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import fakeredis
+
+from connectors.calendar.local import LocalCalendar
+from connectors.clock import ManualClock
+from connectors.ports import CalendarEvent, Interval
+from orchestrator.embedded import run_in_background
+from tests.support.stack import Stack, wait_for
+
+SLOW_SECONDS = 4.0
+
+
+class SlowCalendar:
+    """A calendar that takes SLOW_SECONDS to answer, like a provider having a bad day."""
+
+    def __init__(self) -> None:
+        self.inner: LocalCalendar | None = None
+        self.started = threading.Event()
+        self.finished_at: float | None = None
+
+    def free_busy(
+        self, *, emails: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Interval]]:
+        self.started.set()
+        time.sleep(SLOW_SECONDS)
+        self.finished_at = time.monotonic()
+        assert self.inner is not None
+        return self.inner.free_busy(emails=emails, start=start, end=end)
+
+    def create_event(self, event: CalendarEvent) -> str:
+        raise NotImplementedError
+
+
+def test_schedule_acks_before_slow_calendar_returns(sqlite_url: str, clock: ManualClock) -> None:
+    calendar = SlowCalendar()
+    with Stack.start(
+        database_url=sqlite_url, redis=fakeredis.FakeRedis(), clock=clock, calendar=calendar
+    ) as stack:
+        calendar.inner = LocalCalendar(stack.deps.sessions, org_id="embedded")
+        stop = threading.Event()
+        run_in_background(stack.deps, stop=stop, tick_seconds=0.05)
+        try:
+            began = time.monotonic()
+            reply = stack.command("demo with john@acme.example")
+            acked = time.monotonic()
+            assert reply.status == 200
+            assert acked - began < 1.0, f"ack took {acked - began:.2f}s"
+            assert calendar.started.wait(5), "the worker never reached the calendar"
+            wait_for(lambda: calendar.finished_at, "the slow calendar", timeout=10)
+            assert calendar.finished_at is not None and acked < calendar.finished_at
+            wait_for(stack.cards, "the approval card after the slow calendar", timeout=10)
+        finally:
+            stop.set()

@@ -1,0 +1,72 @@
+"""The README's first command, and the operator's tools."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.demo import run_demo
+from orchestrator.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_prints_the_whole_story() -> None:
+    lines: list[str] = []
+    assert run_demo(echo=lines.append) == 0
+    transcript = "\n".join(lines)
+    for expected in [
+        "Convene acks within Slack's 3 s: HTTP 200",
+        "[Approve & send]",
+        "Sending at",
+        ":white_check_mark: Sent",
+        "john@acme.example's inbox now holds 1 message(s)",
+        "Request ACME-1: status awaiting_response",
+        "request_created → slots_found → draft_created → action_approve → action_executed "
+        "→ email_sent",
+    ]:
+        assert expected in transcript, expected
+
+
+def test_demo_console_script_exits_zero(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "inbox now holds 1 message(s)" in result.stdout
+    assert list(tmp_path.iterdir()) == [], "the demo must leave nothing behind"
+
+
+def test_doctor_on_a_fresh_embedded_setup_says_what_is_missing(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""}
+    result = CliRunner().invoke(app, ["doctor"], env=env)
+    assert result.exit_code == 1
+    assert "BROKEN: database has no tables: run `convene db upgrade`" in result.output
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["doctor"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "not production-ready: REDIS_URL is unset" in result.output
+
+
+def test_doctor_rejects_broken_config() -> None:
+    result = CliRunner().invoke(app, ["doctor"], env={"DATABASE_URL": "mysql://x"})
+    assert result.exit_code == 2
+    assert "DATABASE_URL" in result.output and "sqlite" in result.output
+
+
+def test_worker_without_redis_explains_itself(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["worker", "--burst"],
+        env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""},
+    )
+    assert result.exit_code == 2
+    assert "REDIS_URL is required" in result.output

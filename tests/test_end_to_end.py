@@ -1,0 +1,146 @@
+"""Acceptance: a signed /schedule, the card, a signed Approve, exactly one email — over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_string, policy
+
+from sqlmodel import col
+
+from db.models import (
+    ActionStatus,
+    EmailMessage,
+    JobStatus,
+    PendingAction,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingRequest,
+    SequenceJob,
+)
+from tests.support.stack import OTHER_ID, REP_EMAIL, Stack, wait_for
+
+PROSPECT = "john@acme.example"
+
+
+def schedule_and_get_card(stack: Stack, text: str = f"demo with {PROSPECT} next week 45m"):  # type: ignore[no-untyped-def]
+    reply = stack.command(text)
+    assert reply.status == 200
+    assert "ACME-1" in stack.command_response(reply)
+    stack.drain()
+    return wait_for(stack.cards, "the approval card")[0]
+
+
+def test_schedule_approve_sends_exactly_one_email(stack: Stack) -> None:
+    card = schedule_and_get_card(stack)
+    assert card.channel == "DU0REP"
+    assert "First scheduling email" in card.text + str(card.blocks)
+    assert stack.inbox(PROSPECT) == []  # nothing leaves before the rep approves
+
+    assert stack.click("approve_action", card).status == 200
+    updated = wait_for(lambda: stack.slack.message(card.channel, card.ts).history, "card update")
+    assert updated, "the card should switch to the undo state"
+    assert "undo_action" in str(stack.slack.message(card.channel, card.ts).blocks)
+
+    stack.drain()
+    assert stack.inbox(PROSPECT) == [], "still inside the undo window"
+    stack.clock.advance(timedelta(seconds=stack.deps.settings.undo_seconds))
+    stack.tick()
+
+    inbox = stack.inbox(PROSPECT)
+    assert len(inbox) == 1
+    message = message_from_string(inbox[0].raw, policy=policy.default)
+    assert message["From"] == REP_EMAIL
+    assert message["To"] == PROSPECT
+    assert message["Message-ID"].endswith("@convene.local>")
+
+    (request,) = stack.rows(SchedulingRequest)
+    assert request.status == RequestStatus.awaiting_response
+    assert request.email_thread_id == message["Message-ID"]
+    assert request.attempt_count == 1
+    assert request.next_action_type == "follow_up"
+    (action,) = stack.rows(PendingAction)
+    assert action.status == ActionStatus.executed
+    (job,) = stack.rows(SequenceJob)
+    assert job.status == JobStatus.done
+    assert job.steps_completed == ["find_slots", "draft_initial_email", "record_sent"]
+    (email_row,) = stack.rows(EmailMessage)
+    assert email_row.status == "sent" and email_row.message_id == message["Message-ID"]
+    audit = [a.action_type for a in stack.rows(SchedulingAction)]
+    assert audit == [
+        "request_created",
+        "slots_found",
+        "draft_created",
+        "action_approve",
+        "action_executed",
+        "email_sent",
+    ]
+    final_card = stack.slack.message(card.channel, card.ts)
+    assert "Sent" in str(final_card.blocks)
+    assert "approve_action" not in str(final_card.blocks)
+
+
+def test_second_click_is_told_already_handled(stack: Stack) -> None:
+    card = schedule_and_get_card(stack)
+    stack.click("approve_action", card)
+    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "approval")
+    stack.click("approve_action", card)
+    reply = wait_for(
+        lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
+    )
+    assert reply[0]["text"].startswith("Already handled: this draft is approved")
+
+
+def test_only_the_owner_can_approve(stack: Stack) -> None:
+    card = schedule_and_get_card(stack)
+    stack.click("approve_action", card, user=OTHER_ID)
+    reply = wait_for(
+        lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
+    )
+    assert reply[0]["text"] == "Only the owner of this request can decide it."
+    (action,) = stack.rows(PendingAction)
+    assert action.status == ActionStatus.pending
+
+
+def test_reject_sends_nothing_and_pauses_the_request(stack: Stack) -> None:
+    card = schedule_and_get_card(stack)
+    stack.click("reject_action", card)
+    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "rejected"), "reject")
+    stack.drain()
+    stack.clock.advance(timedelta(minutes=5))
+    stack.tick()
+    assert stack.inbox(PROSPECT) == []
+    (request,) = stack.rows(SchedulingRequest)
+    assert request.status == RequestStatus.paused
+    (job,) = stack.rows(SequenceJob)
+    assert job.status == JobStatus.done
+    assert "Rejected" in str(stack.slack.message(card.channel, card.ts).blocks)
+
+
+def test_undo_inside_the_window_cancels_the_send(stack: Stack) -> None:
+    card = schedule_and_get_card(stack)
+    stack.click("approve_action", card)
+    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "approve")
+    undo_card = wait_for(
+        lambda: (
+            "undo_action" in str(stack.slack.message(card.channel, card.ts).blocks)
+            and stack.slack.message(card.channel, card.ts)
+        ),
+        "undo button",
+    )
+    stack.clock.advance(timedelta(seconds=10))
+    stack.click("undo_action", undo_card)
+    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "cancelled"), "undo")
+    stack.clock.advance(timedelta(minutes=5))
+    stack.tick()
+    assert stack.inbox(PROSPECT) == []
+    (request,) = stack.rows(SchedulingRequest)
+    assert request.status == RequestStatus.paused
+
+
+def test_slack_retry_of_the_same_command_creates_one_request(stack: Stack) -> None:
+    for _ in range(2):
+        reply = stack.command(f"demo with {PROSPECT}", trigger_id="same-trigger")
+        stack.command_response(reply)
+    wait_for(lambda: len(stack.slack.responses) >= 2, "both replies")
+    assert len(stack.rows(SchedulingRequest)) == 1
+    assert len(stack.rows(SequenceJob)) == 1
