@@ -1,0 +1,561 @@
+"""Cue tables for the offline intent rules (used by :mod:`skills.detect_intent`).
+
+Every cue is general English that people use when answering a meeting request; none is copied
+from an evaluation corpus. A cue has a weight: 1 is a hint, 2 a clear signal, 3 decisive on its
+own. Patterns run against a lower-cased copy of the reply whose apostrophes are normalised to
+``'``; the few that need capital letters (names) live in :mod:`skills.detect_intent`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WEAK = 1.0
+CLEAR = 2.0
+DECISIVE = 3.0
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One phrase pattern that points at a signal.
+
+    ``negatable`` cues are ignored when a negator ("not", "n't", "never", ...) sits just before
+    them in the same clause, so "doesn't work for me" never counts as "works for me".
+    """
+
+    label: str
+    pattern: re.Pattern[str]
+    weight: float
+    negatable: bool = False
+
+
+def cue(label: str, regex: str, weight: float, *, negatable: bool = False) -> Cue:
+    """Build a cue; patterns are case-insensitive because the text is lower-cased anyway."""
+    return Cue(label, re.compile(regex, re.IGNORECASE), weight, negatable)
+
+
+# --- building blocks for time mentions ---------------------------------------------------------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Abbreviations people type; "sat"/"sun" are left out because they are ordinary words.
+WEEKDAY_ABBREVIATIONS = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3}
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+NUMBER_WORDS = (
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+_WEEKDAY = r"(?:" + "|".join(WEEKDAYS) + "|" + "|".join(WEEKDAY_ABBREVIATIONS) + r")\b\.?"
+# "may" is a month only when a day follows it, otherwise it is the verb.
+_MONTH = (
+    r"(?:"
+    + "|".join(m for m in MONTHS if m != "may")
+    + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?"
+)
+_MONTH_OR_MAY = r"(?:" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?"
+_HOUR_WORD = r"(?:" + "|".join(NUMBER_WORDS) + r")"
+_ORDINAL = r"\d{1,2}(?:st|nd|rd|th)\b"
+_AMPM = r"(?:a\.?m\.?|p\.?m\.?)(?![a-z])"
+
+# A clock time: "3pm", "10:30", "15:00", "noon", "half past 5", "four in the evening", "at 4".
+CLOCK_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ampm>" + _AMPM + r")",
+        r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)\b(?!\s*(?:a\.?m|p\.?m))",
+        r"\b(?P<word>noon|midday)\b",
+        r"\b(?P<frac>half past|quarter past|quarter after|quarter to)\s+(?P<h>1[0-2]|0?[1-9]|"
+        + _HOUR_WORD
+        + r")\b",
+        r"\b(?P<h>1[0-2]|0?[1-9]|" + _HOUR_WORD + r")\s*o'?\s?clock",
+        r"\b(?P<h>1[0-2]|0?[1-9]|"
+        + _HOUR_WORD
+        + r")\s+in the\s+(?P<part>morning|afternoon|evening)",
+        r"\b(?:at|around|for|after|before|by|from)\s+(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\b"
+        r"(?![:\d]|\s*(?:%|people|persons?|guests|tickets|minutes?|mins?|hours?|hrs?|days?|weeks?"
+        r"|months?|years?|st|nd|rd|th|of|-\s*\d))",
+    )
+)
+
+# A day: weekday, calendar date, ordinal day, relative day or week.
+DAY_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(?P<weekday>" + _WEEKDAY + r")",
+        r"\b(?P<month>" + _MONTH_OR_MAY + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b",
+        r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>" + _MONTH_OR_MAY + r")",
+        r"\b(?:the|on)\s+(?P<day>" + _ORDINAL + r")",
+        r"\b(?P<day>" + _ORDINAL + r")\s+of\s+(?:this|next|the)\s+month",
+        r"\b(?P<m_num>1[0-2]|0?[1-9])/(?P<d_num>3[01]|[12]\d|0?[1-9])(?:/\d{2,4})?\b",
+        r"\b(?P<relative>today|tonight|tomorrow|day after tomorrow)\b",
+        r"\b(?:this|next|coming)\s+(?:week(?:end)?)\b",
+        r"\b(?:early|late|later|end of|middle of|mid)\s+(?:this|next|the)\s+week\b",
+        r"\b(?:earlier|later) in the (?:day|week|morning|afternoon|evening)\b",
+        r"\b(?:early|late|mid|end of)[- ]" + _MONTH,
+        r"\bin\s+" + _MONTH + r"(?!\s*\d)",
+    )
+)
+
+# A part of day, unless it is a greeting ("good morning").
+PART_OF_DAY = re.compile(
+    r"(?<!good )\b(?P<part>morning|afternoon|evening|lunch(?:time)?|end of (?:the )?day|first "
+    r"thing|after work)s?\b(?!\s+(?:team|all|everyone))",
+    re.IGNORECASE,
+)
+
+# How far out someone wants to be contacted again ("reach out next quarter").
+HORIZON = re.compile(
+    r"\b(?:"
+    r"(?:next|this coming|the following)\s+(?:quarter|month|year|fiscal year|semester|season|week)"
+    r"|(?:in|after)\s+(?:a|one|two|three|four|six|a few|a couple(?: of)?|several|\d+)\s+"
+    r"(?:weeks?|months?|quarters?)"
+    r"|(?:early|mid|late|end of)[- ](?:next\s+)?(?:month|quarter|year|q[1-4]|" + _MONTH + r")"
+    r"|(?:in|after|until|till|around)\s+(?:q[1-4]|" + _MONTH + r")"
+    r"|q[1-4](?:\s+20\d\d)?"
+    r"|(?:after|past)\s+the\s+(?:holidays|new year|summer|quarter|launch|conference|busy season"
+    r"|end of the (?:month|quarter|year))"
+    r"|(?:in|by)\s+the\s+(?:new year|spring|summer|fall|autumn|winter)"
+    r"|later\s+(?:this|in the)\s+(?:year|quarter|month)"
+    r"|(?:in\s+)?the\s+new\s+year"
+    r")",
+    re.IGNORECASE,
+)
+
+EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+# Words that end a clause: negation before them does not reach what follows.
+CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]|\b(?:but|and|although|though|however|so)\b")
+NEGATORS = re.compile(
+    r"\b(?:not|no|never|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't|"
+    r"wouldn't|shouldn't|couldn't|unable|hardly)\b|n't\b",
+    re.IGNORECASE,
+)
+
+
+# --- cue tables --------------------------------------------------------------------------------
+
+ACCEPT: tuple[Cue, ...] = (
+    cue(
+        "yes",
+        r"\b(?:yes|yeah|yep|yup|yea|ya|sure|absolutely|definitely|certainly|of course|affirmative"
+        r")\b|\b(?:sounds|it'?s) (?:like )?a plan\b|\b(?:it'?s a )?deal\b"
+        r"|\b(?:i'?m|we'?re|count me) in\b|\b\w+day it is\b|\b(?:that|it)'?s a go\b",
+        CLEAR,
+    ),
+    cue(
+        "works",
+        r"\b(?:works|would work|will work|should work|can work|work(?:s)? (?:for|with) "
+        r"(?:me|us))\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "correct",
+        r"\b(?:correct|accurate)\b|\b(?:that'?s|that is|it'?s|it is|sounds|looks|yes|"
+        r"yeah|yep|yup|all) right\b|\byou got it\b|\bgot it right\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "fine",
+        r"\b(?:fine|ok|okay|good|alright|all right) (?:by|with|for) (?:me|us)\b"
+        r"|\b(?:is|be|that'?s|that is|it'?s|it is|looks|sounds) (?:fine|ok|okay|alright)\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "suits",
+        r"\bsuits? (?:me|us)\b|\b(?:that|this|it) suits\b|\bconvenient\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "proceed",
+        r"\bgo ahead\b|\bproceed\b|\bbook (?:it|that|me in)\b|\block (?:it|that) in\b"
+        r"|\blet'?s do (?:it|that|this)\b|\blet'?s go with\b|\bcount (?:me|us) in\b|\bi'?ll take\b"
+        r"|\bplease (?:do|book|schedule|add|confirm)\b|\bsend (?:me |us |over )?(?:the|an|a) "
+        r"(?:invite|invitation|calendar)",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "confirmed",
+        r"\b(?:confirmed|i confirm|we confirm|can confirm|happy to confirm|accept"
+        r"(?:ed)?)\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "see you",
+        r"\bsee you (?:then|there|on|at|next)\b|\b(?:i|we)'?(?:ll| will) be there\b"
+        r"|\blooking forward to (?:it|the|our|meeting|speaking|talking|chatting|connecting)",
+        CLEAR,
+    ),
+    cue(
+        "can make it",
+        r"\b(?:i|we) can (?:make|do) (?:it|that|this|then)\b|\b(?:i|we)'?(?:m|re| am"
+        r"| are) (?:available|free) (?:then|at that time|for (?:it|that))\b|\b(?:happy|glad|keen"
+        r"|delighted) to (?:meet|join|chat|talk|connect|speak|hop on|do)\b",
+        CLEAR,
+        negatable=True,
+    ),
+    cue(
+        "what i want",
+        r"\b(?:exactly|just) what (?:i|we) (?:want|need|wanted|needed)\b"
+        r"|\bthat(?:'ll| will) do\b|\bthat'?s it\b",
+        CLEAR,
+    ),
+)
+
+# Approval words that accept only when something was proposed ("Great." after a statement is
+# an acknowledgement, not an acceptance).
+APPROVAL: tuple[Cue, ...] = (
+    cue(
+        "approval",
+        r"\b(?:perfect|great|excellent|wonderful|awesome|fantastic|brilliant|lovely|"
+        r"nice|good|cool|super|ideal)\b",
+        WEAK,
+        negatable=True,
+    ),
+    cue("ok", r"\b(?:ok|okay|alright|all right|fine|no problem|no worries|not a problem)\b", WEAK),
+)
+
+DECLINE: tuple[Cue, ...] = (
+    cue(
+        "not interested",
+        r"\b(?:not|no longer|isn'?t|aren'?t) (?:really |that |very )?"
+        r"interest(?:ed|ing)\b",
+        DECISIVE,
+    ),
+    cue(
+        "pass",
+        r"\b(?:i'?ll|we'?ll|i will|we will|going to|gonna|have to|must|will) pass\b"
+        r"|\bpass on (?:this|that|it)\b",
+        DECISIVE,
+    ),
+    cue("no thanks", r"\bno,? thanks?\b|\bno,? thank you\b|\bthanks,? but no\b", DECISIVE),
+    cue(
+        "stop contact",
+        r"\bremove me\b|\bunsubscribe\b|\bstop (?:emailing|contacting|reaching|"
+        r"sending|messaging)\b|\b(?:don'?t|do not) (?:contact|email|reach out|message)\b"
+        r"|\btake (?:me|us) off\b|\boff (?:your|the) (?:list|mailing list)\b",
+        DECISIVE,
+    ),
+    cue(
+        "went elsewhere",
+        r"\b(?:went|go|going|gone|decided|chose|chosen) (?:to go )?with "
+        r"(?:another|a different|someone else|a competitor|an? other)\b|\bdecided (?:against|not)"
+        r"\b|\b(?:not|isn'?t) (?:a|the right) (?:good )?fit\b|\bnot (?:moving|going) forward\b"
+        r"|\bwon'?t be (?:moving forward|proceeding)\b",
+        DECISIVE,
+    ),
+    cue(
+        "do not want",
+        r"\b(?:i|we) (?:don'?t|do not) (?:want|wish|need)\b|\b(?:don'?t|do not) "
+        r"(?:make|add|book|schedule|set up|create)\b|\bwon'?t be (?:necessary|needed)\b"
+        r"|\bno need\b|\b(?:i'?d|we'?d|i would|we would) rather not\b|\bdon'?t bother\b"
+        r"|\bno longer (?:looking|need|needed|pursuing)\b|\bi don'?t think so\b"
+        r"|\bnot (?:something|anything) (?:we|i) (?:need|want)\b|\bnot a priority\b",
+        DECISIVE,
+    ),
+    cue(
+        "drop it",
+        r"\bforget (?:it|about it)\b|\bskip (?:it|that|this)\b|\blet it (?:be|go)\b"
+        r"|\bleave (?:it|that)\b|\bnever ?mind\b|\bcancel (?:it|that|this|the (?:request|"
+        r"meeting|call))\b|\b(?:must|have to|will|need to) decline\b|\bi decline\b",
+        CLEAR,
+    ),
+    cue(
+        "cannot attend",
+        r"\b(?:can'?t|cannot|won'?t be able to|unable to|not able to) (?:make it|"
+        r"attend|join|meet|take (?:the|this) (?:call|meeting))\b",
+        CLEAR,
+    ),
+    cue(
+        "not now",
+        r"\bnot (?:right )?now\b|\bnot today\b|\bnot (?:this|that) time\b"
+        r"|\bnot (?:at|for) (?:this|the|the present) (?:time|moment)\b|\bnot right away\b"
+        r"|\bnot yet\b|\bmaybe (?:later|another time|some other"
+        r" time)\b|\bhold off\b|\bnot (?:a|the) (?:good|right|best) time\b|\b(?:it'?s )?too "
+        r"(?:early|soon)\b|\blet me think\b|\bthink it over\b|\b(?:^|okay |ok )later\b"
+        r"|\bi'?ll wait\b",
+        CLEAR,
+    ),
+)
+
+# "No" at the start of the reply, unless it is "no problem" / "no worries".
+LEADING_NO = re.compile(
+    r"^\W*(?:no|nope|nah|negative)\b(?!\s*(?:problem|worries|doubt|rush|pressure|way i'?d miss))",
+    re.IGNORECASE,
+)
+
+# Phrases that turn a time mention into a proposal of our own.
+COUNTER: tuple[Cue, ...] = (
+    cue("how about", r"\b(?:how|what) about\b|\binstead\b|\brather\b|\bwhat if\b", CLEAR),
+    cue(
+        "would it work",
+        r"\b(?:would|could|can|does|will) .{1,40} work (?:for you|better)?\b"
+        r"|\bworks? better\b|\bbetter for (?:me|us)\b|\bany chance\b",
+        CLEAR,
+    ),
+    cue(
+        "can we",
+        r"\b(?:can|could|shall|should) (?:we|you|i) (?:do|try|make|meet|move|push|shift|"
+        r"switch|go with|change|set|book|schedule|find|see|get|reserve|check)\b",
+        CLEAR,
+    ),
+    cue(
+        "available",
+        r"\b(?:i'?m|i am|we'?re|we are|i'?ll be|we'?ll be) (?:only )?(?:free|available"
+        r"|open)\b|\bmy (?:calendar|schedule) is (?:open|free)\b|\b(?:i|we) have time\b"
+        r"|\b(?:can|could) only\b|\bonly (?:free|available|open)\b",
+        CLEAR,
+    ),
+    cue(
+        "prefer",
+        r"\bprefer(?:ably|red|ence)?\b|\bideal(?:ly)?\b|\b(?:i|we)'?(?:d| would) "
+        r"(?:like|love|rather)\b|\b(?:i|we) (?:want|need|wanna)\b|\b(?:i'?m|we'?re) (?:looking|"
+        r"hoping|planning)\b",
+        WEAK,
+    ),
+    cue(
+        "make it",
+        r"\b(?:make|change|move|set|switch|shift|push|put|schedule|book|reserve|try)"
+        r"(?: it| that| this| the \w+| me| us| one)?(?: again)?(?:,? but)? (?:to|for|at|on|in)\b"
+        r"|\bmake it\b",
+        CLEAR,
+    ),
+    cue(
+        "alternatives",
+        r"\b(?:another|a different|different|other|alternative|new|later|earlier)"
+        r" (?:time|times|slot|slots|day|days|date|dates|option|options|week)\b|\bnone of (?:these|"
+        r"those|them|the (?:times|slots|options))\b",
+        CLEAR,
+    ),
+)
+
+# The proposed time itself is refused ("Tuesday doesn't work"), which asks for new times.
+SLOT_REJECTED: tuple[Cue, ...] = (
+    cue(
+        "does not work",
+        r"\b(?:doesn'?t|does not|won'?t|will not|wouldn'?t|would not|isn'?t|is "
+        r"not|don'?t|do not|not going to|can'?t) (?:really |quite )?(?:work|suit|fit)\b",
+        CLEAR,
+    ),
+    cue(
+        "busy then",
+        r"\b(?:i'?m|i am|we'?re|we are|i'?ll be|we'?ll be) (?:not (?:available|free)|"
+        r"unavailable|busy|booked|tied up|traveling|travelling|slammed)\b|\bconflict\b"
+        r"|\bdouble[- ]booked\b|\bcan'?t do\b",
+        CLEAR,
+    ),
+)
+
+QUESTION_OPENERS = re.compile(
+    r"^\W*(?:what|where|when|who|whom|whose|which|why|how|is|are|was|were|do|does|did|can|could|"
+    r"would|will|should|shall|may|might|have|has|tell me|give me|provide|send me|share|let me "
+    r"know|i'?d like to know|i want to know|i wonder|wondering|any idea|please (?:tell|send|share"
+    r"|let me know|confirm|advise|provide))\b",
+    re.IGNORECASE,
+)
+
+DELEGATE: tuple[Cue, ...] = (
+    cue(
+        "loop in",
+        r"\b(?:loop(?:ing)?|looped|bring(?:ing)?|brought|add(?:ing|ed)?|cc'?(?:ing|ed|'d|d)"
+        r"?|copy(?:ing)?|copied|include|including)\b.{0,40}\b(?:in|on|here|to this|into this)\b"
+        r"|\bcc'?(?:ing|ed|'d|d)\b|\bcopying\b",
+        CLEAR,
+    ),
+    cue(
+        "reach out to",
+        r"\b(?:reach out to|get in touch with|contact|speak (?:with|to)|talk to|"
+        r"work with|coordinate with|schedule (?:this |it )?with|set (?:this|it) up with|"
+        r"connect with|forward(?:ing|ed)? (?:this|it|your \w+) to|email)\b",
+        WEAK,
+    ),
+    cue(
+        "right person",
+        r"\b(?:right|best|better|correct|appropriate) (?:person|contact|people|"
+        r"team|one)\b|\b(?:handles|manages|owns|runs|oversees|in charge of|responsible for|point of"
+        r" contact|takes care of)\b|\b(?:my|our) (?:colleague|assistant|ea|manager|boss|"
+        r"teammate|co-?worker|head of|vp|director)\b|\bon my behalf\b",
+        CLEAR,
+    ),
+)
+
+OUT_OF_OFFICE: tuple[Cue, ...] = (
+    cue(
+        "auto reply",
+        r"\bout of (?:the )?office\b|\booo\b|\bautomatic reply\b|\bauto-?reply\b"
+        r"|\bautoreply\b|\bthis is an automated\b",
+        DECISIVE,
+    ),
+    cue(
+        "away",
+        r"\b(?:currently|presently) (?:away|out|on leave|travell?ing|on vacation|on holiday)"
+        r"\b|\b(?:on|taking) (?:annual |parental |maternity |paternity |medical |sick |personal )?"
+        r"(?:leave|vacation|holiday|pto|sabbatical)\b|\baway from (?:the office|my desk|email|my "
+        r"email)\b",
+        CLEAR,
+    ),
+    cue(
+        "limited access",
+        r"\blimited (?:access|connectivity)\b|\b(?:no|limited) access to "
+        r"(?:email|e-mail)\b|\bdelayed (?:response|reply)\b|\bfor (?:urgent|immediate) (?:matters|"
+        r"requests|issues|assistance|inquiries)\b|\bif (?:this|it|your matter) is urgent\b",
+        DECISIVE,
+    ),
+    cue(
+        "when i return",
+        r"\b(?:respond|reply|get back to you|answer)\b.{0,40}\b(?:when|upon|after|on)"
+        r" (?:i|my) return\b|\b(?:i will|i'll|i shall) be (?:back|returning)\b"
+        r"|\breturning (?:to the office )?on\b|\bback in the office\b|\bback on\b",
+        CLEAR,
+    ),
+)
+
+CONFUSED: tuple[Cue, ...] = (
+    cue(
+        "who is this",
+        r"\bwho (?:is|are) (?:this|you)\b|\bwho gave you\b|\bhow did you get my\b"
+        r"|\bdo (?:i|we) know (?:you|each other)\b",
+        DECISIVE,
+    ),
+    cue(
+        "what is this",
+        r"\bwhat(?:'s| is) this (?:about|regarding|for|in reference to)\b|\bwhat is"
+        r" this\?|\bwhat (?:meeting|call|demo)\b|\bwhich (?:meeting|call|demo)\b|\bwhat are you "
+        r"(?:talking|referring) (?:about|to)\b",
+        DECISIVE,
+    ),
+    cue(
+        "never asked",
+        r"\b(?:i|we) (?:never|didn'?t|did not|haven'?t|have not) (?:request|ask|"
+        r"sign|book|agree|schedule|set up|want)(?:ed)?\b",
+        DECISIVE,
+    ),
+    cue(
+        "wrong person",
+        r"\bwrong (?:person|email|address|contact|guy|number|company|account)\b|"
+        r"\byou (?:must|may|might) have (?:me confused|the wrong)\b|\bmistaken\b|\bin error\b",
+        DECISIVE,
+    ),
+    cue(
+        "not understood",
+        r"\b(?:i'?m|i am|we'?re|we are) (?:confused|lost|puzzled)\b|\bi don'?t "
+        r"(?:understand|follow|get it)\b|\bnot sure (?:what|why) (?:this|you|i)\b|\bconfusing\b",
+        CLEAR,
+    ),
+    cue(
+        "correcting us",
+        r"\bthat'?s not what (?:i|we) (?:said|agreed|asked)\b|\b(?:i|we) (?:already"
+        r" )?(?:told|said) (?:you|that) (?:already|before)\b|\balready told you\b|\bwe already "
+        r"(?:met|spoke|talked|have a (?:meeting|call))\b|\bi (?:no longer|don'?t) work (?:at|for|"
+        r"there)\b|\bleft the company\b",
+        CLEAR,
+    ),
+)
+
+RESCHEDULE: tuple[Cue, ...] = (
+    cue(
+        "reschedule",
+        r"\bre-?schedul(?:e|ing)\b|\bpostpone\b|\bpush (?:our|the|this|it|that|"
+        r"tomorrow'?s|today'?s)\b.{0,25}\b(?:back|out|later)\b|\b(?:move|shift|bump) (?:our|the|"
+        r"this|tomorrow'?s|today'?s) (?:meeting|call|chat|demo|session|appointment)\b",
+        DECISIVE,
+    ),
+    cue(
+        "came up",
+        r"\bsomething (?:urgent )?(?:came|has come) up\b|\b(?:a|an) (?:conflict|"
+        r"emergency) (?:came|has come) up\b",
+        CLEAR,
+    ),
+)
+
+# Wanting to meet, but later: with a horizon this is `reschedule` ("circle back next quarter").
+DEFER: tuple[Cue, ...] = (
+    cue(
+        "circle back",
+        r"\b(?:circle|check|come|get) back\b|\btouch base\b|\breconnect\b|\brevisit"
+        r"\b|\bfollow[- ]up\b|\bping me\b|\btry (?:me|us) again\b|\breach out (?:again|then|later|"
+        r"in|next|after|around)\b|\bget in touch (?:again|later|in|next|after)\b"
+        r"|\bconnect (?:again|later|in|next|after)\b|\bpick (?:this|it) (?:back )?up\b",
+        CLEAR,
+    ),
+    cue(
+        "not now",
+        r"\bnot (?:right )?now\b|\bnot (?:at|for) (?:this|the) (?:time|moment)\b|\bnot "
+        r"yet\b|\bmaybe later\b|\bhold off\b|\bnot (?:a|the) (?:good|right|best) time\b|\btoo "
+        r"(?:early|soon)\b|\b(?:busy|swamped|slammed|underwater|heads[- ]down)\b|\bno budget\b|"
+        r"\bbandwidth\b",
+        CLEAR,
+    ),
+)
+
+POSITIVE: tuple[Cue, ...] = (
+    cue(
+        "warm",
+        r"\b(?:thanks|thank you|great|perfect|excellent|wonderful|awesome|love|happy|glad|"
+        r"excited|looking forward|appreciate|sounds good|fantastic|nice|cool)\b",
+        WEAK,
+        negatable=True,
+    ),
+)
+
+NEGATIVE: tuple[Cue, ...] = (
+    cue(
+        "hostile",
+        r"\bunsubscribe\b|\bremove me\b|\bstop (?:emailing|contacting|sending|"
+        r"messaging)\b|\bspam\b|\bannoy(?:ed|ing)\b|\bfrustrat(?:ed|ing)\b|\bwaste of (?:my )?time"
+        r"\b|\bridiculous\b|\balready told you\b|\bharass\w*\b|\bleave me alone\b|\bnot interested"
+        r"\b|\bdisappoint\w*\b|\bunacceptable\b",
+        CLEAR,
+    ),
+    cue("upset", r"\b(?:unfortunately|sorry|regret|sadly)\b", WEAK),
+)
+
+# Lines that end the new part of an email: quoted history and forwarded blocks.
+QUOTE_HEADERS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^\s*On\b[^\n]{0,200}(?:\n[^\n]{0,200}){0,2}?\bwrote:\s*$", re.MULTILINE),
+    re.compile(r"^\s*-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}", re.MULTILINE | re.IGNORECASE),
+    re.compile(r"^\s*Begin forwarded message:", re.MULTILINE | re.IGNORECASE),
+    re.compile(r"^\s*_{5,}\s*$", re.MULTILINE),
+    re.compile(r"^\s*From:\s.*\n(?:.*\n){0,3}?\s*(?:Sent|Date|To|Subject):\s", re.MULTILINE),
+    re.compile(
+        r"^\s*Le .{0,200} a écrit\s*:\s*$|^\s*Am .{0,200} schrieb .{0,200}:\s*$", re.MULTILINE
+    ),
+)
+
+# Lines that start a signature.
+SIGNATURE_START = re.compile(
+    r"^\s*(?:--\s*|__+|sent from my \w+.*|get outlook for .*|sent via .*|"
+    r"(?:best|best regards|kind regards|warm regards|warmest regards|regards|many thanks|thanks|"
+    r"thank you|thanks again|thanks so much|cheers|sincerely|yours|yours truly|talk soon|speak "
+    r"soon|all the best|best wishes|with thanks|br|rgds|thx|tia)\s*[,.!]?)\s*$",
+    re.IGNORECASE,
+)
