@@ -1,0 +1,178 @@
+"""Time intelligence: the single source of truth for every time Convene reads or writes.
+
+Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zoneinfo`` only.
+
+- :func:`parse_time` reads one expression ("next Tuesday at 2", "3-4pm EST").
+- :func:`extract_times` finds every expression in free text (an email body), in order.
+- :func:`extract_exclusions` finds the times the writer rules out ("not Monday").
+- :func:`match_to_proposed` maps "the first one" / "Tuesday works" to a proposed slot.
+- :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
+
+Reading rules worth knowing: a bare "10:30" is morning and a bare "2" or "4:30" afternoon
+(business hours); dates are month-first unless ``dayfirst=True``; "next Tuesday" is the
+Tuesday of next week; a date without a year is the next one to come ("Jan 5" in December is
+next year); "Monday the 5th" is the next month whose 5th is a Monday; abbreviations keep their
+DST meaning (EST is UTC-5 all year, ET follows New York); a wall time inside a DST gap moves
+forward and one inside a fold takes the first occurrence, both with low confidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from skills.timeparse.context import Context
+from skills.timeparse.grammar import Expression, parse_expressions
+from skills.timeparse.matching import match_proposed
+from skills.timeparse.model import GRAINS, ParsedTime
+from skills.timeparse.normalize import normalize
+from skills.timeparse.quoting import mask_quoted
+from skills.timeparse.resolve import resolve
+from skills.timeparse.spec import Spec
+from skills.timeparse.zones import detect_timezone
+
+__all__ = [
+    "GRAINS",
+    "ParsedTime",
+    "detect_timezone",
+    "extract_exclusions",
+    "extract_times",
+    "match_to_proposed",
+    "parse_time",
+    "score_parse",
+    "score_search",
+]
+
+
+def parse_time(text: str, *, now: datetime, tz: str, dayfirst: bool = False) -> ParsedTime | None:
+    """Read ``text`` as one time expression; ``None`` when it holds no time.
+
+    ``now`` must be timezone-aware; ``tz`` is the IANA zone the writer means when they name
+    none.  When the text holds several expressions the longest is returned.  A bare number
+    counts as a clock time here ("2" is 2 PM), unlike in :func:`extract_times`.
+    """
+    ctx = Context.build(now, tz, dayfirst)
+    results = [p for p, _ in _read(text, ctx, whole=True)]
+    if not results:
+        return None
+    return max(results, key=lambda p: p.span[1] - p.span[0])
+
+
+def extract_times(
+    text: str,
+    *,
+    now: datetime,
+    tz: str,
+    ignore_quoted: bool = True,
+    dayfirst: bool = False,
+    include_excluded: bool = False,
+) -> list[ParsedTime]:
+    """Every time expression in free text, in order of appearance, with its span.
+
+    With ``ignore_quoted`` (the default) quoted history is skipped: lines starting with
+    ``>`` and everything after a reply header ("On ... wrote:", "-----Original
+    Message-----", an Outlook "From:/Sent:" block), so an earlier proposal quoted back is
+    never taken for the writer's own.  Spans always index into the original ``text``.
+    Exclusions ("not Monday") are left out unless ``include_excluded``; see
+    :func:`extract_exclusions`.
+    """
+    ctx = Context.build(now, tz, dayfirst)
+    source = mask_quoted(text) if ignore_quoted else text
+    found = _read(source, ctx, whole=False, original=text)
+    return [p for p, _ in found if include_excluded or not p.excluded]
+
+
+def extract_exclusions(
+    text: str, *, now: datetime, tz: str, ignore_quoted: bool = True, dayfirst: bool = False
+) -> list[ParsedTime]:
+    """The times the writer rules out ("not Monday", "anything but Friday", "Tue is bad")."""
+    found = extract_times(
+        text,
+        now=now,
+        tz=tz,
+        ignore_quoted=ignore_quoted,
+        dayfirst=dayfirst,
+        include_excluded=True,
+    )
+    return [p for p in found if p.excluded]
+
+
+def match_to_proposed(
+    text: str, proposed: Sequence[datetime], *, now: datetime, tz: str
+) -> int | None:
+    """Index of the proposed slot the writer chose, or ``None`` when unclear.
+
+    Understands ordinals ("the first one", "option 2", "#3", "the last one"), relative picks
+    ("the earlier/later one on Thursday"), and times or days that single out one slot
+    ("Tuesday works", "2pm is fine", "Wed at 10").  Slots the writer excludes ("not
+    Monday") are never chosen.  Two or more equally good candidates give ``None``.
+    """
+    ctx = Context.build(now, tz)
+    body = mask_quoted(text)
+    times = _read(body, ctx, whole=False, original=text)
+    return match_proposed(body, proposed, times, ctx)
+
+
+def score_parse(text: str, reference_time: datetime, tz: str) -> datetime | None:
+    """Adapter for the shared scorer (``score_time.py --parser skills.parse_times:score_parse``)."""
+    parsed = parse_time(text, now=reference_time, tz=tz)
+    return parsed.start if parsed else None
+
+
+def score_search(text: str, reference_time: datetime, tz: str) -> list[tuple[str, datetime]]:
+    """Search-style adapter for the shared scorer: ``(matched text, start)`` per expression."""
+    # The corpus asks which times a sentence mentions, so ruled-out ones count too.
+    found = extract_times(text, now=reference_time, tz=tz, include_excluded=True)
+    return [(p.text, p.start) for p in found]
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
+
+
+def _read(
+    text: str, ctx: Context, *, whole: bool, original: str | None = None
+) -> list[tuple[ParsedTime, Spec]]:
+    norm = normalize(text)
+    source = original if original is not None else text
+    out: list[tuple[ParsedTime, Spec]] = []
+    for expr in parse_expressions(norm, ctx, whole=whole):
+        span = norm.span(expr.start, expr.end)
+        matched = source[span[0] : span[1]]
+        if not whole and matched.rstrip(".").lower() in _WORDLIKE_DAYS and matched.islower():
+            continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
+        parsed = _to_parsed(expr, span, source, ctx)
+        if parsed is not None:
+            out.append((parsed, expr.spec))
+    return out
+
+
+def _to_parsed(
+    expr: Expression, span: tuple[int, int], source: str, ctx: Context
+) -> ParsedTime | None:
+    resolved = resolve(expr.spec, ctx)
+    if resolved is None:
+        return None
+    matched = source[span[0] : span[1]]
+    start = resolved.start
+    reading = f"{_WEEKDAYS[start.weekday()]} {start.isoformat(timespec='minutes')}"
+    if resolved.end is not None:
+        reading += f" to {resolved.end.isoformat(timespec='minutes')}"
+    why = "; ".join(text for _, text in resolved.notes)
+    zone_said = f" ({expr.spec.tz_label} given)" if expr.spec.tz_label else f" (in {ctx.tz_name})"
+    reasoning = f"{matched!r} read as {reading}, {resolved.grain} precision{zone_said}"
+    if expr.spec.excluded:
+        reasoning += "; excluded by the writer"
+    if why:
+        reasoning += f"; {why}"
+    return ParsedTime(
+        start=start,
+        end=resolved.end,
+        grain=resolved.grain,
+        tz=resolved.tz_name,
+        span=span,
+        confidence=resolved.confidence,
+        reasoning=reasoning,
+        text=matched,
+        excluded=expr.spec.excluded,
+    )

@@ -1,0 +1,325 @@
+"""Recognisers for calendar dates, weekdays, holidays and relative days."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta, tzinfo
+
+from .calendar_math import (
+    HOLIDAYS,
+    add_months,
+    full_weeks,
+    month_length,
+    nth_weekday_of_month,
+    safe_date,
+)
+from .context import Context
+from .lexicon import MONTH_RE, WEEKDAY_RE, alternation
+from .registry import (
+    DAYNUM,
+    NOT_CLOCK,
+    ORDINAL_FOLLOW,
+    RANGE_WORD,
+    YEAR_TAIL,
+    calendar_spec,
+    future_year,
+    interval_spec,
+    month_of,
+    ordinal_of,
+    rule,
+    weekday_of,
+    year_of,
+)
+from .spec import Interval, Spec
+from .zones import fixed_offset, localize
+
+# ---- dates ---------------------------------------------------------------------------
+
+
+@rule(
+    r"\b(?P<y>\d{4})(?P<sep>[-/.])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})"
+    r"(?:[t ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::\d{2}(?:\.\d+)?)?"
+    r"(?P<z>z\b|[+-]\d{2}:?\d{2}\b)?)?(?![\d/])",
+    needs="d",
+)
+def _year_first(m: re.Match[str], ctx: Context) -> Spec | None:
+    a, b = int(m.group("a")), int(m.group("b"))
+    month, day = (a, b) if a <= 12 else (b, a)
+    spec = calendar_spec(day, month, int(m.group("y")))
+    if spec is None or safe_date(int(m.group("y")), month, day) is None:
+        return None
+    if m.group("h"):
+        spec.hour, spec.minute = int(m.group("h")), int(m.group("mi"))
+        spec.meridiem = "am" if spec.hour < 12 else None  # ISO 8601 is the 24-hour clock
+        z = m.group("z")
+        if z:
+            spec.tz = fixed_offset("+", 0) if z == "z" else _offset_tz(z)
+            spec.tz_label = z.upper()
+    return spec
+
+
+def _offset_tz(text: str) -> tzinfo:
+    sign, digits = text[0], text[1:].replace(":", "")
+    return fixed_offset(sign, int(digits[:2]), int(digits[2:4] or 0))
+
+
+@rule(r"\b(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/])", needs="d")
+def _numeric_full(m: re.Match[str], ctx: Context) -> Spec | None:
+    return _numeric(int(m.group("a")), int(m.group("b")), year_of(m.group("y")), ctx)
+
+
+@rule(r"(?<![\d/.])\b(?P<a>\d{1,2})/(?P<b>\d{1,2})\b(?![/\d]|\s*(?:hours?|h\b))", needs="d")
+def _numeric_short(m: re.Match[str], ctx: Context) -> Spec | None:
+    return _numeric(int(m.group("a")), int(m.group("b")), None, ctx)
+
+
+def _numeric(a: int, b: int, year: int | None, ctx: Context) -> Spec | None:
+    month, day = (b, a) if ctx.dayfirst else (a, b)
+    if month > 12 and day <= 12:
+        month, day = day, month
+    return calendar_spec(day, month, year)
+
+
+@rule(
+    rf"\b(?P<d>\d{{1,2}})[/.-](?P<m>{MONTH_RE})[/.-]?(?P<y>\d{{4}}|\d{{2}})?(?![\d])"
+    rf"|\b(?P<y2>\d{{4}})\s*[/.-]?\s*(?P<m2>{MONTH_RE})\s*[/.-]?\s*(?P<d2>\d{{1,2}})(?![\d:])",
+    needs="dm",
+)
+def _numeric_month_name(m: re.Match[str], ctx: Context) -> Spec | None:
+    if m.group("m2"):
+        return calendar_spec(int(m.group("d2")), month_of(m.group("m2")), int(m.group("y2")))
+    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+
+
+@rule(
+    rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?:the\s+)?{DAYNUM}{NOT_CLOCK}{YEAR_TAIL}"
+    r"(?![\d:])",
+    needs="dm",
+)
+def _month_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+
+
+@rule(
+    rf"\b(?:the\s+)?{DAYNUM}(?:\s+of\s+|\s+|[-/.]|)(?:the\s+month\s+of\s+)?"
+    rf"(?P<m>{MONTH_RE})(?![a-z]){YEAR_TAIL}",
+    needs="dm",
+)
+def _day_month(m: re.Match[str], ctx: Context) -> Spec | None:
+    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+
+
+@rule(rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?P<y>\d{{4}})\b", needs="dm")
+def _month_year(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(year=int(m.group("y")), month=month_of(m.group("m")))
+
+
+@rule(
+    rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s*{RANGE_WORD}\s*"
+    rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?{NOT_CLOCK}{YEAR_TAIL}"
+    rf"|\b(?P<e1>\d{{1,2}})(?:st|nd|rd|th)?\s*{RANGE_WORD}\s*(?:the\s+)?(?P<e2>\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"\s*(?:of\s+)?(?P<n>{MONTH_RE})(?![a-z])(?:\s*,?\s*(?P<z>\d{{4}}))?",
+    needs="dm",
+)
+def _day_range(m: re.Match[str], ctx: Context) -> Spec | None:
+    if m.group("m"):
+        month, d1, d2, year = month_of(m.group("m")), m.group("d1"), m.group("d2"), m.group("y")
+    else:
+        month, d1, d2, year = month_of(m.group("n")), m.group("e1"), m.group("e2"), m.group("z")
+    start = calendar_spec(int(d1), month, year_of(year))
+    end = calendar_spec(int(d2), month, year_of(year))
+    if start is None or end is None or int(d2) < int(d1):
+        return None
+    start.end = end
+    return start
+
+
+@rule(rf"\b(?P<y>\d{{4}})\s+(?P<m>{MONTH_RE})\s+{DAYNUM}\b", needs="dm")
+def _year_month_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    return calendar_spec(int(m.group("d")), month_of(m.group("m")), int(m.group("y")))
+
+
+@rule(
+    r"\b(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)\b"
+    r"(?!\s+(?:one|1|option|slot|choice|time|week|weekend|day|last|closest|of\b|proposal))"
+    + ORDINAL_FOLLOW,
+    needs="d",
+)
+def _ordinal_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    return calendar_spec(int(m.group("d")), None, None)
+
+
+@rule(
+    r"\b(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:day\s+)?of\s+(?:the\s+)?"
+    r"(?P<rel>this|next|current|coming|following|last|previous)\s+month\b",
+    needs="d",
+)
+def _day_of_relative_month(m: re.Match[str], ctx: Context) -> Spec | None:
+    months = {"next": 1, "coming": 1, "following": 1, "last": -1, "previous": -1}
+    first = add_months(ctx.today.replace(day=1), months.get(m.group("rel"), 0))
+    d = safe_date(first.year, first.month, int(m.group("d")))
+    return Spec(date=d) if d else None
+
+
+@rule(r"\b(?:the\s+)?ides\s+of\s+(?P<m>" + MONTH_RE + ")", needs="m")
+def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
+    month = month_of(m.group("m"))
+    return Spec(month=month, day=15 if month in (3, 5, 7, 10) else 13)
+
+
+@rule(r"\b(?P<h>" + alternation(list(HOLIDAYS)) + r")\b(?:\s+(?P<y>\d{4})\b)?")
+def _holiday(m: re.Match[str], ctx: Context) -> Spec | None:
+    key = re.sub(r"\s+", " ", m.group("h"))
+    return Spec(holiday=HOLIDAYS[key], year=year_of(m.group("y")))
+
+
+@rule(r"\b(?P<y>(?:19|20)\d{2})\b(?![:/.\-]\d|\s*(?:am|pm|hours|h\b))", needs="d")
+def _year_only(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(year=int(m.group("y")))
+
+
+# ---- relative days -------------------------------------------------------------------
+
+
+@rule(
+    r"(?<!\d\s)\b(?:the\s+)?day\s+after\s+tomorrow\b|\b(?:the\s+)?day\s+before\s+yesterday\b"
+    r"|\btoday\b|\btomorrow\b|\byesterday\b|\b(?:the\s+)?(?:next|following)\s+day\b"
+)
+def _relative_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    text = m.group(0)
+    if "after tomorrow" in text:
+        n = 2
+    elif "before yesterday" in text:
+        n = -2
+    elif "yesterday" in text:
+        n = -1
+    elif text == "today":
+        n = 0
+    else:
+        n = 1
+    return Spec(date=ctx.days(n))
+
+
+@rule(r"\b(?:(?P<late>late)\s+)?tonight\b")
+def _tonight(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(date=ctx.today, pod="late night" if m.group("late") else "tonight")
+
+
+@rule(r"\b(?:right\s+)?now\b|\b(?:at\s+)?this\s+(?:time|moment)\b|\basap\b|\bimmediately\b")
+def _now(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(instant=ctx.now, instant_grain="minute", is_now=True)
+
+
+_WEEK_REL = r"(?P<wk>this|next|coming|following|last|previous|current|past)"
+
+
+@rule(
+    r"\b(?:(?P<pre>this|next|coming|upcoming|following|last|past|previous|the\s+following|"
+    r"the\s+coming|the\s+next|this\s+coming|this\s+past)\s+)?"
+    rf"(?P<wd>{WEEKDAY_RE})(?![a-z])(?P<after>\s+after\s+next)?"
+    rf"(?:\s*,?\s*(?:of\s+|from\s+|in\s+)?(?:the\s+)?{_WEEK_REL}\s+week\b)?",
+    needs="w",
+)
+def _weekday_rule(m: re.Match[str], ctx: Context) -> Spec | None:
+    wd = weekday_of(m.group("wd"))
+    pre = re.sub(r"\s+", " ", m.group("pre") or "")
+    mode = "bare"
+    if m.group("wk"):
+        wk = m.group("wk")
+        mode = {"next": "next_week", "coming": "next_week", "following": "next_week"}.get(
+            wk, "last_week" if wk in ("last", "previous", "past") else "this_week"
+        )
+    elif m.group("after"):
+        mode = "after_next"
+    elif pre in ("this",):
+        mode = "this"
+    elif pre in ("next", "the next", "following", "the following"):
+        mode = "next"
+    elif pre in ("last", "past", "previous", "this past"):
+        mode = "last"
+    return Spec(weekday=wd, weekday_mode=mode)
+
+
+@rule(rf"\b(?P<n>\d+)\s+(?P<wd>{WEEKDAY_RE})\s+(?:from|after)\s+(?:now|today)\b", needs="dw")
+def _n_weekdays(m: re.Match[str], ctx: Context) -> Spec | None:
+    wd, n = weekday_of(m.group("wd")), int(m.group("n"))
+    first = ctx.today + timedelta(days=(wd - ctx.today.weekday()) % 7 or 7)
+    return Spec(date=first + timedelta(weeks=n - 1))
+
+
+@rule(
+    rf"\b(?:the\s+)?(?P<n>last|\d(?:st|nd|rd|th))\s+(?P<wd>{WEEKDAY_RE})\s+(?:of|in)\s+"
+    rf"(?:(?P<m>{MONTH_RE})(?![a-z])(?:\s*,?\s*(?P<y>\d{{4}}))?|(?:the\s+)?(?P<rel>this|next)\s+month)",
+    needs="w",
+)
+def _nth_weekday(m: re.Match[str], ctx: Context) -> Spec | None:
+    n = ordinal_of(m.group("n"))
+    wd = weekday_of(m.group("wd"))
+    if m.group("rel"):
+        first = add_months(ctx.today.replace(day=1), 1 if m.group("rel") == "next" else 0)
+        d = nth_weekday_of_month(first.year, first.month, wd, n)
+        return Spec(date=d) if d else None
+    month = month_of(m.group("m"))
+    if m.group("y"):
+        d = nth_weekday_of_month(int(m.group("y")), month, wd, n)
+    else:
+        d = future_year(ctx, lambda y: nth_weekday_of_month(y, month, wd, n))
+    return Spec(date=d) if d else None
+
+
+@rule(
+    r"\b(?:the\s+)?(?:(?P<n>\d{1,2})(?:st|nd|rd|th)\s+)?(?P<last>last\s+)?day\s+(?:of|in)\s+"
+    rf"(?P<m>{MONTH_RE})(?![a-z])(?:\s*,?\s*(?P<y>\d{{4}}))?",
+    needs="m",
+)
+def _nth_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    if not m.group("n") and not m.group("last"):
+        return None
+    n = int(m.group("n") or 1)
+    month = month_of(m.group("m"))
+
+    def build(year: int) -> date | None:
+        if m.group("last"):
+            return safe_date(year, month, month_length(year, month) - n + 1)
+        return safe_date(year, month, n)
+
+    d = build(int(m.group("y"))) if m.group("y") else future_year(ctx, build)
+    return Spec(date=d) if d else None
+
+
+@rule(
+    r"\b(?:the\s+)?(?:(?P<n>\d{1,2})(?:st|nd|rd|th)\s+)?(?P<last>last\s+)?(?P<kind>weekend|week)"
+    rf"\s+(?:of|in)\s+(?:(?P<m>{MONTH_RE})(?![a-z])(?:\s*,?\s*(?P<y>\d{{4}}))?|(?P<yo>\d{{4}}))"
+)
+def _nth_week(m: re.Match[str], ctx: Context) -> Spec | None:
+    if not m.group("n") and not m.group("last"):
+        return None
+    n = int(m.group("n") or 1)
+    weekend = m.group("kind") == "weekend"
+
+    def weeks(year: int) -> list[date]:
+        if m.group("yo"):
+            first, last = date(year, 1, 1), date(year, 12, 31)
+        else:
+            month = month_of(m.group("m"))
+            first = date(year, month, 1)
+            last = date(year, month, month_length(year, month))
+        if weekend:
+            # A weekend belongs to the month holding its Saturday and Sunday.
+            sats = [first + timedelta(days=i) for i in range((last - first).days)]
+            return [d - timedelta(days=1) for d in sats if d.weekday() == 5]
+        return full_weeks(first, last)
+
+    def pick(year: int) -> date | None:
+        found = weeks(year)
+        index = -n if m.group("last") else n - 1
+        return found[index] if -len(found) <= index < len(found) else None
+
+    explicit = m.group("y") or m.group("yo")
+    d = pick(int(explicit)) if explicit else future_year(ctx, pick)
+    if d is None:
+        return None
+    if weekend:
+        start = localize(d, 18, 0, ctx.tz)[0]
+        return Spec(interval=Interval(start, ctx.midnight(d + timedelta(days=3)), "hour"))
+    return interval_spec(ctx, d, d + timedelta(days=7), "week")
