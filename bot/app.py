@@ -20,10 +20,15 @@ log = structlog.get_logger(__name__)
 DECISIONS = {"approve_action": "approve", "reject_action": "reject", "undo_action": "undo"}
 
 
-def build_app(deps: Deps) -> App:
+def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
+    """The app for HTTP (every request signature-checked) or Socket Mode (no HTTP at all)."""
     settings = deps.settings
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
     app = App(
         signing_secret=settings.slack_signing_secret or "",
+        # Socket Mode frames arrive over the WebSocket our app token opened; nothing to sign.
+        request_verification_enabled=not socket_mode,
         client=deps.slack_client,
         # A fake or misconfigured token should fail requests loudly, not the process start.
         token_verification_enabled=False,

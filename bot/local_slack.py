@@ -81,6 +81,8 @@ class LocalSlack:
     """Start with `LocalSlack.start(users=…)`; `api_url` to WebClient, `hook_url` to payloads."""
 
     token: str = "xoxb-local"
+    app_token: str = "xapp-local"
+    socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
     team_id: str = "T0LOCAL"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -133,7 +135,8 @@ class LocalSlack:
             if self.rate_limited_calls > 0:
                 self.rate_limited_calls -= 1
                 return 429, {"ok": False, "error": "ratelimited"}
-            if auth != f"Bearer {self.token}":
+            expected = self.app_token if method == "apps.connections.open" else self.token
+            if auth != f"Bearer {expected}":
                 return 200, {"ok": False, "error": "invalid_auth"}
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
@@ -142,6 +145,11 @@ class LocalSlack:
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "team_id": self.team_id, "user_id": "UCONVENE", "bot_id": "BCONVENE"}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "socket_mode_not_enabled"}
+        return {"ok": True, "url": self.socket_url}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(args.get("user", ""))

@@ -112,9 +112,7 @@ def web() -> None:
 @app.command()
 def socket() -> None:
     """Serve Slack over Socket Mode (no public URL needed)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.app import build_app
+    from bot.socket import socket_mode_handler
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
     from orchestrator.embedded import run_in_background
@@ -127,7 +125,7 @@ def socket() -> None:
     jobs.install(deps)
     if settings.redis_url is None:
         run_in_background(deps, stop=threading.Event())
-    SocketModeHandler(build_app(deps), app_token=settings.slack_app_token).start()
+    socket_mode_handler(deps).start()
 
 
 @app.command()

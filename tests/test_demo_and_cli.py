@@ -70,3 +70,21 @@ def test_worker_without_redis_explains_itself(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "REDIS_URL is required" in result.output
+
+
+def test_healthz_reports_database_and_queue(stack) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import urllib.request
+
+    url = stack.events_url.replace("/slack/events", "/healthz")
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"ok": True, "database": "ok", "redis": "ok"}
+
+
+def test_clock_once_reconciles_and_records_the_run(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["clock", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "reconciled jobs=0 actions=0" in result.output

@@ -1,0 +1,16 @@
+"""Socket Mode: the same Bolt app over a WebSocket Slack opens to us (no public URL)."""
+
+from __future__ import annotations
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.app import build_app
+from orchestrator.bootstrap import Deps
+
+
+def socket_mode_handler(deps: Deps) -> SocketModeHandler:
+    """A handler for `deps`; call `.connect()` (returns) or `.start()` (blocks)."""
+    if not deps.settings.slack_app_token:
+        raise ValueError("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode")
+    app = build_app(deps, socket_mode=True)
+    return SocketModeHandler(app, app_token=deps.settings.slack_app_token)
