@@ -197,12 +197,11 @@ def _show_request(deps: Deps, echo: Echo) -> None:
         audit = uow.session.exec(
             select(SchedulingAction).order_by(col(SchedulingAction.created_at))
         ).all()
-    echo(
-        f"── Request {request.ref}: status {request.status}, "
-        f"follow-up due {request.next_action_at:%a %b %d %H:%M} UTC"
-        if request.next_action_at
-        else f"── Request {request.ref}: status {request.status}"
-    )
+    due = ""
+    if request.next_action_at:
+        local = request.next_action_at.astimezone(ZoneInfo(REP["tz"]))
+        due = f", follow-up due {local:%a %b %d %H:%M %Z} unless they reply"
+    echo(f"── Request {request.ref}: status {request.status}{due}")
     echo("   Audit trail: " + " → ".join(row.action_type for row in audit))
 
 
