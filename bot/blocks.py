@@ -18,17 +18,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _section(text: str) -> Block:
+def section(text: str) -> Block:
     if len(text) > SECTION_LIMIT:
         text = text[: SECTION_LIMIT - 1] + "…"
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _context(text: str) -> Block:
+def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
     button: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": text},
@@ -61,12 +61,12 @@ def approval_card(view: ActionView) -> tuple[str, list[Block]]:
     ref = f"*{escape(view.request_ref)}* · " if view.request_ref else ""
     fallback = f"{title} to {', '.join(view.to)} needs your approval"
     blocks: list[Block] = [
-        _section(f"{ref}{title} to *{escape(', '.join(view.to))}*"),
-        _section(f"*Subject:* {escape(view.subject)}\n{_quote(view.body)}"),
+        section(f"{ref}{title} to *{escape(', '.join(view.to))}*"),
+        section(f"*Subject:* {escape(view.subject)}\n{_quote(view.body)}"),
     ]
     if view.reasoning:
         confidence = f" · confidence {view.confidence:.0%}" if view.confidence is not None else ""
-        blocks.append(_context(f"Why: {escape(view.reasoning)}{confidence}"))
+        blocks.append(context(f"Why: {escape(view.reasoning)}{confidence}"))
     blocks.append(_state_block(view))
     return fallback, blocks
 
@@ -77,8 +77,8 @@ def _state_block(view: ActionView) -> Block:
             "type": "actions",
             "block_id": f"decide:{view.action_id}",
             "elements": [
-                _button("Approve & send", "approve_action", view.action_id, "primary"),
-                _button("Reject", "reject_action", view.action_id, "danger"),
+                button("Approve & send", "approve_action", view.action_id, "primary"),
+                button("Reject", "reject_action", view.action_id, "danger"),
             ],
         }
     if view.status == "approved" and view.undo_until is not None:
@@ -90,7 +90,7 @@ def _state_block(view: ActionView) -> Block:
                 "type": "mrkdwn",
                 "text": f":hourglass: Sending at {at} — you can still undo.",
             },
-            "accessory": _button("Undo", "undo_action", view.action_id),
+            "accessory": button("Undo", "undo_action", view.action_id),
         }
     by = f" by <@{view.decided_by}>" if view.decided_by else ""
     outcomes = {
@@ -102,7 +102,7 @@ def _state_block(view: ActionView) -> Block:
         "expired": ":hourglass_flowing_sand: Expired",
         "failed": f":x: Failed: {escape(view.error or 'unknown error')}",
     }
-    return _context(outcomes.get(view.status, view.status))
+    return context(outcomes.get(view.status, view.status))
 
 
 def _local_time(moment: Any, tz: str) -> str:

@@ -75,6 +75,24 @@ def button_click(
     return ("payload=" + quote(json.dumps(payload))).encode()
 
 
+def app_home_opened(*, user_id: str, team_id: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": team_id,
+            "api_app_id": "A0CONVENE",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": "D" + user_id,
+                "tab": "home",
+            },
+        }
+    ).encode()
+
+
 def post_signed(
     url: str, body: bytes, *, secret: str, timestamp: int | None = None, timeout: float = 10
 ) -> Reply:
@@ -87,7 +105,9 @@ def post_signed(
         data=body,
         method="POST",
         headers={
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": "application/json"
+            if body.startswith(b"{")
+            else "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": signature,
         },

@@ -101,6 +101,10 @@ class Rep(SQLModel, table=True):
     delegate_slack_ids: list[str] = json_field(default_factory=list)
     created_at: datetime
 
+    def allows(self, slack_user_id: str) -> bool:
+        """Only the rep or a delegate they named may act on their requests and drafts."""
+        return slack_user_id == self.slack_user_id or slack_user_id in self.delegate_slack_ids
+
 
 class Credential(SQLModel, table=True):
     """Provider OAuth tokens; `token_ciphertext` is encrypted at rest and never logged."""
@@ -144,6 +148,7 @@ class SchedulingRequest(SQLModel, table=True):
     avoid_days: list[str] = json_field(default_factory=list)
     timezone: str = "UTC"
     status: str = RequestStatus.initiated
+    paused_from: str | None = None  # the status `resume` returns to
     attempt_count: int = 0
     no_show_count: int = 0
     next_action_at: datetime | None = None

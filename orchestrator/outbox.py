@@ -45,10 +45,6 @@ class Decision:
     action: PendingAction | None = None
 
 
-def may_decide(rep: Rep, slack_user_id: str) -> bool:
-    return slack_user_id == rep.slack_user_id or slack_user_id in rep.delegate_slack_ids
-
-
 def _transition(
     session: Session, action_id: uuid.UUID, *, source: list[str], extra: Any = None, **values: Any
 ) -> bool:
@@ -70,8 +66,12 @@ def decide(deps: Deps, *, action_id: uuid.UUID, decision: str, slack_user_id: st
         if action is None:
             return Decision(False, "missing", "That draft no longer exists.")
         rep = uow.session.get_one(Rep, action.rep_id)
-        if not may_decide(rep, slack_user_id):
-            return Decision(False, action.status, "Only the owner of this request can decide it.")
+        if not rep.allows(slack_user_id):
+            return Decision(
+                False,
+                action.status,
+                f"This belongs to <@{rep.slack_user_id}>; only they can decide it.",
+            )
         if action.expires_at is not None and action.expires_at <= now:
             return Decision(False, action.status, "This draft has expired.", action)
         common = {"decided_by": slack_user_id, "decided_at": now, "updated_at": now}

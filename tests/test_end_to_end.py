@@ -96,7 +96,7 @@ def test_only_the_owner_can_approve(stack: Stack) -> None:
     reply = wait_for(
         lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
     )
-    assert reply[0]["text"] == "Only the owner of this request can decide it."
+    assert reply[0]["text"] == "This belongs to <@U0REP>; only they can decide it."
     (action,) = stack.rows(PendingAction)
     assert action.status == ActionStatus.pending
 

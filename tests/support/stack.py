@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, select
 
 from bot.app import build_app
 from bot.local_slack import LocalSlack, Message
-from bot.slack_requests import Reply, button_click, post_signed, slash_command
+from bot.slack_requests import Reply, app_home_opened, button_click, post_signed, slash_command
 from bot.web import serve
 from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
@@ -123,6 +123,16 @@ class Stack:
             lambda: [r for r in self.slack.responses if r["hook"] == hook], "the command reply"
         )
         return str(found[-1]["text"])
+
+    def open_home(self, *, user: str = REP_ID) -> dict[str, Any]:
+        before = len(self.slack.calls_to("views.publish"))
+        post_signed(
+            self.events_url,
+            app_home_opened(user_id=user, team_id=self.slack.team_id),
+            secret=SECRET,
+        )
+        wait_for(lambda: len(self.slack.calls_to("views.publish")) > before, "views.publish")
+        return self.slack.home_views[user]
 
     def click(self, action_id: str, card: Message, *, user: str = REP_ID) -> Reply:
         value = self.button_value(card, action_id)

@@ -1,0 +1,147 @@
+"""`/schedule` and its subcommands. Reads are answered in the ack; anything that writes or
+talks to Slack happens after it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.commands import HELP_TEXT, CommandError, parse_schedule
+from bot.views import cancel_prompt, request_list, request_status
+from db.models import Rep
+from orchestrator import requests
+from orchestrator.bootstrap import Deps
+from orchestrator.dashboard import Row
+from orchestrator.intake import RepProfile, start_scheduling
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command("/schedule")
+    def schedule(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        text = (command.get("text") or "").strip()
+        verb, _, rest = text.partition(" ")
+        handler = SUBCOMMANDS.get(verb.lower())
+        if text.lower() in {"", "help"}:
+            ack(text=HELP_TEXT, response_type="ephemeral")
+        elif handler is not None:
+            handler(deps, command, rest.strip(), ack, respond)
+        else:
+            ack()  # Slack's 3 s budget: the rest may talk to Slack and the database.
+            _create(deps, command, text, client, respond)
+
+
+def _create(
+    deps: Deps, command: dict[str, Any], text: str, client: WebClient, respond: Respond
+) -> None:
+    profile = _profile(client, command["user_id"])
+    try:
+        parsed = parse_schedule(text, now=deps.clock.now(), tz=profile.timezone)
+    except CommandError as exc:
+        respond(text=f":warning: {exc}\n\n{HELP_TEXT}", response_type="ephemeral")
+        return
+    started = start_scheduling(
+        deps,
+        org_id=command["team_id"],
+        profile=profile,
+        command=parsed,
+        idempotency_key=f"slack:{command['team_id']}:{command['trigger_id']}",
+    )
+    log.info("request_started", ref=started.ref, created=started.created)
+    respond(
+        text=f"*{started.ref}*: finding times for a {parsed.meeting_type} with "
+        f"{', '.join(parsed.emails)}. I'll DM you a draft; nothing is sent until you approve.",
+        response_type="ephemeral",
+    )
+
+
+def _profile(client: WebClient, user_id: str) -> RepProfile:
+    user = client.users_info(user=user_id)["user"]
+    profile = user.get("profile", {})
+    return RepProfile(
+        slack_user_id=user_id,
+        email=profile.get("email") or f"{user_id.lower()}@unknown.invalid",
+        name=profile.get("real_name") or user.get("name") or user_id,
+        timezone=user.get("tz") or "UTC",
+    )
+
+
+def _rep(session: Session, command: dict[str, Any]) -> Rep | None:
+    return requests.find_rep(session, org_id=command["team_id"], slack_user_id=command["user_id"])
+
+
+def _ephemeral(ack: Ack, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    ack(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def _list(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    with deps.uow() as uow:
+        rep = requests.find_rep(
+            uow.session, org_id=command["team_id"], slack_user_id=command["user_id"]
+        )
+        rows = [Row.of(r) for r in requests.requests_of(uow.session, rep_id=rep.id)] if rep else []
+        tz = rep.timezone if rep else "UTC"
+    _ephemeral(ack, *request_list(rows, tz))
+
+
+def _status(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    if not rest:
+        _ephemeral(ack, "Which one? e.g. `/schedule status ACME-1` (`/schedule list` shows yours).")
+        return
+    with deps.uow() as uow:
+        request = requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
+        rep = requests.find_rep(
+            uow.session, org_id=command["team_id"], slack_user_id=command["user_id"]
+        )
+        if request is None:
+            _ephemeral(ack, f"I can't find `{rest.split()[0]}`. `/schedule list` shows yours.")
+            return
+        view = request_status(
+            request,
+            requests.attendees_of(uow.session, request),
+            requests.recent_activity(uow.session, request),
+            rep.timezone if rep else request.timezone,
+        )
+    _ephemeral(ack, *view)
+
+
+def _state_change(change: Callable[..., requests.Outcome], verb: str) -> Handler:
+    def handle(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+        if not rest:
+            _ephemeral(ack, f"Which one? e.g. `/schedule {verb} ACME-1`.")
+            return
+        outcome = change(
+            deps, org_id=command["team_id"], ref=rest.split()[0], slack_user_id=command["user_id"]
+        )
+        _ephemeral(ack, outcome.message if outcome.ok else f":warning: {outcome.message}")
+
+    return handle
+
+
+def _cancel(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    if not rest:
+        _ephemeral(ack, "Which one? e.g. `/schedule cancel ACME-1`.")
+        return
+    with deps.uow() as uow:
+        request = requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
+    if request is None:
+        _ephemeral(ack, f"I can't find `{rest.split()[0]}`. `/schedule list` shows yours.")
+        return
+    _ephemeral(ack, *cancel_prompt(request))  # the click on "Cancel" does it
+
+
+SUBCOMMANDS: dict[str, Handler] = {
+    "list": _list,
+    "status": _status,
+    "pause": _state_change(requests.pause, "pause"),
+    "resume": _state_change(requests.resume, "resume"),
+    "cancel": _cancel,
+}
