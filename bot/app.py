@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App
 
 from bot.listeners import cards, home, schedule
@@ -20,6 +22,9 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         client=deps.slack_client,
         # A fake or misconfigured token should fail requests loudly, not the process start.
         token_verification_enabled=False,
+        # Listeners ack on these threads and then persist; Bolt's default of 5 lets a burst of
+        # commands queue behind each other's post-ack work until Slack's 3 s runs out.
+        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads),
     )
     for listeners in (schedule, cards, home):
         listeners.register(app, deps)

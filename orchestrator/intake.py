@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest, SequenceJob
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
+
+REF_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class RepProfile:
+    """What Slack tells us about a person on our side (users.info)."""
+
+    slack_user_id: str
+    email: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Someone on the prospect's side."""
+
+    email: str
+    name: str = ""
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -26,16 +50,15 @@ class ScheduleCommand:
     window_start: datetime | None = None
     window_end: datetime | None = None
     context: str = ""
+    guests: tuple[Guest, ...] = ()  # names and optional flags; `emails` alone means required
+    teammates: tuple[RepProfile, ...] = ()  # our side besides the rep
+    preferred_times: tuple[str, ...] = ()
+    avoid_days: tuple[str, ...] = ()
+    platform: str = "google_meet"
 
-
-@dataclass(frozen=True)
-class RepProfile:
-    """What Slack tells us about the rep (users.info)."""
-
-    slack_user_id: str
-    email: str
-    name: str
-    timezone: str
+    def external(self) -> tuple[Guest, ...]:
+        named = {g.email: g for g in self.guests}
+        return tuple(named.get(email, Guest(email)) for email in self.emails)
 
 
 @dataclass(frozen=True)
@@ -89,7 +112,42 @@ def start_scheduling(
     idempotency_key: str,
     source: str = "slack",
 ) -> Started:
-    """Create the request and its `scheduling_requested` job in one transaction, then wake it."""
+    """Create the request and its `scheduling_requested` job in one transaction, then wake it.
+
+    Two commands at once can race for the same rep row or the same `ACME-n` reference; the
+    loser's transaction rolls back and is retried, so no command is lost after its ack.
+    """
+    for attempt in range(1, REF_ATTEMPTS + 1):
+        try:
+            started = _start_once(
+                deps,
+                org_id=org_id,
+                profile=profile,
+                command=command,
+                idempotency_key=idempotency_key,
+                source=source,
+            )
+        except IntegrityError:
+            if attempt == REF_ATTEMPTS:
+                raise
+            # Jitter so a burst of commands for one company doesn't collide in lockstep again.
+            time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - not security
+            continue
+        if started.created:
+            deps.wakeups.run_step(started.job_id, tag="0-0")
+        return started
+    raise AssertionError("unreachable")
+
+
+def _start_once(
+    deps: Deps,
+    *,
+    org_id: str,
+    profile: RepProfile,
+    command: ScheduleCommand,
+    idempotency_key: str,
+    source: str,
+) -> Started:
     now = deps.clock.now()
     with deps.uow() as uow:
         session = uow.session
@@ -114,6 +172,9 @@ def start_scheduling(
             duration_minutes=command.duration_minutes,
             title=f"{command.meeting_type.capitalize()} with {', '.join(command.emails)}",
             context=command.context,
+            platform=command.platform,
+            preferred_times=list(command.preferred_times),
+            avoid_days=list(command.avoid_days),
             date_range_start=command.window_start,
             date_range_end=command.window_end,
             timezone=rep.timezone,
@@ -135,13 +196,29 @@ def start_scheduling(
                 created_at=now,
             )
         )
-        for email in command.emails:
+        for mate in command.teammates:
+            if mate.email.lower() == rep.email:
+                continue
+            session.add(
+                SchedulingAttendee(
+                    org_id=org_id,
+                    request_id=request.id,
+                    side="internal",
+                    email=mate.email.lower(),
+                    name=mate.name,
+                    timezone=mate.timezone,
+                    created_at=now,
+                )
+            )
+        for guest in command.external():
             session.add(
                 SchedulingAttendee(
                     org_id=org_id,
                     request_id=request.id,
                     side="external",
-                    email=email,
+                    email=guest.email,
+                    name=guest.name,
+                    required=guest.required,
                     created_at=now,
                 )
             )
@@ -170,7 +247,13 @@ def start_scheduling(
             ),
             now=now,
         )
+        if job.request_id != request.id:
+            # A retry of the same Slack command won the race: keep its request, drop ours.
+            return Started(
+                job.request_id or request.id,
+                job.trigger_payload.get("ref", ""),
+                job.id,
+                created=False,
+            )
         uow.commit()
-        started = Started(request.id, request.ref, job.id, created=True)
-    deps.wakeups.run_step(job.id, tag="0-0")
-    return started
+        return Started(request.id, request.ref, job.id, created=True)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_step_attempts: int = Field(default=5, ge=1)
     clock_interval_seconds: float = Field(default=30.0, gt=0)
 
+    listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"

@@ -36,8 +36,9 @@ def register(app: App, deps: Deps) -> None:
             slack_user_id=body["user"]["id"],
         )
         if not outcome.ok:
+            # The card already shows the winning decision; only the clicker needs telling.
             respond(text=outcome.message, replace_original=False, response_type="ephemeral")
-        if outcome.action is not None:
+        elif outcome.action is not None:
             refresh_card(deps, outcome.action.id)
 
     for action_id in DECISIONS:
