@@ -19,6 +19,8 @@ HELP_TEXT = (
     "or `2026-12-01..2026-12-05`. Default: the next 7 days.\n"
     "• How long (optional): `30m`, `45 min`, `1h`. Default: 30 minutes.\n"
     "• Context for the email (optional): in double quotes.\n"
+    "• `/schedule` alone opens a form with every option.\n"
+    "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
     "• `/schedule help` shows this."
 )
 

@@ -89,6 +89,8 @@ class LocalSlack:
     messages: list[Message] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    modals: list[dict[str, Any]] = field(default_factory=list)  # views.open, in order
+    used_triggers: set[str] = field(default_factory=set)
     rate_limited_calls: int = 0  # the next N Web API calls answer 429
     _hook_uses: dict[str, int] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -180,6 +182,19 @@ class LocalSlack:
                 message.text, message.blocks = args.get("text", ""), blocks
                 return {"ok": True, "channel": message.channel, "ts": message.ts}
         return {"ok": False, "error": "message_not_found"}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(args.get("trigger_id", ""))
+        if trigger in self.used_triggers:
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        self.used_triggers.add(trigger)
+        raw = args.get("view") or {}
+        view: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+        if errors := block_errors(view.get("blocks", []), surface="modal"):
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        view = {**view, "id": f"V{len(self.modals) + 1:04d}"}
+        self.modals.append(view)
+        return {"ok": True, "view": view}
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         raw = args.get("view") or {}

@@ -75,6 +75,21 @@ def button_click(
     return ("payload=" + quote(json.dumps(payload))).encode()
 
 
+def view_submission(
+    *, view: dict[str, Any], values: dict[str, Any], user_id: str, team_id: str
+) -> bytes:
+    """The modal `view` submitted with `values` ({block_id: {action_id: state}})."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id},
+        "user": {"id": user_id},
+        "api_app_id": "A0CONVENE",
+        "trigger_id": f"{time.time():.0f}.submit",
+        "view": {**view, "state": {"values": values}},
+    }
+    return ("payload=" + quote(json.dumps(payload))).encode()
+
+
 def app_home_opened(*, user_id: str, team_id: str) -> bytes:
     return json.dumps(
         {

@@ -4,6 +4,7 @@ talks to Slack happens after it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -12,6 +13,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
+from bot.modals import CALLBACK_ID, new_request_view, read_submission
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
 from orchestrator import requests
@@ -30,13 +32,59 @@ def register(app: App, deps: Deps) -> None:
         text = (command.get("text") or "").strip()
         verb, _, rest = text.partition(" ")
         handler = SUBCOMMANDS.get(verb.lower())
-        if text.lower() in {"", "help"}:
+        if not text:
+            ack()
+            # trigger_id lives 3 s and works once: open the modal before anything else.
+            client.views_open(
+                trigger_id=command["trigger_id"],
+                view=new_request_view(today=deps.clock.now().date()),
+            )
+        elif text.lower() == "help":
             ack(text=HELP_TEXT, response_type="ephemeral")
         elif handler is not None:
             handler(deps, command, rest.strip(), ack, respond)
         else:
             ack()  # Slack's 3 s budget: the rest may talk to Slack and the database.
             _create(deps, command, text, client, respond)
+
+    @app.view(CALLBACK_ID)
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        with deps.uow() as uow:
+            known = requests.find_rep(uow.session, org_id=team, slack_user_id=user)
+            tz = known.timezone if known else "UTC"
+        submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
+        if submission.command is None:
+            ack(response_action="errors", errors=submission.errors)
+            return
+        ack()
+        profile = _profile(client, user)
+        if profile.timezone != tz:
+            # First use: dates mean days in the rep's own zone, which Slack just told us.
+            submission = read_submission(
+                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone
+            )
+        channel = client.conversations_open(users=[user])["channel"]["id"]
+        if submission.command is None:
+            problems = " ".join(submission.errors.values())
+            client.chat_postMessage(
+                channel=channel, text=f":warning: {problems} Nothing was created."
+            )
+            return
+        teammates = tuple(_profile(client, uid) for uid in submission.teammate_ids)
+        command = replace(submission.command, teammates=teammates)
+        started = start_scheduling(
+            deps,
+            org_id=team,
+            profile=profile,
+            command=command,
+            idempotency_key=f"slack:{team}:view:{view['id']}",
+        )
+        client.chat_postMessage(
+            channel=channel,
+            text=f"*{started.ref}*: finding times for a {command.meeting_type} with "
+            f"{', '.join(command.emails)}. Nothing goes out until you approve the draft.",
+        )
 
 
 def _create(

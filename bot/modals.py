@@ -1,0 +1,222 @@
+"""The new-request modal: its view, and turning a submission into a command or field errors.
+
+Pure functions: the listener opens the view and calls `read_submission`; nothing here talks to
+Slack or the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.commands import EMAIL
+from orchestrator.intake import Guest, ScheduleCommand
+
+CALLBACK_ID = "schedule_request"
+MEETING_TYPES = {  # label → default minutes
+    "demo": 45,
+    "discovery call": 30,
+    "intro call": 30,
+    "follow-up": 30,
+    "technical deep dive": 60,
+}
+DURATIONS = (15, 30, 45, 60, 90)
+PARTS = ("morning", "afternoon", "evening")
+AVOID = ("monday", "friday", "friday_afternoon")
+PLATFORMS = {
+    "google_meet": "Google Meet",
+    "teams": "Microsoft Teams",
+    "zoom": "Zoom link",
+    "phone": "Phone",
+    "in_person": "In person",
+}
+# "Jane Doe <jane@acme.com>", "jane@acme.com", either followed by "(optional)".
+GUEST_LINE = re.compile(
+    r"^\s*(?:(?P<name>[^<]+?)\s*<(?P<a>[^>]+)>|(?P<b>\S+))\s*(?P<opt>\(optional\))?\s*$", re.I
+)
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {**element, "action_id": block_id},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def new_request_view(*, today: date) -> dict[str, Any]:
+    types = [
+        _option(f"{label.capitalize()} ({minutes} min)", label)
+        for label, minutes in MEETING_TYPES.items()
+    ]
+    blocks = [
+        _input(
+            "meeting_type",
+            "Meeting type",
+            {"type": "static_select", "options": types, "initial_option": types[0]},
+        ),
+        _input(
+            "duration",
+            "Length",
+            {
+                "type": "static_select",
+                "options": [_option(f"{m} min", str(m)) for m in DURATIONS],
+            },
+            optional=True,
+            hint="Leave empty for the meeting type's usual length.",
+        ),
+        _input(
+            "teammates", "Our team (besides you)", {"type": "multi_users_select"}, optional=True
+        ),
+        _input(
+            "guests",
+            "Their team",
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "placeholder": {
+                    "type": "plain_text",
+                    "text": "Jane Doe <jane@acme.com>\nsam@acme.com (optional)",
+                },
+            },
+            hint="One per line. Add (optional) for people who need not attend.",
+        ),
+        _input(
+            "window_start",
+            "Earliest day",
+            {"type": "datepicker", "initial_date": (today + timedelta(days=1)).isoformat()},
+        ),
+        _input(
+            "window_end",
+            "Latest day",
+            {"type": "datepicker", "initial_date": (today + timedelta(days=8)).isoformat()},
+        ),
+        _input(
+            "preferred",
+            "Preferred times",
+            {"type": "checkboxes", "options": [_option(p.capitalize(), p) for p in PARTS]},
+            optional=True,
+        ),
+        _input(
+            "avoid",
+            "Avoid",
+            {
+                "type": "checkboxes",
+                "options": [_option(a.replace("_", " ").capitalize(), a) for a in AVOID],
+            },
+            optional=True,
+        ),
+        _input(
+            "platform",
+            "Where",
+            {
+                "type": "static_select",
+                "options": [_option(label, value) for value, label in PLATFORMS.items()],
+                "initial_option": _option(PLATFORMS["google_meet"], "google_meet"),
+            },
+        ),
+        _input(
+            "context",
+            "Context for the email",
+            {"type": "plain_text_input", "multiline": True, "max_length": 500},
+            optional=True,
+            hint="One or two sentences the email can use, e.g. what they asked about.",
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "New meeting"},
+        "submit": {"type": "plain_text", "text": "Find times"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+@dataclass(frozen=True)
+class Submission:
+    command: ScheduleCommand | None
+    teammate_ids: tuple[str, ...]
+    errors: dict[str, str]  # block_id → message, shown under the field
+
+
+def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return dict(values.get(block_id, {}).get(block_id) or {})
+
+
+def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submission:
+    """Validate the modal's state; field errors instead of exceptions."""
+    errors: dict[str, str] = {}
+    meeting = (_value(values, "meeting_type").get("selected_option") or {}).get("value", "demo")
+    chosen = (_value(values, "duration").get("selected_option") or {}).get("value")
+    duration = int(chosen) if chosen else MEETING_TYPES.get(meeting, 30)
+
+    guests: list[Guest] = []
+    for line in (_value(values, "guests").get("value") or "").splitlines():
+        if not line.strip():
+            continue
+        match = GUEST_LINE.match(line)
+        address = (match.group("a") or match.group("b")).strip().lower() if match else ""
+        if not match or not EMAIL.match(address):
+            errors["guests"] = f"`{line.strip()}` isn't `Name <email>` or an email address."
+            break
+        guests.append(Guest(address, (match.group("name") or "").strip(), not match.group("opt")))
+    if not guests and "guests" not in errors:
+        errors["guests"] = "Add at least one person from their side."
+    elif guests and not any(g.required for g in guests):
+        errors["guests"] = "At least one person on their side must be required."
+
+    zone = ZoneInfo(tz)
+    first = _value(values, "window_start").get("selected_date")
+    last = _value(values, "window_end").get("selected_date")
+    start = end = None
+    if first and last:
+        start = datetime.combine(date.fromisoformat(first), datetime.min.time(), zone)
+        end = datetime.combine(
+            date.fromisoformat(last) + timedelta(days=1), datetime.min.time(), zone
+        )
+        if end <= now:
+            errors["window_end"] = "That range is over already."
+        elif end <= start:
+            errors["window_end"] = "The latest day must be on or after the earliest."
+        start = max(start, now)
+    if errors:
+        return Submission(None, (), errors)
+    teammate_ids = tuple(_value(values, "teammates").get("selected_users") or ())
+    checked = lambda block: tuple(  # noqa: E731 - tiny local reader
+        o["value"] for o in _value(values, block).get("selected_options") or ()
+    )
+    command = ScheduleCommand(
+        meeting_type=meeting,
+        emails=tuple(g.email for g in guests),
+        guests=tuple(guests),
+        duration_minutes=duration,
+        window_start=start,
+        window_end=end,
+        context=(_value(values, "context").get("value") or "").strip(),
+        preferred_times=checked("preferred"),
+        avoid_days=checked("avoid"),
+        platform=(_value(values, "platform").get("selected_option") or {}).get(
+            "value", "google_meet"
+        ),
+    )
+    return Submission(command, teammate_ids, {})
