@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,22 @@ def _quote(body: str) -> str:
     return "\n".join("> " + line for line in escape(preview).splitlines())
 
 
+# "Send later" choices; the times are worked out in the rep's zone when picked.
+SEND_LATER = {"in_1h": "In 1 hour", "tomorrow_9": "Tomorrow 9:00", "monday_9": "Monday 9:00"}
+
+
+def send_later_time(choice: str, *, now: datetime, tz: str) -> datetime:
+    """When a "Send later" choice means, in the rep's zone."""
+    if choice == "in_1h":
+        return now + timedelta(hours=1)
+    local = now.astimezone(ZoneInfo(tz))
+    days = 1 if choice == "tomorrow_9" else (7 - local.weekday()) or 7
+    if choice not in SEND_LATER:
+        raise ValueError(f"unknown send-later choice {choice!r}")
+    target = (local + timedelta(days=days)).date()
+    return datetime.combine(target, time(9, 0), ZoneInfo(tz))
+
+
 ACTION_TITLES = {
     "email_initial": "First scheduling email",
     "email_follow_up": "Follow-up email",
@@ -78,8 +95,28 @@ def _state_block(view: ActionView) -> Block:
             "block_id": f"decide:{view.action_id}",
             "elements": [
                 button("Approve & send", "approve_action", view.action_id, "primary"),
+                button("Edit", "edit_action", view.action_id),
                 button("Reject", "reject_action", view.action_id, "danger"),
+                {
+                    "type": "static_select",
+                    "action_id": "send_later",
+                    "placeholder": {"type": "plain_text", "text": "Send later"},
+                    "options": [
+                        {"text": {"type": "plain_text", "text": label}, "value": value}
+                        for value, label in SEND_LATER.items()
+                    ],
+                },
             ],
+        }
+    if view.status == "failed":
+        return {
+            "type": "section",
+            "block_id": f"failed:{view.action_id}",
+            "text": {
+                "type": "mrkdwn",
+                "text": f":x: Failed: {escape(view.error or 'unknown error')}",
+            },
+            "accessory": button("Retry", "retry_action", view.action_id),
         }
     if view.status == "approved" and view.undo_until is not None:
         at = _local_time(view.undo_until, view.rep_timezone)
@@ -100,7 +137,6 @@ def _state_block(view: ActionView) -> Block:
         "rejected": f":no_entry_sign: Rejected{by}",
         "cancelled": f":leftwards_arrow_with_hook: Cancelled{by}",
         "expired": ":hourglass_flowing_sand: Expired",
-        "failed": f":x: Failed: {escape(view.error or 'unknown error')}",
     }
     return context(outcomes.get(view.status, view.status))
 

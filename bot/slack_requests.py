@@ -52,7 +52,20 @@ def button_click(
     response_url: str,
     channel_id: str,
     message_ts: str,
+    block_id: str = "b",
+    selected: str | None = None,
 ) -> bytes:
+    """A click on a button (`value`) or, with `selected`, a pick in a static select."""
+    element: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "action_ts": f"{time.time():.6f}",
+    }
+    if selected is None:
+        element |= {"type": "button", "value": value}
+    else:
+        option = {"text": {"type": "plain_text", "text": selected}, "value": selected}
+        element |= {"type": "static_select", "selected_option": option}
     payload = {
         "type": "block_actions",
         "user": {"id": user_id},
@@ -62,15 +75,7 @@ def button_click(
         "channel": {"id": channel_id},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
         "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        "actions": [element],
     }
     return ("payload=" + quote(json.dumps(payload))).encode()
 

@@ -59,6 +59,12 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
     )
 
 
+def load_view(deps: Deps, action_id: uuid.UUID) -> ActionView | None:
+    with deps.uow() as uow:
+        action = uow.session.get(PendingAction, action_id)
+        return action_view(uow.session, action) if action else None
+
+
 def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
     """DM the rep a card for a new pending action; once only (the card's ts is recorded)."""
     with deps.uow() as uow:

@@ -58,8 +58,22 @@ def _transition(
     return session.execute(statement.values(**values)).rowcount == 1  # type: ignore[attr-defined]
 
 
-def decide(deps: Deps, *, action_id: uuid.UUID, decision: str, slack_user_id: str) -> Decision:
-    """Apply a rep's click: `approve`, `reject` or `undo`; a click that loses a race is told so."""
+def decide(
+    deps: Deps,
+    *,
+    action_id: uuid.UUID,
+    decision: str,
+    slack_user_id: str,
+    send_at: datetime | None = None,
+    reason: str = "",
+    edits: dict[str, Any] | None = None,
+) -> Decision:
+    """Apply a rep's click; a click that loses a race (or comes too late) is told so.
+
+    `approve` (optionally `send_at` a later time: "Send later"), `reject` (with a `reason` the
+    next draft can use), `undo` (inside the undo window), `retry` (a failed send), `edit`
+    (save `edits` over the draft while it is still pending).
+    """
     now = deps.clock.now()
     with deps.uow() as uow:
         action = uow.session.get(PendingAction, action_id)
@@ -67,57 +81,83 @@ def decide(deps: Deps, *, action_id: uuid.UUID, decision: str, slack_user_id: st
             return Decision(False, "missing", "That draft no longer exists.")
         rep = uow.session.get_one(Rep, action.rep_id)
         if not rep.allows(slack_user_id):
-            return Decision(
-                False,
-                action.status,
-                f"This belongs to <@{rep.slack_user_id}>; only they can decide it.",
-            )
+            refusal = f"This belongs to <@{rep.slack_user_id}>; only they can decide it."
+            return Decision(False, action.status, refusal)
         if action.expires_at is not None and action.expires_at <= now:
             return Decision(False, action.status, "This draft has expired.", action)
-        common = {"decided_by": slack_user_id, "decided_at": now, "updated_at": now}
-        if decision == "approve":
-            undo_until = now + timedelta(seconds=deps.settings.undo_seconds)
-            won = _transition(
-                uow.session,
-                action_id,
-                source=[ActionStatus.pending],
-                status=ActionStatus.approved,
-                undo_until=undo_until,
-                **common,
-            )
-        elif decision == "reject":
-            won = _transition(
-                uow.session,
-                action_id,
-                source=[ActionStatus.pending],
-                status=ActionStatus.rejected,
-                **common,
-            )
-        elif decision == "undo":
-            won = _transition(
-                uow.session,
-                action_id,
-                source=[ActionStatus.approved],
-                extra=col(PendingAction.undo_until) > now,
-                status=ActionStatus.cancelled,
-                **common,
-            )
-        else:
-            raise ValueError(f"unknown decision {decision!r}")
+        source, condition, values = _decision_rule(
+            decision, action, deps=deps, now=now, send_at=send_at, reason=reason, edits=edits
+        )
+        if decision != "edit":
+            values |= {"decided_by": slack_user_id, "decided_at": now}
+        won = _transition(
+            uow.session, action_id, source=source, extra=condition, updated_at=now, **values
+        )
         if won:
-            _audit(
-                uow.session, action, f"action_{decision}", actor="user", now=now, by=slack_user_id
-            )
+            details: dict[str, Any] = {"by": slack_user_id}
+            if reason:
+                details["reason"] = reason
+            _audit(uow.session, action, f"action_{decision}", actor="user", now=now, **details)
         uow.commit()
         uow.session.refresh(action)
     if not won:
         return Decision(False, action.status, _already_handled(action), action)
-    if decision == "approve":
+    if action.status == ActionStatus.approved:
         assert action.undo_until is not None
-        deps.wakeups.execute_action(action.id, tag="approved", at=action.undo_until)
-    else:
+        deps.wakeups.execute_action(
+            action.id, tag=f"{decision}-{action.attempts}", at=action.undo_until
+        )
+    elif action.status != ActionStatus.pending:
         resume_if_decided(deps, action.job_id)
     return Decision(True, action.status, "", action)
+
+
+def _decision_rule(
+    decision: str,
+    action: PendingAction,
+    *,
+    deps: Deps,
+    now: datetime,
+    send_at: datetime | None,
+    reason: str,
+    edits: dict[str, Any] | None,
+) -> tuple[list[str], Any, dict[str, Any]]:
+    """(statuses it may leave, extra SQL condition, columns to set) for each decision."""
+    if decision == "approve":
+        undo_until = max(send_at or now, now + timedelta(seconds=deps.settings.undo_seconds))
+        return (
+            [ActionStatus.pending],
+            None,
+            {
+                "status": ActionStatus.approved,
+                "undo_until": undo_until,
+            },
+        )
+    if decision == "reject":
+        result = {"reject_reason": reason} if reason else None
+        return [ActionStatus.pending], None, {"status": ActionStatus.rejected, "result": result}
+    if decision == "undo":
+        return (
+            [ActionStatus.approved],
+            col(PendingAction.undo_until) > now,
+            {
+                "status": ActionStatus.cancelled,
+            },
+        )
+    if decision == "retry":
+        return (
+            [ActionStatus.failed],
+            None,
+            {
+                "status": ActionStatus.approved,
+                "undo_until": now,
+                "error": None,
+            },
+        )
+    if decision == "edit":
+        merged = {**(action.edited_data or {}), **(edits or {})}
+        return [ActionStatus.pending], None, {"edited_data": merged}
+    raise ValueError(f"unknown decision {decision!r}")
 
 
 def _already_handled(action: PendingAction) -> str:

@@ -104,7 +104,12 @@ def test_only_the_owner_can_approve(stack: Stack) -> None:
 def test_reject_sends_nothing_and_pauses_the_request(stack: Stack) -> None:
     card = schedule_and_get_card(stack)
     stack.click("reject_action", card)
-    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "rejected"), "reject")
+    modal = wait_for(lambda: stack.slack.modals, "the reject modal")[-1]
+    assert modal["callback_id"] == "reject_draft"
+    reply = stack.submit(modal, {"reason": {"reason": {"value": "Too pushy; mention the pilot."}}})
+    assert reply.status == 200 and reply.body == ""
+    (action,) = stack.rows(PendingAction, col(PendingAction.status) == "rejected")
+    assert action.result == {"reject_reason": "Too pushy; mention the pilot."}
     stack.drain()
     stack.clock.advance(timedelta(minutes=5))
     stack.tick()

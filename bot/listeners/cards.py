@@ -1,4 +1,5 @@
-"""Buttons on cards: approve / reject / undo a draft, confirm or keep a cancellation."""
+"""Buttons on cards: approve, edit, reject (with a reason), send later, undo, retry; and the
+confirmation of a cancelled request."""
 
 from __future__ import annotations
 
@@ -6,23 +7,39 @@ import uuid
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
+from bot.blocks import send_later_time
+from bot.draft_modals import EDIT_CALLBACK, REJECT_CALLBACK, edit_view, read_edit, reject_view
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
-from orchestrator.cards import refresh_card
-from orchestrator.outbox import decide
+from orchestrator.cards import load_view, refresh_card
+from orchestrator.outbox import Decision, decide
 
-DECISIONS = {"approve_action": "approve", "reject_action": "reject", "undo_action": "undo"}
+BUTTONS = {"approve_action": "approve", "undo_action": "undo", "retry_action": "retry"}
+MODALS = {"edit_action": edit_view, "reject_action": reject_view}
+
+
+def _action_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _tell(respond: Respond, outcome: Decision, deps: Deps) -> None:
+    if not outcome.ok:
+        # The card already shows the winning decision; only the clicker needs telling.
+        respond(text=outcome.message, replace_original=False, response_type="ephemeral")
+    elif outcome.action is not None:
+        refresh_card(deps, outcome.action.id)
 
 
 def register(app: App, deps: Deps) -> None:
-    def on_decision(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
-    ) -> None:
+    def on_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        try:
-            action_id = uuid.UUID(action["value"])
-        except ValueError:
+        action_id = _action_id(action["value"])
+        if action_id is None:
             respond(
                 text="That button is broken; ask for a fresh card.",
                 replace_original=False,
@@ -32,17 +49,86 @@ def register(app: App, deps: Deps) -> None:
         outcome = decide(
             deps,
             action_id=action_id,
-            decision=DECISIONS[action["action_id"]],
+            decision=BUTTONS[action["action_id"]],
+            slack_user_id=body["user"]["id"],
+        )
+        _tell(respond, outcome, deps)
+
+    for name in BUTTONS:
+        app.action(name)(on_button)
+
+    def on_modal_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        action_id = _action_id(action["value"])
+        view = load_view(deps, action_id) if action_id else None
+        if view is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=MODALS[action["action_id"]](view))
+
+    for name in MODALS:
+        app.action(name)(on_modal_button)
+
+    @app.action("send_later")
+    def send_later(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        action_id = _action_id(action["block_id"].removeprefix("decide:"))
+        view = load_view(deps, action_id) if action_id else None
+        if action_id is None or view is None:
+            return
+        at = send_later_time(
+            action["selected_option"]["value"], now=deps.clock.now(), tz=view.rep_timezone
+        )
+        outcome = decide(
+            deps,
+            action_id=action_id,
+            decision="approve",
+            send_at=at,
+            slack_user_id=body["user"]["id"],
+        )
+        _tell(respond, outcome, deps)
+
+    @app.view(EDIT_CALLBACK)
+    def save_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        edits, errors = read_edit(view["state"]["values"])
+        action_id = _action_id(view["private_metadata"])
+        if errors or action_id is None:
+            ack(response_action="errors", errors=errors or {"body": "This draft is gone."})
+            return
+        outcome = decide(
+            deps,
+            action_id=action_id,
+            decision="edit",
+            edits=edits,
             slack_user_id=body["user"]["id"],
         )
         if not outcome.ok:
-            # The card already shows the winning decision; only the clicker needs telling.
-            respond(text=outcome.message, replace_original=False, response_type="ephemeral")
-        elif outcome.action is not None:
-            refresh_card(deps, outcome.action.id)
+            ack(response_action="errors", errors={"body": outcome.message})
+            return
+        ack()
+        refresh_card(deps, action_id)
 
-    for action_id in DECISIONS:
-        app.action(action_id)(on_decision)
+    @app.view(REJECT_CALLBACK)
+    def save_reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        action_id = _action_id(view["private_metadata"])
+        if action_id is None:
+            ack(response_action="errors", errors={"reason": "This draft is gone."})
+            return
+        reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
+        outcome = decide(
+            deps,
+            action_id=action_id,
+            decision="reject",
+            reason=reason,
+            slack_user_id=body["user"]["id"],
+        )
+        if not outcome.ok:
+            ack(response_action="errors", errors={"reason": outcome.message})
+            return
+        ack()
+        refresh_card(deps, action_id)
 
     @app.action("cancel_request")
     def cancel_request(

@@ -16,7 +16,14 @@ from sqlmodel import SQLModel, select
 
 from bot.app import build_app
 from bot.local_slack import LocalSlack, Message
-from bot.slack_requests import Reply, app_home_opened, button_click, post_signed, slash_command
+from bot.slack_requests import (
+    Reply,
+    app_home_opened,
+    button_click,
+    post_signed,
+    slash_command,
+    view_submission,
+)
 from bot.web import serve
 from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
@@ -151,6 +158,35 @@ class Stack:
             ),
             secret=SECRET,
         )
+
+    def pick(self, action_id: str, choice: str, card: Message, *, user: str = REP_ID) -> Reply:
+        """Choose `choice` in the card's select `action_id` (its block id carries the draft)."""
+        block = next(
+            b
+            for b in card.blocks
+            if any(e.get("action_id") == action_id for e in b.get("elements", []))
+        )
+        hook = f"pick-{next(_triggers)}"
+        self.last_hook = hook
+        return post_signed(
+            self.events_url,
+            button_click(
+                action_id=action_id,
+                value="",
+                user_id=user,
+                team_id=self.slack.team_id,
+                response_url=self.slack.hook_url(hook),
+                channel_id=card.channel,
+                message_ts=card.ts,
+                block_id=block["block_id"],
+                selected=choice,
+            ),
+            secret=SECRET,
+        )
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = REP_ID) -> Reply:
+        body = view_submission(view=view, values=values, user_id=user, team_id=self.slack.team_id)
+        return post_signed(self.events_url, body, secret=SECRET)
 
     @staticmethod
     def button_value(card: Message, action_id: str) -> str:
