@@ -20,6 +20,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.bootstrap import Deps
+from orchestrator.intake import RepProfile, ensure_rep
 
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 
@@ -179,3 +180,34 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         _audit(session, request, "request_cancelled", slack_user_id, now)
         uow.commit()
     return Outcome(True, f"Cancelled {request.ref}. Nothing more will be sent.")
+
+
+def save_settings(
+    deps: Deps,
+    *,
+    org_id: str,
+    profile: RepProfile,
+    timezone: str,
+    working_hours: dict[str, list[str]],
+    brief_time: str,
+    quiet_hours: tuple[str | None, str | None],
+    daily_send_limit: int,
+    delegates: list[str],
+) -> Outcome:
+    with deps.uow() as uow:
+        rep = ensure_rep(
+            uow.session,
+            org_id=org_id,
+            profile=profile,
+            now=deps.clock.now(),
+            daily_send_limit=deps.settings.daily_send_limit,
+        )
+        rep.timezone = timezone
+        rep.working_hours = working_hours
+        rep.brief_time = brief_time
+        rep.quiet_hours_start, rep.quiet_hours_end = quiet_hours
+        rep.daily_send_limit = daily_send_limit
+        rep.delegate_slack_ids = [d for d in delegates if d != profile.slack_user_id]
+        uow.session.add(rep)
+        uow.commit()
+    return Outcome(True, "Settings saved.")

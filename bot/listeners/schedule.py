@@ -14,6 +14,8 @@ from sqlmodel import Session
 
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.modals import CALLBACK_ID, new_request_view, read_submission
+from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
+from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
 from orchestrator import requests
@@ -85,6 +87,29 @@ def register(app: App, deps: Deps) -> None:
             text=f"*{started.ref}*: finding times for a {command.meeting_type} with "
             f"{', '.join(command.emails)}. Nothing goes out until you approve the draft.",
         )
+
+    @app.view(SETTINGS_CALLBACK)
+    def save_settings(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        chosen, errors = read_settings(view["state"]["values"])
+        if chosen is None:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        outcome = requests.save_settings(
+            deps,
+            org_id=body["team"]["id"],
+            profile=_profile(client, body["user"]["id"]),
+            timezone=chosen.timezone,
+            working_hours={day: [chosen.work_start, chosen.work_end] for day in WEEKDAYS},
+            brief_time=chosen.brief_time,
+            quiet_hours=(chosen.quiet_start, chosen.quiet_end),
+            daily_send_limit=chosen.daily_send_limit,
+            delegates=list(chosen.delegates),
+        )
+        channel = client.conversations_open(users=[body["user"]["id"]])["channel"]["id"]
+        client.chat_postMessage(channel=channel, text=outcome.message)
 
 
 def _create(
@@ -186,10 +211,29 @@ def _cancel(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: R
     _ephemeral(ack, *cancel_prompt(request))  # the click on "Cancel" does it
 
 
+def _settings(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    ack()
+    with deps.uow() as uow:
+        rep = _rep(uow.session, command)
+    hours = (rep.working_hours.get("0") if rep else None) or ["09:00", "17:00"]
+    current = RepSettings(
+        timezone=rep.timezone if rep else "UTC",
+        work_start=hours[0],
+        work_end=hours[1],
+        brief_time=rep.brief_time if rep else "08:00",
+        quiet_start=rep.quiet_hours_start if rep else None,
+        quiet_end=rep.quiet_hours_end if rep else None,
+        daily_send_limit=rep.daily_send_limit if rep else deps.settings.daily_send_limit,
+        delegates=tuple(rep.delegate_slack_ids) if rep else (),
+    )
+    deps.slack_client.views_open(trigger_id=command["trigger_id"], view=settings_view(current))
+
+
 SUBCOMMANDS: dict[str, Handler] = {
     "list": _list,
     "status": _status,
     "pause": _state_change(requests.pause, "pause"),
     "resume": _state_change(requests.resume, "resume"),
     "cancel": _cancel,
+    "settings": _settings,
 }

@@ -198,7 +198,9 @@ class Stack:
 
     def cards(self) -> list[Message]:
         """DM'd cards as a client saw them now (copies: later updates don't change them)."""
-        return [copy.deepcopy(m) for m in self.slack.messages if m.channel.startswith("D")]
+        return [
+            copy.deepcopy(m) for m in self.slack.messages if m.channel.startswith("D") and m.blocks
+        ]
 
     # --- the back office ----------------------------------------------------------------------
 
