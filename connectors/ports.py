@@ -52,6 +52,21 @@ class CalendarEvent:
     attendees: Sequence[EventAttendee] = ()
     description: str = ""
     location: str = ""
+    # "google_meet" | "teams" | None: the provider creates the meeting room and its link.
+    conference: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedEvent:
+    """What a create returns: our id back, and the join link when a conference was made
+    (``None`` if none was asked for or the provider is still creating it)."""
+
+    event_id: str
+    join_url: str | None = None
+
+
+# Attendee responses, one vocabulary for every provider.
+RESPONSES = ("accepted", "declined", "tentative", "needs_action")
 
 
 class CalendarPort(Protocol):
@@ -61,8 +76,20 @@ class CalendarPort(Protocol):
         """Busy intervals per email between ``start`` and ``end``."""
         ...
 
-    def create_event(self, event: CalendarEvent) -> str:
+    def create_event(self, event: CalendarEvent) -> CreatedEvent:
         """Create the event (or return the existing one with the same ``event_id``)."""
+        ...
+
+    def update_event(self, event: CalendarEvent) -> None:
+        """Reschedule or edit the event with ``event.event_id``: same event, attendees notified."""
+        ...
+
+    def cancel_event(self, *, organizer: str, event_id: str) -> None:
+        """Cancel and notify attendees; cancelling an event that is already gone is a no-op."""
+        ...
+
+    def attendee_responses(self, *, organizer: str, event_id: str) -> Mapping[str, str]:
+        """Lower-cased attendee email -> one of :data:`RESPONSES`."""
         ...
 
 
@@ -83,6 +110,12 @@ class OutboundEmail:
     references: Sequence[str] = ()
     thread_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Optional richer content; plain ``body`` alone stays a single text/plain message.
+    html: str | None = None
+    # An RFC 5545 calendar (SMTP providers only; Google/Microsoft invite natively) and its
+    # METHOD, which must equal the MIME ``method=`` parameter or Outlook rejects it.
+    ics: bytes | None = None
+    ics_method: str = "REQUEST"
 
 
 @dataclass(frozen=True)
@@ -99,6 +132,32 @@ class MailPort(Protocol):
 
     def find_sent(self, *, sender: str, message_id: str) -> SentEmail | None:
         """Look ``message_id`` up in the sender's Sent folder (used before any resend)."""
+        ...
+
+
+@dataclass(frozen=True)
+class InboundRaw:
+    """One received message exactly as the provider stores it (RFC 5322 bytes)."""
+
+    provider_id: str
+    thread_id: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class InboundBatch:
+    """New inbound messages since a cursor, and the cursor to pass next time."""
+
+    messages: Sequence[InboundRaw]
+    cursor: str
+
+
+class MailReader(Protocol):
+    def fetch_new(self, cursor: str | None) -> InboundBatch:
+        """Messages received since ``cursor``; ``None`` starts from now (nothing returned).
+
+        Delivery is at-least-once: callers de-duplicate on ``provider_id``.
+        """
         ...
 
 

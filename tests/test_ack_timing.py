@@ -11,20 +11,18 @@ import fakeredis
 
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import ManualClock
-from connectors.ports import CalendarEvent, Interval
+from connectors.ports import Interval
 from orchestrator.embedded import run_in_background
 from tests.support.stack import Stack, wait_for
 
 SLOW_SECONDS = 4.0
 
 
-class SlowCalendar:
+class SlowCalendar(LocalCalendar):
     """A calendar that takes SLOW_SECONDS to answer, like a provider having a bad day."""
 
-    def __init__(self) -> None:
-        self.inner: LocalCalendar | None = None
-        self.started = threading.Event()
-        self.finished_at: float | None = None
+    started = threading.Event()
+    finished_at: float | None = None
 
     def free_busy(
         self, *, emails: Sequence[str], start: datetime, end: datetime
@@ -32,19 +30,13 @@ class SlowCalendar:
         self.started.set()
         time.sleep(SLOW_SECONDS)
         self.finished_at = time.monotonic()
-        assert self.inner is not None
-        return self.inner.free_busy(emails=emails, start=start, end=end)
-
-    def create_event(self, event: CalendarEvent) -> str:
-        raise NotImplementedError
+        return super().free_busy(emails=emails, start=start, end=end)
 
 
 def test_schedule_acks_before_slow_calendar_returns(sqlite_url: str, clock: ManualClock) -> None:
-    calendar = SlowCalendar()
-    with Stack.start(
-        database_url=sqlite_url, redis=fakeredis.FakeRedis(), clock=clock, calendar=calendar
-    ) as stack:
-        calendar.inner = LocalCalendar(stack.deps.sessions, org_id="embedded")
+    with Stack.start(database_url=sqlite_url, redis=fakeredis.FakeRedis(), clock=clock) as stack:
+        calendar = SlowCalendar(stack.deps.sessions, org_id="embedded")
+        stack.deps.calendar = calendar
         stop = threading.Event()
         run_in_background(stack.deps, stop=stop, tick_seconds=0.05)
         try:

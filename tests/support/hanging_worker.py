@@ -19,7 +19,7 @@ from rq.serializers import JSONSerializer
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
-from connectors.ports import CalendarEvent, Interval, OutboundEmail, SentEmail
+from connectors.ports import Interval, OutboundEmail, SentEmail
 from orchestrator import jobs
 from orchestrator.bootstrap import bootstrap
 from orchestrator.settings import Settings
@@ -34,9 +34,6 @@ class HangingCalendar(LocalCalendar):
         print("hanging in free_busy", flush=True)
         time.sleep(HANG_SECONDS)
         return super().free_busy(emails=emails, start=start, end=end)
-
-    def create_event(self, event: CalendarEvent) -> str:
-        return super().create_event(event)
 
 
 class HangingMailbox(LocalMailbox):

@@ -1,0 +1,421 @@
+"""Google Calendar behind CalendarPort (google-api-python-client + google-auth).
+
+- free/busy: one ``freeBusy.query`` for up to 50 calendars (Google's per-call limit), asked with
+  the credentials of the first email we hold a token for (colleagues in the same Workspace share
+  free/busy with each other).
+- create: ``events.insert`` with an event id *we* choose, derived from our id, so a retried
+  insert after a lost answer gets 409 and we read the existing event instead of making two.
+  Attendees are notified (``sendUpdates=all``); Meet rooms via ``conferenceData.createRequest``.
+- update/cancel: ``events.patch`` / ``events.delete`` on that same id, attendees notified.
+- errors: 401 or a dead refresh token -> ReconnectRequired (tell the rep, never retry);
+  429, quota 403s, 5xx, timeouts -> TransientError/RateLimited; the rest -> PermanentError.
+  Every HTTP call, token refreshes included, has a timeout and no library-level retries: the
+  orchestrator owns retrying.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from sqlalchemy import func
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, select
+
+from connectors.credentials import CredentialStore
+from connectors.errors import (
+    EventNotFound,
+    PermanentError,
+    RateLimited,
+    ReconnectRequired,
+    TransientError,
+)
+from connectors.oauth import GOOGLE_TOKEN_URL
+from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
+from db.models import Rep
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+FREEBUSY_MAX_CALENDARS = 50
+_RESPONSES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentative",
+    "needsAction": "needs_action",
+}
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+_SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+
+
+def google_event_id(event_id: str) -> str:
+    """Our id as a valid Google event id (base32hex a–v0–9, 5–1024 chars), deterministically,
+    so every retry of one create names the same event."""
+    digest = hashlib.sha256(event_id.encode()).digest()
+    return "cv" + base64.b32hexencode(digest).decode().rstrip("=").lower()
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("calendar times must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _reasons(error: HttpError) -> set[str]:
+    try:
+        detail = json.loads(error.content or b"{}").get("error", {})
+    except (ValueError, AttributeError):
+        return set()
+    reasons = {str(e.get("reason", "")) for e in detail.get("errors", []) if isinstance(e, dict)}
+    reasons |= {str(d.get("reason", "")) for d in detail.get("details", []) if isinstance(d, dict)}
+    return reasons - {""}
+
+
+def _retry_after(error: HttpError) -> float | None:
+    value = error.resp.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class DuplicateEventId(PermanentError):
+    """409: an event with our chosen id exists (an earlier attempt of this create landed)."""
+
+
+def map_http_error(error: HttpError, what: str) -> Exception:
+    status, reasons = int(error.resp.status), _reasons(error)
+    if status == 401:
+        return ReconnectRequired(f"Google rejected the rep's token while trying to {what}")
+    if status == 403 and reasons & _SCOPE_REASONS:
+        return ReconnectRequired(f"Google calendar permission missing to {what}")
+    if status == 429 or (status == 403 and reasons & _RATE_REASONS):
+        return RateLimited(
+            f"Google rate limit while trying to {what}", retry_after=_retry_after(error)
+        )
+    if status >= 500:
+        if (seconds := _retry_after(error)) is not None:
+            return RateLimited(f"Google answered {status} to {what}", retry_after=seconds)
+        return TransientError(f"Google answered {status} to {what}")
+    if status == 409:
+        return DuplicateEventId(f"Google already has this event id ({what})")
+    if status in (404, 410):
+        return EventNotFound(f"Google has no such event ({status}) to {what}")
+    return PermanentError(f"Google refused to {what}: {status} {sorted(reasons)}")
+
+
+class GoogleCalendar:
+    """``credentials_for(email)`` returns that person's google-auth ``Credentials`` (or None
+    when they never connected); ``on_refresh(email, credentials)`` is told when google-auth
+    refreshed the access token so the new one can be stored."""
+
+    def __init__(
+        self,
+        credentials_for: Callable[[str], Credentials | None],
+        *,
+        api_endpoint: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_refresh: Callable[[str, Credentials], None] | None = None,
+    ) -> None:
+        self._credentials_for = credentials_for
+        self._api_endpoint = api_endpoint
+        self._timeout = timeout
+        self._on_refresh = on_refresh
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _service(self, credentials: Credentials) -> Any:
+        # httplib2 carries the timeout for API calls and for google-auth's token refreshes.
+        http = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=httplib2.Http(timeout=self._timeout)
+        )
+        options = {"api_endpoint": self._api_endpoint} if self._api_endpoint else None
+        return build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,  # the discovery document ships in the wheel: no network
+            cache_discovery=False,
+            client_options=options,
+        )
+
+    def _credentials(self, email: str) -> Credentials:
+        credentials = self._credentials_for(email.lower())
+        if credentials is None:
+            raise ReconnectRequired(f"{email} has not connected a Google calendar")
+        return credentials
+
+    def _execute(self, email: str, credentials: Credentials, request: Any, what: str) -> Any:
+        token_before = credentials.token
+        try:
+            return request.execute(num_retries=0)
+        except HttpError as error:
+            raise map_http_error(error, what) from None
+        except RefreshError as error:
+            data = error.args[1] if len(error.args) > 1 else {}
+            code = data.get("error") if isinstance(data, dict) else None
+            if code == "invalid_grant":
+                raise ReconnectRequired(f"{email}'s Google grant was revoked or expired") from None
+            if error.retryable:
+                raise TransientError(f"Google token refresh failed: {error.args[0]}") from None
+            raise ReconnectRequired(f"Google token refresh failed: {error.args[0]}") from None
+        except (TransportError, httplib2.HttpLib2Error, TimeoutError, OSError) as error:
+            raise TransientError(f"Google unreachable while trying to {what}: {error!r}") from None
+        finally:
+            if self._on_refresh is not None and credentials.token != token_before:
+                self._on_refresh(email.lower(), credentials)
+
+    def _call(self, email: str, what: str, make: Callable[[Any], Any]) -> Any:
+        credentials = self._credentials(email)
+        return self._execute(email, credentials, make(self._service(credentials)), what)
+
+    # --- CalendarPort ---------------------------------------------------------------------
+
+    def free_busy(
+        self, *, emails: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Interval]]:
+        """Busy per email. A calendar Google will not show us (not shared, unknown) is left out
+        of the answer rather than reported free, so callers can tell "free" from "unknown"."""
+        wanted = list(dict.fromkeys(e.lower() for e in emails))
+        if not wanted:
+            return {}
+        asker = next((e for e in wanted if self._credentials_for(e) is not None), None)
+        if asker is None:
+            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Google Calendar")
+        busy: dict[str, list[Interval]] = {}
+        for offset in range(0, len(wanted), FREEBUSY_MAX_CALENDARS):
+            chunk = wanted[offset : offset + FREEBUSY_MAX_CALENDARS]
+            body: dict[str, Any] = {
+                "timeMin": _iso(start),
+                "timeMax": _iso(end),
+                "timeZone": "UTC",
+                "items": [{"id": email} for email in chunk],
+            }
+
+            def query(service: Any, body: dict[str, Any] = body) -> Any:
+                return service.freebusy().query(body=body)
+
+            answer = self._call(asker, "read free/busy", query)
+            calendars = {k.lower(): v for k, v in answer.get("calendars", {}).items()}
+            for email in chunk:
+                entry = calendars.get(email)
+                if entry is None or entry.get("errors"):
+                    log.warning("google free/busy unavailable for %s: %s", email, entry)
+                    continue
+                busy[email] = sorted(
+                    (Interval(_parse(b["start"]), _parse(b["end"])) for b in entry.get("busy", [])),
+                    key=lambda i: (i.start, i.end),
+                )
+        return busy
+
+    def create_event(self, event: CalendarEvent) -> CreatedEvent:
+        gid = google_event_id(event.event_id)
+        body = self._body(event)
+        body["id"] = gid
+        body["extendedProperties"] = {"private": {"convene_event_id": event.event_id}}
+        try:
+            created = self._call(
+                event.organizer,
+                "create the event",
+                lambda s: s.events().insert(
+                    calendarId=event.organizer,
+                    body=body,
+                    sendUpdates="all",
+                    conferenceDataVersion=1,
+                ),
+            )
+        except DuplicateEventId:
+            # Our id is taken: an earlier attempt got through. Read it instead of making two.
+            created = self.get_event(organizer=event.organizer, event_id=event.event_id)
+            if created.get("status") == "cancelled":
+                raise PermanentError(
+                    f"event id for {event.event_id} belongs to a cancelled Google event"
+                ) from None
+        return CreatedEvent(event.event_id, _join_url(created))
+
+    def update_event(self, event: CalendarEvent) -> None:
+        body = self._body(event)
+        self._call(
+            event.organizer,
+            "update the event",
+            lambda s: s.events().patch(
+                calendarId=event.organizer,
+                eventId=google_event_id(event.event_id),
+                body=body,
+                sendUpdates="all",
+                conferenceDataVersion=1,
+            ),
+        )
+
+    def cancel_event(self, *, organizer: str, event_id: str) -> None:
+        try:
+            self._call(
+                organizer,
+                "cancel the event",
+                lambda s: s.events().delete(
+                    calendarId=organizer, eventId=google_event_id(event_id), sendUpdates="all"
+                ),
+            )
+        except EventNotFound:
+            return  # already gone (404) or already deleted (410): the cancel has happened
+
+    def attendee_responses(self, *, organizer: str, event_id: str) -> Mapping[str, str]:
+        found = self.get_event(organizer=organizer, event_id=event_id)
+        return {
+            str(a["email"]).lower(): _RESPONSES.get(a.get("responseStatus", ""), "needs_action")
+            for a in found.get("attendees", [])
+            if not a.get("organizer") and not a.get("resource") and a.get("email")
+        }
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def get_event(self, *, organizer: str, event_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._call(
+            organizer,
+            "read the event",
+            lambda s: s.events().get(calendarId=organizer, eventId=google_event_id(event_id)),
+        )
+        return found
+
+    @staticmethod
+    def _body(event: CalendarEvent) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "summary": event.title,
+            "description": event.description,
+            "location": event.location,
+            "start": {"dateTime": _iso(event.start), "timeZone": "UTC"},
+            "end": {"dateTime": _iso(event.end), "timeZone": "UTC"},
+            "attendees": [
+                {"email": a.email, "displayName": a.name, "optional": a.optional}
+                for a in event.attendees
+            ],
+        }
+        if event.conference == "google_meet":
+            body["conferenceData"] = {
+                "createRequest": {
+                    # Same request id on every retry and patch: Google makes one room.
+                    "requestId": google_event_id(event.event_id),
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                }
+            }
+        elif event.conference is not None:
+            raise PermanentError(f"Google Calendar cannot create a {event.conference} meeting")
+        return body
+
+
+def _join_url(event: Mapping[str, Any]) -> str | None:
+    if link := event.get("hangoutLink"):
+        return str(link)
+    for entry in event.get("conferenceData", {}).get("entryPoints", []):
+        if entry.get("entryPointType") == "video" and entry.get("uri"):
+            return str(entry["uri"])
+    return None  # none asked for, or Google still creating it (createRequest pending)
+
+
+# --- credentials from the store ---------------------------------------------------------------
+
+
+def google_credentials(
+    token: Mapping[str, Any],
+    *,
+    client_id: str,
+    client_secret: str,
+    expires_at: datetime | None,
+    token_uri: str = GOOGLE_TOKEN_URL,
+) -> Credentials:
+    # google-auth compares expiry against naive UTC.
+    expiry = expires_at.astimezone(UTC).replace(tzinfo=None) if expires_at else None
+    return Credentials(
+        token=token.get("access_token"),
+        refresh_token=token.get("refresh_token"),
+        token_uri=token_uri,
+        client_id=client_id,
+        client_secret=client_secret,
+        expiry=expiry,
+    )
+
+
+class StoredGoogleAccounts:
+    """Resolves an email to its rep's stored Google token (``credentials_for``) and writes a
+    refreshed access token back (``on_refresh``), so each worker does not refresh every call."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        store: CredentialStore,
+        org_id: str,
+        client_id: str,
+        client_secret: str,
+        clock: Clock,
+        token_uri: str = GOOGLE_TOKEN_URL,
+    ) -> None:
+        self._sessions = session_factory
+        self._store = store
+        self._org_id = org_id
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._clock = clock
+        self._token_uri = token_uri
+
+    def _rep_id(self, email: str) -> uuid.UUID | None:
+        with self._sessions() as session:
+            return session.exec(
+                select(Rep.id).where(
+                    Rep.org_id == self._org_id, func.lower(Rep.email) == email.lower()
+                )
+            ).first()
+
+    def credentials_for(self, email: str) -> Credentials | None:
+        rep_id = self._rep_id(email)
+        if rep_id is None:
+            return None
+        stored = self._store.load(org_id=self._org_id, rep_id=rep_id, provider="google")
+        if stored is None:
+            return None
+        return google_credentials(
+            stored.token,
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            expires_at=stored.expires_at,
+            token_uri=self._token_uri,
+        )
+
+    def on_refresh(self, email: str, credentials: Credentials) -> None:
+        rep_id = self._rep_id(email)
+        stored = (
+            self._store.load(org_id=self._org_id, rep_id=rep_id, provider="google")
+            if rep_id
+            else None
+        )
+        if rep_id is None or stored is None:
+            return
+        token = dict(stored.token, access_token=credentials.token)
+        if credentials.refresh_token:
+            token["refresh_token"] = credentials.refresh_token
+        expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
+        self._store.save(
+            org_id=self._org_id,
+            rep_id=rep_id,
+            provider="google",
+            token=token,
+            scopes=stored.scopes,
+            expires_at=expiry,
+            now=self._clock.now(),
+        )

@@ -1,0 +1,611 @@
+"""Microsoft 365 calendars behind CalendarPort (msgraph-sdk over Microsoft Graph).
+
+- free/busy: ``getSchedule`` for many mailboxes per call, with working hours (``availability``
+  also returns them for the slot finder); statuses go through the shared busy rule, so
+  tentative follows the same setting as every other calendar.
+- create: Teams meeting via ``isOnlineMeeting`` + ``teamsForBusiness``; ``transactionId``
+  derived from our id makes Graph return the first event when a create is retried. Our id is
+  also stored as a single-value extended property, which is how update/cancel/responses find
+  the Graph event again without a column of provider ids.
+- errors: 401 or a refresh token refused -> ReconnectRequired; 429/5xx/timeouts ->
+  TransientError (RateLimited with Retry-After); 404 -> EventNotFound; others permanent.
+
+The SDK is async; a private event loop on one daemon thread runs it, so callers stay
+synchronous (RQ jobs, the web thread) and nothing starts until the first call. Graph's retry
+middleware is kept to one quick retry: the orchestrator owns backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from azure.core.credentials import AccessToken
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.attendee import Attendee
+from msgraph.generated.models.attendee_type import AttendeeType
+from msgraph.generated.models.body_type import BodyType
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.location import Location
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+from msgraph.generated.models.single_value_legacy_extended_property import (
+    SingleValueLegacyExtendedProperty,
+)
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
+    GetSchedulePostRequestBody,
+)
+from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import (
+    CancelPostRequestBody,
+)
+from msgraph_core import GraphClientFactory
+from sqlalchemy import func
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, select
+
+from connectors.credentials import CredentialStore
+from connectors.errors import (
+    EventNotFound,
+    PermanentError,
+    RateLimited,
+    ReconnectRequired,
+    TransientError,
+)
+from connectors.oauth import OAuthProvider, refresh_access_token
+from connectors.oauth import expires_at as token_expiry
+from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
+from db.models import Rep
+from skills.calendar_busy import counts_as_busy, show_as_availability
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+DEFAULT_TIMEOUT = 10.0
+SCHEDULES_PER_CALL = 20
+# A named MAPI string property in the PS_PUBLIC_STRINGS set: where our event id lives.
+EVENT_ID_PROPERTY = "String {00020329-0000-0000-C000-000000000046} Name ConveneEventId"
+_TRANSACTION_NS = uuid.UUID("5b0c3a4e-8f0e-4b5e-9d55-6b8f0f1c2a77")
+_UTC_PREFER = 'outlook.timezone="UTC"'
+_RESPONSES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentativelyAccepted": "tentative",
+    "none": "needs_action",
+    "notResponded": "needs_action",
+}
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+# Graph names working-hours zones the Windows way; the slot finder needs IANA. The common ones:
+_WINDOWS_ZONES = {
+    "UTC": "UTC",
+    "Coordinated Universal Time": "UTC",
+    "GMT Standard Time": "Europe/London",
+    "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris",
+    "Central Europe Standard Time": "Europe/Budapest",
+    "E. Europe Standard Time": "Europe/Chisinau",
+    "FLE Standard Time": "Europe/Kiev",
+    "Eastern Standard Time": "America/New_York",
+    "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver",
+    "US Mountain Standard Time": "America/Phoenix",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "India Standard Time": "Asia/Kolkata",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "AUS Eastern Standard Time": "Australia/Sydney",
+    "Singapore Standard Time": "Asia/Singapore",
+}
+
+
+def transaction_id(event_id: str) -> str:
+    """Graph's idempotency key for a create: stable per our id, in a plain GUID format."""
+    return str(uuid.uuid5(_TRANSACTION_NS, event_id))
+
+
+@dataclass(frozen=True)
+class Availability:
+    busy: Sequence[Interval]
+    # weekday (Monday 0) -> (start, end) in ``timezone``; empty when Graph did not say.
+    working_hours: Mapping[int, tuple[time, time]]
+    timezone: str | None
+
+
+# --- sync runner ------------------------------------------------------------------------------
+
+
+class _LoopThread:
+    """One event loop on one daemon thread, started on first use."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=self._loop.run_forever, name="graph-loop", daemon=True
+                ).start()
+            loop = self._loop
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TransientError(f"Microsoft Graph did not answer within {timeout:.0f}s") from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._loop = None
+
+
+# --- error mapping ----------------------------------------------------------------------------
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def map_graph_error(error: BaseException, what: str) -> BaseException:
+    if isinstance(error, (TransientError, PermanentError)):
+        return error  # already ours (a credential refusing to refresh raises ReconnectRequired)
+    if isinstance(error, APIError):
+        status = error.response_status_code or 0
+        code = ""
+        if isinstance(error, ODataError) and error.error is not None:
+            code = error.error.code or ""
+        retry_after = _retry_after(error.response_headers)
+        if status == 401:
+            return ReconnectRequired(f"Microsoft rejected the rep's token ({code}) to {what}")
+        if status == 403:
+            # We only touch the rep's own mailbox, so a refusal means consent or scope is gone.
+            return ReconnectRequired(f"Microsoft denied access ({code}) to {what}")
+        if status == 404:
+            return EventNotFound(f"Microsoft has no such item ({code}) to {what}")
+        if status == 429 or (status >= 500 and retry_after is not None):
+            return RateLimited(
+                f"Microsoft throttled ({status} {code}) {what}", retry_after=retry_after
+            )
+        if status >= 500 or status == 409:
+            # 409 is Exchange's "changed underneath you": a fresh try resolves it.
+            return TransientError(f"Microsoft answered {status} {code} to {what}")
+        return PermanentError(f"Microsoft refused ({status} {code}) to {what}")
+    if isinstance(error, (httpx.TimeoutException, httpx.TransportError, TimeoutError, OSError)):
+        return TransientError(f"Microsoft Graph unreachable to {what}: {error!r}")
+    return error
+
+
+# --- conversions ------------------------------------------------------------------------------
+
+
+def _graph_time(value: datetime) -> DateTimeTimeZone:
+    if value.tzinfo is None:
+        raise ValueError("calendar times must be timezone-aware")
+    return DateTimeTimeZone(
+        date_time=value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC"
+    )
+
+
+def _parse_graph_time(value: DateTimeTimeZone | None) -> datetime:
+    if value is None or not value.date_time:
+        raise PermanentError("Graph returned an item without a time")
+    if (value.time_zone or "UTC").upper() not in ("UTC", "COORDINATED UNIVERSAL TIME"):
+        raise PermanentError(f"Graph ignored the UTC preference ({value.time_zone})")
+    text = value.date_time.rstrip("Z")
+    whole, _, fraction = text.partition(".")
+    parsed = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+    # Graph writes 7 fractional digits; Python takes 6 at most.
+    return parsed + timedelta(microseconds=int((fraction + "000000")[:6])) if fraction else parsed
+
+
+def _working_hours(info: Any) -> tuple[dict[int, tuple[time, time]], str | None]:
+    hours = getattr(info, "working_hours", None)
+    if hours is None or hours.start_time is None or hours.end_time is None:
+        return {}, None
+    days = {
+        _WEEKDAYS.index(str(getattr(d, "value", d)))
+        for d in hours.days_of_week or []
+        if str(getattr(d, "value", d)) in _WEEKDAYS
+    }
+    name = hours.time_zone.name if hours.time_zone is not None else None
+    zone = _WINDOWS_ZONES.get(name, name) if name else None
+    return {d: (hours.start_time, hours.end_time) for d in sorted(days)}, zone
+
+
+def _escape(value: str) -> str:
+    return value.replace("'", "''")
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+class MicrosoftCalendar:
+    """``credential_for(email)`` returns an azure-core ``TokenCredential`` for that person's
+    mailbox (or None when they never connected)."""
+
+    def __init__(
+        self,
+        credential_for: Callable[[str], Any | None],
+        *,
+        base_url: str = GRAPH_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 1,
+        tentative_is_busy: bool = True,
+        interval_minutes: int = 15,
+    ) -> None:
+        self._credential_for = credential_for
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._tentative_is_busy = tentative_is_busy
+        self._interval = interval_minutes
+        self._runner = _LoopThread()
+        self._graph_ids: dict[tuple[str, str], str] = {}
+
+    def close(self) -> None:
+        self._runner.close()
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _run(self, email: str, what: str, call: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
+        credential = self._credential_for(email.lower())
+        if credential is None:
+            raise ReconnectRequired(f"{email} has not connected a Microsoft 365 calendar")
+
+        async def go() -> T:
+            http = GraphClientFactory.create_with_default_middleware(
+                client=httpx.AsyncClient(timeout=httpx.Timeout(self._timeout)),
+                options={
+                    RetryHandlerOption.RETRY_HANDLER_OPTION_KEY: RetryHandlerOption(
+                        delay=0.0, max_retries=self._max_retries
+                    )
+                },
+            )
+            adapter = GraphRequestAdapter(
+                AzureIdentityAuthenticationProvider(credential), client=http
+            )
+            adapter.base_url = self._base_url
+            try:
+                return await call(GraphServiceClient(request_adapter=adapter))
+            finally:
+                await http.aclose()
+
+        # The middleware may retry once after Retry-After; allow for it, then give up.
+        deadline = self._timeout * (self._max_retries + 1) + 5.0
+        try:
+            return self._runner.run(go(), deadline)
+        except BaseException as error:
+            mapped = map_graph_error(error, what)
+            if mapped is error:
+                raise
+            raise mapped from None
+
+    @staticmethod
+    def _utc_config() -> RequestConfiguration[Any]:
+        config: RequestConfiguration[Any] = RequestConfiguration()
+        config.headers.add("Prefer", _UTC_PREFER)
+        return config
+
+    # --- availability ---------------------------------------------------------------------
+
+    def availability(
+        self, *, emails: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Availability]:
+        """Busy times and working hours per mailbox. Mailboxes Graph cannot read for us are
+        left out (unknown is not free)."""
+        wanted = list(dict.fromkeys(e.lower() for e in emails))
+        if not wanted:
+            return {}
+        asker = next((e for e in wanted if self._credential_for(e) is not None), None)
+        if asker is None:
+            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Microsoft 365")
+        found: dict[str, Availability] = {}
+        for offset in range(0, len(wanted), SCHEDULES_PER_CALL):
+            chunk = wanted[offset : offset + SCHEDULES_PER_CALL]
+            body = GetSchedulePostRequestBody(
+                schedules=chunk,
+                start_time=_graph_time(start),
+                end_time=_graph_time(end),
+                availability_view_interval=self._interval,
+            )
+
+            async def ask(graph: GraphServiceClient, body: Any = body) -> Any:
+                return await graph.users.by_user_id(asker).calendar.get_schedule.post(
+                    body, request_configuration=self._utc_config()
+                )
+
+            answer = self._run(asker, "read free/busy", ask)
+            for info in (answer.value if answer is not None else None) or []:
+                email = (info.schedule_id or "").lower()
+                if email not in chunk:
+                    continue
+                if info.error is not None:
+                    log.warning("graph schedule unavailable for %s: %s", email, info.error.message)
+                    continue
+                busy = [
+                    Interval(_parse_graph_time(item.start), _parse_graph_time(item.end))
+                    for item in info.schedule_items or []
+                    if counts_as_busy(
+                        show_as_availability(getattr(item.status, "value", None)),
+                        tentative_is_busy=self._tentative_is_busy,
+                    )
+                ]
+                hours, zone = _working_hours(info)
+                found[email] = Availability(
+                    busy=sorted(busy, key=lambda i: (i.start, i.end)),
+                    working_hours=hours,
+                    timezone=zone,
+                )
+        return found
+
+    def free_busy(
+        self, *, emails: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Interval]]:
+        return {
+            email: found.busy
+            for email, found in self.availability(emails=emails, start=start, end=end).items()
+        }
+
+    # --- events ---------------------------------------------------------------------------
+
+    def create_event(self, event: CalendarEvent) -> CreatedEvent:
+        body = self._event(event)
+        body.transaction_id = transaction_id(event.event_id)
+        body.single_value_extended_properties = [
+            SingleValueLegacyExtendedProperty(id=EVENT_ID_PROPERTY, value=event.event_id)
+        ]
+        organizer = event.organizer.lower()
+
+        async def create(graph: GraphServiceClient) -> Event | None:
+            return await graph.users.by_user_id(organizer).events.post(
+                body, request_configuration=self._utc_config()
+            )
+
+        created = self._run(organizer, "create the event", create)
+        if created is None or not created.id:
+            raise TransientError("Graph accepted the event but returned no id")
+        if created.is_cancelled:
+            raise PermanentError(f"event {event.event_id} was cancelled in Microsoft 365")
+        self._graph_ids[(organizer, event.event_id)] = created.id
+        join = created.online_meeting.join_url if created.online_meeting else None
+        return CreatedEvent(event.event_id, join)
+
+    def update_event(self, event: CalendarEvent) -> None:
+        organizer = event.organizer.lower()
+        graph_id = self._graph_id(organizer, event.event_id)
+        if graph_id is None:
+            raise EventNotFound(f"no event {event.event_id} in {organizer}'s Microsoft calendar")
+        body = self._event(event)
+
+        async def patch(graph: GraphServiceClient) -> Any:
+            return (
+                await graph.users.by_user_id(organizer)
+                .events.by_event_id(graph_id)
+                .patch(body, request_configuration=self._utc_config())
+            )
+
+        # Graph sends the organizer's change to every attendee by itself.
+        self._run(organizer, "update the event", patch)
+
+    def cancel_event(self, *, organizer: str, event_id: str) -> None:
+        organizer = organizer.lower()
+        graph_id = self._graph_id(organizer, event_id)
+        if graph_id is None:
+            return  # never made, or already cancelled (Outlook removes it): nothing to do
+
+        async def cancel(graph: GraphServiceClient) -> None:
+            await (
+                graph.users.by_user_id(organizer)
+                .events.by_event_id(graph_id)
+                .cancel.post(CancelPostRequestBody(comment="This meeting has been cancelled."))
+            )
+
+        with contextlib.suppress(EventNotFound):  # gone between the lookup and the cancel
+            self._run(organizer, "cancel the event", cancel)
+        self._graph_ids.pop((organizer, event_id), None)
+
+    def attendee_responses(self, *, organizer: str, event_id: str) -> Mapping[str, str]:
+        organizer = organizer.lower()
+        found = self._find(organizer, event_id)
+        if found is None:
+            raise EventNotFound(f"no event {event_id} in {organizer}'s Microsoft calendar")
+        answers: dict[str, str] = {}
+        for attendee in found.attendees or []:
+            address = attendee.email_address.address if attendee.email_address else None
+            if not address or address.lower() == organizer:
+                continue
+            raw = attendee.status.response if attendee.status is not None else None
+            value = str(getattr(raw, "value", raw or "none"))
+            if value == "organizer":
+                continue
+            answers[address.lower()] = _RESPONSES.get(value, "needs_action")
+        return answers
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _find(self, organizer: str, event_id: str) -> Event | None:
+        """The Graph event carrying our id (one $filter on the extended property)."""
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=(
+                f"singleValueExtendedProperties/Any(ep: ep/id eq '{EVENT_ID_PROPERTY}' "
+                f"and ep/value eq '{_escape(event_id)}')"
+            ),
+            select=["id", "attendees", "isCancelled"],
+        )
+
+        async def search(graph: GraphServiceClient) -> Any:
+            config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
+            config.headers.add("Prefer", _UTC_PREFER)
+            return await graph.users.by_user_id(organizer).events.get(request_configuration=config)
+
+        answer = self._run(organizer, "find the event", search)
+        events = [e for e in (answer.value if answer else None) or [] if not e.is_cancelled]
+        if not events:
+            return None
+        if events[0].id:
+            self._graph_ids[(organizer, event_id)] = events[0].id
+        first: Event = events[0]
+        return first
+
+    def _graph_id(self, organizer: str, event_id: str) -> str | None:
+        cached = self._graph_ids.get((organizer, event_id))
+        if cached is not None:
+            return cached
+        found = self._find(organizer, event_id)
+        return found.id if found is not None else None
+
+    @staticmethod
+    def _event(event: CalendarEvent) -> Event:
+        if event.conference not in (None, "teams"):
+            raise PermanentError(f"Microsoft 365 cannot create a {event.conference} meeting")
+        body = Event(
+            subject=event.title,
+            body=ItemBody(content_type=BodyType.Text, content=event.description),
+            start=_graph_time(event.start),
+            end=_graph_time(event.end),
+            attendees=[
+                Attendee(
+                    email_address=EmailAddress(address=a.email, name=a.name or None),
+                    type=AttendeeType.Optional if a.optional else AttendeeType.Required,
+                )
+                for a in event.attendees
+            ],
+        )
+        if event.location:
+            body.location = Location(display_name=event.location)
+        if event.conference == "teams":
+            body.is_online_meeting = True
+            body.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
+        return body
+
+
+# --- credentials from the store ---------------------------------------------------------------
+
+
+class StoredGraphCredential:
+    """An azure-core ``TokenCredential`` over a rep's stored Microsoft token: hands out the
+    access token while it is fresh, refreshes it at the token endpoint when it is not, and
+    stores the new one (Microsoft rotates refresh tokens, so the new one must be kept)."""
+
+    EARLY = timedelta(minutes=5)
+
+    def __init__(
+        self,
+        *,
+        store: CredentialStore,
+        provider: OAuthProvider,
+        org_id: str,
+        rep_id: uuid.UUID,
+        clock: Clock,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._store = store
+        self._provider = provider
+        self._org_id = org_id
+        self._rep_id = rep_id
+        self._clock = clock
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        with self._lock:
+            stored = self._store.load(
+                org_id=self._org_id, rep_id=self._rep_id, provider=self._provider.name
+            )
+            if stored is None or not stored.token.get("refresh_token"):
+                raise ReconnectRequired("no stored Microsoft token for this rep")
+            now = self._clock.now()
+            expiry = stored.expires_at
+            if (
+                expiry is not None
+                and expiry - self.EARLY > now
+                and stored.token.get("access_token")
+            ):
+                return AccessToken(str(stored.token["access_token"]), int(expiry.timestamp()))
+            token = refresh_access_token(
+                self._provider,
+                refresh_token=str(stored.token["refresh_token"]),
+                timeout=self._timeout,
+            )
+            expiry = token_expiry(token, now) or now + timedelta(hours=1)
+            self._store.save(
+                org_id=self._org_id,
+                rep_id=self._rep_id,
+                provider=self._provider.name,
+                token=token,
+                scopes=stored.scopes,
+                expires_at=expiry,
+                now=now,
+            )
+            return AccessToken(str(token["access_token"]), int(expiry.timestamp()))
+
+
+class StoredMicrosoftAccounts:
+    """``credential_for(email)`` for MicrosoftCalendar: the rep with that email in the org, if
+    they connected Microsoft 365."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        store: CredentialStore,
+        provider: OAuthProvider,
+        org_id: str,
+        clock: Clock,
+    ) -> None:
+        self._sessions = session_factory
+        self._store = store
+        self._provider = provider
+        self._org_id = org_id
+        self._clock = clock
+
+    def credential_for(self, email: str) -> StoredGraphCredential | None:
+        with self._sessions() as session:
+            rep_id = session.exec(
+                select(Rep.id).where(
+                    Rep.org_id == self._org_id, func.lower(Rep.email) == email.lower()
+                )
+            ).first()
+        if rep_id is None:
+            return None
+        if (
+            self._store.load(org_id=self._org_id, rep_id=rep_id, provider=self._provider.name)
+            is None
+        ):
+            return None
+        return StoredGraphCredential(
+            store=self._store,
+            provider=self._provider,
+            org_id=self._org_id,
+            rep_id=rep_id,
+            clock=self._clock,
+        )
