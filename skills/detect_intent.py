@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.ports import LLMError, LLMPort
 from skills import intent_rules as rules
+from skills.read_email import clean_body as clean_reply  # the one quote/signature stripper
 
 Intent = Literal[
     "accept",
@@ -189,39 +190,6 @@ def detect_intent(
     if ruled.confidence != "low" or llm is None:
         return ruled
     return _ask_llm(llm, ruled, signals, proposed=proposed, zone=zone, now=now.astimezone(zone))
-
-
-def clean_reply(body: str) -> str:
-    """The new part of an email reply: quoted history, forwarded blocks and signature removed."""
-    text = body.replace("\r\n", "\n").replace("\r", "\n")
-    cut = len(text)
-    for header in rules.QUOTE_HEADERS:
-        match = header.search(text)
-        if match is not None:
-            cut = min(cut, match.start())
-    lines = [line for line in text[:cut].split("\n") if not line.lstrip().startswith(">")]
-    return "\n".join(_drop_signature(lines)).strip()
-
-
-# --- cleaning ----------------------------------------------------------------------------------
-
-_CONTACT_LINE = re.compile(
-    r"(?:\+?\d[\d\s().-]{7,}\d|https?://|www\.|\|)|^\s*\S+@\S+\s*$", re.IGNORECASE
-)
-
-
-def _drop_signature(lines: list[str]) -> list[str]:
-    """Cut at a sign-off ("Best," / "--" / "Sent from my phone") that follows some content."""
-    has_content = False
-    for index, line in enumerate(lines):
-        if has_content and rules.SIGNATURE_START.match(line):
-            return lines[:index]
-        has_content = has_content or bool(line.strip())
-    # No sign-off: still drop a trailing block of phone numbers, links and "Title | Company".
-    end = len(lines)
-    while end > 1 and (not lines[end - 1].strip() or _CONTACT_LINE.search(lines[end - 1])):
-        end -= 1
-    return lines[:end]
 
 
 def _normalise(text: str) -> str:

@@ -1,0 +1,249 @@
+"""Gmail as the rep's mailbox, through google-api-python-client.
+
+We send our own RFC 5322 bytes (``users.messages.send`` with ``raw``), so the Message-ID,
+In-Reply-To and References are exactly the ones recorded before sending; ``threadId`` keeps the
+reply in the rep's conversation. A send whose outcome is unknown is reconciled with
+``rfc822msgid:`` in Sent. Inbound mail is read incrementally with the history API.
+
+Nothing connects at construction: the discovery document ships in the wheel
+(``static_discovery``) and the service is built on first use. Every request has a socket
+timeout and ``num_retries=0`` — retrying is the orchestrator's decision, with backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.auth.credentials import Credentials
+from google.auth.exceptions import RefreshError
+from google.auth.exceptions import TransportError as AuthTransportError
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
+from connectors.mail.mime import message_bytes
+from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
+
+DEFAULT_TIMEOUT = 30.0
+# After a history gap (cursor older than Gmail keeps, ~a week) we re-read this much of the
+# inbox; duplicates are harmless because intake de-duplicates on the provider message id.
+RESYNC_QUERY = "in:inbox newer_than:8d"
+# Gmail answers 403 (not 429) for some quota errors; those are worth a retry, not a reconnect.
+_QUOTA_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
+
+
+class GmailNotFound(PermanentError):
+    """404 from Gmail: unknown message/thread id, or a history cursor too old to use."""
+
+
+class GmailMailbox:
+    """One rep's Gmail mailbox. Implements ``MailPort`` and ``MailReader``."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        clock: Clock,
+        api_endpoint: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        user_id: str = "me",
+    ) -> None:
+        """``api_endpoint`` replaces Gmail's root URL (tests: the fake's base URL with a
+        trailing slash — Gmail's paths already start with ``gmail/v1/``)."""
+        self._credentials = credentials
+        self._clock = clock
+        self._endpoint = api_endpoint
+        self._timeout = timeout
+        self._user = user_id
+        self._service: Any = None
+
+    # --- MailPort -----------------------------------------------------------------------------
+
+    def send(self, email: OutboundEmail) -> SentEmail:
+        raw = message_bytes(email, date=self._clock.now())
+        body: dict[str, Any] = {"raw": base64.urlsafe_b64encode(raw).decode("ascii")}
+        if email.thread_id:
+            body["threadId"] = email.thread_id
+        result = self._call(
+            lambda g: g.users().messages().send(userId=self._user, body=body), what="send"
+        )
+        return SentEmail(
+            message_id=email.message_id, provider_id=result["id"], thread_id=result["threadId"]
+        )
+
+    def find_sent(self, *, sender: str, message_id: str) -> SentEmail | None:
+        # includeSpamTrash: a sent message the rep already deleted was still sent.
+        result = self._call(
+            lambda g: (
+                g.users()
+                .messages()
+                .list(
+                    userId=self._user,
+                    q=f"rfc822msgid:{message_id.strip().strip('<>')}",
+                    labelIds=["SENT"],
+                    includeSpamTrash=True,
+                    maxResults=5,
+                )
+            ),
+            what="find_sent",
+        )
+        found = result.get("messages") or []
+        if not found:
+            return None
+        return SentEmail(
+            message_id=message_id, provider_id=found[0]["id"], thread_id=found[0]["threadId"]
+        )
+
+    # --- MailReader ---------------------------------------------------------------------------
+
+    def fetch_new(self, cursor: str | None) -> InboundBatch:
+        if cursor is None:
+            return InboundBatch(messages=[], cursor=self._history_id())
+        try:
+            ids, new_cursor = self._history_since(cursor)
+        except GmailNotFound:
+            # The cursor expired. Take the new cursor *before* listing so nothing that arrives
+            # in between is skipped, then re-read the recent inbox.
+            new_cursor = self._history_id()
+            ids = list(self._recent_inbox_ids())
+        messages = [m for m in (self._raw_message(i) for i in ids) if m is not None]
+        return InboundBatch(messages=messages, cursor=new_cursor)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _history_id(self) -> str:
+        profile = self._call(lambda g: g.users().getProfile(userId=self._user), what="profile")
+        return str(profile["historyId"])
+
+    def _history_since(self, cursor: str) -> tuple[list[str], str]:
+        ids: list[str] = []
+        latest = cursor
+        token: str | None = None
+        while True:
+            page = self._call(
+                lambda g, t=token: (
+                    g.users()  # type: ignore[misc]
+                    .history()
+                    .list(
+                        userId=self._user,
+                        startHistoryId=cursor,
+                        historyTypes=["messageAdded"],
+                        labelId="INBOX",
+                        pageToken=t,
+                    )
+                ),
+                what="history",
+            )
+            for record in page.get("history", []):
+                for added in record.get("messagesAdded", []):
+                    message_id = added["message"]["id"]
+                    if message_id not in ids:
+                        ids.append(message_id)
+            latest = str(page.get("historyId", latest))
+            token = page.get("nextPageToken")
+            if not token:
+                return ids, latest
+
+    def _recent_inbox_ids(self) -> Iterator[str]:
+        token: str | None = None
+        while True:
+            page = self._call(
+                lambda g, t=token: (
+                    g.users()  # type: ignore[misc]
+                    .messages()
+                    .list(userId=self._user, q=RESYNC_QUERY, pageToken=t)
+                ),
+                what="resync",
+            )
+            for message in page.get("messages", []):
+                yield message["id"]
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    def _raw_message(self, message_id: str) -> InboundRaw | None:
+        try:
+            message = self._call(
+                lambda g: g.users().messages().get(userId=self._user, id=message_id, format="raw"),
+                what="get",
+            )
+        except GmailNotFound:
+            return None  # deleted between the history record and now: nothing to read
+        labels = set(message.get("labelIds", []))
+        if labels & {"SENT", "DRAFT"}:
+            return None  # the rep's own mail (e.g. a copy to self) is not a reply
+        return InboundRaw(
+            provider_id=message["id"],
+            thread_id=message["threadId"],
+            raw=base64.urlsafe_b64decode(message["raw"] + "=" * (-len(message["raw"]) % 4)),
+        )
+
+    def _gmail(self) -> Any:
+        if self._service is None:
+            http = google_auth_httplib2.AuthorizedHttp(
+                self._credentials, http=httplib2.Http(timeout=self._timeout)
+            )
+            options = {"api_endpoint": self._endpoint} if self._endpoint else None
+            self._service = build(
+                "gmail",
+                "v1",
+                http=http,
+                static_discovery=True,
+                cache_discovery=False,
+                client_options=options,
+            )
+        return self._service
+
+    def _call(self, make: Callable[[Any], Any], *, what: str) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = make(self._gmail()).execute(num_retries=0)
+            return result
+        except HttpError as exc:
+            raise _mapped(exc, what) from exc
+        except RefreshError as exc:
+            if getattr(exc, "retryable", False):
+                raise TransientError(f"gmail {what}: token refresh failed: {exc}") from exc
+            raise ReconnectRequired(f"gmail {what}: the Google grant is no longer valid") from exc
+        except (TimeoutError, AuthTransportError, httplib2.HttpLib2Error, OSError) as exc:
+            # Timeouts and lost connections: the request may or may not have been applied,
+            # which is why sends are reconciled with find_sent before any retry.
+            raise TransientError(f"gmail {what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _mapped(exc: HttpError, what: str) -> Exception:
+    status = int(exc.resp.status)
+    reason, message = _error_details(exc)
+    text = f"gmail {what}: HTTP {status} {reason}: {message}".strip()
+    if status == 429 or (status == 403 and reason in _QUOTA_REASONS):
+        return RateLimited(text, retry_after=_retry_after(exc))
+    if status >= 500:
+        return TransientError(text)
+    if status in (401, 403):
+        return ReconnectRequired(text)
+    if status == 404:
+        return GmailNotFound(text)
+    return PermanentError(text)
+
+
+def _error_details(exc: HttpError) -> tuple[str, str]:
+    try:
+        error = json.loads(exc.content.decode("utf-8", "replace")).get("error", {})
+    except (ValueError, AttributeError):
+        return "", ""
+    if not isinstance(error, dict):
+        return str(error), ""
+    reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
+    return (reasons[0] if reasons else error.get("status", "")), error.get("message", "")
+
+
+def _retry_after(exc: HttpError) -> float | None:
+    value = exc.resp.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date; the caller's own backoff applies
