@@ -109,13 +109,10 @@ def _state_block(view: ActionView) -> Block:
             ],
         }
     if view.status == "failed":
+        failed = section(f":x: Failed: {escape(view.error or 'unknown error')}")
         return {
-            "type": "section",
+            **failed,
             "block_id": f"failed:{view.action_id}",
-            "text": {
-                "type": "mrkdwn",
-                "text": f":x: Failed: {escape(view.error or 'unknown error')}",
-            },
             "accessory": button("Retry", "retry_action", view.action_id),
         }
     if view.status == "approved" and view.undo_until is not None:

@@ -56,7 +56,11 @@ def blocks_as_text(blocks: list[dict[str, Any]]) -> str:
         elif block["type"] == "context":
             lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
         elif block["type"] == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+            lines.append(
+                "  ".join(
+                    f"[{(e.get('text') or e['placeholder'])['text']}]" for e in block["elements"]
+                )
+            )
     return "\n".join(lines)
 
 
