@@ -11,6 +11,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import fakeredis
 import pytest
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
 from sqlalchemy import text
 
@@ -19,6 +20,12 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from tests.support.services import REDIS_URL, PostgresDatabase, redis_db_number, require
 from tests.support.stack import Stack
+
+# CI replays the same examples every run (a red build must be reproducible); local runs keep
+# exploring new ones, which is where new counterexamples come from.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_report_header() -> list[str]:

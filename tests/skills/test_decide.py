@@ -987,10 +987,16 @@ def test_a_required_decline_never_makes_the_event_more_confirmed(
 
 
 @settings(max_examples=300)
-@given(st.lists(decisions(required=True), min_size=1, max_size=4))
+@given(st.lists(decisions(required=True), min_size=1, max_size=4, unique_by=lambda a: a.key))
 def test_conservative_when_nothing_blocks(required: list[AttendeeDecision]) -> None:
+    # "Nothing blocks" means no blocking next action and no conflicting constraints: times
+    # people proposed themselves are constraints (seed 003's resolve_conflict reads them).
     calm = [
-        replace(a, next_action="wait") if a.next_action not in NON_BLOCKING_ACTIONS else a
+        replace(
+            a,
+            next_action="wait" if a.next_action not in NON_BLOCKING_ACTIONS else a.next_action,
+            proposed=(),
+        )
         for a in required
     ]
     decision = decide_event(calm, progress=progress(), now=NOW)
