@@ -3,18 +3,23 @@ server is enough here: every listener acks in milliseconds and hands real work t
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from connectors.errors import TransientError
+from connectors.oauth import OAuthError, StateError
 from orchestrator.bootstrap import Deps
+from orchestrator.notify import tell_rep
 
 StartResponse = Callable[..., Any]
 
@@ -42,6 +47,10 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
             return slack(environ, start_response)
+        if path.startswith("/oauth/") and path.endswith("/callback"):
+            status, page = oauth_callback(deps, path.split("/")[2], environ.get("QUERY_STRING", ""))
+            start_response(status, [("Content-Type", "text/html; charset=utf-8")])
+            return [page.encode()]
         if path == "/healthz":
             ok, checks = health(deps)
             body = json.dumps({"ok": ok, **checks}).encode()
@@ -52,6 +61,44 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
         return [b"not found"]
 
     return route
+
+
+def _page(title: str, text: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
+    )
+
+
+def oauth_callback(deps: Deps, provider: str, query: str) -> tuple[str, str]:
+    """The browser's return from Google or Microsoft: store the token, tell the rep in Slack."""
+    params = {k: v[0] for k, v in parse_qs(query).items()}
+    if deps.oauth is None:
+        return "404 Not Found", _page("Not set up", "Calendar connections are not configured.")
+    try:
+        connected = deps.oauth.complete(
+            provider=provider,
+            state=params.get("state", ""),
+            code=params.get("code"),
+            error=params.get("error"),
+            now=deps.clock.now(),
+        )
+    except StateError:
+        return "400 Bad Request", _page(
+            "Link expired", "This connect link is invalid or too old. Run /schedule connect again."
+        )
+    except TransientError:
+        return "503 Service Unavailable", _page(
+            "Try again", f"{provider.capitalize()} did not answer. Reload this page to retry."
+        )
+    except OAuthError as exc:
+        return "400 Bad Request", _page("Not connected", f"{exc}. Run /schedule connect again.")
+    tell_rep(
+        deps,
+        rep_id=connected.rep_id,
+        text=f":white_check_mark: Your {provider.capitalize()} calendar is connected.",
+    )
+    return "200 OK", _page("Connected", "Your calendar is connected. You can close this tab.")
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

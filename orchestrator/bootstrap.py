@@ -7,7 +7,7 @@ when a process (web, worker, clock, demo, a test) asks for its dependencies.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from redis import Redis
@@ -20,11 +20,14 @@ from sqlmodel import Session
 
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import SystemClock
+from connectors.credentials import CredentialStore
 from connectors.mail.local import LocalMailbox
+from connectors.oauth import OAuthFlow
 from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
 from connectors.slack import SlackChat, make_web_client
 from db.engine import make_engine, make_session_factory
 from db.uow import UnitOfWork
+from orchestrator.providers import calendar_factory, credential_store, oauth_flow
 from orchestrator.settings import Settings
 from orchestrator.wakeups import WakeUps
 
@@ -49,9 +52,21 @@ class Deps:
     slack_client: WebClient
     llm: LLMPort | None
     approval_card: CardBuilder
+    credentials: CredentialStore | None = None
+    oauth: OAuthFlow | None = None
+    # org_id -> calendar for provider backends; None means `calendar` serves every org.
+    calendar_factory: Callable[[str], CalendarPort] | None = None
+    _calendars: dict[str, CalendarPort] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    def calendar_for(self, org_id: str) -> CalendarPort:
+        if self.calendar_factory is None:
+            return self.calendar
+        if org_id not in self._calendars:
+            self._calendars[org_id] = self.calendar_factory(org_id)
+        return self._calendars[org_id]
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -87,6 +102,9 @@ def bootstrap(
     redis = redis if redis is not None else make_redis(settings)
     queue = make_queue(settings, redis)
     slack_client = make_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    if errors := settings.config_errors():
+        raise ValueError("; ".join(errors))
+    store = credential_store(settings, sessions)
     return Deps(
         settings=settings,
         engine=engine,
@@ -101,4 +119,7 @@ def bootstrap(
         slack_client=slack_client,
         llm=llm,
         approval_card=approval_card,
+        credentials=store,
+        oauth=oauth_flow(settings, store),
+        calendar_factory=None if calendar else calendar_factory(settings, sessions, store, clock),
     )

@@ -21,15 +21,21 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
     from db.engine import make_engine
     from orchestrator.bootstrap import make_redis
 
-    broken: list[str] = []
+    broken: list[str] = list(settings.config_errors())
+    connected: dict[str, int] = {}
     echo(f"database      {_redact(settings.database_url)}")
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             tables = set(inspect(conn).get_table_names())
-        if "sequence_jobs" not in tables:
-            broken.append("database has no tables: run `convene db upgrade`")
+            if "sequence_jobs" not in tables:
+                broken.append("database has no tables: run `convene db upgrade`")
+            else:
+                rows = conn.execute(
+                    text("SELECT provider, COUNT(*) FROM credentials GROUP BY provider")
+                ).all()
+                connected = {str(provider): int(count) for provider, count in rows}
     except Exception as exc:  # noqa: BLE001 - report every failure, don't stop at the first
         broken.append(f"database unreachable: {type(exc).__name__}: {exc}")
     finally:
@@ -43,6 +49,10 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
 
     echo(f"llm           {settings.llm_model}")
     echo(f"calendar      {settings.calendar_backend}")
+    providers = settings.oauth_providers()
+    if providers:
+        counts = ", ".join(f"{p}: {connected.get(p, 0)} rep(s)" for p in providers)
+        echo(f"connections   {counts}")
     echo(f"mail          {settings.mail_backend}")
     echo(
         f"slack         {'token set' if settings.slack_bot_token else 'no token'}, "

@@ -37,9 +37,26 @@ class Settings(BaseSettings):
         default=None, description="Override of https://slack.com/api/ (local Slack stand-ins)."
     )
 
-    # Provider adapters (Google, Microsoft, SMTP) join these choices as they land.
-    calendar_backend: Literal["local"] = "local"
+    calendar_backend: Literal["local", "google", "microsoft"] = "local"
+    # Provider mail adapters exist (connectors/mail); wiring them per rep comes with mail intake.
     mail_backend: Literal["local"] = "local"
+    tentative_is_busy: bool = True
+
+    # Connecting calendars (OAuth). Tokens are encrypted with CREDENTIAL_KEYS: comma-separated
+    # Fernet keys, the first encrypts and all decrypt, so a new key can be put in front.
+    credential_keys: str | None = None
+    oauth_state_secret: str | None = None
+    public_url: str | None = Field(default=None, description="Where Slack and browsers reach us.")
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    google_authorize_url: str | None = None  # overrides for local stand-ins
+    google_token_url: str | None = None
+    google_api_endpoint: str | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: str | None = None
+    microsoft_tenant: str = "common"
+    microsoft_authority: str | None = None
+    graph_base_url: str | None = None
     mail_domain: str = Field(default="convene.local", description="Right side of our Message-IDs.")
 
     undo_seconds: int = Field(default=30, ge=0, description="Undo window after Approve.")
@@ -60,6 +77,13 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "slack_api_url",
+        "credential_keys",
+        "oauth_state_secret",
+        "public_url",
+        "google_client_id",
+        "google_client_secret",
+        "microsoft_client_id",
+        "microsoft_client_secret",
         mode="before",
     )
     @classmethod
@@ -79,6 +103,30 @@ class Settings(BaseSettings):
     @cached_property
     def embedded(self) -> bool:
         return self.redis_url is None or self.database_url.startswith("sqlite")
+
+    def oauth_providers(self) -> list[str]:
+        """Providers a rep can connect, given what is configured."""
+        found = []
+        if self.google_client_id and self.google_client_secret:
+            found.append("google")
+        if self.microsoft_client_id and self.microsoft_client_secret:
+            found.append("microsoft")
+        return found
+
+    def config_errors(self) -> list[str]:
+        """Combinations that cannot work; `convene doctor` exits non-zero on any."""
+        errors = []
+        backend = self.calendar_backend
+        if backend != "local" and backend not in self.oauth_providers():
+            prefix = "GOOGLE" if backend == "google" else "MICROSOFT"
+            errors.append(
+                f"CALENDAR_BACKEND={backend} needs {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET"
+            )
+        if self.oauth_providers():
+            for name in ("credential_keys", "oauth_state_secret", "public_url"):
+                if not getattr(self, name):
+                    errors.append(f"connecting calendars needs {name.upper()}")
+        return errors
 
     def production_gaps(self) -> list[str]:
         """What a production deployment still needs, in words an operator can act on."""

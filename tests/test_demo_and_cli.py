@@ -88,3 +88,31 @@ def test_clock_once_reconciles_and_records_the_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["clock", "--once"], env=env)
     assert result.exit_code == 0, result.output
     assert "reconciled jobs=0 actions=0" in result.output
+
+
+def test_doctor_reports_calendar_configuration(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    broken = CliRunner().invoke(app, ["doctor"], env={**env, "CALENDAR_BACKEND": "google"})
+    assert broken.exit_code == 1
+    assert "BROKEN: CALENDAR_BACKEND=google needs GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET" in (
+        broken.output
+    )
+    google = {
+        "GOOGLE_CLIENT_ID": "id",
+        "GOOGLE_CLIENT_SECRET": "s",
+        "CREDENTIAL_KEYS": "",
+        "OAUTH_STATE_SECRET": "",
+        "PUBLIC_URL": "",
+    }
+    partial = CliRunner().invoke(app, ["doctor"], env={**env, **google})
+    assert "BROKEN: connecting calendars needs CREDENTIAL_KEYS" in partial.output
+    complete = {
+        **google,
+        "CREDENTIAL_KEYS": "k",
+        "OAUTH_STATE_SECRET": "x",
+        "PUBLIC_URL": "https://convene.example",
+    }
+    ok = CliRunner().invoke(app, ["doctor"], env={**env, **complete})
+    assert ok.exit_code == 0, ok.output
+    assert "connections   google: 0 rep(s)" in ok.output

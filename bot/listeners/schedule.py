@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.blocks import button, section
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.modals import CALLBACK_ID, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
@@ -21,7 +22,7 @@ from db.models import Rep
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
 from orchestrator.dashboard import Row
-from orchestrator.intake import RepProfile, start_scheduling
+from orchestrator.intake import RepProfile, ensure_rep, start_scheduling
 
 log = structlog.get_logger(__name__)
 
@@ -229,6 +230,47 @@ def _settings(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond:
     deps.slack_client.views_open(trigger_id=command["trigger_id"], view=settings_view(current))
 
 
+def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    ack()
+    if deps.oauth is None:
+        respond(
+            text="Calendar connections aren't set up here yet: an admin needs to configure "
+            "Google or Microsoft sign-in (see the README). Until then, the built-in calendar.",
+            response_type="ephemeral",
+        )
+        return
+    profile = _profile(deps.slack_client, command["user_id"])
+    with deps.uow() as uow:
+        rep = ensure_rep(
+            uow.session,
+            org_id=command["team_id"],
+            profile=profile,
+            now=deps.clock.now(),
+            daily_send_limit=deps.settings.daily_send_limit,
+        )
+        uow.commit()
+    links = [
+        button(f"Connect {name.capitalize()}", f"connect:{name}", name)
+        | {
+            "url": deps.oauth.start(
+                provider=name, org_id=command["team_id"], rep_id=rep.id, now=deps.clock.now()
+            )
+        }
+        for name in deps.settings.oauth_providers()
+    ]
+    respond(
+        text="Connect your calendar so I can see when you're free and book real invites.",
+        blocks=[
+            section(
+                "Connect your calendar so I can see when you're free and book real invites. "
+                "I only ask for free/busy and events on calendars you own."
+            ),
+            {"type": "actions", "block_id": "connect", "elements": links},
+        ],
+        response_type="ephemeral",
+    )
+
+
 SUBCOMMANDS: dict[str, Handler] = {
     "list": _list,
     "status": _status,
@@ -236,4 +278,5 @@ SUBCOMMANDS: dict[str, Handler] = {
     "resume": _state_change(requests.resume, "resume"),
     "cancel": _cancel,
     "settings": _settings,
+    "connect": _connect,
 }

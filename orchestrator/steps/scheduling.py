@@ -70,7 +70,8 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     external = [a for a in attendees if a.side == "external"]
     start = request.date_range_start or ctx.now + timedelta(days=1)
     end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
-    busy = ctx.deps.calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
+    calendar = ctx.deps.calendar_for(job.org_id)
+    busy = calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
     query = SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
