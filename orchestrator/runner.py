@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from connectors.errors import TransientError
+from connectors.errors import ReconnectRequired, TransientError
 from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
@@ -171,13 +171,21 @@ def _record_failure(
     if retry_at is not None and job.status == JobStatus.queued:
         deps.wakeups.run_step(job.id, tag=f"{job.current_step}-{job.attempts}", at=retry_at)
     if job.status == JobStatus.failed:
-        tell_rep(
-            deps,
-            rep_id=job.rep_id,
-            text=f":warning: Convene could not finish *{step.name.replace('_', ' ')}*: "
-            f"{job.last_error}. Nothing was sent.",
-        )
+        tell_rep(deps, rep_id=job.rep_id, text=_failure_message(step, exc))
     return job.status
+
+
+def _failure_message(step: Step, exc: Exception) -> str:
+    what = step.name.replace("_", " ")
+    if isinstance(exc, ReconnectRequired):
+        # Retrying cannot fix a revoked grant; only the rep can, so say exactly how.
+        return (
+            f":electric_plug: I lost access to a calendar or mailbox while working on *{what}* "
+            f"({exc}). Reconnect with `/schedule connect` and schedule it again. "
+            "Nothing was sent."
+        )
+    error = f"{type(exc).__name__}: {exc}"
+    return f":warning: Convene could not finish *{what}*: {error}. Nothing was sent."
 
 
 def _send_wakeups(deps: Deps, jobs: list[tuple[uuid.UUID, str]], actions: list[uuid.UUID]) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import ManualClock
-from connectors.errors import TransientError
+from connectors.errors import ReconnectRequired, TransientError
 from connectors.mail.local import LocalMailbox
 from connectors.ports import OutboundEmail, SentEmail
 from db.models import (
@@ -287,3 +287,20 @@ def test_daily_send_limit_stops_the_send_and_says_why(sqlite_url: str, clock: Ma
         (failed,) = stack.rows(PendingAction, col(PendingAction.status) == ActionStatus.failed)
         assert failed.error is not None and failed.error.startswith("Daily send limit reached (2")
         assert len(stack.inbox(PROSPECT)) == 2
+
+
+class RevokedCalendar(LocalCalendar):
+    def free_busy(self, **kwargs):  # type: ignore[no-untyped-def, override]
+        raise ReconnectRequired("Google said invalid_grant")
+
+
+def test_revoked_calendar_tells_the_rep_to_reconnect_without_retrying(stack: Stack) -> None:
+    stack.deps.calendar = RevokedCalendar(stack.deps.sessions, org_id="embedded")
+    stack.command_response(stack.command(f"demo with {PROSPECT}"))
+    stack.drain()
+    (job,) = stack.rows(SequenceJob)
+    assert job.status == JobStatus.failed and job.attempts == 1  # no retry storm
+    dm = wait_for(lambda: [m for m in stack.slack.messages if "Reconnect" in m.text], "the DM")
+    assert dm[0].text.startswith(":electric_plug: I lost access to a calendar or mailbox")
+    assert "`/schedule connect`" in dm[0].text
+    assert stack.cards() == []
