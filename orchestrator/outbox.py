@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError, TransientError
+from connectors.mail.outbound import prepare
 from connectors.ports import OutboundEmail, SentEmail
 from db.models import (
     ActionStatus,
@@ -264,8 +265,10 @@ def _send_once(deps: Deps, email: OutboundEmail, *, first_attempt: bool) -> Sent
 
 
 def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
+    """The email exactly as it will leave (signature, HTML part, thread subject/References), so
+    the row recorded before sending matches what the provider stores."""
     data = action.effective_data()
-    return OutboundEmail(
+    email = OutboundEmail(
         message_id=data["message_id"],
         sender=rep.email,
         to=tuple(data["to"]),
@@ -276,6 +279,7 @@ def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
         references=tuple(data.get("references", ())),
         thread_id=data.get("thread_id"),
     )
+    return prepare(email, signature=rep.signature)
 
 
 def _record_outbound(

@@ -55,7 +55,8 @@ def test_edit_saves_the_rep_words_and_they_are_what_is_sent(stack: Stack) -> Non
     (mail,) = stack.inbox(PROSPECT)
     message = message_from_string(mail.raw, policy=policy.default)
     assert message["Subject"] == "Quick demo?"
-    assert message.get_content().strip() == "Hi John, does Tuesday suit?"
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None and plain.get_content().strip() == "Hi John, does Tuesday suit?"
 
 
 def test_someone_else_cannot_edit(stack: Stack) -> None:
