@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -99,6 +99,8 @@ class Rep(SQLModel, table=True):
     mail_provider: str = "local"
     signature: str = ""
     delegate_slack_ids: list[str] = json_field(default_factory=list)
+    # Where the last inbound-mail poll stopped (opaque, the mail provider's own format).
+    mail_cursor: str | None = Field(default=None, sa_type=Text)
     created_at: datetime
 
     def allows(self, slack_user_id: str) -> bool:

@@ -27,14 +27,17 @@ from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
 from connectors.slack import SlackChat, make_web_client
 from db.engine import make_engine, make_session_factory
 from db.uow import UnitOfWork
+from orchestrator.llm_budget import llm_client
 from orchestrator.providers import calendar_factory, credential_store, oauth_flow
 from orchestrator.settings import Settings
 from orchestrator.wakeups import WakeUps
 
 if TYPE_CHECKING:
     from orchestrator.cards import ActionView
+    from skills.compose_brief import Brief
 
 CardBuilder = Callable[["ActionView"], tuple[str, list[dict[str, Any]]]]
+BriefBuilder = Callable[["Brief"], tuple[str, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Deps:
     slack_client: WebClient
     llm: LLMPort | None
     approval_card: CardBuilder
+    brief_card: BriefBuilder
     credentials: CredentialStore | None = None
     oauth: OAuthFlow | None = None
     # org_id -> calendar for provider backends; None means `calendar` serves every org.
@@ -94,6 +98,7 @@ def bootstrap(
 ) -> Deps:
     """Build every dependency from settings; keyword arguments replace one adapter (tests)."""
     from bot.blocks import approval_card
+    from bot.brief_blocks import brief_card
 
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -117,8 +122,10 @@ def bootstrap(
         mail=mail or LocalMailbox(sessions, clock=clock),
         chat=chat or SlackChat(slack_client),
         slack_client=slack_client,
-        llm=llm,
+        # Unbudgeted: steps reach it through `llm_budget.llm_for(deps, org_id=, rep_id=)`.
+        llm=llm if llm is not None else llm_client(settings),
         approval_card=approval_card,
+        brief_card=brief_card,
         credentials=store,
         oauth=oauth_flow(settings, store),
         calendar_factory=None if calendar else calendar_factory(settings, sessions, store, clock),

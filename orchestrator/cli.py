@@ -154,15 +154,14 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
 
 @app.command()
 def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> None:
-    """Every CLOCK_INTERVAL_SECONDS: re-wake lost work and dispatch what is due."""
+    """Every CLOCK_INTERVAL_SECONDS: re-wake lost work, dispatch what is due, read new mail."""
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.reconciler import reconcile
+    from orchestrator.clock import tick
 
     settings = _settings()
     deps = bootstrap(settings)
     while True:
-        report = reconcile(deps)
-        typer.echo(f"reconciled jobs={report.jobs} actions={report.actions}")
+        typer.echo(tick(deps).line())
         if once:
             return
         time.sleep(settings.clock_interval_seconds)

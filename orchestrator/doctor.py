@@ -47,7 +47,11 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
     except Exception as exc:  # noqa: BLE001
         broken.append(f"redis unreachable: {type(exc).__name__}: {exc}")
 
-    echo(f"llm           {settings.llm_model}")
+    # The key itself is never printed: only whether it is there.
+    echo(
+        f"llm           {settings.llm_model}, "
+        f"llm api key {'set' if settings.llm_api_key else 'unset'}"
+    )
     echo(f"calendar      {settings.calendar_backend}")
     providers = settings.oauth_providers()
     if providers:

@@ -15,7 +15,7 @@ from rq.timeouts import TimerDeathPenalty
 
 from orchestrator import jobs
 from orchestrator.bootstrap import Deps
-from orchestrator.reconciler import reconcile
+from orchestrator.clock import tick
 
 log = structlog.get_logger(__name__)
 
@@ -42,14 +42,14 @@ def run_in_background(
     """Worker + clock on one daemon thread, until `stop` is set."""
 
     def loop() -> None:
-        last_reconcile = 0.0
+        last_tick = 0.0
         while not stop.is_set():
             try:
                 drain(deps)
                 now = deps.clock.now().timestamp()
-                if now - last_reconcile >= deps.settings.clock_interval_seconds:
-                    reconcile(deps)
-                    last_reconcile = now
+                if now - last_tick >= deps.settings.clock_interval_seconds:
+                    tick(deps)
+                    last_tick = now
             except Exception as exc:  # noqa: BLE001 - keep the embedded loop alive
                 log.exception("embedded_loop_error", error=repr(exc))
             stop.wait(tick_seconds)

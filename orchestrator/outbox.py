@@ -20,9 +20,10 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError, TransientError
 from connectors.mail.outbound import prepare
-from connectors.ports import OutboundEmail, SentEmail
+from connectors.ports import CalendarEvent, EventAttendee, OutboundEmail, SentEmail
 from db.models import (
     ActionStatus,
+    ActionType,
     EmailMessage,
     PendingAction,
     Rep,
@@ -208,12 +209,14 @@ def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> bool:
 
 
 def execute(deps: Deps, action_id: uuid.UUID) -> str:
+    """Perform one approved action exactly once; every outcome is written to its row."""
     now = deps.clock.now()
     with deps.uow() as uow:
         if not claim(uow.session, action_id, now=now):
             return "skipped"
         action = uow.session.get_one(PendingAction, action_id)
         rep = uow.session.get_one(Rep, action.rep_id)
+        email: OutboundEmail | None = None
         if action.action_type.startswith("email_"):
             limit_hit = _sent_today(uow.session, rep, now=now) >= rep.daily_send_limit
             if limit_hit and action.attempts == 1:
@@ -232,26 +235,47 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
         uow.commit()
 
     try:
-        if not action.action_type.startswith("email_"):
-            raise PermanentError(f"no executor for {action.action_type} yet")
-        sent = _send_once(deps, email, first_attempt=action.attempts == 1)
+        if email is not None:
+            sent = _send_once(deps, email, first_attempt=action.attempts == 1)
+            result = {
+                "message_id": sent.message_id,
+                "provider_id": sent.provider_id,
+                "thread_id": sent.thread_id,
+            }
+        elif action.action_type == ActionType.calendar_book:
+            result = _book(deps, action, rep)
+        else:
+            raise PermanentError(f"no executor for {action.action_type}")
     except Exception as exc:  # noqa: BLE001 - every outcome is written to the row
         return _after_failure(deps, action_id, exc)
 
     with deps.uow() as uow:
         action = uow.session.get_one(PendingAction, action_id)
-        _mark_sent(uow.session, action, sent, now=deps.clock.now())
-        return _finish(
-            deps,
-            uow.session,
-            action,
-            now=deps.clock.now(),
-            result={
-                "message_id": sent.message_id,
-                "provider_id": sent.provider_id,
-                "thread_id": sent.thread_id,
-            },
-        )
+        if email is not None:
+            _mark_sent(uow.session, action, sent, now=deps.clock.now())
+        return _finish(deps, uow.session, action, now=deps.clock.now(), result=result)
+
+
+def _book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
+    """Create the event. Its id is the action's, so a retry finds the first one, never a twin."""
+    data = action.effective_data()
+    event = CalendarEvent(
+        event_id=f"convene-{action.id.hex}",
+        organizer=rep.email,
+        title=data["title"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        attendees=tuple(
+            EventAttendee(
+                email=a["email"], name=a.get("name", ""), optional=a.get("optional", False)
+            )
+            for a in data["attendees"]
+        ),
+        description=data.get("description", ""),
+        conference=data.get("conference"),
+    )
+    created = deps.calendar_for(action.org_id).create_event(event)
+    return {"event_id": created.event_id, "join_url": created.join_url}
 
 
 def _send_once(deps: Deps, email: OutboundEmail, *, first_attempt: bool) -> SentEmail:

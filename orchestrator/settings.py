@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     )
     queue_name: str = "convene"
     llm_model: str = Field(default="rules", description="litellm model name, or `rules` (offline).")
+    llm_api_base: str | None = Field(
+        default=None, description="OpenAI-compatible base URL (a proxy, a local fake)."
+    )
+    # repr=False: a printed or logged Settings must not carry the key; doctor says only "set".
+    llm_api_key: str | None = Field(default=None, repr=False)
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+    llm_monthly_budget_usd: float = Field(
+        default=50.0, ge=0, description="Per org and calendar month (UTC); 0 turns the LLM off."
+    )
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -64,6 +73,9 @@ class Settings(BaseSettings):
     step_lease_seconds: int = Field(default=120, ge=5)
     max_step_attempts: int = Field(default=5, ge=1)
     clock_interval_seconds: float = Field(default=30.0, gt=0)
+    dm_per_hour_cap: int = Field(
+        default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
+    )
 
     listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
     host: str = "0.0.0.0"

@@ -82,12 +82,12 @@ def test_healthz_reports_database_and_queue(stack) -> None:  # type: ignore[no-u
         assert json.loads(response.read()) == {"ok": True, "database": "ok", "redis": "ok"}
 
 
-def test_clock_once_reconciles_and_records_the_run(tmp_path: Path) -> None:
+def test_clock_once_runs_one_tick(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""}
     assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
     result = CliRunner().invoke(app, ["clock", "--once"], env=env)
     assert result.exit_code == 0, result.output
-    assert "reconciled jobs=0 actions=0" in result.output
+    assert "rewoken_jobs=0 rewoken_actions=0 requests=0 expired=0 briefs=0" in result.output
 
 
 def test_doctor_reports_calendar_configuration(tmp_path: Path) -> None:

@@ -1,17 +1,52 @@
 """The embedded mailbox, stored in the database: a send lands in the sender's Sent folder and
-in each recipient's inbox, like a provider would do it."""
+in each recipient's inbox, like a provider would do it.
+
+Reading (``fetch_new``) covers the inboxes of our reps only — prospects' mailboxes live in the
+same table for the demo and sandbox, and their copies of our emails are not inbound mail.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 
+from sqlalchemy import ColumnElement, and_, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
 from connectors.mail.mime import build_mime
-from connectors.ports import Clock, OutboundEmail, SentEmail
-from db.models import LocalMailMessage
+from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
+from db.models import LocalMailMessage, Rep
+
+FETCH_LIMIT = 200
+_REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr|antw|vs)(?:\[\d+\])?\s*:\s*)+", re.I)
+_MSG_IDS = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    """Position in the inbox: the newest ``created_at`` seen, and the rows seen at exactly
+    that instant (several rows share one timestamp under a manual clock, and row ids are
+    random, so the timestamp alone could skip or repeat them)."""
+
+    after: datetime
+    seen: frozenset[str]
+
+    def encode(self) -> str:
+        return json.dumps({"after": self.after.isoformat(), "seen": sorted(self.seen)})
+
+    @classmethod
+    def decode(cls, text: str) -> _Cursor:
+        data = json.loads(text)
+        return cls(after=datetime.fromisoformat(data["after"]), seen=frozenset(data["seen"]))
 
 
 class LocalMailbox:
@@ -72,6 +107,124 @@ class LocalMailbox:
                 )
             )
 
+    # --- MailReader ---------------------------------------------------------------------------
+
+    def fetch_new(self, cursor: str | None, *, mailbox: str | None = None) -> InboundBatch:
+        """Inbox messages of our reps (or of one ``mailbox``) received after ``cursor``."""
+        with self._sessions() as session:
+            boxes = [mailbox.lower()] if mailbox else self._rep_mailboxes(session)
+            if cursor is None:
+                return InboundBatch(messages=[], cursor=self._start(session, boxes).encode())
+            position = _Cursor.decode(cursor)
+            rows = list(
+                session.exec(
+                    select(LocalMailMessage)
+                    .where(self._inbox_of(boxes))
+                    .where(col(LocalMailMessage.created_at) >= position.after)
+                    .where(col(LocalMailMessage.id).notin_(_uuids(position.seen)))
+                    .order_by(col(LocalMailMessage.created_at), col(LocalMailMessage.id))
+                    .limit(FETCH_LIMIT)
+                )
+            )
+        return InboundBatch(
+            messages=[
+                InboundRaw(provider_id=r.id.hex, thread_id=r.thread_id, raw=r.raw.encode())
+                for r in rows
+            ],
+            cursor=_advance(position, rows).encode(),
+        )
+
+    def reader_for(self, address: str) -> _MailboxReader:
+        """One rep's inbox as a ``MailReader``, like the per-rep Gmail or Graph adapters."""
+        return _MailboxReader(self, address)
+
+    def deliver(self, raw: bytes, *, to: str) -> InboundRaw:
+        """Put a message someone sent into ``to``'s inbox, threaded as Gmail would: into the
+        conversation its ``In-Reply-To``/``References`` name when the subject still matches,
+        otherwise a new conversation (tests, demo and sandbox play the prospect with it)."""
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        message_id = _first_id(str(headers.get("Message-ID", "")))
+        if not message_id:
+            raise ValueError("a delivered message needs a Message-ID")
+        subject = str(headers.get("Subject", ""))
+        now = self._clock.now()
+        with self._sessions() as session:
+            existing = self._stored(session, to, message_id)
+            if existing is not None:
+                # Providers store one copy per Message-ID and mailbox; a second delivery is a no-op.
+                return _inbound(existing)
+            parents = _MSG_IDS.findall(
+                f"{headers.get('In-Reply-To', '')} {headers.get('References', '')}"
+            )
+            thread_id = self._thread_of(session, to, parents, subject) or message_id
+            row = LocalMailMessage(
+                org_id=self._org_id,
+                mailbox=to.lower(),
+                folder="inbox",
+                message_id=message_id,
+                thread_id=thread_id,
+                sender=_first_address(str(headers.get("From", ""))),
+                recipients=[a for _, a in getaddresses([str(headers.get("To", ""))]) if a],
+                subject=subject,
+                # The table holds text; 8-bit bytes that are not UTF-8 are replaced, which is
+                # acceptable for the embedded mailbox only.
+                raw=raw.decode("utf-8", errors="replace"),
+                created_at=now,
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return _inbound(row)
+
+    def _rep_mailboxes(self, session: Session) -> list[str]:
+        return sorted({email.lower() for email in session.exec(select(Rep.email))})
+
+    def _inbox_of(self, boxes: Sequence[str]) -> ColumnElement[bool]:
+        return and_(
+            col(LocalMailMessage.org_id) == self._org_id,
+            col(LocalMailMessage.folder) == "inbox",
+            col(LocalMailMessage.mailbox).in_(boxes),
+        )
+
+    def _start(self, session: Session, boxes: Sequence[str]) -> _Cursor:
+        """Start from now: whatever the inboxes already hold counts as seen."""
+        newest = session.exec(
+            select(func.max(LocalMailMessage.created_at)).where(self._inbox_of(boxes))
+        ).one()
+        after = max(self._clock.now(), _aware(newest)) if newest else self._clock.now()
+        at_boundary = session.exec(
+            select(LocalMailMessage.id)
+            .where(self._inbox_of(boxes))
+            .where(col(LocalMailMessage.created_at) >= after)
+        ).all()
+        return _Cursor(after=after, seen=frozenset(i.hex for i in at_boundary))
+
+    def _stored(self, session: Session, mailbox: str, message_id: str) -> LocalMailMessage | None:
+        return session.exec(
+            select(LocalMailMessage).where(
+                LocalMailMessage.org_id == self._org_id,
+                LocalMailMessage.mailbox == mailbox.lower(),
+                LocalMailMessage.folder == "inbox",
+                LocalMailMessage.message_id == message_id,
+            )
+        ).first()
+
+    def _thread_of(
+        self, session: Session, mailbox: str, parents: list[str], subject: str
+    ) -> str | None:
+        if not parents:
+            return None
+        known = session.exec(
+            select(LocalMailMessage).where(
+                LocalMailMessage.org_id == self._org_id,
+                LocalMailMessage.mailbox == mailbox.lower(),
+                col(LocalMailMessage.message_id).in_(parents),
+            )
+        ).all()
+        # Gmail starts a new conversation when the subject changes, even with In-Reply-To.
+        same_subject = [m for m in known if _bare_subject(m.subject) == _bare_subject(subject)]
+        return same_subject[0].thread_id if same_subject else None
+
     def _row(
         self,
         mailbox: str,
@@ -93,3 +246,51 @@ class LocalMailbox:
             raw=raw,
             created_at=now,
         )
+
+
+class _MailboxReader:
+    """``MailReader`` over one mailbox of the embedded provider."""
+
+    def __init__(self, mailbox: LocalMailbox, address: str) -> None:
+        self._mailbox = mailbox
+        self._address = address
+
+    def fetch_new(self, cursor: str | None) -> InboundBatch:
+        return self._mailbox.fetch_new(cursor, mailbox=self._address)
+
+
+def _advance(position: _Cursor, rows: Sequence[LocalMailMessage]) -> _Cursor:
+    if not rows:
+        return position
+    newest = _aware(rows[-1].created_at)
+    at_newest = {r.id.hex for r in rows if _aware(r.created_at) == newest}
+    if newest == position.after:
+        at_newest |= position.seen
+    return _Cursor(after=newest, seen=frozenset(at_newest))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _uuids(hexes: frozenset[str]) -> list[uuid.UUID]:
+    return [uuid.UUID(h) for h in hexes]
+
+
+def _inbound(row: LocalMailMessage) -> InboundRaw:
+    return InboundRaw(provider_id=row.id.hex, thread_id=row.thread_id, raw=row.raw.encode())
+
+
+def _first_id(value: str) -> str:
+    found = _MSG_IDS.findall(value)
+    return found[0] if found else ""
+
+
+def _first_address(value: str) -> str:
+    found = [a.lower() for _, a in getaddresses([value]) if a]
+    return found[0] if found else ""
+
+
+def _bare_subject(subject: str) -> str:
+    return " ".join(_REPLY_PREFIXES.sub("", subject).split()).lower()

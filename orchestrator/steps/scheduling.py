@@ -19,13 +19,13 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
-from skills.find_slots import AttendeeAvailability, SlotQuery, default_working_hours
+from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
 from skills.find_slots import find_slots as find_free_slots
 
 DEFAULT_WINDOW_DAYS = 7
-FIRST_FOLLOW_UP = timedelta(hours=24)
 
 
 def _load(
@@ -66,13 +66,56 @@ def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
 
 def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = _load(ctx.session, job)
-    internal = [a for a in attendees if a.side == "internal"]
-    external = [a for a in attendees if a.side == "external"]
     start = request.date_range_start or ctx.now + timedelta(days=1)
     end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
-    calendar = ctx.deps.calendar_for(job.org_id)
+    slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
+    request.proposed_slots = [
+        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
+        for s in slots
+    ]
+    request.status = RequestStatus.proposing
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    _audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
+    return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+
+
+def free_slots(
+    ctx: StepContext,
+    *,
+    request: SchedulingRequest,
+    rep: Rep,
+    attendees: list[SchedulingAttendee],
+    start: datetime,
+    end: datetime,
+) -> list[Slot]:
+    """Times between `start` and `end` that suit everyone on our side, per their calendars
+    now (shared by the first email and every follow-up, which re-checks before offering)."""
+    query = slot_query(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
+    slots = find_free_slots(query)
+    if not slots:
+        raise PermanentError(
+            f"no time between {start:%b %d} and {end:%b %d} suits everyone on our side"
+        )
+    return slots
+
+
+def slot_query(
+    ctx: StepContext,
+    *,
+    request: SchedulingRequest,
+    rep: Rep,
+    attendees: list[SchedulingAttendee],
+    start: datetime,
+    end: datetime,
+) -> SlotQuery:
+    """Our side's calendars read now, as the finder's question (also used to check a time the
+    prospect chose before booking it)."""
+    internal = [a for a in attendees if a.side == "internal"]
+    external = [a for a in attendees if a.side == "external"]
+    calendar = ctx.deps.calendar_for(request.org_id)
     busy = calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
-    query = SlotQuery(
+    return SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
         window_start=start,
@@ -91,20 +134,6 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
         preferred_parts=tuple(request.preferred_times),
         avoid=tuple(request.avoid_days),
     )
-    slots = find_free_slots(query)
-    if not slots:
-        raise PermanentError(
-            f"no time between {start:%b %d} and {end:%b %d} suits everyone on our side"
-        )
-    request.proposed_slots = [
-        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
-        for s in slots
-    ]
-    request.status = RequestStatus.proposing
-    request.updated_at = ctx.now
-    ctx.session.add(request)
-    _audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
-    return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
 
 
 def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -170,7 +199,8 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.email_thread_id = action.result["thread_id"]
         request.attempt_count += 1
         request.next_action_type = "follow_up"
-        request.next_action_at = ctx.now + FIRST_FOLLOW_UP
+        cadence = cadence_for(ctx.session, request=request)
+        request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
         _audit(
             ctx,
             request,

@@ -30,8 +30,9 @@ from connectors.mail.local import LocalMailbox
 from connectors.ports import CalendarPort, MailPort
 from db.models import LocalMailMessage
 from orchestrator.bootstrap import Deps, bootstrap
+from orchestrator.clock import tick
 from orchestrator.embedded import drain
-from orchestrator.reconciler import reconcile
+from orchestrator.mail_intake import poll_inboxes
 from orchestrator.settings import Settings
 
 SECRET = "test-signing-secret"
@@ -209,7 +210,7 @@ class Stack:
 
     def tick(self) -> None:
         """What the clock process does every interval, then let the worker run."""
-        reconcile(self.deps)
+        tick(self.deps)
         drain(self.deps)
 
     def rows(self, model: type[T], *where: Any) -> list[T]:
@@ -219,3 +220,13 @@ class Stack:
     def inbox(self, address: str) -> list[LocalMailMessage]:
         # Read the embedded mailbox directly, even when a test wrapped `deps.mail`.
         return LocalMailbox(self.deps.sessions, clock=self.clock).messages(mailbox=address)
+
+    def deliver(self, raw: bytes, *, to: str = REP_EMAIL) -> None:
+        """Someone outside sends `raw` to `to`'s embedded mailbox (a prospect replying)."""
+        LocalMailbox(self.deps.sessions, clock=self.clock).deliver(raw, to=to)
+
+    def poll_mail(self) -> dict[str, int]:
+        """What the clock does for inbound mail, then let the worker run what it started."""
+        counts = poll_inboxes(self.deps)
+        drain(self.deps)
+        return counts

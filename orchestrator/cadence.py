@@ -1,0 +1,70 @@
+"""How often and how long Convene chases a silent prospect (seed 000's timing and stop rules).
+
+A team can tune the cadence per meeting type in `scheduling_templates` (follow-up hours, max
+attempts); the 21-day and 3-no-show limits and the pause on a negative reply are fixed, because
+they protect the prospect's goodwill rather than express a team preference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from db.models import SchedulingRequest, SchedulingTemplate
+
+DEFAULT_FOLLOW_UP_HOURS = (24, 48, 72)
+MAX_ATTEMPTS = 5
+MAX_NO_SHOWS = 3
+MAX_DAYS_ACTIVE = 21
+
+
+@dataclass(frozen=True)
+class Cadence:
+    # Hours to wait after the n-th email; past the end of the list the last gap repeats.
+    follow_up_hours: tuple[int, ...] = DEFAULT_FOLLOW_UP_HOURS
+    max_attempts: int = MAX_ATTEMPTS  # emails in total, the first one included
+
+
+def cadence_for(session: Session, *, request: SchedulingRequest) -> Cadence:
+    """The request's meeting-type template when the team set one, else seed 000's defaults."""
+    template = session.exec(
+        select(SchedulingTemplate).where(
+            SchedulingTemplate.org_id == request.org_id,
+            SchedulingTemplate.meeting_type == request.meeting_type,
+        )
+    ).first()
+    if template is None:
+        return Cadence()
+    hours = tuple(h for h in template.follow_up_hours if h > 0) or DEFAULT_FOLLOW_UP_HOURS
+    return Cadence(follow_up_hours=hours, max_attempts=max(1, template.max_attempts))
+
+
+def follow_up_delay(cadence: Cadence, *, follow_ups_sent: int) -> timedelta:
+    """The wait before the next nudge: 24 h after the first email, 48 h after the first
+    follow-up, 72 h after the second and every one after it (with the default cadence)."""
+    hours: Sequence[int] = cadence.follow_up_hours
+    return timedelta(hours=hours[min(follow_ups_sent, len(hours) - 1)])
+
+
+def stop_reason(
+    *,
+    cadence: Cadence,
+    attempt_count: int,
+    no_show_count: int,
+    created_at: datetime,
+    now: datetime,
+    negative_reply: bool,
+) -> str | None:
+    """Why Convene must stop chasing (in words for the rep), or None to carry on."""
+    if negative_reply:
+        return "their last reply read as negative, so a nudge could do more harm than good"
+    if attempt_count >= cadence.max_attempts:
+        return f"{attempt_count} emails have gone unanswered (the limit is {cadence.max_attempts})"
+    if no_show_count >= MAX_NO_SHOWS:
+        return f"they have missed the meeting {no_show_count} times"
+    if now - created_at >= timedelta(days=MAX_DAYS_ACTIVE):
+        return f"it has been open for {MAX_DAYS_ACTIVE} days without a booking"
+    return None

@@ -1,0 +1,307 @@
+"""The clock's second job (after `reconcile`): turn what has come due into events.
+
+- requests whose `next_action_at` passed → their sequence (`follow_up` → `follow_up_due`);
+- pending actions past `expires_at` → expired, card redrawn, rep told, parked job resumed;
+- reps whose local brief time passed today with no brief yet → `morning_brief_due`.
+
+Several clocks may run at once. Due requests are claimed with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL (SQLite serialises writers, so a plain select is enough there), and every event
+carries a deterministic idempotency key, so even two clocks that read the same row create one
+job between them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from db.models import (
+    ActionStatus,
+    ActionType,
+    JobRun,
+    JobStatus,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.bootstrap import Deps
+from orchestrator.cards import refresh_card
+from orchestrator.dispatch import insert_job
+from orchestrator.events import Event
+from orchestrator.notifications import (
+    already_sent,
+    brief_key,
+    escape_text,
+    gate,
+    parse_clock,
+    rep_zone,
+)
+from orchestrator.notify import tell_rep
+from orchestrator.runner import resume_if_decided
+
+log = structlog.get_logger(__name__)
+
+# next_action_type -> the event whose sequence handles it. Types without a sequence yet
+# (reminders, no-show checks) are left untouched until one is added here.
+DUE_EVENTS = {"follow_up": "follow_up_due"}
+BRIEF_EVENT = "morning_brief_due"
+CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
+BATCH = 200
+
+
+@dataclass
+class DueReport:
+    requests: int = 0
+    expired: int = 0
+    briefs: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"requests": self.requests, "expired": self.expired, "briefs": self.briefs}
+
+
+def dispatch_due(deps: Deps) -> DueReport:
+    """One clock tick's worth of due work; what was dispatched is also kept in `job_runs`."""
+    now = deps.clock.now()
+    report = DueReport()
+    parts: list[tuple[str, Callable[[Deps, datetime], int]]] = [
+        ("requests", _dispatch_requests),
+        ("expired", _expire_actions),
+        ("briefs", _dispatch_briefs),
+    ]
+    for name, part in parts:
+        # One broken part (a bad row, a Slack outage) must not stop the others every tick.
+        try:
+            setattr(report, name, part(deps, now))
+        except Exception as exc:  # noqa: BLE001 - recorded in job_runs for the health check
+            log.exception("dispatch_due_failed", part=name, error=repr(exc))
+            report.errors.append(f"{name}: {exc!r}"[:500])
+    with deps.uow() as uow:
+        uow.session.add(
+            JobRun(
+                name="dispatch_due",
+                started_at=now,
+                finished_at=deps.clock.now(),
+                counts=report.counts(),
+                errors=report.errors,
+            )
+        )
+        uow.commit()
+    return report
+
+
+def _locking(session: Session, statement: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True)
+    return statement
+
+
+# --- due requests ------------------------------------------------------------------------------
+
+
+def _dispatch_requests(deps: Deps, now: datetime) -> int:
+    created: list[uuid.UUID] = []
+    with deps.uow() as uow:
+        statement = (
+            select(SchedulingRequest)
+            .where(col(SchedulingRequest.next_action_at) <= now)
+            .where(col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)))
+            .where(col(SchedulingRequest.status).notin_(list(CLOSED)))
+            .order_by(col(SchedulingRequest.next_action_at))
+            .limit(BATCH)
+        )
+        claimed = uow.session.exec(_locking(uow.session, statement)).all()
+        for request in claimed:
+            assert request.next_action_at is not None and request.next_action_type is not None
+            # The due time is part of the key: the same arming collapses onto one job however
+            # many clocks see it, and a re-armed action (after a resume) gets a fresh one.
+            due = int(request.next_action_at.timestamp())
+            kind = request.next_action_type
+            job, is_new = insert_job(
+                uow.session,
+                Event(
+                    type=DUE_EVENTS[kind],
+                    org_id=request.org_id,
+                    idempotency_key=f"{kind}:{request.id}:{request.attempt_count}:{due}",
+                    source="clock",
+                    rep_id=request.rep_id,
+                    request_id=request.id,
+                    payload={"due_at": request.next_action_at.isoformat()},
+                ),
+                now=now,
+            )
+            # The sequence sets the next due time when it finishes; until then nothing is due.
+            request.next_action_at = None
+            request.updated_at = now
+            uow.session.add(request)
+            if is_new:
+                created.append(job.id)
+        uow.commit()
+    for job_id in created:
+        deps.wakeups.run_step(job_id, tag="0-0")
+    return len(claimed)
+
+
+# --- expired drafts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Expired:
+    action_id: uuid.UUID
+    job_id: uuid.UUID | None
+    rep_id: uuid.UUID
+    text: str
+
+
+def _expire_actions(deps: Deps, now: datetime) -> int:
+    expired: list[_Expired] = []
+    with deps.uow() as uow:
+        statement = (
+            select(PendingAction)
+            .where(col(PendingAction.status) == ActionStatus.pending)
+            .where(col(PendingAction.expires_at) <= now)
+            .limit(BATCH)
+        )
+        for action in uow.session.exec(_locking(uow.session, statement)).all():
+            # Conditional, so a click that got in first (approve, reject) keeps its decision.
+            won = uow.session.execute(
+                update(PendingAction)
+                .where(col(PendingAction.id) == action.id)
+                .where(col(PendingAction.status) == ActionStatus.pending)
+                .values(status=ActionStatus.expired, updated_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+            if won != 1:
+                continue
+            request = (
+                uow.session.get(SchedulingRequest, action.request_id) if action.request_id else None
+            )
+            uow.session.add(
+                SchedulingAction(
+                    org_id=action.org_id,
+                    request_id=action.request_id,
+                    action_type="action_expired",
+                    actor="system",
+                    reasoning="nobody decided before it expired; nothing was sent",
+                    details={"pending_action_id": str(action.id), "type": action.action_type},
+                    created_at=now,
+                )
+            )
+            expired.append(
+                _Expired(action.id, action.job_id, action.rep_id, _expiry_notice(action, request))
+            )
+        uow.commit()
+    for item in expired:
+        refresh_card(deps, item.action_id)
+        tell_rep(deps, rep_id=item.rep_id, text=item.text)
+        resume_if_decided(deps, item.job_id)
+    return len(expired)
+
+
+def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> str:
+    what = action.action_type.removeprefix("email_").replace("_", "-")
+    to = ", ".join(action.effective_data().get("to", ())) or "the prospect"
+    ref = f"*{escape_text(request.ref)}* · " if request else ""
+    text = (
+        f":hourglass_flowing_sand: {ref}The {what} draft to {escape_text(to)} expired "
+        "before anyone decided, so nothing was sent."
+    )
+    if action.action_type == ActionType.email_follow_up and request is not None:
+        text += (
+            f" Follow-ups on {escape_text(request.ref)} are paused; "
+            f"`/schedule resume {escape_text(request.ref)}` drafts a fresh one."
+        )
+    return text
+
+
+# --- morning briefs ----------------------------------------------------------------------------
+
+
+def _dispatch_briefs(deps: Deps, now: datetime) -> int:
+    created: list[uuid.UUID] = []
+    with deps.uow() as uow:
+        session = uow.session
+        due = _reps_past_brief_time(session, now=now)
+        if not due:
+            return 0
+        sent = already_sent(session, dedupe_keys=[brief_key(rep.id, day) for rep, day in due])
+        earlier = _recent_brief_jobs(session, [rep.id for rep, _ in due], now=now)
+        for rep, day in due:
+            if brief_key(rep.id, day) in sent:
+                continue
+            base = f"morning_brief:{rep.id}:{day}"
+            today = [j for j in earlier if j.idempotency_key.split("#")[0] == base]
+            # Only a brief held back (quiet hours, the hourly cap) is tried again; one that
+            # ran, failed, or had nothing to say is the day's last word.
+            if any(not _was_held(j) for j in today):
+                continue
+            if not gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap).open:
+                continue
+            key = base if not today else f"{base}#{len(today) + 1}"
+            job, is_new = insert_job(
+                session,
+                Event(
+                    type=BRIEF_EVENT,
+                    org_id=rep.org_id,
+                    idempotency_key=key,
+                    source="clock",
+                    rep_id=rep.id,
+                    payload={"day": day},
+                ),
+                now=now,
+            )
+            if is_new:
+                created.append(job.id)
+        uow.commit()
+    for job_id in created:
+        deps.wakeups.run_step(job_id, tag="0-0")
+    return len(created)
+
+
+def _reps_past_brief_time(session: Session, *, now: datetime) -> list[tuple[Rep, str]]:
+    """(rep, their local date) for every rep whose brief time has passed today, their time.
+
+    Wall-clock comparisons in the rep's zone keep the brief at 08:00 local across DST changes
+    (a brief time skipped by a spring-forward gap fires right after the jump). A rep who joined
+    after today's brief time gets their first brief tomorrow: a brief minutes after signing up
+    would only repeat what they just did.
+    """
+    due = []
+    for rep in session.exec(select(Rep)).all():
+        at = parse_clock(rep.brief_time)
+        zone = rep_zone(rep)
+        local = now.astimezone(zone)
+        joined = rep.created_at.astimezone(zone)
+        if at is None or local.time() < at:
+            continue
+        if (joined.date(), joined.time()) > (local.date(), at):
+            continue
+        due.append((rep, local.date().isoformat()))
+    return due
+
+
+def _recent_brief_jobs(
+    session: Session, rep_ids: list[uuid.UUID], *, now: datetime
+) -> list[SequenceJob]:
+    # A local date spans at most 50 hours of UTC, so this window holds every job of "today".
+    return list(
+        session.exec(
+            select(SequenceJob)
+            .where(SequenceJob.event_type == BRIEF_EVENT)
+            .where(col(SequenceJob.rep_id).in_(rep_ids))
+            .where(col(SequenceJob.created_at) >= now - timedelta(hours=50))
+        ).all()
+    )
+
+
+def _was_held(job: SequenceJob) -> bool:
+    return job.status == JobStatus.done and "held" in job.outputs.get("send_brief", {})

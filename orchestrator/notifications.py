@@ -1,0 +1,133 @@
+"""When Convene may DM a rep unprompted: outside their quiet hours, under a per-hour cap, and
+never the same notice twice (seed 002's safety rails; `slack_notifications` is the record).
+
+A DM the rep asked for (a command's reply, a card they are clicking) does not go through here;
+this is for what Convene volunteers, like the morning brief.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from db.models import Rep, SlackNotification
+
+CAP_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Gate:
+    open: bool
+    reason: str = ""  # why a DM has to wait, for logs and job outputs
+
+
+def brief_key(rep_id: uuid.UUID, day: str) -> str:
+    """The morning brief's dedupe key: one per rep per local date."""
+    return f"brief:{rep_id}:{day}"
+
+
+def escape_text(text: str) -> str:
+    """Slack mrkdwn made inert (`<!channel>`, `<@U…>`, fake links) for text we did not write."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def rep_zone(rep: Rep) -> ZoneInfo:
+    """The rep's zone; a zone the database no longer knows falls back to UTC, not a crash."""
+    try:
+        return ZoneInfo(rep.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_clock(text: str | None) -> time | None:
+    """ "HH:MM" from the settings modal, or None when unset or unreadable."""
+    if not text:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def in_quiet_hours(*, local: time, start: time | None, end: time | None) -> bool:
+    """Quiet hours may wrap midnight (22:00–07:00); equal or missing bounds mean none."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def sent_in_last_hour(session: Session, *, rep_id: uuid.UUID, now: datetime) -> int:
+    count = session.exec(
+        select(func.count())
+        .select_from(SlackNotification)
+        .where(SlackNotification.rep_id == rep_id)
+        .where(col(SlackNotification.sent_at) > now - CAP_WINDOW)
+    ).one()
+    return int(count)
+
+
+def gate(session: Session, *, rep: Rep, now: datetime, cap: int) -> Gate:
+    local = now.astimezone(rep_zone(rep)).time()
+    start, end = parse_clock(rep.quiet_hours_start), parse_clock(rep.quiet_hours_end)
+    if in_quiet_hours(local=local, start=start, end=end):
+        return Gate(False, f"quiet hours until {rep.quiet_hours_end}")
+    if sent_in_last_hour(session, rep_id=rep.id, now=now) >= cap:
+        return Gate(False, f"{cap} DMs in the last hour already")
+    return Gate(True)
+
+
+def claim(
+    session: Session, *, rep: Rep, kind: str, dedupe_key: str, channel: str, now: datetime
+) -> bool:
+    """Record the notice before posting it; False when this `dedupe_key` was already claimed.
+
+    `INSERT … ON CONFLICT DO NOTHING` keeps the caller's transaction usable when a concurrent
+    worker won, and PostgreSQL makes the loser wait for the winner's commit before answering.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = SlackNotification.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        insert(table)
+        .values(
+            id=uuid.uuid4(),
+            org_id=rep.org_id,
+            rep_id=rep.id,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            channel=channel,
+            sent_at=now,
+        )
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports no reliable rowcount for this statement.
+        .returning(table.c.id)
+    )
+    return result.first() is not None
+
+
+def record_ts(session: Session, *, dedupe_key: str, ts: str) -> None:
+    """Keep the posted message's ts, so a later change can update it in place."""
+    session.execute(
+        update(SlackNotification)
+        .where(col(SlackNotification.dedupe_key) == dedupe_key)
+        .values(ts=ts)
+    )
+
+
+def already_sent(session: Session, *, dedupe_keys: list[str]) -> set[str]:
+    if not dedupe_keys:
+        return set()
+    found = session.exec(
+        select(SlackNotification.dedupe_key).where(
+            col(SlackNotification.dedupe_key).in_(dedupe_keys)
+        )
+    ).all()
+    return set(found)

@@ -1,0 +1,164 @@
+"""The `morning_brief_due` sequence's one step: read the rep's day, compose, and DM it once.
+
+The clock dispatches it when the rep's local brief time has passed; this step checks again,
+because minutes may pass between the two: quiet hours may have begun or the hourly cap filled.
+A brief held back that way ends with `held` in its output, and the clock tries again later.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+
+from db.models import (
+    ActionStatus,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
+from orchestrator.events import StepContext, StepResult
+from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
+from skills.compose_brief import ActionInfo, RequestInfo, compose_brief
+
+# A failed send stays worth mentioning for a week; after that the Home tab has it.
+FAILED_LOOKBACK = timedelta(days=7)
+ACTION_LABELS = {
+    "email_initial": "First scheduling email",
+    "email_follow_up": "Follow-up email",
+    "email_confirmation": "Confirmation email",
+    "email_reminder": "Reminder email",
+    "email_response": "Reply email",
+    "email_no_show": "No-show recovery email",
+    "calendar_book": "Calendar booking",
+    "calendar_update": "Calendar update",
+    "calendar_cancel": "Calendar cancellation",
+}
+CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
+
+
+def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
+    assert job.rep_id is not None
+    rep = ctx.session.get_one(Rep, job.rep_id)
+    day = str(job.trigger_payload["day"])
+    if ctx.now.astimezone(rep_zone(rep)).date().isoformat() != day:
+        # Ran after midnight (an outage, a long hold): yesterday's brief is no use today.
+        return StepResult(output={"skipped": "the day is over"})
+    key = brief_key(rep.id, day)
+    if already_sent(ctx.session, dedupe_keys=[key]):
+        return StepResult(output={"skipped": "already sent today"})
+    verdict = gate(ctx.session, rep=rep, now=ctx.now, cap=ctx.deps.settings.dm_per_hour_cap)
+    if not verdict.open:
+        return StepResult(output={"held": verdict.reason})
+    brief = compose_brief(
+        rep_name=rep.name,
+        timezone=rep_zone(rep).key,
+        now=ctx.now,
+        requests=_requests(ctx, rep),
+        actions=_actions(ctx, rep),
+        max_attempts=MAX_ATTEMPTS,
+        max_days=MAX_DAYS_ACTIVE,
+    )
+    if brief is None:
+        return StepResult(output={"skipped": "nothing to say"})
+    text, blocks = ctx.deps.brief_card(brief)
+    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    # The row goes in first: a concurrent run of the same brief finds it and stays quiet,
+    # and if the post fails the rollback removes it so the retry can post.
+    if not claim(
+        ctx.session, rep=rep, kind="morning_brief", dedupe_key=key, channel=channel, now=ctx.now
+    ):
+        return StepResult(output={"skipped": "already sent today"})
+    posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
+    return StepResult(
+        output={
+            "channel": posted.channel,
+            "ts": posted.ts,
+            "meetings": len(brief.meetings),
+            "attention": len(brief.attention),
+            "at_risk": len(brief.at_risk),
+        }
+    )
+
+
+def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
+    requests = ctx.session.exec(
+        select(SchedulingRequest)
+        .where(SchedulingRequest.rep_id == rep.id)
+        .where(col(SchedulingRequest.status).notin_(list(CLOSED)))
+    ).all()
+    return [
+        RequestInfo(
+            ref=r.ref,
+            title=r.title or r.meeting_type,
+            status=r.status,
+            attempt_count=r.attempt_count,
+            created_at=r.created_at,
+            meeting_start=r.meeting_start,
+            meeting_end=r.meeting_end,
+            prospect=_prospect(ctx, r),
+            paused_reason=_paused_reason(ctx, r) if r.status == RequestStatus.paused else "",
+        )
+        for r in requests
+    ]
+
+
+def _prospect(ctx: StepContext, request: SchedulingRequest) -> str:
+    attendee = ctx.session.exec(
+        select(SchedulingAttendee)
+        .where(SchedulingAttendee.request_id == request.id)
+        .where(SchedulingAttendee.side == "external")
+        .order_by(col(SchedulingAttendee.created_at))
+    ).first()
+    return (attendee.name or attendee.email) if attendee else ""
+
+
+def _paused_reason(ctx: StepContext, request: SchedulingRequest) -> str:
+    last = ctx.session.exec(
+        select(SchedulingAction)
+        .where(SchedulingAction.request_id == request.id)
+        .where(col(SchedulingAction.action_type).in_(["follow_ups_stopped", "request_paused"]))
+        .order_by(col(SchedulingAction.created_at).desc())
+    ).first()
+    if last is None:
+        return ""
+    # A pause by the rep's own command records who did it, which they know already.
+    return "" if last.actor == "user" else last.reasoning
+
+
+def _actions(ctx: StepContext, rep: Rep) -> list[ActionInfo]:
+    rows = ctx.session.exec(
+        select(PendingAction, SchedulingRequest)
+        .join(SchedulingRequest, col(SchedulingRequest.id) == col(PendingAction.request_id))
+        .where(PendingAction.rep_id == rep.id)
+        .where(
+            or_(
+                (col(PendingAction.status) == ActionStatus.pending)
+                & or_(
+                    col(PendingAction.expires_at).is_(None),
+                    col(PendingAction.expires_at) > ctx.now,
+                ),
+                (col(PendingAction.status) == ActionStatus.failed)
+                & (col(PendingAction.updated_at) >= ctx.now - FAILED_LOOKBACK),
+            )
+        )
+        .order_by(col(PendingAction.created_at))
+    ).all()
+    return [
+        ActionInfo(
+            action_id=str(action.id),
+            ref=request.ref,
+            title=ACTION_LABELS.get(action.action_type, action.action_type.replace("_", " ")),
+            status=action.status,
+            to=tuple(action.effective_data().get("to", ())),
+            error=action.error or "",
+        )
+        for action, request in rows
+        if request.status not in CLOSED
+    ]

@@ -1,0 +1,323 @@
+"""Steps of the `follow_up_due` sequence: check the stop rules → draft a nudge in the thread with
+fresh times → record what the rep decided and set the next nudge.
+
+The clock (`orchestrator.due`) starts this sequence when a request's `next_action_at` passes;
+nothing here sends anything: the draft is a pending action like every other email.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from connectors.errors import PermanentError
+from db.models import (
+    ActionStatus,
+    ActionType,
+    EmailMessage,
+    PendingAction,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SchedulingTemplate,
+    SequenceJob,
+)
+from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
+from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.notifications import escape_text
+from orchestrator.notify import tell_rep
+from orchestrator.steps.scheduling import _audit, _load, _message_id, free_slots
+from skills.draft_email import (
+    FollowUpInput,
+    TemplateError,
+    follow_up_email,
+    follow_up_tone,
+    validate_draft,
+)
+
+# Silence is only silence in these states; any other means the conversation moved on.
+FOLLOW_UP_STATUSES = (RequestStatus.awaiting_response, RequestStatus.proposing)
+CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
+# A follow-up draft the rep has not decided within a day is stale; its earliest slot is never
+# sooner than this, so no offered time can pass while the draft waits.
+DRAFT_TTL = timedelta(hours=24)
+DEFAULT_WINDOW = timedelta(days=7)
+# A preferred date range with less than this left is treated as passed.
+MIN_WINDOW = timedelta(days=2)
+
+
+def _last_outbound(ctx: StepContext, request: SchedulingRequest) -> EmailMessage | None:
+    return ctx.session.exec(
+        select(EmailMessage)
+        .where(EmailMessage.request_id == request.id)
+        .where(EmailMessage.direction == "outbound")
+        .where(EmailMessage.status == "sent")
+        .order_by(col(EmailMessage.sent_at).desc(), col(EmailMessage.created_at).desc())
+    ).first()
+
+
+def _last_reply(ctx: StepContext, request: SchedulingRequest) -> SchedulingAction | None:
+    # The `email_received` sequence records every understood reply (with its sentiment);
+    # auto-replies and bounces are recorded under other names and don't count as replies.
+    return ctx.session.exec(
+        select(SchedulingAction)
+        .where(SchedulingAction.request_id == request.id)
+        .where(SchedulingAction.action_type == "reply_received")
+        .order_by(col(SchedulingAction.created_at).desc())
+    ).first()
+
+
+def _clear_next(request: SchedulingRequest) -> None:
+    request.next_action_at = None
+    request.next_action_type = None
+
+
+# --- check_follow_up ---------------------------------------------------------------------------
+
+
+def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Stop rules first: a nudge that should not go out is never drafted."""
+    request, _, _ = _load(ctx.session, job)
+    if request.status in CLOSED:
+        return StepResult(output={"skipped": f"request is {request.status}"}, stop=True)
+    reply = _last_reply(ctx, request)
+    reason = stop_reason(
+        cadence=cadence_for(ctx.session, request=request),
+        attempt_count=request.attempt_count,
+        no_show_count=request.no_show_count,
+        created_at=request.created_at,
+        now=ctx.now,
+        negative_reply=reply is not None and reply.details.get("sentiment") == "negative",
+    )
+    if reason is not None:
+        _stop(ctx, request, reason)
+        return StepResult(output={"stopped": reason}, stop=True)
+    last = _last_outbound(ctx, request)
+    replied = reply is not None and (
+        last is None or last.sent_at is None or reply.created_at >= last.sent_at
+    )
+    if request.status not in FOLLOW_UP_STATUSES or replied:
+        # The reply's own sequence decides what happens next; a nudge now would talk over it.
+        _clear_next(request)
+        request.updated_at = ctx.now
+        ctx.session.add(request)
+        why = "they replied" if replied else f"request is {request.status}"
+        _audit(ctx, request, "follow_up_skipped", why)
+        return StepResult(output={"skipped": why}, stop=True)
+    return StepResult(output={"attempt": request.attempt_count})
+
+
+def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
+    request.paused_from = request.status
+    request.status = RequestStatus.paused
+    _clear_next(request)
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    _audit(ctx, request, "follow_ups_stopped", reason)
+    tell_rep(
+        ctx.deps,
+        rep_id=request.rep_id,
+        text=(
+            f":pause_button: *{escape_text(request.ref)}* · Convene stopped following up "
+            f"on {escape_text(request.title or request.meeting_type)}: {reason}. "
+            "The request is paused and nothing more will be sent automatically."
+        ),
+    )
+
+
+# --- draft_follow_up ---------------------------------------------------------------------------
+
+
+def slot_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime, datetime]:
+    """Where to look for fresh times: the rep's range if enough of it is left, else a week
+    from the earliest time that cannot pass before the draft expires."""
+    earliest = now + DRAFT_TTL
+    start = max(request.date_range_start or earliest, earliest)
+    end = request.date_range_end
+    if end is None or end - start < MIN_WINDOW:
+        end = start + DEFAULT_WINDOW
+    return start, end
+
+
+def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, rep, attendees = _load(ctx.session, job)
+    last = _last_outbound(ctx, request)
+    if last is None:
+        raise PermanentError("no email has gone out on this request, so there is no thread")
+    attempt = int(job.outputs["check_follow_up"]["attempt"])
+    start, end = slot_window(request, now=ctx.now)
+    slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
+    external = [a for a in attendees if a.side == "external"]
+    prospect = external[0]
+    recipient_tz = prospect.timezone or request.timezone
+    try:
+        draft = follow_up_email(
+            FollowUpInput(
+                first_name=prospect.name.split()[0] if prospect.name else "",
+                rep_name=rep.name or rep.email,
+                meeting_label=request.meeting_type,
+                duration_minutes=request.duration_minutes,
+                recipient_tz=recipient_tz,
+                our_tz=rep.timezone,
+                signature=rep.signature,
+                original_subject=last.subject,
+                slots=[s.start for s in slots],
+                attempt=attempt,
+            ),
+            _overrides(ctx, request),
+        )
+    except TemplateError as exc:
+        return _not_drafted(ctx, request, [f"the team's follow-up template is broken: {exc}"])
+    problems = validate_draft(
+        draft,
+        kind="follow_up",
+        allowed_slots=draft.slots,
+        recipient_tz=recipient_tz,
+        our_tz=rep.timezone,
+    )
+    if problems:
+        return _not_drafted(ctx, request, problems)
+    offered = [
+        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
+        for s in slots
+        if s.start in draft.slots
+    ]
+    tone = follow_up_tone(attempt)
+    _audit(ctx, request, "draft_created", f"follow-up {attempt} ({tone}) drafted for approval")
+    return StepResult(
+        output={"attempt": attempt, "tone": tone, "slots": offered},
+        actions=[
+            ProposedAction(
+                action_type=ActionType.email_follow_up,
+                key="email_follow_up",
+                action_data=_email_data(job, ctx, draft.subject, draft.body, last, attendees)
+                | {"slots": [s["start"] for s in offered], "attempt": attempt, "tone": tone},
+                reasoning=_reasoning(last, attempt=attempt, tone=tone, now=ctx.now),
+                confidence=1.0,
+                expires_in=DRAFT_TTL,
+            )
+        ],
+    )
+
+
+def _overrides(ctx: StepContext, request: SchedulingRequest) -> dict[str, str]:
+    template = ctx.session.exec(
+        select(SchedulingTemplate).where(
+            SchedulingTemplate.org_id == request.org_id,
+            SchedulingTemplate.meeting_type == request.meeting_type,
+        )
+    ).first()
+    return dict(template.email_templates) if template else {}
+
+
+def _email_data(
+    job: SequenceJob,
+    ctx: StepContext,
+    subject: str,
+    body: str,
+    last: EmailMessage,
+    attendees: list[SchedulingAttendee],
+) -> dict[str, Any]:
+    """Who and how: the initial email's recipients, threaded under the last email we sent."""
+    external = [a for a in attendees if a.side == "external"]
+    references = list(dict.fromkeys([*last.references, last.message_id]))
+    return {
+        "to": [a.email for a in external if a.required],
+        "cc": [a.email for a in external if not a.required],
+        "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        "body": body,
+        "message_id": _message_id(job, ctx, "email_follow_up"),
+        "in_reply_to": last.message_id,
+        "references": references,
+        "thread_id": last.thread_id,
+    }
+
+
+def _reasoning(last: EmailMessage, *, attempt: int, tone: str, now: datetime) -> str:
+    sent = last.sent_at or last.created_at
+    hours = int((now - sent).total_seconds() // 3600)
+    waited = f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+    return f"No reply {waited} after the last email; follow-up {attempt} ({tone} tone), fresh times"
+
+
+def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[str]) -> StepResult:
+    """A draft that fails the checks never reaches the outbox; the rep hears why instead."""
+    _clear_next(request)
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    _audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
+    tell_rep(
+        ctx.deps,
+        rep_id=request.rep_id,
+        text=(
+            f":warning: *{escape_text(request.ref)}* · Convene could not write a follow-up "
+            f"it is sure of ({escape_text('; '.join(problems))}). Nothing was sent and no "
+            "more follow-ups are scheduled; write to them yourself or `/schedule cancel`."
+        ),
+    )
+    return StepResult(output={"problems": problems}, stop=True)
+
+
+# --- record_follow_up --------------------------------------------------------------------------
+
+
+def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """After the rep decided: count the send and set the next nudge, or note why none went."""
+    request, _, _ = _load(ctx.session, job)
+    action = ctx.session.exec(
+        select(PendingAction).where(
+            PendingAction.job_id == job.id,
+            PendingAction.action_type == ActionType.email_follow_up,
+        )
+    ).one()
+    if action.status == ActionStatus.executed and action.result:
+        _record_sent(job, ctx, request, action)
+    elif action.status == ActionStatus.expired:
+        # Paused with the follow-up still due: `/schedule resume` brings it back in an hour.
+        request.paused_from = request.status
+        request.status = RequestStatus.paused
+        request.next_action_type = "follow_up"
+        request.next_action_at = ctx.now
+        _audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
+    else:
+        _clear_next(request)
+        _audit(
+            ctx,
+            request,
+            "follow_up_not_sent",
+            f"follow-up {action.status}; no more follow-ups are scheduled",
+        )
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    return StepResult(output={"action_status": action.status})
+
+
+def _record_sent(
+    job: SequenceJob, ctx: StepContext, request: SchedulingRequest, action: PendingAction
+) -> None:
+    assert action.result is not None
+    request.attempt_count += 1
+    request.proposed_slots = list(job.outputs["draft_follow_up"]["slots"])
+    if request.email_thread_id is None:
+        request.email_thread_id = action.result["thread_id"]
+    _audit(
+        ctx,
+        request,
+        "follow_up_sent",
+        f"follow-up {request.attempt_count - 1} sent",
+        message_id=action.result["message_id"],
+    )
+    if request.status in FOLLOW_UP_STATUSES:
+        request.status = RequestStatus.awaiting_response
+    elif request.status != RequestStatus.paused:
+        # They replied while the draft waited: the reply's sequence owns what comes next.
+        _clear_next(request)
+        return
+    cadence = cadence_for(ctx.session, request=request)
+    request.next_action_type = "follow_up"
+    request.next_action_at = ctx.now + follow_up_delay(
+        cadence, follow_ups_sent=request.attempt_count - 1
+    )

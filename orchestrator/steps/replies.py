@@ -1,0 +1,180 @@
+"""Steps of the `email_received` sequence: understand a prospect's reply, then tell the rep.
+
+What to do about the reply (book, counter-propose, answer) is decided by later steps; these two
+only read it and make sure the rep knows, so no reply is ever acted on unseen or lost.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from db.models import (
+    EmailMessage,
+    Rep,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.events import StepContext, StepResult
+from orchestrator.llm_budget import llm_for
+from skills.detect_intent import IntentAnalysis, detect_intent
+from skills.parse_times import match_to_proposed
+from skills.read_email import clean_body
+
+# How much of the prospect's words the DM quotes; the full text stays in email_messages.
+QUOTE_CHARS = 600
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Untrusted text made inert for Slack mrkdwn: no links, mentions or `<!channel>`.
+
+    Slack only interprets `&`, `<` and `>` as control characters; escaping them defuses
+    `<!channel>`, `<@U…>` and `<http://evil|click>`. A bare `@channel` only pings when a post
+    sets `link_names`, but a zero-width joiner keeps it inert even then.
+    """
+    text = _CONTROL.sub("", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", text)
+
+
+def quote_mrkdwn(text: str, *, limit: int = QUOTE_CHARS) -> str:
+    """A Slack block quote of untrusted text, shortened with a visible note."""
+    text = text.strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + " …"
+    lines = [escape_mrkdwn(line) for line in text.splitlines() or [""]]
+    return "\n".join(f"> {line}" for line in lines)
+
+
+# --- understand_reply --------------------------------------------------------------------------
+
+
+def _reply_of(session: Session, job: SequenceJob) -> tuple[EmailMessage, SchedulingRequest]:
+    row = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    return row, session.get_one(SchedulingRequest, job.request_id)
+
+
+def prospect_tz(session: Session, request: SchedulingRequest, sender: str) -> str:
+    """The zone the reply's words mean: the sender's if we know it, else the request's."""
+    external = session.exec(
+        select(SchedulingAttendee).where(
+            SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
+        )
+    ).all()
+    own = [a.timezone for a in external if a.email.lower() == sender.lower() and a.timezone]
+    return own[0] if own else request.timezone
+
+
+def _proposed(request: SchedulingRequest) -> list[datetime]:
+    return [datetime.fromisoformat(slot["start"]) for slot in request.proposed_slots]
+
+
+def _analysis_output(
+    analysis: IntentAnalysis, *, row: EmailMessage, matched: datetime | None
+) -> dict[str, Any]:
+    return {
+        "email_message_id": str(row.id),
+        "intent": analysis.intent,
+        "confidence": analysis.confidence,
+        "sentiment": analysis.sentiment,
+        "escalate": analysis.escalate,
+        "source": analysis.source,
+        "reasoning": analysis.reasoning,
+        "matched_slot": matched.isoformat() if matched else None,
+        "question": analysis.question,
+        "delegate_name": analysis.delegate_name,
+        "delegate_email": analysis.delegate_email,
+        "ooo_return": analysis.ooo_return.isoformat() if analysis.ooo_return else None,
+        "reschedule_later": analysis.reschedule_later,
+    }
+
+
+def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
+    row, request = _reply_of(ctx.session, job)
+    body = clean_body(row.body_text)
+    tz = prospect_tz(ctx.session, request, row.sender)
+    proposed = _proposed(request)
+    # Behind the org's budget; the wrapper records what the call cost in llm_usage.
+    llm = llm_for(ctx.deps, org_id=job.org_id, rep_id=job.rep_id)
+    analysis = detect_intent(body, proposed=proposed, now=ctx.now, tz=tz, llm=llm)
+    pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
+    output = _analysis_output(
+        analysis, row=row, matched=proposed[pick] if pick is not None else None
+    )
+    ctx.session.add(
+        SchedulingAction(
+            org_id=request.org_id,
+            request_id=request.id,
+            action_type="reply_received",
+            actor="prospect",
+            reasoning=analysis.reasoning,
+            details={"from": row.sender, **output},
+            created_at=ctx.now,
+        )
+    )
+    if request.status == RequestStatus.awaiting_response:
+        request.status = RequestStatus.negotiating
+        request.updated_at = ctx.now
+        ctx.session.add(request)
+    return StepResult(output=output)
+
+
+# --- tell_rep ----------------------------------------------------------------------------------
+
+
+def _when(moment: datetime, tz: str) -> str:
+    local = moment.astimezone(ZoneInfo(tz))
+    hour = local.hour % 12 or 12
+    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
+
+
+def reply_summary(
+    *, ref: str, sender: str, body: str, analysis: dict[str, Any], rep_tz: str
+) -> str:
+    """The rep's DM: what the prospect wrote (escaped) and what Convene understood."""
+    lines = [
+        f":incoming_envelope: *{escape_mrkdwn(ref)}* · {escape_mrkdwn(sender)} replied:",
+        quote_mrkdwn(body or "(no new text)"),
+        f"Convene reads it as *{analysis['intent'].replace('_', ' ')}* "
+        f"({analysis['confidence']} confidence, {analysis['sentiment']}).",
+    ]
+    if analysis.get("matched_slot"):
+        matched = datetime.fromisoformat(analysis["matched_slot"])
+        lines.append(f"Matches the time you offered: {_when(matched, rep_tz)}.")
+    if analysis.get("question"):
+        lines.append(f"They ask: _{escape_mrkdwn(analysis['question'])}_")
+    if analysis.get("delegate_email") or analysis.get("delegate_name"):
+        who = analysis.get("delegate_email") or analysis.get("delegate_name")
+        lines.append(f"They point to someone else: {escape_mrkdwn(str(who))}.")
+    if analysis.get("escalate"):
+        lines.append(":eyes: Convene is not sure about this one; please read the reply.")
+    lines.append("Nothing has been sent to them.")
+    return "\n".join(lines)
+
+
+def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """DM the rep. A failed post fails the step (and is retried when transient) instead of
+    being swallowed: a reply the rep never hears about is the failure this sequence exists
+    to prevent."""
+    row, request = _reply_of(ctx.session, job)
+    rep = ctx.session.get_one(Rep, request.rep_id)
+    text = reply_summary(
+        ref=request.ref,
+        sender=row.sender,
+        body=clean_body(row.body_text),
+        analysis=job.outputs["understand_reply"],
+        rep_tz=rep.timezone,
+    )
+    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    posted = ctx.deps.chat.post_message(channel=channel, text=text)
+    return StepResult(output={"channel": posted.channel, "ts": posted.ts})

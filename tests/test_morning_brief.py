@@ -1,0 +1,424 @@
+"""The morning brief on the clock: at each rep's local brief time across the 2026 DST changes,
+once a day, only with something to say, never inside quiet hours, within the hourly DM cap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import col
+
+from bot.brief_blocks import brief_card
+from bot.local_slack import Message, block_errors
+from db.models import (
+    ActionStatus,
+    ActionType,
+    JobStatus,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+    SlackNotification,
+)
+from orchestrator.due import dispatch_due
+from orchestrator.notifications import claim, in_quiet_hours, parse_clock
+from skills.compose_brief import ActionInfo, RequestInfo, compose_brief
+from tests.support.stack import Stack, wait_for
+
+TICK = timedelta(minutes=15)
+ZONES = {"U0LA": "America/Los_Angeles", "U0BER": "Europe/Berlin", "U0KOL": "Asia/Kolkata"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def move_to(stack: Stack, moment: datetime) -> None:
+    stack.clock.advance(moment - stack.clock.now())
+
+
+def add_rep(
+    stack: Stack,
+    slack_id: str,
+    tz: str,
+    *,
+    brief: str = "08:00",
+    quiet: tuple[str | None, str | None] = (None, None),
+    joined: datetime | None = None,
+) -> Rep:
+    rep = Rep(
+        org_id="T0LOCAL",
+        slack_user_id=slack_id,
+        email=f"{slack_id.lower()}@northwind.example",
+        name=f"Rep {slack_id}",
+        timezone=tz,
+        brief_time=brief,
+        quiet_hours_start=quiet[0],
+        quiet_hours_end=quiet[1],
+        created_at=joined or stack.clock.now() - timedelta(days=7),
+    )
+    with stack.deps.uow() as uow:
+        uow.session.add(rep)
+        uow.commit()
+    return rep
+
+
+def add_request(
+    stack: Stack,
+    rep: Rep,
+    ref: str,
+    *,
+    status: str = RequestStatus.awaiting_response,
+    meeting_start: datetime | None = None,
+    draft: bool = False,
+) -> SchedulingRequest:
+    now = stack.clock.now()
+    request = SchedulingRequest(
+        org_id=rep.org_id,
+        rep_id=rep.id,
+        ref=ref,
+        title=f"Demo {ref}",
+        status=status,
+        attempt_count=1,
+        meeting_start=meeting_start,
+        meeting_end=meeting_start + timedelta(minutes=30) if meeting_start else None,
+        created_at=now - timedelta(days=1),
+        updated_at=now,
+    )
+    with stack.deps.uow() as uow:
+        uow.session.add(request)
+        uow.session.flush()  # no ORM relationships, so parents go in first by hand
+        uow.session.add(
+            SchedulingAttendee(
+                org_id=rep.org_id,
+                request_id=request.id,
+                side="external",
+                email=f"{ref.lower()}@prospect.example",
+                name="Jo Prospect",
+                created_at=now,
+            )
+        )
+        if draft:
+            uow.session.add(
+                PendingAction(
+                    org_id=rep.org_id,
+                    rep_id=rep.id,
+                    request_id=request.id,
+                    action_type=ActionType.email_follow_up,
+                    action_data={"to": [f"{ref.lower()}@prospect.example"], "subject": "Re: x"},
+                    idempotency_key=f"draft-{ref}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        uow.commit()
+    return request
+
+
+def briefs(stack: Stack) -> list[Message]:
+    return [m for m in stack.slack.messages if m.text.startswith("Good morning")]
+
+
+@dataclass
+class Sent:
+    channel: str
+    at: datetime
+
+
+def run_clock(stack: Stack, *, until: datetime) -> list[Sent]:
+    """Tick every 15 minutes (the clock runs every 30 s; briefs fall on quarter hours)."""
+    seen = len(briefs(stack))
+    sent: list[Sent] = []
+    while stack.clock.now() < until:
+        stack.tick()
+        new = briefs(stack)[seen:]
+        sent += [Sent(m.channel, stack.clock.now()) for m in new]
+        seen += len(new)
+        stack.clock.advance(TICK)
+    return sent
+
+
+def brief_jobs(stack: Stack, rep: Rep) -> list[SequenceJob]:
+    rows = stack.rows(
+        SequenceJob,
+        SequenceJob.event_type == "morning_brief_due",
+        SequenceJob.rep_id == rep.id,
+    )
+    return sorted(rows, key=lambda j: j.created_at)
+
+
+# --- three zones across the DST changes --------------------------------------------------------
+
+
+DST_WEEKS = {
+    # US clocks spring forward on Sunday 2026-03-08: Los Angeles moves from 16:00 to 15:00 UTC.
+    "us-spring-2026-03-08": (
+        at("2026-03-07T00:00"),
+        {
+            "DU0KOL": ["2026-03-07T02:30", "2026-03-08T02:30", "2026-03-09T02:30"],
+            "DU0BER": ["2026-03-07T07:00", "2026-03-08T07:00", "2026-03-09T07:00"],
+            "DU0LA": ["2026-03-07T16:00", "2026-03-08T15:00", "2026-03-09T15:00"],
+        },
+    ),
+    # EU clocks spring forward on Sunday 2026-03-29: Berlin moves from 07:00 to 06:00 UTC.
+    "eu-spring-2026-03-29": (
+        at("2026-03-28T00:00"),
+        {
+            "DU0KOL": ["2026-03-28T02:30", "2026-03-29T02:30", "2026-03-30T02:30"],
+            "DU0BER": ["2026-03-28T07:00", "2026-03-29T06:00", "2026-03-30T06:00"],
+            "DU0LA": ["2026-03-28T15:00", "2026-03-29T15:00", "2026-03-30T15:00"],
+        },
+    ),
+    # US clocks fall back on Sunday 2026-11-01: Los Angeles moves from 15:00 to 16:00 UTC.
+    "us-fall-2026-11-01": (
+        at("2026-10-31T00:00"),
+        {
+            "DU0KOL": ["2026-10-31T02:30", "2026-11-01T02:30", "2026-11-02T02:30"],
+            "DU0BER": ["2026-10-31T07:00", "2026-11-01T07:00", "2026-11-02T07:00"],
+            "DU0LA": ["2026-10-31T15:00", "2026-11-01T16:00", "2026-11-02T16:00"],
+        },
+    ),
+}
+
+
+@pytest.fixture(params=list(DST_WEEKS))
+def dst_week(request: pytest.FixtureRequest) -> Iterator[tuple[datetime, dict[str, list[str]]]]:
+    yield DST_WEEKS[request.param]
+
+
+def test_brief_at_local_time_in_three_zones_across_dst(
+    stack: Stack, dst_week: tuple[datetime, dict[str, list[str]]]
+) -> None:
+    start, expected = dst_week
+    move_to(stack, start)
+    for slack_id, tz in ZONES.items():
+        # Joined at the start: Los Angeles is past 08:00 of the day before, so its first brief
+        # is the next morning, like the others'.
+        rep = add_rep(stack, slack_id, tz, joined=start)
+        add_request(stack, rep, f"{slack_id[3:]}-1", draft=True)
+
+    sent = run_clock(stack, until=start + timedelta(days=3))
+
+    got: dict[str, list[str]] = {}
+    for item in sent:
+        got.setdefault(item.channel, []).append(item.at.strftime("%Y-%m-%dT%H:%M"))
+    assert got == expected
+    for slack_id, tz in ZONES.items():
+        # 08:00 on the wall clock, every day, whatever the UTC offset did.
+        for moment in expected[f"D{slack_id}"]:
+            assert at(moment).astimezone(ZoneInfo(tz)).strftime("%H:%M") == "08:00"
+    rows = stack.rows(SlackNotification, SlackNotification.kind == "morning_brief")
+    assert len(rows) == 9
+    assert {r.dedupe_key.rsplit(":", 1)[1] for r in rows} == {
+        (start + timedelta(days=d)).date().isoformat() for d in range(3)
+    }
+    jobs = stack.rows(SequenceJob, SequenceJob.event_type == "morning_brief_due")
+    assert len(jobs) == 9, "one job per rep per day, however many ticks saw the brief due"
+    assert {j.status for j in jobs} == {JobStatus.done}
+
+
+# --- content and buttons -----------------------------------------------------------------------
+
+
+def test_brief_lists_todays_meetings_and_drafts_and_its_buttons_act(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T15:45"))  # 07:45 in Los Angeles, a Tuesday
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(
+        stack, rep, "ACME-1", status=RequestStatus.confirmed, meeting_start=at("2026-12-01T18:00")
+    )
+    add_request(
+        stack, rep, "ACME-2", status=RequestStatus.confirmed, meeting_start=at("2026-12-02T18:00")
+    )
+    add_request(stack, rep, "ACME-3", draft=True)
+    add_request(stack, rep, "ACME-4", status=RequestStatus.paused)
+
+    stack.tick()
+    assert briefs(stack) == []
+    stack.clock.advance(TICK)
+    stack.tick()
+
+    (brief,) = briefs(stack)
+    assert brief.channel == "DU0LA"
+    assert brief.text == (
+        "Good morning, Rep. Here's your Tuesday. · 1 meeting today · 2 things need you"
+    )
+    sections = [b["text"]["text"] for b in brief.blocks if b["type"] == "section"]
+    assert sections == [
+        ":sunrise: *Good morning, Rep. Here's your Tuesday.*",
+        "*:calendar: Today's meetings (1)*",
+        "• *10:00 AM PST* — Demo ACME-1 with Jo Prospect (ACME-1)",
+        "*:envelope: Needs your attention (2)*",
+        "• *ACME-3* · Follow-up email to acme-3@prospect.example is waiting for your approval",
+        "• *ACME-4* · Demo ACME-4 is paused",
+        "*:bar_chart: Scheduling pulse*\n• 1 waiting for a reply\n• 2 booked\n• 1 paused",
+    ]
+    (draft,) = stack.rows(PendingAction)
+    assert stack.button_value(brief, "approve_action") == str(draft.id)
+    stack.click("approve_action", brief, user="U0LA")
+    wait_for(
+        lambda: stack.rows(PendingAction, col(PendingAction.status) == ActionStatus.approved),
+        "the approval from the brief",
+    )
+
+    run_clock(stack, until=at("2026-12-02T07:59"))
+    assert len(briefs(stack)) == 1, "never twice a day"
+
+
+def test_rep_with_nothing_to_say_gets_no_brief(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T15:45"))
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(stack, rep, "ACME-1")  # waiting for a reply, nothing at risk: no news
+
+    run_clock(stack, until=at("2026-12-02T16:30"))
+
+    assert briefs(stack) == []
+    jobs = brief_jobs(stack, rep)
+    assert [j.idempotency_key for j in jobs] == [
+        f"morning_brief:{rep.id}:2026-12-01",
+        f"morning_brief:{rep.id}:2026-12-02",
+    ]
+    assert [j.outputs["send_brief"] for j in jobs] == [{"skipped": "nothing to say"}] * 2
+    assert [j.created_at for j in jobs] == [at("2026-12-01T16:00"), at("2026-12-02T16:00")]
+    assert stack.rows(SlackNotification) == []
+
+
+def test_rep_who_joined_after_brief_time_starts_tomorrow(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T17:00"))  # 09:00 in Los Angeles
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles", joined=stack.clock.now())
+    add_request(stack, rep, "ACME-1", draft=True)
+    sent = run_clock(stack, until=at("2026-12-02T17:00"))
+    assert [s.at for s in sent] == [at("2026-12-02T16:00")]
+
+
+# --- quiet hours and the hourly cap ------------------------------------------------------------
+
+
+def test_quiet_hours_hold_the_brief_until_they_end(stack: Stack) -> None:
+    move_to(stack, at("2026-03-28T00:00"))
+    # Quiet from 22:00 to 09:30 Berlin time (wrapping midnight); the brief is due at 08:00.
+    rep = add_rep(stack, "U0BER", "Europe/Berlin", quiet=("22:00", "09:30"))
+    add_request(stack, rep, "BER-1", draft=True)
+
+    sent = run_clock(stack, until=at("2026-03-30T00:00"))
+
+    # 09:30 CET, then 09:30 CEST after the EU change.
+    assert [s.at for s in sent] == [at("2026-03-28T08:30"), at("2026-03-29T07:30")]
+    jobs = brief_jobs(stack, rep)
+    assert [j.created_at for j in jobs] == [at("2026-03-28T08:30"), at("2026-03-29T07:30")]
+
+
+def _notices(stack: Stack, rep: Rep, local_times: list[str], day: str) -> None:
+    zone = ZoneInfo(rep.timezone)
+    with stack.deps.uow() as uow:
+        for n, clock in enumerate(local_times):
+            moment = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+            claim(
+                uow.session,
+                rep=rep,
+                kind="notice",
+                dedupe_key=f"notice:{rep.id}:{day}:{n}",
+                channel=f"D{rep.slack_user_id}",
+                now=moment.astimezone(UTC),
+            )
+        uow.commit()
+
+
+def test_hourly_cap_holds_the_brief_until_the_hour_frees_up(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T15:00"))  # 07:00 in Los Angeles
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(stack, rep, "ACME-1", draft=True)
+    _notices(stack, rep, ["07:10", "07:20", "07:30", "07:40", "07:50", "07:55"], "2026-12-01")
+
+    sent = run_clock(stack, until=at("2026-12-01T17:00"))
+
+    # Six DMs since 07:10 fill the cap of six until 08:10; the next tick is 08:15.
+    assert [s.at for s in sent] == [at("2026-12-01T16:15")]
+    (job,) = brief_jobs(stack, rep)
+    assert job.created_at == at("2026-12-01T16:15")
+
+
+def test_cap_filled_between_dispatch_and_send_holds_then_retries(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T16:00"))  # 08:00 in Los Angeles
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(stack, rep, "ACME-1", draft=True)
+
+    dispatch_due(stack.deps)  # the clock sees the brief due …
+    _notices(stack, rep, ["08:00"] * 6, "2026-12-01")  # … and other DMs get there first
+    stack.drain()
+    assert briefs(stack) == []
+    (held,) = brief_jobs(stack, rep)
+    assert held.outputs["send_brief"] == {"held": "6 DMs in the last hour already"}
+
+    sent = run_clock(stack, until=at("2026-12-01T17:30"))
+    assert [s.at for s in sent] == [at("2026-12-01T17:00")]
+    assert [j.idempotency_key for j in brief_jobs(stack, rep)] == [
+        f"morning_brief:{rep.id}:2026-12-01",
+        f"morning_brief:{rep.id}:2026-12-01#2",
+    ]
+
+
+# --- pure parts --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("local", "start", "end", "quiet"),
+    [
+        ("23:00", "22:00", "07:00", True),
+        ("06:59", "22:00", "07:00", True),
+        ("07:00", "22:00", "07:00", False),
+        ("12:00", "12:00", "13:00", True),
+        ("13:00", "12:00", "13:00", False),
+        ("03:00", "09:00", "09:00", False),
+        ("03:00", None, "07:00", False),
+    ],
+)
+def test_quiet_hours_wrap_midnight(
+    local: str, start: str | None, end: str | None, quiet: bool
+) -> None:
+    assert (
+        in_quiet_hours(
+            local=time.fromisoformat(local), start=parse_clock(start), end=parse_clock(end)
+        )
+        is quiet
+    )
+
+
+def test_a_busy_brief_stays_within_slacks_limits() -> None:
+    now = at("2026-12-01T16:00")
+    requests = [
+        RequestInfo(
+            ref=f"ACME-{n}",
+            title="<!channel> " + "x" * 200,
+            status="confirmed",
+            attempt_count=1,
+            created_at=now - timedelta(days=1),
+            meeting_start=now + timedelta(minutes=n),
+            prospect="<@U123> Eve",
+        )
+        for n in range(30)
+    ]
+    actions = [
+        ActionInfo(action_id=f"id-{n}", ref=f"ACME-{n}", title="Follow-up email", status="pending")
+        for n in range(40)
+    ]
+    brief = compose_brief(
+        rep_name="Rita", timezone="America/Los_Angeles", now=now, requests=requests, actions=actions
+    )
+    assert brief is not None
+    text, blocks = brief_card(brief)
+    assert block_errors(blocks) == []
+    assert len(blocks) == 26
+    assert "<!channel>" not in str(blocks) and "<@U123>" not in str(blocks)
+    assert "&lt;!channel&gt;" in str(blocks)
+    assert blocks[-2] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "…and 30 more on your Home tab."}],
+    }
+    assert (
+        text == "Good morning, Rita. Here's your Tuesday. · 30 meetings today · 40 things need you"
+    )
