@@ -7,16 +7,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.cards import ActionView
+from orchestrator.mrkdwn import escape_mrkdwn as escape
 
 Block = dict[str, Any]
 
 SECTION_LIMIT = 3000
 PREVIEW_CHARS = 1200
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn escaping, so a prospect cannot write `<!channel>` or a fake link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def section(text: str) -> Block:

@@ -38,10 +38,10 @@ from orchestrator.bootstrap import Deps
 from orchestrator.cards import refresh_card
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
+from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notifications import (
     already_sent,
     brief_key,
-    escape_text,
     gate,
     parse_clock,
     rep_zone,
@@ -210,15 +210,15 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
 def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> str:
     what = action.action_type.removeprefix("email_").replace("_", "-")
     to = ", ".join(action.effective_data().get("to", ())) or "the prospect"
-    ref = f"*{escape_text(request.ref)}* · " if request else ""
+    ref = f"*{escape_mrkdwn(request.ref)}* · " if request else ""
     text = (
-        f":hourglass_flowing_sand: {ref}The {what} draft to {escape_text(to)} expired "
+        f":hourglass_flowing_sand: {ref}The {what} draft to {escape_mrkdwn(to)} expired "
         "before anyone decided, so nothing was sent."
     )
     if action.action_type == ActionType.email_follow_up and request is not None:
         text += (
-            f" Follow-ups on {escape_text(request.ref)} are paused; "
-            f"`/schedule resume {escape_text(request.ref)}` drafts a fresh one."
+            f" Follow-ups on {escape_mrkdwn(request.ref)} are paused; "
+            f"`/schedule resume {escape_mrkdwn(request.ref)}` drafts a fresh one."
         )
     return text
 

@@ -43,8 +43,9 @@ from db.models import (
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
+from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notify import tell_rep
-from orchestrator.steps.replies import escape_mrkdwn, prospect_tz, quote_mrkdwn
+from orchestrator.steps.replies import prospect_tz
 from skills.parse_times import parse_time
 from skills.read_email import Classification, InboundEmail, classify, clean_body, parse_email
 

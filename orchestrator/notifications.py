@@ -33,11 +33,6 @@ def brief_key(rep_id: uuid.UUID, day: str) -> str:
     return f"brief:{rep_id}:{day}"
 
 
-def escape_text(text: str) -> str:
-    """Slack mrkdwn made inert (`<!channel>`, `<@U…>`, fake links) for text we did not write."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def rep_zone(rep: Rep) -> ZoneInfo:
     """The rep's zone; a zone the database no longer knows falls back to UTC, not a crash."""
     try:

@@ -7,6 +7,7 @@ from email import message_from_string, policy
 
 from sqlmodel import col
 
+from connectors.calendar.local import LocalCalendar
 from db.models import (
     ActionStatus,
     EmailMessage,
@@ -149,3 +150,20 @@ def test_slack_retry_of_the_same_command_creates_one_request(stack: Stack) -> No
     wait_for(lambda: len(stack.slack.responses) >= 2, "both replies")
     assert len(stack.rows(SchedulingRequest)) == 1
     assert len(stack.rows(SequenceJob)) == 1
+
+
+class BlindCalendar(LocalCalendar):
+    """A provider that leaves out calendars our token may not read (as Google and Graph do)."""
+
+    def free_busy(self, *, emails, start, end):  # type: ignore[no-untyped-def, override]
+        return {}
+
+
+def test_a_calendar_we_cannot_read_is_named_on_the_card_not_taken_as_free(stack: Stack) -> None:
+    stack.deps.calendar = BlindCalendar(stack.deps.sessions, org_id="embedded")
+    card = schedule_and_get_card(stack)
+    assert f"I could not see {REP_EMAIL}'s, so check those" in str(card.blocks)
+    (audit,) = stack.rows(
+        SchedulingAction, col(SchedulingAction.action_type) == "calendars_unreadable"
+    )
+    assert audit.details == {"emails": [REP_EMAIL]}

@@ -27,7 +27,7 @@ from db.models import (
 )
 from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
-from orchestrator.notifications import escape_text
+from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
 from orchestrator.steps.scheduling import _audit, _load, _message_id, free_slots
 from skills.draft_email import (
@@ -121,8 +121,8 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
         ctx.deps,
         rep_id=request.rep_id,
         text=(
-            f":pause_button: *{escape_text(request.ref)}* · Convene stopped following up "
-            f"on {escape_text(request.title or request.meeting_type)}: {reason}. "
+            f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
+            f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
             "The request is paused and nothing more will be sent automatically."
         ),
     )
@@ -253,8 +253,8 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
         ctx.deps,
         rep_id=request.rep_id,
         text=(
-            f":warning: *{escape_text(request.ref)}* · Convene could not write a follow-up "
-            f"it is sure of ({escape_text('; '.join(problems))}). Nothing was sent and no "
+            f":warning: *{escape_mrkdwn(request.ref)}* · Convene could not write a follow-up "
+            f"it is sure of ({escape_mrkdwn('; '.join(problems))}). Nothing was sent and no "
             "more follow-ups are scheduled; write to them yourself or `/schedule cancel`."
         ),
     )

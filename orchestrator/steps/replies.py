@@ -6,7 +6,6 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -25,36 +24,10 @@ from db.models import (
 )
 from orchestrator.events import StepContext, StepResult
 from orchestrator.llm_budget import llm_for
+from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.parse_times import match_to_proposed
 from skills.read_email import clean_body
-
-# How much of the prospect's words the DM quotes; the full text stays in email_messages.
-QUOTE_CHARS = 600
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Untrusted text made inert for Slack mrkdwn: no links, mentions or `<!channel>`.
-
-    Slack only interprets `&`, `<` and `>` as control characters; escaping them defuses
-    `<!channel>`, `<@U…>` and `<http://evil|click>`. A bare `@channel` only pings when a post
-    sets `link_names`, but a zero-width joiner keeps it inert even then.
-    """
-    text = _CONTROL.sub("", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@\u2060\\1", text)
-
-
-def quote_mrkdwn(text: str, *, limit: int = QUOTE_CHARS) -> str:
-    """A Slack block quote of untrusted text, shortened with a visible note."""
-    text = text.strip()
-    if len(text) > limit:
-        text = text[:limit].rstrip() + " …"
-    lines = [escape_mrkdwn(line) for line in text.splitlines() or [""]]
-    return "\n".join(f"> {line}" for line in lines)
-
 
 # --- understand_reply --------------------------------------------------------------------------
 

@@ -115,6 +115,9 @@ def slot_query(
     external = [a for a in attendees if a.side == "external"]
     calendar = ctx.deps.calendar_for(request.org_id)
     busy = calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
+    if unreadable := sorted(a.email for a in internal if a.email.lower() not in busy):
+        # A calendar we may not read would otherwise count as free all day: say so instead.
+        _audit(ctx, request, "calendars_unreadable", "treated as free", emails=unreadable)
     return SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
@@ -169,10 +172,25 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "message_id": _message_id(job, ctx, "email_initial"),
                     "slots": [s.isoformat() for s in slots],
                 },
-                reasoning=f"{len(slots)} times free for everyone on our side",
+                reasoning=_slots_reasoning(ctx, request, len(slots)),
                 confidence=1.0,
             )
         ],
+    )
+
+
+def _slots_reasoning(ctx: StepContext, request: SchedulingRequest, count: int) -> str:
+    unreadable = ctx.session.exec(
+        select(SchedulingAction).where(
+            SchedulingAction.request_id == request.id,
+            SchedulingAction.action_type == "calendars_unreadable",
+        )
+    ).first()
+    if unreadable is None:
+        return f"{count} times free for everyone on our side"
+    who = ", ".join(unreadable.details["emails"])
+    return (
+        f"{count} times free on the calendars I can read; I could not see {who}'s, so check those"
     )
 
 
