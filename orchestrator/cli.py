@@ -9,6 +9,8 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +22,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+calendar_app = typer.Typer(help="The embedded calendar.", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+credentials_app = typer.Typer(help="Stored provider tokens.", no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
 
 
 def _settings() -> Settings:
@@ -53,6 +59,45 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
 
     downgrade(_settings().database_url, revision)
     typer.echo(f"database at {revision}")
+
+
+@calendar_app.command("import")
+def calendar_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An .ics export.")],
+    owner: Annotated[str, typer.Option(help="Whose calendar it is (their email).")],
+) -> None:
+    """Load an .ics export into the embedded calendar (recurring events as real instances)."""
+    from connectors.calendar.local import LocalCalendar
+    from db.engine import make_engine, make_session_factory
+
+    engine = make_engine(_settings().database_url)
+    try:
+        count = LocalCalendar(make_session_factory(engine), org_id="embedded").seed_from_ics(
+            path, calendar=owner
+        )
+    finally:
+        engine.dispose()
+    typer.echo(f"imported {count} event(s) into {owner}'s calendar")
+
+
+@credentials_app.command("rotate")
+def credentials_rotate() -> None:
+    """Re-encrypt every stored token under the first of CREDENTIAL_KEYS (then drop old keys)."""
+    from connectors.clock import SystemClock
+    from db.engine import make_engine, make_session_factory
+    from orchestrator.providers import credential_store
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        store = credential_store(settings, make_session_factory(engine))
+        if store is None:
+            typer.echo("CREDENTIAL_KEYS is not set: there is nothing to rotate with", err=True)
+            raise typer.Exit(2)
+        count = store.rotate_all(now=SystemClock().now())
+    finally:
+        engine.dispose()
+    typer.echo(f"re-encrypted {count} credential(s) under the first key")
 
 
 @app.command()

@@ -116,3 +116,44 @@ def test_doctor_reports_calendar_configuration(tmp_path: Path) -> None:
     ok = CliRunner().invoke(app, ["doctor"], env={**env, **complete})
     assert ok.exit_code == 0, ok.output
     assert "connections   google: 0 rep(s)" in ok.output
+
+
+ICS = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:standup@example\r
+DTSTAMP:20261101T000000Z\r
+DTSTART:20261130T150000Z\r
+DTEND:20261130T153000Z\r
+RRULE:FREQ=DAILY;COUNT=3\r
+SUMMARY:Standup\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_calendar_import_loads_recurring_instances(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": ""}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    ics = tmp_path / "team.ics"
+    ics.write_bytes(ICS)
+    result = CliRunner().invoke(
+        app, ["calendar", "import", str(ics), "--owner", "sam@northwind.example"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "imported 3 event(s) into sam@northwind.example's calendar" in result.output
+
+
+def test_credentials_rotate_needs_keys_then_reencrypts(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": "", "CREDENTIAL_KEYS": ""}
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    refused = CliRunner().invoke(app, ["credentials", "rotate"], env=env)
+    assert refused.exit_code == 2 and "CREDENTIAL_KEYS is not set" in refused.output
+    keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    result = CliRunner().invoke(
+        app, ["credentials", "rotate"], env={**env, "CREDENTIAL_KEYS": keys}
+    )
+    assert result.exit_code == 0 and "re-encrypted 0 credential(s)" in result.output
