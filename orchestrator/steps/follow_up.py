@@ -29,7 +29,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
-from orchestrator.steps.scheduling import _audit, _load, _message_id, free_slots
+from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
 from skills.draft_email import (
     FollowUpInput,
     TemplateError,
@@ -80,7 +80,7 @@ def _clear_next(request: SchedulingRequest) -> None:
 
 def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Stop rules first: a nudge that should not go out is never drafted."""
-    request, _, _ = _load(ctx.session, job)
+    request, _, _ = load_request(ctx.session, job)
     if request.status in CLOSED:
         return StepResult(output={"skipped": f"request is {request.status}"}, stop=True)
     reply = _last_reply(ctx, request)
@@ -105,7 +105,7 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.updated_at = ctx.now
         ctx.session.add(request)
         why = "they replied" if replied else f"request is {request.status}"
-        _audit(ctx, request, "follow_up_skipped", why)
+        audit(ctx, request, "follow_up_skipped", why)
         return StepResult(output={"skipped": why}, stop=True)
     return StepResult(output={"attempt": request.attempt_count})
 
@@ -116,7 +116,7 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
     _clear_next(request)
     request.updated_at = ctx.now
     ctx.session.add(request)
-    _audit(ctx, request, "follow_ups_stopped", reason)
+    audit(ctx, request, "follow_ups_stopped", reason)
     tell_rep(
         ctx.deps,
         rep_id=request.rep_id,
@@ -143,7 +143,7 @@ def slot_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime,
 
 
 def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
-    request, rep, attendees = _load(ctx.session, job)
+    request, rep, attendees = load_request(ctx.session, job)
     last = _last_outbound(ctx, request)
     if last is None:
         raise PermanentError("no email has gone out on this request, so there is no thread")
@@ -186,7 +186,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         if s.start in draft.slots
     ]
     tone = follow_up_tone(attempt)
-    _audit(ctx, request, "draft_created", f"follow-up {attempt} ({tone}) drafted for approval")
+    audit(ctx, request, "draft_created", f"follow-up {attempt} ({tone}) drafted for approval")
     return StepResult(
         output={"attempt": attempt, "tone": tone, "slots": offered},
         actions=[
@@ -229,7 +229,7 @@ def _email_data(
         "cc": [a.email for a in external if not a.required],
         "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
         "body": body,
-        "message_id": _message_id(job, ctx, "email_follow_up"),
+        "message_id": message_id(job, ctx, "email_follow_up"),
         "in_reply_to": last.message_id,
         "references": references,
         "thread_id": last.thread_id,
@@ -248,7 +248,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
     _clear_next(request)
     request.updated_at = ctx.now
     ctx.session.add(request)
-    _audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
+    audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
     tell_rep(
         ctx.deps,
         rep_id=request.rep_id,
@@ -266,7 +266,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
 
 def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: count the send and set the next nudge, or note why none went."""
-    request, _, _ = _load(ctx.session, job)
+    request, _, _ = load_request(ctx.session, job)
     action = ctx.session.exec(
         select(PendingAction).where(
             PendingAction.job_id == job.id,
@@ -281,10 +281,10 @@ def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.status = RequestStatus.paused
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now
-        _audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
+        audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
     else:
         _clear_next(request)
-        _audit(
+        audit(
             ctx,
             request,
             "follow_up_not_sent",
@@ -303,7 +303,7 @@ def _record_sent(
     request.proposed_slots = list(job.outputs["draft_follow_up"]["slots"])
     if request.email_thread_id is None:
         request.email_thread_id = action.result["thread_id"]
-    _audit(
+    audit(
         ctx,
         request,
         "follow_up_sent",

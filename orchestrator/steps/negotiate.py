@@ -21,14 +21,13 @@ from db.models import (
     PendingAction,
     Rep,
     RequestStatus,
-    SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
 )
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import free_slots, slot_query
+from orchestrator.steps.scheduling import audit, free_slots, message_id, slot_query
 from skills.draft_email import (
     ConfirmationInput,
     CounterProposalInput,
@@ -59,19 +58,6 @@ def _context(
     )
     inbound = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
     return request, rep, attendees, inbound
-
-
-def _audit(ctx: StepContext, request: SchedulingRequest, kind: str, reasoning: str) -> None:
-    ctx.session.add(
-        SchedulingAction(
-            org_id=request.org_id,
-            request_id=request.id,
-            action_type=kind,
-            actor="ai",
-            reasoning=reasoning,
-            created_at=ctx.now,
-        )
-    )
 
 
 def _candidates(
@@ -122,7 +108,7 @@ def propose_booking(job: SequenceJob, ctx: StepContext) -> StepResult:
     why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
-        actions=[_counter(ctx, request, rep, attendees, inbound, tz=tz, why=why)],
+        actions=[_counter(job, ctx, request, rep, attendees, inbound, tz=tz, why=why)],
     )
 
 
@@ -161,6 +147,7 @@ def _booking(
 
 
 def _counter(
+    job: SequenceJob,
     ctx: StepContext,
     request: SchedulingRequest,
     rep: Rep,
@@ -200,7 +187,7 @@ def _counter(
             "to": [inbound.sender],
             "subject": draft.subject,
             "body": draft.body,
-            "message_id": f"<{uuid.uuid4().hex}.counter@{ctx.deps.settings.mail_domain}>",
+            "message_id": message_id(job, ctx, "email_response"),
             "slots": [s.isoformat() for s in draft.slots],
             **_reply_headers(inbound),
         },
@@ -235,7 +222,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
             attendee.invite_status = "accepted"
             ctx.session.add(attendee)
     ctx.session.add(request)
-    _audit(ctx, request, "meeting_booked", f"booked {request.meeting_start.isoformat()}")
+    audit(ctx, request, "meeting_booked", f"booked {request.meeting_start.isoformat()}")
     tz = prospect_tz(ctx.session, request, inbound.sender)
     prospect = next((a for a in attendees if a.email.lower() == inbound.sender.lower()), None)
     draft = confirmation_email(
@@ -262,7 +249,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "to": [a.email for a in attendees if a.side == "external" and a.required],
                     "subject": draft.subject,
                     "body": draft.body,
-                    "message_id": f"<{job.id.hex}.confirmation@{ctx.deps.settings.mail_domain}>",
+                    "message_id": message_id(job, ctx, "email_confirmation"),
                     **_reply_headers(inbound),
                 },
                 reasoning="The meeting is on the calendar; a short note confirms it.",
@@ -281,9 +268,9 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.attempt_count += 1
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now + NEXT_FOLLOW_UP
-        _audit(ctx, request, "counter_proposal_sent", "offered fresh times")
+        audit(ctx, request, "counter_proposal_sent", "offered fresh times")
     if confirmation is not None and confirmation.status == ActionStatus.executed:
-        _audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")
+        audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")
     request.updated_at = ctx.now
     ctx.session.add(request)
     return StepResult(output={"status": request.status})

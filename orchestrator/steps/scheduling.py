@@ -28,7 +28,7 @@ from skills.find_slots import find_slots as find_free_slots
 DEFAULT_WINDOW_DAYS = 7
 
 
-def _load(
+def load_request(
     session: Session, job: SequenceJob
 ) -> tuple[SchedulingRequest, Rep, list[SchedulingAttendee]]:
     request = session.get_one(SchedulingRequest, job.request_id)
@@ -39,7 +39,7 @@ def _load(
     return request, rep, attendees
 
 
-def _audit(
+def audit(
     ctx: StepContext, request: SchedulingRequest, kind: str, reasoning: str, **details: Any
 ) -> None:
     ctx.session.add(
@@ -65,7 +65,7 @@ def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
 
 
 def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
-    request, rep, attendees = _load(ctx.session, job)
+    request, rep, attendees = load_request(ctx.session, job)
     start = request.date_range_start or ctx.now + timedelta(days=1)
     end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
@@ -76,7 +76,7 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request.status = RequestStatus.proposing
     request.updated_at = ctx.now
     ctx.session.add(request)
-    _audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
+    audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
     return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
 
 
@@ -117,7 +117,7 @@ def slot_query(
     busy = calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
     if unreadable := sorted(a.email for a in internal if a.email.lower() not in busy):
         # A calendar we may not read would otherwise count as free all day: say so instead.
-        _audit(ctx, request, "calendars_unreadable", "treated as free", emails=unreadable)
+        audit(ctx, request, "calendars_unreadable", "treated as free", emails=unreadable)
     return SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
@@ -140,7 +140,7 @@ def slot_query(
 
 
 def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
-    request, rep, attendees = _load(ctx.session, job)
+    request, rep, attendees = load_request(ctx.session, job)
     external = [a for a in attendees if a.side == "external"]
     slots = [_parse_start(s) for s in request.proposed_slots]
     prospect = external[0]
@@ -157,7 +157,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             signature=rep.signature,
         )
     )
-    _audit(ctx, request, "draft_created", "first scheduling email drafted for approval")
+    audit(ctx, request, "draft_created", "first scheduling email drafted for approval")
     return StepResult(
         output={"subject": draft.subject},
         actions=[
@@ -169,7 +169,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "cc": [a.email for a in external if not a.required],
                     "subject": draft.subject,
                     "body": draft.body,
-                    "message_id": _message_id(job, ctx, "email_initial"),
+                    "message_id": message_id(job, ctx, "email_initial"),
                     "slots": [s.isoformat() for s in slots],
                 },
                 reasoning=_slots_reasoning(ctx, request, len(slots)),
@@ -194,7 +194,7 @@ def _slots_reasoning(ctx: StepContext, request: SchedulingRequest, count: int) -
     )
 
 
-def _message_id(job: SequenceJob, ctx: StepContext, key: str) -> str:
+def message_id(job: SequenceJob, ctx: StepContext, key: str) -> str:
     # Deterministic for the job and step, so the identity exists before any send is tried.
     return f"<{job.id.hex}.{key}@{ctx.deps.settings.mail_domain}>"
 
@@ -205,7 +205,7 @@ def _parse_start(slot: dict[str, Any]) -> datetime:
 
 def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: note the send (thread id, follow-up clock) or why nothing went out."""
-    request, _, _ = _load(ctx.session, job)
+    request, _, _ = load_request(ctx.session, job)
     action = ctx.session.exec(
         select(PendingAction).where(
             PendingAction.job_id == job.id,
@@ -219,7 +219,7 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_type = "follow_up"
         cadence = cadence_for(ctx.session, request=request)
         request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
-        _audit(
+        audit(
             ctx,
             request,
             "email_sent",
@@ -230,7 +230,7 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.status = RequestStatus.paused
         request.next_action_at = None
         request.next_action_type = None
-        _audit(ctx, request, "request_paused", f"first email {action.status}; nothing was sent")
+        audit(ctx, request, "request_paused", f"first email {action.status}; nothing was sent")
     request.updated_at = ctx.now
     ctx.session.add(request)
     return StepResult(output={"action_status": action.status})
