@@ -90,45 +90,33 @@ def register(app: App, deps: Deps) -> None:
         )
         _tell(respond, outcome, deps)
 
-    @app.view(EDIT_CALLBACK)
-    def save_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        edits, errors = read_edit(view["state"]["values"])
+    def decide_in_modal(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], field: str, **decision: Any
+    ) -> None:
+        """Apply a modal's decision; a refusal is shown under `field`, not as a crash."""
         action_id = _action_id(view["private_metadata"])
-        if errors or action_id is None:
-            ack(response_action="errors", errors=errors or {"body": "This draft is gone."})
+        if action_id is None:
+            ack(response_action="errors", errors={field: "This draft is gone."})
             return
-        outcome = decide(
-            deps,
-            action_id=action_id,
-            decision="edit",
-            edits=edits,
-            slack_user_id=body["user"]["id"],
-        )
+        outcome = decide(deps, action_id=action_id, slack_user_id=body["user"]["id"], **decision)
         if not outcome.ok:
-            ack(response_action="errors", errors={"body": outcome.message})
+            ack(response_action="errors", errors={field: outcome.message})
             return
         ack()
         refresh_card(deps, action_id)
 
+    @app.view(EDIT_CALLBACK)
+    def save_edit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        edits, errors = read_edit(view["state"]["values"])
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        decide_in_modal(ack, body, view, "body", decision="edit", edits=edits)
+
     @app.view(REJECT_CALLBACK)
     def save_reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        action_id = _action_id(view["private_metadata"])
-        if action_id is None:
-            ack(response_action="errors", errors={"reason": "This draft is gone."})
-            return
         reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
-        outcome = decide(
-            deps,
-            action_id=action_id,
-            decision="reject",
-            reason=reason,
-            slack_user_id=body["user"]["id"],
-        )
-        if not outcome.ok:
-            ack(response_action="errors", errors={"reason": outcome.message})
-            return
-        ack()
-        refresh_card(deps, action_id)
+        decide_in_modal(ack, body, view, "reason", decision="reject", reason=reason)
 
     @app.action("cancel_request")
     def cancel_request(
