@@ -17,7 +17,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
 from connectors.errors import TransientError
-from connectors.oauth import OAuthError, StateError
+from connectors.oauth import Connected, OAuthError, StateError
+from db.models import Rep
 from orchestrator.bootstrap import Deps
 from orchestrator.notify import tell_rep
 
@@ -93,12 +94,39 @@ def oauth_callback(deps: Deps, provider: str, query: str) -> tuple[str, str]:
         )
     except OAuthError as exc:
         return "400 Bad Request", _page("Not connected", f"{exc}. Run /schedule connect again.")
+    if connected.mail_provider is None:
+        tell_rep(
+            deps,
+            rep_id=connected.rep_id,
+            text=f":white_check_mark: Your {provider.capitalize()} calendar is connected.",
+        )
+        return "200 OK", _page("Connected", "Your calendar is connected. You can close this tab.")
+    _use_mailbox(deps, connected)
     tell_rep(
         deps,
         rep_id=connected.rep_id,
-        text=f":white_check_mark: Your {provider.capitalize()} calendar is connected.",
+        text=f":white_check_mark: Your {provider.capitalize()} calendar and mailbox are "
+        "connected: emails you approve now go out from your own mailbox, and I read the "
+        "replies there.",
     )
-    return "200 OK", _page("Connected", "Your calendar is connected. You can close this tab.")
+    return "200 OK", _page(
+        "Connected", "Your calendar is connected, and your mailbox too. You can close this tab."
+    )
+
+
+def _use_mailbox(deps: Deps, connected: Connected) -> None:
+    """Send and read the rep's mail through the mailbox they just connected."""
+    with deps.uow() as uow:
+        rep = uow.session.get(Rep, connected.rep_id)
+        if rep is None or rep.org_id != connected.org_id:
+            return
+        if rep.mail_provider != connected.mail_provider:
+            # A cursor is the old provider's format (a history id, a delta link…): the new
+            # mailbox starts from now.
+            rep.mail_cursor = None
+        rep.mail_provider = str(connected.mail_provider)
+        uow.session.add(rep)
+        uow.commit()
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

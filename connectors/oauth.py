@@ -1,11 +1,12 @@
-"""Connecting a rep's Google or Microsoft calendar: authorization links, the callback's code
-exchange, and refreshing stored tokens.
+"""Connecting a rep's Google or Microsoft calendar (and mailbox): authorization links, the
+callback's code exchange, and refreshing stored tokens.
 
 - ``state`` is HMAC-signed (org, rep, provider, nonce, issue time), so a callback can only store
   a token for the rep whose link it was, and only within ``state_max_age`` (CSRF, link reuse).
 - PKCE (S256) on top: the verifier is derived from the state's nonce with the same secret, so
   nothing has to be stored between the link and the callback.
-- Scopes are the minimum: free/busy plus events on calendars the rep owns.
+- Scopes are the minimum: free/busy plus events on calendars the rep owns, and — only when the
+  deployment sends mail from reps' own mailboxes — sending mail and reading replies.
 - Token endpoints are plain HTTPS form posts (urllib), with a timeout, and configurable so tests
   use a local fake. ``invalid_grant`` on refresh means the grant is gone: ReconnectRequired.
 """
@@ -43,6 +44,20 @@ GOOGLE_SCOPES = (
 # offline_access is what makes Microsoft return a refresh token.
 MICROSOFT_SCOPES = ("offline_access", "https://graph.microsoft.com/Calendars.ReadWrite")
 
+# Mail from the rep's own mailbox: send, and read replies (history, raw messages, Sent lookup).
+GMAIL_SCOPES = (
+    "https://www.googleapis.com/auth/gmail.send",
+    "https://www.googleapis.com/auth/gmail.readonly",
+)
+# Mail.Read is not enough: Graph mail sends a draft (createReply keeps the conversation and
+# our Message-ID), and creating drafts needs Mail.ReadWrite, which includes reading.
+GRAPH_MAIL_SCOPES = (
+    "https://graph.microsoft.com/Mail.Send",
+    "https://graph.microsoft.com/Mail.ReadWrite",
+)
+# The rep's `mail_provider` once a connection includes the mail scopes.
+MAIL_PROVIDER = {"google": "gmail", "microsoft": "microsoft"}
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -67,6 +82,8 @@ class OAuthProvider:
     token_url: str
     scopes: tuple[str, ...]
     extra_params: tuple[tuple[str, str], ...] = ()
+    # Set when the scopes include the mailbox: a completed connection then moves the rep's mail.
+    mail_provider: str | None = None
 
 
 def google_provider(
@@ -75,16 +92,19 @@ def google_provider(
     client_secret: str,
     authorize_url: str = GOOGLE_AUTHORIZE_URL,
     token_url: str = GOOGLE_TOKEN_URL,
+    mail: bool = False,
 ) -> OAuthProvider:
+    """``mail``: also ask for the rep's Gmail (send and read)."""
     return OAuthProvider(
         name="google",
         client_id=client_id,
         client_secret=client_secret,
         authorize_url=authorize_url,
         token_url=token_url,
-        scopes=GOOGLE_SCOPES,
+        scopes=GOOGLE_SCOPES + GMAIL_SCOPES if mail else GOOGLE_SCOPES,
         # offline + consent: Google only returns a refresh token on a consent screen.
         extra_params=(("access_type", "offline"), ("prompt", "consent")),
+        mail_provider=MAIL_PROVIDER["google"] if mail else None,
     )
 
 
@@ -94,7 +114,9 @@ def microsoft_provider(
     client_secret: str,
     tenant: str = "common",
     authority: str = MICROSOFT_AUTHORITY,
+    mail: bool = False,
 ) -> OAuthProvider:
+    """``mail``: also ask for the rep's Microsoft 365 mailbox (send and read)."""
     base = f"{authority.rstrip('/')}/{tenant}/oauth2/v2.0"
     return OAuthProvider(
         name="microsoft",
@@ -102,8 +124,9 @@ def microsoft_provider(
         client_secret=client_secret,
         authorize_url=f"{base}/authorize",
         token_url=f"{base}/token",
-        scopes=MICROSOFT_SCOPES,
+        scopes=MICROSOFT_SCOPES + GRAPH_MAIL_SCOPES if mail else MICROSOFT_SCOPES,
         extra_params=(("response_mode", "query"),),
+        mail_provider=MAIL_PROVIDER["microsoft"] if mail else None,
     )
 
 
@@ -316,6 +339,8 @@ class Connected:
     provider: str
     scopes: tuple[str, ...]
     expires_at: datetime | None
+    # "gmail" | "microsoft" when the rep granted their mailbox too; None for calendar only.
+    mail_provider: str | None = None
 
 
 class OAuthFlow:
@@ -403,4 +428,8 @@ class OAuthFlow:
             expires_at=expiry,
             now=now,
         )
-        return Connected(claims.org_id, claims.rep_id, provider, scopes, expiry)
+        # Every requested scope was granted (checked above), so a mail-scoped provider means
+        # the mailbox is connected too.
+        return Connected(
+            claims.org_id, claims.rep_id, provider, scopes, expiry, config.mail_provider
+        )

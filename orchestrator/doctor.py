@@ -16,6 +16,44 @@ def _redact(url: str) -> str:
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
+def _effective_mail(settings: Settings, mail_reps: dict[str, int]) -> dict[str, int]:
+    """Reps per mailbox they actually use: reps still on "local" follow MAIL_BACKEND."""
+    effective = {k: v for k, v in mail_reps.items() if k != "local"}
+    if local := mail_reps.get("local", 0):
+        default = {"connected": "not connected yet"}.get(
+            settings.mail_backend, settings.mail_backend
+        )
+        effective[default] = effective.get(default, 0) + local
+    return effective
+
+
+def _mail_summary(settings: Settings, mail_reps: dict[str, int]) -> str:
+    counts = ", ".join(
+        f"{mailbox}: {n} rep(s)"
+        for mailbox, n in sorted(_effective_mail(settings, mail_reps).items())
+    )
+    return settings.mail_backend + (f" ({counts})" if counts else "")
+
+
+def _mail_problems(settings: Settings, mail_reps: dict[str, int]) -> list[str]:
+    """Reps whose mailbox this configuration cannot open (MAIL_BACKEND's own gaps are already
+    in `config_errors`)."""
+    effective = _effective_mail(settings, mail_reps)
+    problems = []
+    if effective.get("smtp") and settings.mail_backend != "smtp":
+        problems += [
+            f"{error} ({effective['smtp']} rep(s) use SMTP)" for error in settings.smtp_errors()
+        ]
+    for mailbox, oauth in (("gmail", "google"), ("microsoft", "microsoft")):
+        if effective.get(mailbox) and oauth not in settings.oauth_providers():
+            prefix = oauth.upper()
+            problems.append(
+                f"{effective[mailbox]} rep(s) use {mailbox} mail: set {prefix}_CLIENT_ID and "
+                f"{prefix}_CLIENT_SECRET"
+            )
+    return problems
+
+
 def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
     """Print a report; return 0 when usable (embedded counts), 1 when something is broken."""
     from db.engine import make_engine
@@ -23,6 +61,7 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
 
     broken: list[str] = list(settings.config_errors())
     connected: dict[str, int] = {}
+    mail_reps: dict[str, int] = {}  # Rep.mail_provider -> how many reps
     echo(f"database      {_redact(settings.database_url)}")
     engine = make_engine(settings.database_url)
     try:
@@ -36,6 +75,10 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
                     text("SELECT provider, COUNT(*) FROM credentials GROUP BY provider")
                 ).all()
                 connected = {str(provider): int(count) for provider, count in rows}
+                rows = conn.execute(
+                    text("SELECT mail_provider, COUNT(*) FROM reps GROUP BY mail_provider")
+                ).all()
+                mail_reps = {str(provider): int(count) for provider, count in rows}
     except Exception as exc:  # noqa: BLE001 - report every failure, don't stop at the first
         broken.append(f"database unreachable: {type(exc).__name__}: {exc}")
     finally:
@@ -57,7 +100,8 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None]) -> int:
     if providers:
         counts = ", ".join(f"{p}: {connected.get(p, 0)} rep(s)" for p in providers)
         echo(f"connections   {counts}")
-    echo(f"mail          {settings.mail_backend}")
+    echo(f"mail          {_mail_summary(settings, mail_reps)}")
+    broken += _mail_problems(settings, mail_reps)
     echo(
         f"slack         {'token set' if settings.slack_bot_token else 'no token'}, "
         f"{'signing secret set' if settings.slack_signing_secret else 'no signing secret'}"

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -29,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from connectors.errors import TransientError
+from connectors.errors import ReconnectRequired, TransientError
 from connectors.ports import InboundRaw, MailReader
 from db.models import (
     EmailMessage,
@@ -44,7 +43,9 @@ from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
+from orchestrator.notifications import claim
 from orchestrator.notify import tell_rep
+from orchestrator.providers import mail_provider_of
 from orchestrator.steps.replies import prospect_tz
 from skills.parse_times import parse_time
 from skills.read_email import Classification, InboundEmail, classify, clean_body, parse_email
@@ -64,25 +65,7 @@ _QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE
 _THROUGH = r"\b(?:through|thru)\s+"
 
 
-@runtime_checkable
-class MailboxDirectory(Protocol):
-    """A provider adapter that serves many mailboxes (the embedded one) hands out one reader
-    per rep; single-mailbox adapters (Gmail, Graph, IMAP) are readers themselves."""
-
-    def reader_for(self, address: str) -> MailReader: ...
-
-
 ReaderFor = Callable[[Rep], "MailReader | None"]
-
-
-def default_reader(mail: object, rep: Rep) -> MailReader | None:
-    """The rep's inbox from `deps.mail`, or None when that adapter cannot read mail."""
-    if isinstance(mail, MailboxDirectory):
-        return mail.reader_for(rep.email)
-    # MailReader is not runtime-checkable (connectors/ports.py); look for its one method.
-    if callable(getattr(mail, "fetch_new", None)):
-        return mail  # type: ignore[return-value]
-    return None
 
 
 # --- the poll ----------------------------------------------------------------------------------
@@ -91,24 +74,65 @@ def default_reader(mail: object, rep: Rep) -> MailReader | None:
 def poll_inboxes(deps: Deps, *, reader_for: ReaderFor | None = None) -> dict[str, int]:
     """Read every rep's new mail once; returns what happened, counted by outcome.
 
-    ``reader_for`` picks each rep's mailbox reader (default: :func:`default_reader` over
-    ``deps.mail``). One failing mailbox is recorded and skipped; the others still run.
+    ``reader_for`` picks each rep's mailbox reader (default: ``deps.reader_for``, the rep's
+    own Gmail, Microsoft 365, IMAP or embedded inbox). One failing mailbox is recorded and
+    skipped; the others still run. A rep whose grant is gone is asked, once, to reconnect.
     """
     started = deps.clock.now()
     counts: Counter[str] = Counter()
     errors: list[str] = []
     for rep in _reps(deps):
-        reader = reader_for(rep) if reader_for else default_reader(deps.mail, rep)
-        if reader is None:
-            continue
         try:
+            reader = reader_for(rep) if reader_for else deps.reader_for(rep)
+            if reader is None:
+                continue
             _poll_mailbox(deps, rep=rep, reader=reader, counts=counts)
+        except ReconnectRequired as exc:
+            # Retrying every tick cannot fix a revoked grant; the rep can, so tell them once.
+            log.warning("mail_reconnect_required", rep_id=str(rep.id), error=str(exc))
+            counts["reconnect_required"] += 1
+            errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
+            _ask_to_reconnect(deps, rep=rep, reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one mailbox must not stop the others
             log.warning("mail_poll_failed", rep_id=str(rep.id), error=repr(exc))
             counts["failed_mailboxes"] += 1
             errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
     _record_run(deps, started=started, counts=counts, errors=errors)
     return dict(counts)
+
+
+def _ask_to_reconnect(deps: Deps, *, rep: Rep, reason: str) -> None:
+    """DM the rep once per lost grant (a later reconnect that is lost again is a new notice)."""
+    grant = deps.mailboxes.grant_of(rep) if deps.mailboxes else "local"
+    key = f"mail_reconnect:{rep.id}:{grant}"
+    provider = mail_provider_of(deps.settings, rep)
+    if provider == "smtp":
+        fix = "An admin needs to check the SMTP/IMAP login (`convene doctor`)."
+    else:
+        fix = "Run `/schedule connect` to connect it."
+    text = (
+        f":electric_plug: I can't reach your mailbox ({escape_mrkdwn(reason)}), so replies to "
+        f"your requests aren't being read and nothing can be sent. {fix}"
+    )
+    try:
+        channel = deps.chat.open_dm(user_id=rep.slack_user_id)
+        with deps.uow() as uow:
+            now = deps.clock.now()
+            if not claim(
+                uow.session,
+                rep=rep,
+                kind="mail_reconnect",
+                dedupe_key=key,
+                channel=channel,
+                now=now,
+            ):
+                return
+            # Posted inside the claim's transaction: a failed post rolls the claim back, so
+            # the next tick tries again.
+            deps.chat.post_message(channel=channel, text=text)
+            uow.commit()
+    except Exception as exc:  # noqa: BLE001 - a notice must not break the poll
+        log.warning("mail_reconnect_notice_failed", rep_id=str(rep.id), error=repr(exc))
 
 
 def _reps(deps: Deps) -> list[Rep]:
@@ -581,7 +605,35 @@ def _on_bounce(m: Inbound) -> Outcome:
         f":warning: *{escape_mrkdwn(request.ref)}* · your email to {escape_mrkdwn(failed)} "
         "could not be delivered. Check the address; Convene has not retried."
     )
+    if _everyone_bounced(m, request) and request.next_action_type == "follow_up":
+        # A nudge to a dead address only bounces again. No command edits an attendee, so a
+        # corrected address means a new request.
+        request.next_action_at = request.next_action_type = None
+        request.updated_at = m.now
+        m.session.add(request)
+        text += (
+            " Follow-ups are stopped; to reach them at a corrected address, "
+            f"`/schedule cancel {escape_mrkdwn(request.ref)}` and schedule again with it."
+        )
     return Outcome("bounces", notices=[(request.rep_id, text)])
+
+
+def _everyone_bounced(m: Inbound, request: SchedulingRequest) -> bool:
+    """Whether every external attendee's address has bounced, by this or an earlier DSN."""
+    external = m.session.exec(
+        select(SchedulingAttendee.email).where(
+            SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
+        )
+    ).all()
+    earlier = m.session.exec(
+        select(SchedulingAction.details).where(
+            SchedulingAction.request_id == request.id,
+            SchedulingAction.action_type == "email_bounced",
+        )
+    ).all()
+    bounced = {a.lower() for a in m.kind.failed_recipients}
+    bounced |= {a.lower() for details in earlier for a in details.get("failed_recipients", [])}
+    return bool(external) and {a.lower() for a in external} <= bounced
 
 
 def _on_calendar_reply(m: Inbound) -> Outcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_DATABASE_URL = "sqlite:///convene.db"
@@ -47,8 +47,13 @@ class Settings(BaseSettings):
     )
 
     calendar_backend: Literal["local", "google", "microsoft"] = "local"
-    # Provider mail adapters exist (connectors/mail); wiring them per rep comes with mail intake.
-    mail_backend: Literal["local"] = "local"
+    # Whose mailbox a rep's email leaves from, unless the rep's own `mail_provider` says otherwise.
+    mail_backend: Literal["local", "connected", "smtp"] = Field(
+        default="local",
+        description="local: the embedded mailbox; connected: each rep's Gmail or Microsoft 365, "
+        "linked by /schedule connect; smtp: the org's SMTP/IMAP server (SMTP_*, IMAP_*).",
+    )
+    mail_timeout_seconds: float = Field(default=30.0, gt=0, description="Per mail request.")
     tentative_is_busy: bool = True
 
     # Connecting calendars (OAuth). Tokens are encrypted with CREDENTIAL_KEYS: comma-separated
@@ -66,7 +71,27 @@ class Settings(BaseSettings):
     microsoft_tenant: str = "common"
     microsoft_authority: str | None = None
     graph_base_url: str | None = None
+    gmail_api_endpoint: str | None = None  # Gmail's root URL; its paths start with gmail/v1/
     mail_domain: str = Field(default="convene.local", description="Right side of our Message-IDs.")
+
+    # SMTP/IMAP, one server for the org. A username may contain `{email}` to log in as each rep
+    # (e.g. a Dovecot master user `{email}*convene`); without it every rep shares one mailbox
+    # and each reads only the mail addressed to them. IMAP defaults to the SMTP login.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_save_sent: bool = Field(
+        default=True,
+        description="Append a copy to the IMAP Sent folder; false when the server files it itself.",
+    )
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_ssl: bool = True
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_sent_folder: str = "Sent"
 
     undo_seconds: int = Field(default=30, ge=0, description="Undo window after Approve.")
     daily_send_limit: int = Field(default=50, ge=1)
@@ -96,6 +121,12 @@ class Settings(BaseSettings):
         "google_client_secret",
         "microsoft_client_id",
         "microsoft_client_secret",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "imap_host",
+        "imap_username",
+        "imap_password",
         mode="before",
     )
     @classmethod
@@ -138,6 +169,37 @@ class Settings(BaseSettings):
             for name in ("credential_keys", "oauth_state_secret", "public_url"):
                 if not getattr(self, name):
                     errors.append(f"connecting calendars needs {name.upper()}")
+        if self.mail_backend == "connected" and not self.oauth_providers():
+            errors.append(
+                "MAIL_BACKEND=connected needs Google or Microsoft sign-in "
+                "(GOOGLE_CLIENT_ID/SECRET or MICROSOFT_CLIENT_ID/SECRET)"
+            )
+        if self.mail_backend == "smtp":
+            errors.extend(self.smtp_errors())
+        return errors
+
+    @property
+    def imap_login(self) -> tuple[str | None, SecretStr | None]:
+        """IMAP username and password; the SMTP login unless IMAP has its own."""
+        if self.imap_username:
+            return self.imap_username, self.imap_password
+        return self.smtp_username, self.imap_password or self.smtp_password
+
+    def smtp_errors(self) -> list[str]:
+        """What SMTP/IMAP mail still needs (reported whenever a rep sends through SMTP)."""
+        errors = []
+        if not self.smtp_host:
+            errors.append("SMTP mail needs SMTP_HOST")
+        if self.smtp_username and not self.smtp_password:
+            errors.append("SMTP mail needs SMTP_PASSWORD for SMTP_USERNAME")
+        if not self.imap_host:
+            errors.append("SMTP mail needs IMAP_HOST (replies and the Sent copy are read there)")
+        username, password = self.imap_login
+        if not username or not password:
+            errors.append("SMTP mail needs an IMAP login: IMAP_USERNAME/IMAP_PASSWORD or SMTP_*")
+        loopback = self.smtp_host in ("localhost", "127.0.0.1", "::1")
+        if self.smtp_security == "none" and self.smtp_username and not loopback:
+            errors.append("SMTP_SECURITY=none would send the SMTP password unencrypted")
         return errors
 
     def production_gaps(self) -> list[str]:

@@ -124,7 +124,7 @@ def assert_reply_understood(stack: Stack, reply: MimeMessage, *, matched_by: str
     assert job.trigger_payload == {"email_message_id": str(row.id), "matched_by": matched_by}
     # Intake's part ends once the rep is told; what the negotiator does next (stop, or park on
     # a booking/counter draft) is tested in tests/test_negotiation.py.
-    assert job.steps_completed == ["understand_reply", "tell_rep", "propose_booking"]
+    assert job.steps_completed == ["understand_reply", "assess", "tell_rep", "respond"]
     drafted = stack.rows(PendingAction, col(PendingAction.job_id) == job.id)
     assert job.status == ("waiting_approval" if drafted else "done")
     return job
@@ -438,6 +438,7 @@ def a_bounce(original: MimeMessage) -> MimeMessage:
 
 def test_bounce_tells_the_rep_which_address_failed(stack: Stack) -> None:
     original = send_first_email(stack)
+    assert the_request(stack).next_action_type == "follow_up"
     deliver(stack, a_bounce(original))
 
     assert stack.poll_mail() == {"mailboxes": 1, "bounces": 1}
@@ -446,11 +447,40 @@ def test_bounce_tells_the_rep_which_address_failed(stack: Stack) -> None:
     (note,) = audit(stack, "email_bounced")
     assert note.details["failed_recipients"] == [PROSPECT]
     assert note.details["matched_by"] == "bounced_message"
+    # Their only address is dead: a follow-up would just bounce again.
+    request = the_request(stack)
+    assert request.next_action_at is None and request.next_action_type is None
     (dm,) = dms(stack)
     assert dm == (
         ":warning: *ACME-1* · your email to john@acme.example could not be delivered. "
-        "Check the address; Convene has not retried."
+        "Check the address; Convene has not retried. Follow-ups are stopped; to reach them at "
+        "a corrected address, `/schedule cancel ACME-1` and schedule again with it."
     )
+
+
+def test_bounce_from_one_of_two_prospects_keeps_following_up(stack: Stack) -> None:
+    original = send_first_email(stack)
+    request = the_request(stack)
+    with stack.deps.uow() as uow:
+        uow.session.add(
+            SchedulingAttendee(
+                org_id=request.org_id,
+                request_id=request.id,
+                side="external",
+                email="jane@acme.example",
+                created_at=stack.clock.now(),
+            )
+        )
+        uow.commit()
+    deliver(stack, a_bounce(original))
+
+    assert stack.poll_mail() == {"mailboxes": 1, "bounces": 1}
+
+    # Jane can still answer, so the follow-up stays on the clock.
+    assert the_request(stack).next_action_at == request.next_action_at
+    assert the_request(stack).next_action_type == "follow_up"
+    (dm,) = dms(stack)
+    assert "Follow-ups are stopped" not in dm
 
 
 def an_invite_answer(uid: str, partstat: str) -> MimeMessage:

@@ -52,10 +52,13 @@ class GmailMailbox:
         api_endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         user_id: str = "me",
+        on_refresh: Callable[[Credentials], None] | None = None,
     ) -> None:
         """``api_endpoint`` replaces Gmail's root URL (tests: the fake's base URL with a
-        trailing slash — Gmail's paths already start with ``gmail/v1/``)."""
+        trailing slash — Gmail's paths already start with ``gmail/v1/``). ``on_refresh`` is
+        told when google-auth refreshed the access token, so the new one can be stored."""
         self._credentials = credentials
+        self._on_refresh = on_refresh
         self._clock = clock
         self._endpoint = api_endpoint
         self._timeout = timeout
@@ -200,6 +203,7 @@ class GmailMailbox:
         return self._service
 
     def _call(self, make: Callable[[Any], Any], *, what: str) -> dict[str, Any]:
+        token_before = self._credentials.token
         try:
             result: dict[str, Any] = make(self._gmail()).execute(num_retries=0)
             return result
@@ -213,6 +217,9 @@ class GmailMailbox:
             # Timeouts and lost connections: the request may or may not have been applied,
             # which is why sends are reconciled with find_sent before any retry.
             raise TransientError(f"gmail {what}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if self._on_refresh is not None and self._credentials.token != token_before:
+                self._on_refresh(self._credentials)
 
 
 def _mapped(exc: HttpError, what: str) -> Exception:

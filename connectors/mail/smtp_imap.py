@@ -55,7 +55,11 @@ class SmtpImapMailbox:
         save_sent: bool = True,
         timeout: float = DEFAULT_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        imap_username: str | None = None,
+        imap_password: str | None = None,
     ) -> None:
+        """``username``/``password`` log in to SMTP (skipped when empty: a relay that trusts
+        the network) and, unless ``imap_username``/``imap_password`` are given, to IMAP."""
         if smtp_security not in {"starttls", "ssl", "none"}:
             raise ValueError(f"unknown smtp_security {smtp_security!r}")
         self._clock = clock
@@ -63,6 +67,8 @@ class SmtpImapMailbox:
         self._imap = (imap_host, imap_port, imap_ssl)
         self._user = username
         self._password = password
+        self._imap_user = imap_username or username
+        self._imap_password = imap_password or password
         self._sent = sent_folder
         self._inbox = inbox
         self._save_sent = save_sent
@@ -214,7 +220,7 @@ class SmtpImapMailbox:
             raise TransientError(f"imap: {type(exc).__name__}: {exc}") from exc
         try:
             try:
-                imap.login(self._user, self._password)
+                imap.login(self._imap_user, self._imap_password)
             except imaplib.IMAP4.error as exc:
                 raise ReconnectRequired(f"imap: login refused: {exc}") from exc
             return action(imap)
