@@ -45,6 +45,9 @@ KINDS = (
     "delegate",
 )
 
+# Replies in the prospect's existing thread; the initial email and the delegate intro start one.
+IN_THREAD_KINDS = frozenset(KINDS) - {"initial", "delegate"}
+
 # Seed 000 fixes the first five; the rest are ours, sized for a short reply plus the options.
 WORD_LIMITS: Mapping[str, int] = {
     "initial": 150,
@@ -482,7 +485,7 @@ def _override(overrides: Mapping[str, str], facts: _Facts, part: str) -> str | N
 
 def _fill(wording: Wording, facts: _Facts, *, with_context: bool) -> Draft:
     values = _values(facts, with_context=with_context)
-    subject = " ".join(_format(wording.subject, facts.kind, values).split())
+    subject = _in_thread(facts, " ".join(_format(wording.subject, facts.kind, values).split()))
     body = _tidy(_format(wording.body, facts.kind, values))
     return Draft(
         subject=subject,
@@ -530,6 +533,15 @@ def _sentence(text: str) -> str:
 def _thread_subject(subject: str) -> str:
     # Stack no "Re: Re:" when the thread's subject already carries one.
     return re.sub(r"^(?:\s*re\s*:\s*)+", "", subject, flags=re.IGNORECASE).strip()
+
+
+def _in_thread(facts: _Facts, subject: str) -> str:
+    """A reply keeps the thread's subject: mail clients (Gmail above all) split a conversation
+    whose subject changes, so a template's or the model's own subject only starts a thread."""
+    thread = _thread_subject(facts.original_subject)
+    if facts.kind in IN_THREAD_KINDS and thread:
+        return f"Re: {thread}"
+    return subject
 
 
 def _format(template: str, kind: str, values: Mapping[str, str]) -> str:
@@ -941,7 +953,9 @@ def _from_prose(prose: DraftProse, facts: _Facts) -> Draft | None:
     values = _placeholder_values(facts)
     if _prose_problems(prose, values):
         return None
-    subject = " ".join(_TOKEN.sub(lambda m: values[m.group(1)], prose.subject).split())
+    subject = _in_thread(
+        facts, " ".join(_TOKEN.sub(lambda m: values[m.group(1)], prose.subject).split())
+    )
     body = _tidy(_TOKEN.sub(lambda m: values[m.group(1)], prose.body))
     draft = Draft(
         subject=subject,

@@ -18,6 +18,7 @@ from db.models import (
     ActionStatus,
     ActionType,
     JobStatus,
+    LocalCalendarEvent,
     PendingAction,
     Rep,
     RequestStatus,
@@ -28,7 +29,9 @@ from db.models import (
 )
 from orchestrator.cadence import Cadence, follow_up_delay, stop_reason
 from orchestrator.due import DueReport, dispatch_due
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import REP_EMAIL, Stack, wait_for
+from tests.test_mail_intake import a_reply, deliver
+from tests.test_negotiation import _approve_latest
 
 PROSPECT = "john@acme.example"
 # The first sentence of each wording per tone (skills/email_templates.py); either may be chosen.
@@ -269,6 +272,35 @@ def test_a_reply_since_the_last_email_skips_the_nudge(stack: Stack) -> None:
     (job,) = follow_up_jobs(stack)
     assert job.outputs["check_follow_up"] == {"skipped": "they replied"}
     assert dms(stack, "stopped following up") == []
+
+
+def test_silence_after_our_counter_proposal_is_chased(stack: Stack) -> None:
+    first = send_first_email(stack)
+    # Their time clashes with the rep's calendar, so we answer with fresh times in the thread.
+    with stack.deps.uow() as uow:
+        uow.session.add(
+            LocalCalendarEvent(
+                org_id="embedded",
+                calendar=REP_EMAIL,
+                event_id="board",
+                title="Board meeting",
+                start=datetime(2026, 12, 9, 18, 0, tzinfo=UTC),
+                end=datetime(2026, 12, 9, 21, 0, tzinfo=UTC),
+            )
+        )
+        uow.commit()
+    deliver(stack, a_reply(first, "Could we do Wednesday Dec 9 at 2pm instead?"))
+    stack.poll_mail()
+    counter = _approve_latest(stack, ActionType.email_response)
+    assert counter.result is not None
+    assert request_row(stack).status == RequestStatus.negotiating
+
+    wait_until_due(stack)
+    nth_follow_up_card(stack, 1)
+    (action,) = follow_up_actions(stack)
+    assert action.action_data["in_reply_to"] == counter.result["message_id"]
+    assert action.action_data["subject"] == f"Re: {first['Subject']}"
+    assert [j.outputs["check_follow_up"] for j in follow_up_jobs(stack)] == [{"attempt": 2}]
 
 
 def test_paused_request_gets_no_follow_up_until_resumed(stack: Stack) -> None:

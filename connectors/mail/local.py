@@ -63,7 +63,10 @@ class LocalMailbox:
         # A new conversation is identified by its first message, as Gmail and Graph do.
         thread_id = email.thread_id or email.message_id
         rows = [self._row(email.sender, "sent", email, thread_id, raw, now)]
-        rows += [self._row(to, "inbox", email, thread_id, raw, now) for to in email.to]
+        # Cc'd people get their copy too; one per mailbox, since a duplicate address would
+        # trip the unique Message-ID per mailbox and roll back the whole delivery.
+        recipients = dict.fromkeys(a.lower() for a in [*email.to, *email.cc])
+        rows += [self._row(to, "inbox", email, thread_id, raw, now) for to in recipients]
         with self._sessions() as session:
             session.add_all(rows)
             try:

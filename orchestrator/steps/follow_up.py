@@ -39,7 +39,12 @@ from skills.draft_email import (
 )
 
 # Silence is only silence in these states; any other means the conversation moved on.
-FOLLOW_UP_STATUSES = (RequestStatus.awaiting_response, RequestStatus.proposing)
+# `negotiating` counts: after our counter-proposal or answer goes out, the ball is theirs again.
+FOLLOW_UP_STATUSES = (
+    RequestStatus.awaiting_response,
+    RequestStatus.proposing,
+    RequestStatus.negotiating,
+)
 CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
 # A follow-up draft the rep has not decided within a day is stale; its earliest slot is never
 # sooner than this, so no offered time can pass while the draft waits.

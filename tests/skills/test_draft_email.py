@@ -431,6 +431,37 @@ def test_unknown_kind_is_a_programming_error() -> None:
         validate_draft(base_draft(), kind="memo", allowed_slots=SLOTS, recipient_tz=NY, our_tz=NY)
 
 
+# --- threading -----------------------------------------------------------------------------------
+
+IN_THREAD = ("follow_up", "confirmation", "reminder", "no_show", "counter_proposal")
+IN_THREAD += ("clarification", "answer")
+
+
+@pytest.mark.parametrize("kind", IN_THREAD)
+def test_a_reply_keeps_the_threads_subject(kind: str) -> None:
+    data = one_of_each(original_subject="Re: RE: Demo with Convene")[kind]
+    # Even a team's own subject would split the conversation in the prospect's mail client.
+    override = {f"{kind}.subject": "{meeting_title} news"}
+    assert render_draft(data).subject == "Re: Demo with Convene"
+    assert render_draft(data, override).subject == "Re: Demo with Convene"
+
+
+def test_a_reply_written_by_the_model_keeps_the_threads_subject() -> None:
+    data = one_of_each(original_subject="Demo with Convene")["reminder"]
+    prose = DraftProse(
+        subject="See you at [[TIME]]", body="Hi [[NAME]], [[TIME]] [[LINK]]\n[[SIGNATURE]]"
+    )
+    draft = draft_with_llm(data, llm=FakeLLM(prose))
+    assert draft.source == "llm"
+    assert draft.subject == "Re: Demo with Convene"
+
+
+@pytest.mark.parametrize("kind", ["initial", "delegate"])
+def test_emails_that_start_a_thread_keep_their_own_subject(kind: str) -> None:
+    draft = render_draft(one_of_each(original_subject="Demo with Convene")[kind])
+    assert not draft.subject.startswith("Re:")
+
+
 # --- properties: every template passes its own validator, and no foreign time slips through ----
 
 ZONE_PAIRS = [
