@@ -2,7 +2,13 @@
 
 - requests whose `next_action_at` passed → their sequence (`follow_up` → `follow_up_due`);
 - pending actions past `expires_at` → expired, card redrawn, rep told, parked job resumed;
-- reps whose local brief time passed today with no brief yet → `morning_brief_due`.
+- reps whose local brief time passed today with no brief yet → `morning_brief_due`;
+- confirmed meetings whose reminder time passed → `reminder_due`;
+- booked meetings that ended ten minutes ago → `meeting_ended` (the held / no-show card).
+
+Reminders and no-show checks are read from the meeting's own time (`meeting_start`,
+`meeting_end`) rather than armed in `next_action_at`: whichever flow books or moves a meeting,
+the clock follows, and the meeting time in every key makes a moved meeting new work.
 
 Several clocks may run at once. Due requests are claimed with `FOR UPDATE SKIP LOCKED` on
 PostgreSQL (SQLite serialises writers, so a plain select is enough there), and every event
@@ -31,6 +37,7 @@ from db.models import (
     Rep,
     RequestStatus,
     SchedulingAction,
+    SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
 )
@@ -48,13 +55,25 @@ from orchestrator.notifications import (
 )
 from orchestrator.notify import tell_rep
 from orchestrator.runner import resume_if_decided
+from orchestrator.steps.meeting import (
+    BOOKED,
+    MAX_LEAD,
+    NO_SHOW_GRACE,
+    prospect_zone,
+    reminder_at,
+    reminder_rule,
+    start_token,
+)
 
 log = structlog.get_logger(__name__)
 
-# next_action_type -> the event whose sequence handles it. Types without a sequence yet
-# (reminders, no-show checks) are left untouched until one is added here.
+# next_action_type -> the event whose sequence handles it.
 DUE_EVENTS = {"follow_up": "follow_up_due"}
 BRIEF_EVENT = "morning_brief_due"
+REMINDER_EVENT = "reminder_due"
+MEETING_ENDED_EVENT = "meeting_ended"
+# A meeting that ended longer ago than this is not asked about any more (a long outage).
+MEETING_CHECK_WINDOW = timedelta(days=7)
 CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
 BATCH = 200
 
@@ -64,10 +83,18 @@ class DueReport:
     requests: int = 0
     expired: int = 0
     briefs: int = 0
+    reminders: int = 0
+    meeting_checks: int = 0
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"requests": self.requests, "expired": self.expired, "briefs": self.briefs}
+        return {
+            "requests": self.requests,
+            "expired": self.expired,
+            "briefs": self.briefs,
+            "reminders": self.reminders,
+            "meeting_checks": self.meeting_checks,
+        }
 
 
 def dispatch_due(deps: Deps) -> DueReport:
@@ -78,6 +105,8 @@ def dispatch_due(deps: Deps) -> DueReport:
         ("requests", _dispatch_requests),
         ("expired", _expire_actions),
         ("briefs", _dispatch_briefs),
+        ("reminders", _dispatch_reminders),
+        ("meeting_checks", _dispatch_meeting_checks),
     ]
     for name, part in parts:
         # One broken part (a bad row, a Slack outage) must not stop the others every tick.
@@ -305,3 +334,111 @@ def _recent_brief_jobs(
 
 def _was_held(job: SequenceJob) -> bool:
     return job.status == JobStatus.done and "held" in job.outputs.get("send_brief", {})
+
+
+# --- the meeting's day and its end --------------------------------------------------------------
+
+
+def _dispatch_reminders(deps: Deps, now: datetime) -> int:
+    """Confirmed meetings whose reminder time (by their rule, in the prospect's zone) passed."""
+    with deps.uow() as uow:
+        session = uow.session
+        statement = (
+            select(SchedulingRequest)
+            .where(col(SchedulingRequest.status) == RequestStatus.confirmed)
+            .where(col(SchedulingRequest.meeting_start) > now)
+            .where(col(SchedulingRequest.meeting_start) <= now + MAX_LEAD)
+            .order_by(col(SchedulingRequest.meeting_start))
+            .limit(BATCH)
+        )
+        due: list[tuple[SchedulingRequest, datetime, datetime]] = []
+        for request in session.exec(_locking(session, statement)).all():
+            assert request.meeting_start is not None
+            tz = prospect_zone(request, _attendees(session, request))
+            at = reminder_at(reminder_rule(session, request), start=request.meeting_start, tz=tz)
+            if at is not None and at <= now:
+                due.append((request, request.meeting_start, at))
+        events = [
+            Event(
+                type=REMINDER_EVENT,
+                org_id=request.org_id,
+                idempotency_key=f"reminder:{request.id}:{start_token(start)}",
+                source="clock",
+                rep_id=request.rep_id,
+                request_id=request.id,
+                payload={"meeting_start": start.isoformat(), "due_at": at.isoformat()},
+            )
+            for request, start, at in due
+        ]
+        created = _insert_new(session, events, now=now)
+        uow.commit()
+    for job_id in created:
+        deps.wakeups.run_step(job_id, tag="0-0")
+    return len(created)
+
+
+def _dispatch_meeting_checks(deps: Deps, now: datetime) -> int:
+    """Booked meetings that ended at least the grace period ago: ask the rep if they happened.
+
+    The card is a DM Convene volunteers, so it waits for the rep's quiet hours to end and for
+    room under the hourly cap; the deterministic key still makes it one card per meeting time.
+    """
+    with deps.uow() as uow:
+        session = uow.session
+        statement = (
+            select(SchedulingRequest)
+            .where(col(SchedulingRequest.status).in_(list(BOOKED)))
+            .where(col(SchedulingRequest.meeting_end) <= now - NO_SHOW_GRACE)
+            .where(col(SchedulingRequest.meeting_end) > now - MEETING_CHECK_WINDOW)
+            .order_by(col(SchedulingRequest.meeting_end))
+            .limit(BATCH)
+        )
+        events = []
+        for request in session.exec(_locking(session, statement)).all():
+            assert request.meeting_start is not None
+            rep = session.get_one(Rep, request.rep_id)
+            if not gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap).open:
+                continue
+            events.append(
+                Event(
+                    type=MEETING_ENDED_EVENT,
+                    org_id=request.org_id,
+                    idempotency_key=f"meeting_ended:{request.id}:{start_token(request.meeting_start)}",
+                    source="clock",
+                    rep_id=request.rep_id,
+                    request_id=request.id,
+                    payload={"meeting_start": request.meeting_start.isoformat()},
+                )
+            )
+        created = _insert_new(session, events, now=now)
+        uow.commit()
+    for job_id in created:
+        deps.wakeups.run_step(job_id, tag="0-0")
+    return len(created)
+
+
+def _insert_new(session: Session, events: list[Event], *, now: datetime) -> list[uuid.UUID]:
+    """Insert the jobs not created on an earlier tick (one read instead of an insert attempt
+    per meeting per tick); a concurrent clock's duplicate still collapses in `insert_job`."""
+    if not events:
+        return []
+    keys = [e.idempotency_key for e in events]
+    seen = set(
+        session.exec(
+            select(SequenceJob.idempotency_key).where(col(SequenceJob.idempotency_key).in_(keys))
+        ).all()
+    )
+    created = []
+    for event in events:
+        if event.idempotency_key in seen:
+            continue
+        job, is_new = insert_job(session, event, now=now)
+        if is_new:
+            created.append(job.id)
+    return created
+
+
+def _attendees(session: Session, request: SchedulingRequest) -> list[SchedulingAttendee]:
+    return list(
+        session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
+    )

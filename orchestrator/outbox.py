@@ -20,22 +20,27 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError, TransientError
 from connectors.mail.outbound import prepare
-from connectors.ports import CalendarEvent, EventAttendee, OutboundEmail, SentEmail
+from connectors.ports import MailPort, OutboundEmail, SentEmail
 from db.models import (
     ActionStatus,
-    ActionType,
     EmailMessage,
     PendingAction,
     Rep,
     SchedulingAction,
 )
 from orchestrator.bootstrap import Deps
+from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
+from orchestrator.calendar_actions import record_on_request
 from orchestrator.cards import refresh_card
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
+from skills.draft_email import ANSWER_PLACEHOLDER
 
 log = structlog.get_logger(__name__)
 
 EXECUTION_LEASE = timedelta(minutes=2)
+FILL_IN_FIRST = (
+    "This draft still has a gap for your answer ([[ANSWER]]). Press Edit, write it, then approve."
+)
 MAX_SEND_ATTEMPTS = 5
 
 
@@ -87,6 +92,8 @@ def decide(
             return Decision(False, action.status, refusal)
         if action.expires_at is not None and action.expires_at <= now:
             return Decision(False, action.status, "This draft has expired.", action)
+        if decision == "approve" and ANSWER_PLACEHOLDER in str(action.effective_data().get("body")):
+            return Decision(False, action.status, FILL_IN_FIRST, action)
         source, condition, values = _decision_rule(
             decision, action, deps=deps, now=now, send_at=send_at, reason=reason, edits=edits
         )
@@ -236,14 +243,14 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
 
     try:
         if email is not None:
-            sent = _send_once(deps, email, first_attempt=action.attempts == 1)
+            sent = _send_once(deps.mail_for(rep), email, first_attempt=action.attempts == 1)
             result = {
                 "message_id": sent.message_id,
                 "provider_id": sent.provider_id,
                 "thread_id": sent.thread_id,
             }
-        elif action.action_type == ActionType.calendar_book:
-            result = _book(deps, action, rep)
+        elif (calendar_executor := CALENDAR_EXECUTORS.get(action.action_type)) is not None:
+            result = calendar_executor(deps, action, rep)
         else:
             raise PermanentError(f"no executor for {action.action_type}")
     except Exception as exc:  # noqa: BLE001 - every outcome is written to the row
@@ -253,39 +260,20 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
         action = uow.session.get_one(PendingAction, action_id)
         if email is not None:
             _mark_sent(uow.session, action, sent, now=deps.clock.now())
+        else:
+            record_on_request(uow.session, action, result, now=deps.clock.now())
         return _finish(deps, uow.session, action, now=deps.clock.now(), result=result)
 
 
-def _book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
-    """Create the event. Its id is the action's, so a retry finds the first one, never a twin."""
-    data = action.effective_data()
-    event = CalendarEvent(
-        event_id=f"convene-{action.id.hex}",
-        organizer=rep.email,
-        title=data["title"],
-        start=datetime.fromisoformat(data["start"]),
-        end=datetime.fromisoformat(data["end"]),
-        attendees=tuple(
-            EventAttendee(
-                email=a["email"], name=a.get("name", ""), optional=a.get("optional", False)
-            )
-            for a in data["attendees"]
-        ),
-        description=data.get("description", ""),
-        conference=data.get("conference"),
-    )
-    created = deps.calendar_for(action.org_id).create_event(event)
-    return {"event_id": created.event_id, "join_url": created.join_url}
-
-
-def _send_once(deps: Deps, email: OutboundEmail, *, first_attempt: bool) -> SentEmail:
+def _send_once(mailbox: MailPort, email: OutboundEmail, *, first_attempt: bool) -> SentEmail:
+    """Send from the rep's own mailbox; a retry first looks in that mailbox's Sent."""
     if not first_attempt:
         # An earlier attempt may have reached the provider before we crashed or timed out.
-        already = deps.mail.find_sent(sender=email.sender, message_id=email.message_id)
+        already = mailbox.find_sent(sender=email.sender, message_id=email.message_id)
         if already is not None:
             log.info("send_reconciled", message_id=email.message_id)
             return already
-    return deps.mail.send(email)
+    return mailbox.send(email)
 
 
 def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:

@@ -1,7 +1,9 @@
-"""What a rep can do to their own requests from Slack: look them up, pause, resume, cancel."""
+"""What a rep can do to their own requests from Slack: look them up, pause, resume, cancel,
+and say whether a meeting happened."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,9 +20,17 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
+    SlackNotification,
 )
 from orchestrator.bootstrap import Deps
+from orchestrator.cadence import MAX_NO_SHOWS
+from orchestrator.calendar_actions import cancel_action, future_events
+from orchestrator.dispatch import insert_job
+from orchestrator.events import Event
 from orchestrator.intake import RepProfile, ensure_rep
+from orchestrator.mrkdwn import escape_mrkdwn
+from orchestrator.notify import tell_rep
+from orchestrator.steps.meeting import BOOKED, MeetingCheck, check_key, meeting_check, start_token
 
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 
@@ -147,7 +157,11 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
 
 
 def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
-    """Stop everything: open drafts and sequences are cancelled; nothing more is sent."""
+    """Stop everything: open drafts and sequences are cancelled; nothing more is sent.
+
+    A meeting still ahead on the calendar is not removed behind the rep's back: its cancel is
+    drafted as a `calendar_cancel` approval card, like every other side effect.
+    """
     now = deps.clock.now()
     with deps.uow() as uow:
         session = uow.session
@@ -156,6 +170,7 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
             return Outcome(False, problem)
         if request.status in CLOSED:
             return Outcome(False, f"{request.ref} is already {request.status}.")
+        events = future_events(session, request, now=now)
         session.execute(
             update(PendingAction)
             .where(col(PendingAction.request_id) == request.id)
@@ -173,13 +188,215 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
             .values(status=JobStatus.cancelled, updated_at=now)
         )
         request.status = RequestStatus.cancelled
+        request.outcome = "cancelled"
         request.next_action_at = None
         request.next_action_type = None
         request.updated_at = now
         session.add(request)
         _audit(session, request, "request_cancelled", slack_user_id, now)
+        cards = _propose_calendar_cancels(session, request, events, who=slack_user_id, now=now)
         uow.commit()
-    return Outcome(True, f"Cancelled {request.ref}. Nothing more will be sent.")
+    for action_id in cards:
+        deps.wakeups.post_action_card(action_id)
+    message = f"Cancelled {request.ref}. Nothing more will be sent."
+    if cards:
+        message += " Approve the calendar card to take the meeting off everyone's calendar."
+    return Outcome(True, message)
+
+
+def _propose_calendar_cancels(
+    session: Session,
+    request: SchedulingRequest,
+    events: dict[str, tuple[datetime, datetime]],
+    *,
+    who: str,
+    now: datetime,
+) -> list[uuid.UUID]:
+    if not events:
+        return []
+    rep = session.get_one(Rep, request.rep_id)
+    attendees = attendees_of(session, request)
+    actions = [
+        cancel_action(
+            request,
+            rep,
+            attendees,
+            event_id=event_id,
+            start=start,
+            reason=f"cancelled by <@{who}>",
+            now=now,
+        )
+        for event_id, (start, _) in events.items()
+    ]
+    session.add_all(actions)
+    return [action.id for action in actions]
+
+
+# --- after the meeting ---------------------------------------------------------------------------
+
+MEETING_EVENTS = {
+    "held": "meeting_held",
+    "no_show": "no_show_detected",
+    "rescheduled": "meeting_rescheduled",
+}
+ANSWER_WORDS = {"held": "held", "no_show": "a no-show", "rescheduled": "rescheduled"}
+
+
+@dataclass(frozen=True)
+class MeetingAnswer:
+    ok: bool
+    message: str
+    check: MeetingCheck | None = None  # the card as answered, to redraw in place
+    card: tuple[str, str] | None = None  # its (channel, ts)
+
+
+def answer_meeting(
+    deps: Deps,
+    *,
+    org_id: str,
+    request_id: uuid.UUID,
+    meeting_start: datetime,
+    answer: str,
+    slack_user_id: str,
+) -> MeetingAnswer:
+    """The rep's answer to "did it happen?"; the first answer wins, later clicks are told.
+
+    - held: the request is completed, outcome "held";
+    - no_show: one more no-show; fresh times are drafted (tone by count), or at the third the
+      request is paused and the rep told (stop rule);
+    - rescheduled: back to negotiating; fresh times are drafted without asking anything more.
+    """
+    if answer not in MEETING_EVENTS:
+        raise ValueError(f"unknown meeting answer {answer!r}")
+    now = deps.clock.now()
+    wake: uuid.UUID | None = None
+    with deps.uow() as uow:
+        session = uow.session
+        request = session.get(SchedulingRequest, request_id)
+        if request is None or request.org_id != org_id:
+            return MeetingAnswer(False, "That request no longer exists.")
+        rep = session.get_one(Rep, request.rep_id)
+        if not rep.allows(slack_user_id):
+            return MeetingAnswer(
+                False, f"{request.ref} belongs to <@{rep.slack_user_id}>; only they can answer."
+            )
+        end = request.meeting_end or meeting_start
+        no_shows = request.no_show_count + (answer == "no_show")
+        stop = answer == "no_show" and no_shows >= MAX_NO_SHOWS
+        # Conditional on the meeting still being booked at this time: of two clicks (the rep
+        # and a delegate, or a double click) exactly one moves the request on.
+        won = session.execute(
+            update(SchedulingRequest)
+            .where(col(SchedulingRequest.id) == request.id)
+            .where(col(SchedulingRequest.status).in_(list(BOOKED)))
+            .where(col(SchedulingRequest.meeting_start) == meeting_start)
+            .values(status=_after(answer, stop=stop), outcome=answer, no_show_count=no_shows)
+        ).rowcount  # type: ignore[attr-defined]
+        if won != 1:
+            return MeetingAnswer(False, _already_answered(session, request, meeting_start))
+        session.refresh(request)
+        request.next_action_at = request.next_action_type = None
+        request.updated_at = now
+        if answer != "held":
+            # The meeting is over; its time stays in the audit row, the next one is negotiated.
+            request.meeting_start = request.meeting_end = request.calendar_event_id = None
+        if stop:
+            request.paused_from = RequestStatus.no_show
+        session.add(request)
+        session.add(
+            SchedulingAction(
+                org_id=request.org_id,
+                request_id=request.id,
+                action_type=MEETING_EVENTS[answer],
+                actor="user",
+                reasoning=f"by <@{slack_user_id}>",
+                details={"meeting_start": meeting_start.isoformat(), "outcome": answer},
+                created_at=now,
+            )
+        )
+        if stop:
+            session.add(
+                SchedulingAction(
+                    org_id=request.org_id,
+                    request_id=request.id,
+                    action_type="follow_ups_stopped",
+                    actor="ai",
+                    reasoning=f"they have missed the meeting {no_shows} times",
+                    created_at=now,
+                )
+            )
+        elif answer != "held":
+            job, created = insert_job(
+                session,
+                Event(
+                    type="meeting_recovery",
+                    org_id=request.org_id,
+                    idempotency_key=f"meeting_recovery:{request.id}:{start_token(meeting_start)}",
+                    source="slack",
+                    rep_id=request.rep_id,
+                    request_id=request.id,
+                    payload={"reason": answer, "meeting_start": meeting_start.isoformat()},
+                ),
+                now=now,
+            )
+            wake = job.id if created else None
+        check = meeting_check(
+            request,
+            attendees_of(session, request),
+            rep,
+            start=meeting_start,
+            end=end,
+            answer=answer,
+            answered_by=slack_user_id,
+        )
+        card = _check_card(session, request.id, meeting_start)
+        uow.commit()
+    if wake is not None:
+        deps.wakeups.run_step(wake, tag="0-0")
+    if stop:
+        tell_rep(
+            deps,
+            rep_id=request.rep_id,
+            text=(
+                f":pause_button: *{escape_mrkdwn(request.ref)}* · They have missed the meeting "
+                f"{no_shows} times, so Convene stopped: the request is paused and nothing more "
+                "will be sent. Reach out yourself, or `/schedule cancel` it."
+            ),
+        )
+    return MeetingAnswer(True, f"Marked {request.ref} as {ANSWER_WORDS[answer]}.", check, card)
+
+
+def _after(answer: str, *, stop: bool) -> RequestStatus:
+    if answer == "held":
+        return RequestStatus.completed
+    if answer == "rescheduled":
+        return RequestStatus.negotiating
+    return RequestStatus.paused if stop else RequestStatus.no_show
+
+
+def _already_answered(session: Session, request: SchedulingRequest, start: datetime) -> str:
+    answered = session.exec(
+        select(SchedulingAction)
+        .where(SchedulingAction.request_id == request.id)
+        .where(col(SchedulingAction.action_type).in_(list(MEETING_EVENTS.values())))
+        .order_by(col(SchedulingAction.created_at).desc())
+    ).all()
+    for row in answered:
+        if row.details.get("meeting_start") == start.isoformat():
+            outcome = ANSWER_WORDS.get(str(row.details.get("outcome")), "answered")
+            return f"Already answered: {request.ref} was marked {outcome} {row.reasoning}."
+    return (
+        f"{request.ref} has moved on (it is {request.status.replace('_', ' ')}); nothing changed."
+    )
+
+
+def _check_card(session: Session, request_id: uuid.UUID, start: datetime) -> tuple[str, str] | None:
+    row = session.exec(
+        select(SlackNotification).where(
+            SlackNotification.dedupe_key == check_key(request_id, start)
+        )
+    ).first()
+    return (row.channel, row.ts) if row and row.ts else None
 
 
 def save_settings(

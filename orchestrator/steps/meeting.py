@@ -1,0 +1,535 @@
+"""The meeting part of a request's life: a reminder on the day, the held / no-show question after
+it, and a fresh-times email when it did not happen.
+
+- `reminder_due` (started by the clock at the reminder time): check → draft the reminder in the
+  thread (approval) → on send, `confirmed → reminder_sent`.
+- `meeting_ended` (started by the clock at the end + 10 minutes): DM the rep a card asking
+  Held · No-show · Rescheduled. The click is handled by `orchestrator.requests.answer_meeting`.
+- `meeting_recovery` (started by that click, for a no-show or a reschedule): draft fresh times
+  (approval) → on send, follow-ups resume.
+
+Every email here answers in the request's conversation: In-Reply-To the last email we sent, under
+the subject of the first one with "Re:" (Gmail starts a new conversation when the subject changes,
+and the first subject names no time that could since have moved).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, select
+
+from connectors.mail.outbound import thread_subject
+from db.models import (
+    ActionStatus,
+    ActionType,
+    EmailMessage,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SchedulingTemplate,
+    SequenceJob,
+)
+from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.mrkdwn import escape_mrkdwn
+from orchestrator.notifications import claim, record_ts
+from orchestrator.notify import tell_rep
+from orchestrator.steps.follow_up import DRAFT_TTL, slot_window
+from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
+from skills.draft_email import (
+    CounterProposalInput,
+    Draft,
+    NoShowInput,
+    ReminderInput,
+    TemplateError,
+    counter_proposal_email,
+    format_slot,
+    no_show_email,
+    reminder_email,
+    validate_draft,
+)
+
+# --- when -------------------------------------------------------------------------------------
+
+MORNING = time(8, 0)
+# A reminder closer to the start than this is no use to anyone.
+MIN_LEAD = timedelta(hours=1)
+# No rule asks for a reminder earlier than this; the clock looks this far ahead.
+MAX_LEAD = timedelta(hours=48)
+NO_SHOW_GRACE = timedelta(minutes=10)
+BOOKED = (RequestStatus.confirmed, RequestStatus.reminder_sent)
+
+
+def reminder_at(rule: str | None, *, start: datetime, tz: str) -> datetime | None:
+    """When a meeting's reminder is due, by its meeting type's `reminder_rule`:
+
+    - ``"morning_of"`` (the default, also for an unreadable rule): 08:00 on the meeting's day in
+      the prospect's zone (DST-correct: the wall clock, not an offset), but no later than an hour
+      before the start, so a 08:30 meeting is reminded at 07:30;
+    - ``"hours_before:N"``: N hours before the start, N between 1 and 48;
+    - ``"none"``: no reminder.
+    """
+    rule = (rule or "morning_of").strip().lower()
+    if rule == "none":
+        return None
+    kind, _, value = rule.partition(":")
+    if kind == "hours_before" and value.strip().isdigit():
+        hours = timedelta(hours=int(value))
+        return start - min(max(hours, MIN_LEAD), MAX_LEAD)
+    local_day = start.astimezone(_zone(tz)).date()
+    morning = datetime.combine(local_day, MORNING, _zone(tz)).astimezone(UTC)
+    return min(morning, start - MIN_LEAD)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def start_token(start: datetime) -> str:
+    """One meeting time as a key part: a moved meeting gets new keys, so new work."""
+    return str(int(start.timestamp()))
+
+
+def prospect_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
+    external = [a for a in attendees if a.side == "external"]
+    first = next((a for a in external if a.required and a.timezone), None)
+    return (first.timezone if first else None) or request.timezone
+
+
+def reminder_rule(session: Session, request: SchedulingRequest) -> str | None:
+    template = _template(session, request)
+    return template.reminder_rule if template else None
+
+
+def _template(session: Session, request: SchedulingRequest) -> SchedulingTemplate | None:
+    return session.exec(
+        select(SchedulingTemplate).where(
+            SchedulingTemplate.org_id == request.org_id,
+            SchedulingTemplate.meeting_type == request.meeting_type,
+        )
+    ).first()
+
+
+def _overrides(session: Session, request: SchedulingRequest) -> dict[str, str]:
+    template = _template(session, request)
+    return dict(template.email_templates) if template else {}
+
+
+# --- shared -------------------------------------------------------------------------------------
+
+
+def _payload_start(job: SequenceJob) -> datetime:
+    return datetime.fromisoformat(job.trigger_payload["meeting_start"])
+
+
+def _last_outbound(session: Session, request: SchedulingRequest) -> EmailMessage | None:
+    return session.exec(
+        select(EmailMessage)
+        .where(EmailMessage.request_id == request.id)
+        .where(EmailMessage.direction == "outbound")
+        .where(EmailMessage.status == "sent")
+        .order_by(col(EmailMessage.sent_at).desc(), col(EmailMessage.created_at).desc())
+    ).first()
+
+
+def _first_subject(session: Session, request: SchedulingRequest) -> str:
+    first = session.exec(
+        select(EmailMessage.subject)
+        .where(EmailMessage.request_id == request.id)
+        .where(EmailMessage.direction == "outbound")
+        .where(EmailMessage.status == "sent")
+        .order_by(col(EmailMessage.sent_at), col(EmailMessage.created_at))
+    ).first()
+    return first or ""
+
+
+def _email_data(
+    job: SequenceJob,
+    ctx: StepContext,
+    key: str,
+    draft: Draft,
+    attendees: list[SchedulingAttendee],
+    last: EmailMessage | None,
+) -> dict[str, Any]:
+    """Recipients from the request (never from a draft), threaded under our last email."""
+    request = ctx.session.get_one(SchedulingRequest, job.request_id)
+    external = [a for a in attendees if a.side == "external"]
+    data: dict[str, Any] = {
+        "to": [a.email for a in external if a.required],
+        "cc": [a.email for a in external if not a.required],
+        "subject": draft.subject,
+        "body": draft.body,
+        "message_id": message_id(job, ctx, key),
+    }
+    if last is not None:
+        data |= {
+            "subject": thread_subject(_first_subject(ctx.session, request), replying=True),
+            "in_reply_to": last.message_id,
+            "references": list(dict.fromkeys([*last.references, last.message_id])),
+            "thread_id": last.thread_id,
+        }
+    return data
+
+
+def _first_name(attendees: list[SchedulingAttendee]) -> str:
+    prospect = next((a for a in attendees if a.side == "external" and a.required), None)
+    return prospect.name.split()[0] if prospect and prospect.name else ""
+
+
+def _job_action(session: Session, job: SequenceJob) -> PendingAction | None:
+    return session.exec(select(PendingAction).where(PendingAction.job_id == job.id)).first()
+
+
+def _not_drafted(
+    ctx: StepContext, request: SchedulingRequest, what: str, problems: list[str]
+) -> StepResult:
+    """A draft that fails the checks never reaches the outbox; the rep hears why instead."""
+    audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems), draft=what)
+    tell_rep(
+        ctx.deps,
+        rep_id=request.rep_id,
+        text=(
+            f":warning: *{escape_mrkdwn(request.ref)}* · Convene could not write the {what} "
+            f"it is sure of ({escape_mrkdwn('; '.join(problems))}). Nothing was sent."
+        ),
+    )
+    return StepResult(output={"problems": problems}, stop=True)
+
+
+# --- reminder_due -------------------------------------------------------------------------------
+
+
+def _booked_at(session: Session, request: SchedulingRequest) -> datetime | None:
+    """When the meeting's current time went on the calendar (the booking or the last move)."""
+    rows = session.exec(
+        select(PendingAction)
+        .where(PendingAction.request_id == request.id)
+        .where(
+            col(PendingAction.action_type).in_(
+                [ActionType.calendar_book, ActionType.calendar_update]
+            )
+        )
+        .where(PendingAction.status == ActionStatus.executed)
+        .order_by(col(PendingAction.executed_at).desc())
+    ).all()
+    for row in rows:
+        if (row.result or {}).get("event_id") == request.calendar_event_id:
+            return row.executed_at
+    return None
+
+
+def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Still worth reminding? Only a confirmed meeting, still at this time, still ahead, and
+    booked before the reminder time (a same-morning booking's confirmation says it all)."""
+    request, _, _ = load_request(ctx.session, job)
+    start = _payload_start(job)
+    due = datetime.fromisoformat(job.trigger_payload["due_at"])
+    booked = _booked_at(ctx.session, request)
+    why = None
+    if request.status != RequestStatus.confirmed:
+        why = f"request is {request.status}"
+    elif request.meeting_start != start:
+        why = "the meeting moved; its new time has its own reminder"
+    elif start <= ctx.now:
+        why = "the meeting has started"
+    elif booked is not None and booked >= due:
+        why = "booked after the reminder time; the confirmation just went out"
+    if why is not None:
+        audit(ctx, request, "reminder_skipped", why)
+        return StepResult(output={"skipped": why}, stop=True)
+    return StepResult(output={"meeting_start": start.isoformat()})
+
+
+def _join_url(session: Session, request: SchedulingRequest) -> str:
+    rows = session.exec(
+        select(PendingAction)
+        .where(PendingAction.request_id == request.id)
+        .where(PendingAction.action_type == ActionType.calendar_book)
+        .where(PendingAction.status == ActionStatus.executed)
+    ).all()
+    for row in rows:
+        if (row.result or {}).get("event_id") == request.calendar_event_id:
+            return str(row.result.get("join_url") or "") if row.result else ""
+    return ""
+
+
+def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, rep, attendees = load_request(ctx.session, job)
+    start = _payload_start(job)
+    tz = prospect_zone(request, attendees)
+    last = _last_outbound(ctx.session, request)
+    link = _join_url(ctx.session, request)
+    try:
+        draft = reminder_email(
+            ReminderInput(
+                first_name=_first_name(attendees),
+                rep_name=rep.name or rep.email,
+                meeting_label=request.meeting_type,
+                duration_minutes=request.duration_minutes,
+                recipient_tz=tz,
+                our_tz=rep.timezone,
+                signature=rep.signature,
+                original_subject=_first_subject(ctx.session, request),
+                start=start,
+                meeting_link=link,
+            ),
+            _overrides(ctx.session, request),
+        )
+    except TemplateError as exc:
+        return _not_drafted(ctx, request, "reminder", [f"the team's template is broken: {exc}"])
+    problems = validate_draft(
+        draft,
+        kind="reminder",
+        allowed_slots=(start,),
+        recipient_tz=tz,
+        our_tz=rep.timezone,
+        links=[link] if link else [],
+    )
+    if problems:
+        return _not_drafted(ctx, request, "reminder", problems)
+    audit(ctx, request, "draft_created", "meeting-day reminder drafted for approval")
+    return StepResult(
+        output={"meeting_start": start.isoformat()},
+        actions=[
+            ProposedAction(
+                action_type=ActionType.email_reminder,
+                key="email_reminder",
+                action_data=_email_data(job, ctx, "email_reminder", draft, attendees, last),
+                reasoning=(
+                    f"The {request.meeting_type} is {format_slot(start, tz=tz)} their time; "
+                    "a short reminder the same morning cuts no-shows."
+                ),
+                confidence=1.0,
+                # A reminder that arrives after the meeting started would only embarrass.
+                expires_in=start - ctx.now,
+            )
+        ],
+    )
+
+
+def record_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, _, _ = load_request(ctx.session, job)
+    action = _job_action(ctx.session, job)
+    assert action is not None
+    if action.status == ActionStatus.executed and action.result:
+        still = request.meeting_start == _payload_start(job)
+        if request.status == RequestStatus.confirmed and still:
+            request.status = RequestStatus.reminder_sent
+            request.updated_at = ctx.now
+            ctx.session.add(request)
+        audit(ctx, request, "reminder_sent", "meeting-day reminder sent", **_sent(action.result))
+    else:
+        audit(ctx, request, "reminder_not_sent", f"reminder {action.status}; nothing was sent")
+    return StepResult(output={"action_status": action.status})
+
+
+def _sent(result: dict[str, Any]) -> dict[str, Any]:
+    return {"message_id": result.get("message_id")}
+
+
+# --- meeting_ended ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingCheck:
+    """What the Held · No-show · Rescheduled card shows, and how it was answered."""
+
+    request_id: str
+    ref: str
+    title: str
+    prospect: str
+    start: datetime
+    end: datetime
+    rep_timezone: str
+    answer: str | None = None  # held | no_show | rescheduled
+    answered_by: str | None = None
+
+    @property
+    def value(self) -> str:
+        """What each button carries: the request and the meeting time it asks about."""
+        return f"{self.request_id}|{start_token(self.start)}"
+
+
+def check_key(request_id: uuid.UUID, start: datetime) -> str:
+    """The card's `slack_notifications` key: asked once per meeting time."""
+    return f"meeting_check:{request_id}:{start_token(start)}"
+
+
+def meeting_check(
+    request: SchedulingRequest,
+    attendees: list[SchedulingAttendee],
+    rep: Rep,
+    *,
+    start: datetime,
+    end: datetime,
+    answer: str | None = None,
+    answered_by: str | None = None,
+) -> MeetingCheck:
+    external = [a for a in attendees if a.side == "external"]
+    return MeetingCheck(
+        request_id=str(request.id),
+        ref=request.ref,
+        title=request.title or request.meeting_type,
+        prospect=", ".join(a.name or a.email for a in external),
+        start=start,
+        end=end,
+        rep_timezone=rep.timezone,
+        answer=answer,
+        answered_by=answered_by,
+    )
+
+
+def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """DM the rep the Held · No-show · Rescheduled card, once per meeting time."""
+    request, rep, attendees = load_request(ctx.session, job)
+    start = _payload_start(job)
+    if request.status not in BOOKED or request.meeting_start != start:
+        why = "the meeting moved" if request.status in BOOKED else f"request is {request.status}"
+        return StepResult(output={"skipped": why}, stop=True)
+    assert request.meeting_end is not None
+    key = check_key(request.id, start)
+    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    # The row first: a concurrent run finds it and stays quiet; a failed post rolls it back.
+    if not claim(
+        ctx.session, rep=rep, kind="meeting_check", dedupe_key=key, channel=channel, now=ctx.now
+    ):
+        return StepResult(output={"skipped": "already asked"}, stop=True)
+    check = meeting_check(request, attendees, rep, start=start, end=request.meeting_end)
+    text, blocks = ctx.deps.cards.meeting(check)
+    posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
+    audit(ctx, request, "meeting_check_asked", "asked the rep whether the meeting happened")
+    return StepResult(output={"channel": posted.channel, "ts": posted.ts})
+
+
+# --- meeting_recovery ---------------------------------------------------------------------------
+
+# A reschedule is not a no-show: the counter-proposal's own wording ("that time doesn't work on
+# my end") would be wrong too, so this one email says what happened in its place.
+RESCHEDULE_WORDING = {
+    "counter_proposal.subject": "New time for the {meeting}",
+    "counter_proposal.body": (
+        "{greeting}\n\n"
+        "Happy to find a new time for the {meeting}. Would one of these work?\n{slots}\n\n"
+        "If not, send me a time that suits you and I'll make it work.\n\n{signature}"
+    ),
+}
+# The status each recovery leaves the request in while its draft waits, and after it is sent.
+RECOVERY = {
+    "no_show": (RequestStatus.no_show, RequestStatus.awaiting_response),
+    "rescheduled": (RequestStatus.negotiating, RequestStatus.negotiating),
+}
+
+
+def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Fresh times for a meeting that did not happen.
+
+    A no-show gets the no-show email, its tone set by how many they have missed (seed 000). A
+    reschedule asks the rep nothing more: the same fresh times, worded as a new time for the
+    meeting, and the request goes back to negotiating. Both skip the slots the meeting just had,
+    because fresh times start a day out.
+    """
+    reason = str(job.trigger_payload["reason"])
+    request, rep, attendees = load_request(ctx.session, job)
+    waiting, _ = RECOVERY[reason]
+    if request.status != waiting:
+        return StepResult(output={"skipped": f"request is {request.status}"}, stop=True)
+    start, end = slot_window(request, now=ctx.now)
+    found = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
+    slots = [s.start for s in found]
+    tz = prospect_zone(request, attendees)
+    last = _last_outbound(ctx.session, request)
+    common: dict[str, Any] = {
+        "first_name": _first_name(attendees),
+        "rep_name": rep.name or rep.email,
+        "meeting_label": request.meeting_type,
+        "duration_minutes": request.duration_minutes,
+        "recipient_tz": tz,
+        "our_tz": rep.timezone,
+        "signature": rep.signature,
+        "original_subject": _first_subject(ctx.session, request),
+    }
+    try:
+        if reason == "no_show":
+            kind, action_type = "no_show", ActionType.email_no_show
+            draft = no_show_email(
+                NoShowInput(**common, slots=slots, no_show_count=max(1, request.no_show_count)),
+                _overrides(ctx.session, request),
+            )
+        else:
+            kind, action_type = "counter_proposal", ActionType.email_response
+            draft = counter_proposal_email(
+                CounterProposalInput(**common, slots=slots), RESCHEDULE_WORDING
+            )
+    except TemplateError as exc:
+        return _not_drafted(ctx, request, "recovery email", [f"template is broken: {exc}"])
+    problems = validate_draft(
+        draft, kind=kind, allowed_slots=draft.slots, recipient_tz=tz, our_tz=rep.timezone
+    )
+    if problems:
+        return _not_drafted(ctx, request, "recovery email", problems)
+    length = timedelta(minutes=request.duration_minutes)
+    offered = [{"start": s.isoformat(), "end": (s + length).isoformat()} for s in draft.slots]
+    audit(ctx, request, "draft_created", f"{reason.replace('_', '-')} recovery drafted")
+    return StepResult(
+        output={"reason": reason, "slots": offered},
+        actions=[
+            ProposedAction(
+                action_type=action_type,
+                key=action_type.value,
+                action_data=_email_data(job, ctx, action_type.value, draft, attendees, last)
+                | {"slots": [s["start"] for s in offered]},
+                reasoning=_recovery_reasoning(reason, request.no_show_count),
+                confidence=1.0,
+                expires_in=DRAFT_TTL,
+            )
+        ],
+    )
+
+
+def _recovery_reasoning(reason: str, no_shows: int) -> str:
+    if reason == "rescheduled":
+        return "You said the meeting was rescheduled; these are fresh times that suit our side."
+    times = "once" if no_shows == 1 else f"{no_shows} times"
+    return f"They missed the meeting ({times} now); no guilt, fresh times."
+
+
+def record_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Sent: follow-ups resume on the usual cadence. Not sent: the request stays where the rep's
+    answer left it (no-show or negotiating) with nothing scheduled; the Home tab shows it."""
+    reason = str(job.trigger_payload["reason"])
+    request, _, _ = load_request(ctx.session, job)
+    action = _job_action(ctx.session, job)
+    assert action is not None
+    waiting, after = RECOVERY[reason]
+    if action.status == ActionStatus.executed and action.result:
+        request.attempt_count += 1
+        request.proposed_slots = list(job.outputs["draft_recovery"]["slots"])
+        if request.status == waiting:
+            request.status = after
+            request.next_action_type = "follow_up"
+            request.next_action_at = ctx.now + follow_up_delay(
+                cadence_for(ctx.session, request=request), follow_ups_sent=0
+            )
+        audit(
+            ctx,
+            request,
+            "rescheduling_started",
+            f"{reason.replace('_', '-')} recovery sent with fresh times",
+            **_sent(action.result),
+        )
+    else:
+        audit(ctx, request, "recovery_not_sent", f"recovery email {action.status}; nothing sent")
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    return StepResult(output={"action_status": action.status})
