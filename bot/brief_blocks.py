@@ -3,6 +3,7 @@
 Buttons reuse the approval card's action ids (`approve_action`, `edit_action`, `retry_action`),
 so a draft can be decided from the brief with the same listeners and the same ownership checks;
 each item gets its own actions block, which keeps those ids unique per block as Slack requires.
+"Review all" posts the batch review card (bot/listeners/review.py) for every waiting draft.
 """
 
 from __future__ import annotations
@@ -25,8 +26,17 @@ def _clock(moment: datetime, tz: str) -> str:
 
 
 def _meeting(line: MeetingLine, tz: str) -> str:
+    if not line.ref:
+        # Calendar time that isn't one of the rep's requests: free/busy gives no title.
+        until = f" until {_clock(line.end, tz)}" if line.end else ""
+        return f"• *{_clock(line.start, tz)}* — busy on your calendar{until}"
     who = f" with {escape(line.prospect)}" if line.prospect else ""
-    return f"• *{_clock(line.start, tz)}* — {escape(line.title)}{who} ({escape(line.ref)})"
+    text = f"• *{_clock(line.start, tz)}* — {escape(line.title)}{who} ({escape(line.ref)})"
+    if line.booked_by_convene:
+        text += " · _booked by Convene_"
+    if line.on_calendar is False:
+        text += " · :warning: not on your calendar any more"
+    return text
 
 
 def _attention_blocks(item: AttentionItem) -> list[Block]:
@@ -56,8 +66,15 @@ def brief_card(brief: Brief) -> tuple[str, list[Block]]:
             lines.append(f"…and {len(brief.meetings) - MAX_MEETINGS} more")
         blocks.append(section(f"*:calendar: Today's meetings ({len(brief.meetings)})*"))
         blocks.append(section("\n".join(lines)))
+    elif brief.calendar_note:
+        blocks.append(section("*:calendar: Today's meetings*"))
+    if brief.calendar_note:
+        blocks.append(context(f":warning: {brief.calendar_note}"))
     if brief.attention:
-        blocks.append(section(f"*:envelope: Needs your attention ({len(brief.attention)})*"))
+        header = section(f"*:envelope: Needs your attention ({len(brief.attention)})*")
+        if any(item.kind == "approval" for item in brief.attention):
+            header["accessory"] = button("Review all", "review_all", "review")
+        blocks.append(header)
         for item in brief.attention[:MAX_ATTENTION]:
             blocks += _attention_blocks(item)
         if len(brief.attention) > MAX_ATTENTION:

@@ -20,6 +20,9 @@ HELP_TEXT = (
     "• How long (optional): `30m`, `45 min`, `1h`. Default: 30 minutes.\n"
     "• Context for the email (optional): in double quotes.\n"
     "• `/schedule` alone opens a form with every option.\n"
+    "• `/schedule times demo with john@acme.com next week`: the same, but you pick the times "
+    "first (both time zones shown), then email them or send an invite for one.\n"
+    "• `/schedule review`: every draft waiting for you in one message, to approve together.\n"
     "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
     "• `/schedule help` shows this."
 )

@@ -19,6 +19,8 @@ from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 
 REF_ATTEMPTS = 10
+# How a new request starts: draft the first email at once, or show the rep a time picker first.
+START_EVENTS = ("scheduling_requested", "calendar_find_times")
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,16 @@ def start_scheduling(
     command: ScheduleCommand,
     idempotency_key: str,
     source: str = "slack",
+    event_type: str = "scheduling_requested",
 ) -> Started:
-    """Create the request and its `scheduling_requested` job in one transaction, then wake it.
+    """Create the request and its job (`event_type`, one of `START_EVENTS`) in one transaction,
+    then wake it.
 
     Two commands at once can race for the same rep row or the same `ACME-n` reference; the
     loser's transaction rolls back and is retried, so no command is lost after its ack.
     """
+    if event_type not in START_EVENTS:
+        raise ValueError(f"a request cannot start with {event_type!r}")
     for attempt in range(1, REF_ATTEMPTS + 1):
         try:
             started = _start_once(
@@ -126,6 +132,7 @@ def start_scheduling(
                 command=command,
                 idempotency_key=idempotency_key,
                 source=source,
+                event_type=event_type,
             )
         except IntegrityError:
             if attempt == REF_ATTEMPTS:
@@ -147,6 +154,7 @@ def _start_once(
     command: ScheduleCommand,
     idempotency_key: str,
     source: str,
+    event_type: str,
 ) -> Started:
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -237,7 +245,7 @@ def _start_once(
         job, _ = insert_job(
             session,
             Event(
-                type="scheduling_requested",
+                type=event_type,
                 org_id=org_id,
                 idempotency_key=idempotency_key,
                 source=source,

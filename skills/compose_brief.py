@@ -1,6 +1,11 @@
 """The morning brief's content (seed 002's mock, cut to scheduling): today's meetings, what needs
 the rep, and how their requests are doing. Plain data in, plain data out; rendering is Slack's
-business (bot/brief_blocks.py) and reading the database the orchestrator's.
+business (bot/brief_blocks.py) and reading the database and the calendar the orchestrator's.
+
+Today's meetings come from the rep's calendar when it could be read: every busy stretch, with
+the ones that are the rep's booked requests named (and those Convene put there marked), and a
+booked request missing from the calendar flagged. When the calendar could not be read, the brief
+says so and falls back to the meetings Convene's own records have booked.
 
 Precision over recall: a rep with nothing booked today, nothing to decide and nothing at risk
 gets no brief at all, so a brief that does arrive is worth reading.
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -30,6 +35,15 @@ AT_RISK_ATTEMPTS_LEFT = 1
 AT_RISK_DAYS_LEFT = 5
 
 AttentionKind = Literal["approval", "failed_send", "paused", "no_show"]
+# Why the calendar could not be read: a hiccup, or a grant only the rep can renew.
+CalendarProblem = Literal["", "unavailable", "reconnect"]
+CALENDAR_NOTES: dict[CalendarProblem, str] = {
+    "": "",
+    "unavailable": "I couldn't read your calendar this morning, so these are only the meetings "
+    "I have booked.",
+    "reconnect": "I couldn't read your calendar: access was revoked. `/schedule connect` fixes "
+    "it; until then these are only the meetings I have booked.",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +57,15 @@ class RequestInfo:
     meeting_end: datetime | None = None
     prospect: str = ""  # who the meeting is with, as the rep knows them
     paused_reason: str = ""
+    calendar_event_id: str | None = None  # set when Convene put the meeting on the calendar
+
+
+@dataclass(frozen=True, kw_only=True)
+class BusyTime:
+    """A busy stretch on the rep's calendar (free/busy carries no titles)."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,11 +80,15 @@ class ActionInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class MeetingLine:
+    """A meeting today: one of the rep's booked requests (`ref` set) or other calendar time."""
+
     ref: str
     title: str
     start: datetime
     end: datetime | None
     prospect: str
+    booked_by_convene: bool = False
+    on_calendar: bool | None = None  # None: the calendar was not read
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +115,7 @@ class Brief:
     attention: tuple[AttentionItem, ...]
     pulse: tuple[tuple[str, int], ...]
     at_risk: tuple[AtRisk, ...]
+    calendar_note: str = ""  # why the meetings come from Convene's records, not the calendar
 
 
 def compose_brief(
@@ -99,11 +127,20 @@ def compose_brief(
     actions: Sequence[ActionInfo],
     max_attempts: int = 5,
     max_days: int = 21,
+    calendar: Sequence[BusyTime] | None = None,
+    calendar_problem: CalendarProblem = "",
 ) -> Brief | None:
-    """The brief for the rep's local day containing ``now``, or None with nothing to say."""
+    """The brief for the rep's local day containing ``now``, or None with nothing to say.
+
+    ``calendar`` is the rep's busy time over that day, or None when it could not be read
+    (``calendar_problem`` says why); a problem alone is not worth a brief.
+    """
     zone = ZoneInfo(timezone)
     today = now.astimezone(zone).date()
-    meetings = _todays_meetings(requests, zone=zone, today=today)
+    if calendar is None:
+        meetings = _todays_meetings(requests, zone=zone, today=today)
+    else:
+        meetings = _calendar_meetings(requests, calendar, zone=zone, today=today)
     attention = _attention(requests, actions)
     at_risk = _at_risk(requests, now=now, max_attempts=max_attempts, max_days=max_days)
     if not (meetings or attention or at_risk):
@@ -119,22 +156,90 @@ def compose_brief(
         attention=attention,
         pulse=_pulse(requests),
         at_risk=at_risk,
+        calendar_note=CALENDAR_NOTES[calendar_problem] if calendar is None else "",
+    )
+
+
+def _booked_today(
+    requests: Sequence[RequestInfo], *, zone: ZoneInfo, today: date
+) -> list[tuple[RequestInfo, datetime]]:
+    return [
+        (r, r.meeting_start)
+        for r in requests
+        if r.status in BOOKED
+        and r.meeting_start is not None
+        and r.meeting_start.astimezone(zone).date() == today
+    ]
+
+
+def _request_line(r: RequestInfo, start: datetime, on_calendar: bool | None) -> MeetingLine:
+    return MeetingLine(
+        ref=r.ref,
+        title=r.title,
+        start=start,
+        end=r.meeting_end,
+        prospect=r.prospect,
+        booked_by_convene=r.calendar_event_id is not None,
+        on_calendar=on_calendar,
     )
 
 
 def _todays_meetings(
     requests: Sequence[RequestInfo], *, zone: ZoneInfo, today: date
 ) -> tuple[MeetingLine, ...]:
+    """From Convene's records alone: the booked requests meeting today."""
     lines = [
-        MeetingLine(
-            ref=r.ref, title=r.title, start=r.meeting_start, end=r.meeting_end, prospect=r.prospect
-        )
-        for r in requests
-        if r.status in BOOKED
-        and r.meeting_start is not None
-        and r.meeting_start.astimezone(zone).date() == today
+        _request_line(r, start, None)
+        for r, start in _booked_today(requests, zone=zone, today=today)
     ]
     return tuple(sorted(lines, key=lambda m: m.start))
+
+
+def _calendar_meetings(
+    requests: Sequence[RequestInfo],
+    busy: Sequence[BusyTime],
+    *,
+    zone: ZoneInfo,
+    today: date,
+) -> tuple[MeetingLine, ...]:
+    """The calendar's busy time today, with the rep's booked requests named where they sit."""
+    day_start = datetime.combine(today, time(), zone)
+    day_end = datetime.combine(today + timedelta(days=1), time(), zone)
+    lines: list[MeetingLine] = []
+    named: list[tuple[datetime, datetime]] = []
+    for r, start in _booked_today(requests, zone=zone, today=today):
+        end = r.meeting_end or start
+        holding = [b for b in busy if b.start <= start < b.end and end <= b.end]
+        lines.append(_request_line(r, start, bool(holding)))
+        if holding:
+            # With no known end, the busy stretch it sits in is taken to be the meeting.
+            named.append((start, r.meeting_end or holding[0].end))
+    for block in busy:
+        span = (max(block.start, day_start), min(block.end, day_end))
+        for start, end in _subtract(span, named):
+            lines.append(
+                MeetingLine(ref="", title="", start=start, end=end, prospect="", on_calendar=True)
+            )
+    return tuple(sorted(lines, key=lambda m: m.start))
+
+
+def _subtract(
+    span: tuple[datetime, datetime], cuts: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """What is left of ``span`` outside every cut (a busy stretch around a named meeting)."""
+    pieces = [span] if span[0] < span[1] else []
+    for cut_start, cut_end in cuts:
+        left: list[tuple[datetime, datetime]] = []
+        for start, end in pieces:
+            if cut_end <= start or end <= cut_start:
+                left.append((start, end))
+                continue
+            if start < cut_start:
+                left.append((start, cut_start))
+            if cut_end < end:
+                left.append((cut_end, end))
+        pieces = left
+    return pieces
 
 
 def _attention(

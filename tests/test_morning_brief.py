@@ -1,5 +1,6 @@
 """The morning brief on the clock: at each rep's local brief time across the 2026 DST changes,
-once a day, only with something to say, never inside quiet hours, within the hourly DM cap."""
+once a day, only with something to say, never inside quiet hours, within the hourly DM cap;
+today's meetings read from the rep's calendar, and a calendar that fails doesn't stop it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from sqlmodel import col
 
 from bot.brief_blocks import brief_card
 from bot.local_slack import Message, block_errors
+from connectors.calendar.local import LocalCalendar
+from connectors.errors import ReconnectRequired, TransientError
+from connectors.ports import CalendarEvent, EventAttendee
 from db.models import (
     ActionStatus,
     ActionType,
@@ -22,12 +26,13 @@ from db.models import (
     RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
+    SchedulingTemplate,
     SequenceJob,
     SlackNotification,
 )
 from orchestrator.due import dispatch_due
 from orchestrator.notifications import claim, in_quiet_hours, parse_clock
-from skills.compose_brief import ActionInfo, RequestInfo, compose_brief
+from skills.compose_brief import ActionInfo, BusyTime, RequestInfo, compose_brief
 from tests.support.stack import Stack, wait_for
 
 TICK = timedelta(minutes=15)
@@ -76,6 +81,7 @@ def add_request(
     status: str = RequestStatus.awaiting_response,
     meeting_start: datetime | None = None,
     draft: bool = False,
+    calendar_event_id: str | None = None,
 ) -> SchedulingRequest:
     now = stack.clock.now()
     request = SchedulingRequest(
@@ -87,6 +93,7 @@ def add_request(
         attempt_count=1,
         meeting_start=meeting_start,
         meeting_end=meeting_start + timedelta(minutes=30) if meeting_start else None,
+        calendar_event_id=calendar_event_id,
         created_at=now - timedelta(days=1),
         updated_at=now,
     )
@@ -225,17 +232,61 @@ def test_brief_at_local_time_in_three_zones_across_dst(
 # --- content and buttons -----------------------------------------------------------------------
 
 
+def on_calendar(
+    stack: Stack, rep: Rep, start: datetime, *, event_id: str, minutes: int = 30
+) -> None:
+    """An event on the rep's embedded calendar (what Google or Microsoft would hold)."""
+    stack.deps.calendar.create_event(
+        CalendarEvent(
+            event_id=event_id,
+            organizer=rep.email,
+            title="<!channel> private title",
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            attendees=(EventAttendee(email="someone@prospect.example"),),
+        )
+    )
+
+
+def no_reminders(stack: Stack) -> None:
+    """Booked meetings here would also get a meeting-day reminder draft; keep the brief's
+    attention list to what each test sets up."""
+    with stack.deps.uow() as uow:
+        uow.session.add(
+            SchedulingTemplate(org_id="T0LOCAL", meeting_type="meeting", reminder_rule="none")
+        )
+        uow.commit()
+
+
+def brief_sections(brief: Message) -> list[str]:
+    return [b["text"]["text"] for b in brief.blocks if b["type"] == "section"]
+
+
 def test_brief_lists_todays_meetings_and_drafts_and_its_buttons_act(stack: Stack) -> None:
     move_to(stack, at("2026-12-01T15:45"))  # 07:45 in Los Angeles, a Tuesday
+    no_reminders(stack)
     rep = add_rep(stack, "U0LA", "America/Los_Angeles")
     add_request(
-        stack, rep, "ACME-1", status=RequestStatus.confirmed, meeting_start=at("2026-12-01T18:00")
+        stack,
+        rep,
+        "ACME-1",
+        status=RequestStatus.confirmed,
+        meeting_start=at("2026-12-01T18:00"),
+        calendar_event_id="convene-acme-1",
     )
+    on_calendar(stack, rep, at("2026-12-01T18:00"), event_id="convene-acme-1")
     add_request(
         stack, rep, "ACME-2", status=RequestStatus.confirmed, meeting_start=at("2026-12-02T18:00")
     )
     add_request(stack, rep, "ACME-3", draft=True)
     add_request(stack, rep, "ACME-4", status=RequestStatus.paused)
+    # Booked by the prospect's own invite (no event id of ours), and then dropped from the
+    # calendar: the brief still names it, and says it's gone.
+    add_request(
+        stack, rep, "ACME-5", status=RequestStatus.confirmed, meeting_start=at("2026-12-01T22:00")
+    )
+    # The rep's own calendar: an internal meeting Convene knows nothing about.
+    on_calendar(stack, rep, at("2026-12-01T17:00"), event_id="pipeline-review", minutes=45)
 
     stack.tick()
     assert briefs(stack) == []
@@ -245,18 +296,23 @@ def test_brief_lists_todays_meetings_and_drafts_and_its_buttons_act(stack: Stack
     (brief,) = briefs(stack)
     assert brief.channel == "DU0LA"
     assert brief.text == (
-        "Good morning, Rep. Here's your Tuesday. · 1 meeting today · 2 things need you"
+        "Good morning, Rep. Here's your Tuesday. · 3 meetings today · 2 things need you"
     )
-    sections = [b["text"]["text"] for b in brief.blocks if b["type"] == "section"]
-    assert sections == [
+    assert brief_sections(brief) == [
         ":sunrise: *Good morning, Rep. Here's your Tuesday.*",
-        "*:calendar: Today's meetings (1)*",
-        "• *10:00 AM PST* — Demo ACME-1 with Jo Prospect (ACME-1)",
+        "*:calendar: Today's meetings (3)*",
+        "• *9:00 AM PST* — busy on your calendar until 9:45 AM PST\n"
+        "• *10:00 AM PST* — Demo ACME-1 with Jo Prospect (ACME-1) · _booked by Convene_\n"
+        "• *2:00 PM PST* — Demo ACME-5 with Jo Prospect (ACME-5)"
+        " · :warning: not on your calendar any more",
         "*:envelope: Needs your attention (2)*",
         "• *ACME-3* · Follow-up email to acme-3@prospect.example is waiting for your approval",
         "• *ACME-4* · Demo ACME-4 is paused",
-        "*:bar_chart: Scheduling pulse*\n• 1 waiting for a reply\n• 2 booked\n• 1 paused",
+        "*:bar_chart: Scheduling pulse*\n• 1 waiting for a reply\n• 3 booked\n• 1 paused",
     ]
+    assert "private title" not in str(brief.blocks), "free/busy only: no titles read"
+    (job,) = brief_jobs(stack, rep)
+    assert job.outputs["send_brief"]["calendar"] == "read"
     (draft,) = stack.rows(PendingAction)
     assert stack.button_value(brief, "approve_action") == str(draft.id)
     stack.click("approve_action", brief, user="U0LA")
@@ -267,6 +323,85 @@ def test_brief_lists_todays_meetings_and_drafts_and_its_buttons_act(stack: Stack
 
     run_clock(stack, until=at("2026-12-02T07:59"))
     assert len(briefs(stack)) == 1, "never twice a day"
+
+
+class BrokenCalendar(LocalCalendar):
+    """A provider that fails when asked for free/busy."""
+
+    error: Exception = TransientError("calendar API 503")
+
+    def free_busy(self, **kwargs):  # type: ignore[no-untyped-def, override]
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "note", "why"),
+    [
+        (
+            TransientError("calendar API 503"),
+            ":warning: I couldn't read your calendar this morning, so these are only the "
+            "meetings I have booked.",
+            "unavailable",
+        ),
+        (
+            ReconnectRequired("invalid_grant"),
+            ":warning: I couldn't read your calendar: access was revoked. `/schedule connect` "
+            "fixes it; until then these are only the meetings I have booked.",
+            "reconnect",
+        ),
+    ],
+)
+def test_a_calendar_that_fails_does_not_stop_the_brief(
+    stack: Stack, error: Exception, note: str, why: str
+) -> None:
+    move_to(stack, at("2026-12-01T16:00"))  # 08:00 in Los Angeles
+    no_reminders(stack)
+    broken = BrokenCalendar(stack.deps.sessions, org_id="embedded")
+    broken.error = error
+    stack.deps.calendar = broken
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(
+        stack,
+        rep,
+        "ACME-1",
+        status=RequestStatus.confirmed,
+        meeting_start=at("2026-12-01T18:00"),
+        calendar_event_id="convene-acme-1",
+    )
+
+    stack.tick()
+
+    (brief,) = briefs(stack)
+    assert brief_sections(brief)[1:3] == [
+        "*:calendar: Today's meetings (1)*",
+        "• *10:00 AM PST* — Demo ACME-1 with Jo Prospect (ACME-1) · _booked by Convene_",
+    ]
+    assert brief.blocks[3] == {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+    (job,) = brief_jobs(stack, rep)
+    assert job.status == JobStatus.done
+    assert job.outputs["send_brief"]["calendar"] == why
+    assert job.last_error is None, "not retried as a failure: the brief went out"
+
+
+def test_review_all_posts_every_waiting_draft_in_one_message(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T16:00"))
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    for n in range(1, 4):
+        add_request(stack, rep, f"ACME-{n}", draft=True)
+    stack.tick()
+    (brief,) = briefs(stack)
+    header = next(b for b in brief.blocks if "Needs your attention" in str(b))
+    assert header["accessory"]["action_id"] == "review_all"
+
+    stack.click("review_all", brief, user="U0LA")
+    batch = wait_for(
+        lambda: [m for m in stack.slack.messages if "waiting for your approval" in m.text],
+        "the batch review card",
+    )[0]
+    assert batch.channel == "DU0LA"
+    assert batch.text == "3 drafts waiting for your approval"
+    listed = [b["text"]["text"].split(" · ")[0] for b in batch.blocks if "batch_item" in str(b)]
+    assert listed == ["*ACME-1*", "*ACME-2*", "*ACME-3*"]
 
 
 def test_rep_with_nothing_to_say_gets_no_brief(stack: Stack) -> None:
@@ -422,3 +557,89 @@ def test_a_busy_brief_stays_within_slacks_limits() -> None:
     assert (
         text == "Good morning, Rita. Here's your Tuesday. · 30 meetings today · 40 things need you"
     )
+
+
+def test_a_busy_calendar_day_stays_within_slacks_limits() -> None:
+    now = at("2026-12-01T16:00")
+    requests = [
+        RequestInfo(
+            ref=f"ACME-{n}",
+            title="<!channel> " + "x" * 200,
+            status="confirmed",
+            attempt_count=1,
+            created_at=now - timedelta(days=1),
+            meeting_start=now + timedelta(minutes=20 * n),
+            meeting_end=now + timedelta(minutes=20 * n + 20),
+            prospect="<@U123> Eve",
+            calendar_event_id=f"convene-{n}" if n % 2 else None,
+        )
+        for n in range(20)
+    ]
+    busy = [
+        BusyTime(start=now + timedelta(minutes=20 * n), end=now + timedelta(minutes=20 * n + 20))
+        for n in range(40)
+    ]
+    actions = [
+        ActionInfo(action_id=f"id-{n}", ref=f"ACME-{n}", title="Follow-up email", status="pending")
+        for n in range(40)
+    ]
+    for calendar, problem in ((busy, ""), (None, "reconnect")):
+        brief = compose_brief(
+            rep_name="Rita",
+            timezone="America/Los_Angeles",
+            now=now,
+            requests=requests,
+            actions=actions,
+            calendar=calendar,
+            calendar_problem=problem,  # type: ignore[arg-type]
+        )
+        assert brief is not None
+        # Read: the 20 requests named, plus the 20 other busy stretches of the day.
+        assert len(brief.meetings) == (40 if calendar else 20)
+        text, blocks = brief_card(brief)
+        assert block_errors(blocks) == []
+        assert len(blocks) <= 50
+        dumped = str(blocks)
+        assert "<!channel>" not in dumped and "<@U123>" not in dumped
+        action_ids = [
+            e["action_id"]
+            for b in blocks
+            for e in [*b.get("elements", []), b.get("accessory") or {}]
+            if "action_id" in e
+        ]
+        assert action_ids.count("review_all") == 1
+
+
+def test_a_meeting_inside_merged_busy_time_is_named_and_the_rest_stays_busy() -> None:
+    # Google's free/busy merges back-to-back events into one stretch.
+    now = at("2026-12-01T16:00")  # 08:00 in Los Angeles
+    booked = RequestInfo(
+        ref="ACME-1",
+        title="Demo",
+        status="confirmed",
+        attempt_count=1,
+        created_at=now - timedelta(days=1),
+        meeting_start=at("2026-12-01T18:00"),
+        meeting_end=at("2026-12-01T18:30"),
+        calendar_event_id="convene-1",
+    )
+    brief = compose_brief(
+        rep_name="Rita",
+        timezone="America/Los_Angeles",
+        now=now,
+        requests=[booked],
+        actions=[],
+        # Yesterday evening into today, and 09:00-11:00 around the demo at 10:00.
+        calendar=[
+            BusyTime(start=at("2026-12-01T06:00"), end=at("2026-12-01T09:00")),
+            BusyTime(start=at("2026-12-01T17:00"), end=at("2026-12-01T19:00")),
+        ],
+    )
+    assert brief is not None
+    assert [(m.ref, m.start, m.end, m.booked_by_convene) for m in brief.meetings] == [
+        ("", at("2026-12-01T08:00"), at("2026-12-01T09:00"), False),  # from local midnight
+        ("", at("2026-12-01T17:00"), at("2026-12-01T18:00"), False),
+        ("ACME-1", at("2026-12-01T18:00"), at("2026-12-01T18:30"), True),
+        ("", at("2026-12-01T18:30"), at("2026-12-01T19:00"), False),
+    ]
+    assert brief.calendar_note == ""

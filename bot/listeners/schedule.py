@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.blocks import button, section
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
+from bot.listeners.review import review_command
 from bot.modals import CALLBACK_ID, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
@@ -114,7 +115,13 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _create(
-    deps: Deps, command: dict[str, Any], text: str, client: WebClient, respond: Respond
+    deps: Deps,
+    command: dict[str, Any],
+    text: str,
+    client: WebClient,
+    respond: Respond,
+    *,
+    event_type: str = "scheduling_requested",
 ) -> None:
     profile = _profile(client, command["user_id"])
     try:
@@ -128,13 +135,26 @@ def _create(
         profile=profile,
         command=parsed,
         idempotency_key=f"slack:{command['team_id']}:{command['trigger_id']}",
+        event_type=event_type,
     )
-    log.info("request_started", ref=started.ref, created=started.created)
+    log.info("request_started", ref=started.ref, created=started.created, event_type=event_type)
+    then = (
+        "I'll DM you the times to pick from"
+        if event_type == "calendar_find_times"
+        else "I'll DM you a draft"
+    )
     respond(
         text=f"*{started.ref}*: finding times for a {parsed.meeting_type} with "
-        f"{', '.join(parsed.emails)}. I'll DM you a draft; nothing is sent until you approve.",
+        f"{', '.join(parsed.emails)}. {then}; nothing is sent until you approve.",
         response_type="ephemeral",
     )
+
+
+def _times(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    """`/schedule times demo with …`: like `/schedule demo with …`, but the rep picks the times
+    from a picker before anything is drafted."""
+    ack()
+    _create(deps, command, rest, deps.slack_client, respond, event_type="calendar_find_times")
 
 
 def _profile(client: WebClient, user_id: str) -> RepProfile:
@@ -258,13 +278,22 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
         }
         for name in deps.settings.oauth_providers()
     ]
+    if deps.settings.mail_backend == "connected":
+        # The same consent covers the mailbox: approved emails leave from the rep's own address.
+        intro = (
+            "Connect your calendar and mailbox so I can see when you're free, book real "
+            "invites, send the emails you approve from your own address, and read the replies."
+        )
+        scope = (
+            "I only ask for free/busy, events on calendars you own, and sending and reading mail."
+        )
+    else:
+        intro = "Connect your calendar so I can see when you're free and book real invites."
+        scope = "I only ask for free/busy and events on calendars you own."
     respond(
-        text="Connect your calendar so I can see when you're free and book real invites.",
+        text=intro,
         blocks=[
-            section(
-                "Connect your calendar so I can see when you're free and book real invites. "
-                "I only ask for free/busy and events on calendars you own."
-            ),
+            section(f"{intro} {scope}"),
             {"type": "actions", "block_id": "connect", "elements": links},
         ],
         response_type="ephemeral",
@@ -279,4 +308,6 @@ SUBCOMMANDS: dict[str, Handler] = {
     "cancel": _cancel,
     "settings": _settings,
     "connect": _connect,
+    "times": _times,
+    "review": review_command,
 }

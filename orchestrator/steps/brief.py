@@ -1,5 +1,9 @@
 """The `morning_brief_due` sequence's one step: read the rep's day, compose, and DM it once.
 
+Today's meetings are read from the rep's calendar; a calendar that can't be read (an outage, a
+revoked grant) costs the brief that section's accuracy, not the brief: it says so and lists the
+meetings Convene booked instead.
+
 The clock dispatches it when the rep's local brief time has passed; this step checks again,
 because minutes may pass between the two: quiet hours may have begun or the hourly cap filled.
 A brief held back that way ends with `held` in its output, and the clock tries again later.
@@ -7,10 +11,12 @@ A brief held back that way ends with `held` in its output, and the clock tries a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
+import structlog
 from sqlmodel import col, or_, select
 
+from connectors.errors import PermanentError, ReconnectRequired, TransientError
 from db.models import (
     ActionStatus,
     PendingAction,
@@ -24,7 +30,15 @@ from db.models import (
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
 from orchestrator.events import StepContext, StepResult
 from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
-from skills.compose_brief import ActionInfo, RequestInfo, compose_brief
+from skills.compose_brief import (
+    ActionInfo,
+    BusyTime,
+    CalendarProblem,
+    RequestInfo,
+    compose_brief,
+)
+
+log = structlog.get_logger(__name__)
 
 # A failed send stays worth mentioning for a week; after that the Home tab has it.
 FAILED_LOOKBACK = timedelta(days=7)
@@ -55,6 +69,7 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
     verdict = gate(ctx.session, rep=rep, now=ctx.now, cap=ctx.deps.settings.dm_per_hour_cap)
     if not verdict.open:
         return StepResult(output={"held": verdict.reason})
+    busy, problem = _calendar_today(ctx, rep)
     brief = compose_brief(
         rep_name=rep.name,
         timezone=rep_zone(rep).key,
@@ -63,10 +78,12 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
         actions=_actions(ctx, rep),
         max_attempts=MAX_ATTEMPTS,
         max_days=MAX_DAYS_ACTIVE,
+        calendar=busy,
+        calendar_problem=problem,
     )
     if brief is None:
         return StepResult(output={"skipped": "nothing to say"})
-    text, blocks = ctx.deps.brief_card(brief)
+    text, blocks = ctx.deps.cards.brief(brief)
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
     # The row goes in first: a concurrent run of the same brief finds it and stays quiet,
     # and if the post fails the rollback removes it so the retry can post.
@@ -83,8 +100,31 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
             "meetings": len(brief.meetings),
             "attention": len(brief.attention),
             "at_risk": len(brief.at_risk),
+            "calendar": "read" if busy is not None else problem,
         }
     )
+
+
+def _calendar_today(ctx: StepContext, rep: Rep) -> tuple[list[BusyTime] | None, CalendarProblem]:
+    """The rep's busy time over their local day, or None and why it couldn't be read."""
+    zone = rep_zone(rep)
+    today = ctx.now.astimezone(zone).date()
+    start = datetime.combine(today, time(), zone)
+    end = datetime.combine(today + timedelta(days=1), time(), zone)
+    try:
+        calendar = ctx.deps.calendar_for(rep.org_id)
+        found = calendar.free_busy(emails=[rep.email], start=start, end=end)
+    except ReconnectRequired as exc:
+        log.warning("brief_calendar_unreadable", rep_id=str(rep.id), error=repr(exc))
+        return None, "reconnect"
+    except (TransientError, PermanentError, TimeoutError, ConnectionError) as exc:
+        log.warning("brief_calendar_unreadable", rep_id=str(rep.id), error=repr(exc))
+        return None, "unavailable"
+    intervals = found.get(rep.email.lower(), found.get(rep.email))
+    if intervals is None:
+        # Providers leave out calendars the grant may not read rather than fail.
+        return None, "unavailable"
+    return [BusyTime(start=i.start, end=i.end) for i in intervals], ""
 
 
 def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
@@ -104,6 +144,7 @@ def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
             meeting_end=r.meeting_end,
             prospect=_prospect(ctx, r),
             paused_reason=_paused_reason(ctx, r) if r.status == RequestStatus.paused else "",
+            calendar_event_id=r.calendar_event_id,
         )
         for r in requests
     ]
