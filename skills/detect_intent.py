@@ -267,7 +267,8 @@ def _negated(lowered: str, start: int) -> bool:
     if breaks:
         before = before[breaks[-1].end() :]
     window = " ".join(before.split()[-3:])
-    return bool(rules.NEGATORS.search(window))
+    # "None of those times work": the quantifier negates its whole clause, however far back.
+    return bool(rules.NEGATORS.search(window) or rules.CLAUSE_NEGATORS.search(before))
 
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-z][.!?])(?=[A-Z])")
@@ -528,6 +529,7 @@ def _decide(signals: _Signals, *, proposed: Sequence[datetime], zone: tzinfo) ->
     local_slots = [slot.astimezone(zone) for slot in proposed]
     for step in (
         _auto_reply,
+        _away,
         _confusion,
         _delegation,
         _rescheduling,
@@ -541,6 +543,16 @@ def _decide(signals: _Signals, *, proposed: Sequence[datetime], zone: tzinfo) ->
 def _auto_reply(s: _Signals) -> _Verdict | None:
     if s.score("ooo") >= rules.DECISIVE:
         return _Verdict("out_of_office", "high", "auto-reply: " + _joined(s, "ooo"))
+    return None
+
+
+def _away(s: _Signals) -> _Verdict | None:
+    """A person saying they are away until a date ("on leave until Dec 14"): not a counter-
+    proposal, though the date looks like one; follow-ups should wait for their return."""
+    returning = _RETURN_ANCHOR.search(_normalise(s.text))
+    busy_answering = s.questions or s.score("accept") or s.score("counter")
+    if s.score("ooo") >= rules.CLEAR and returning and not busy_answering:
+        return _Verdict("out_of_office", "medium", "away: " + _joined(s, "ooo"))
     return None
 
 

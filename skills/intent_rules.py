@@ -150,10 +150,11 @@ EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Words that end a clause: negation before them does not reach what follows.
 CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]|\b(?:but|and|although|though|however|so)\b")
 NEGATORS = re.compile(
-    r"\b(?:not|no|never|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't|"
+    r"\b(?:not|no|none|neither|never|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't|"
     r"wouldn't|shouldn't|couldn't|unable|hardly)\b|n't\b",
     re.IGNORECASE,
 )
+CLAUSE_NEGATORS = re.compile(r"\b(?:none|neither) of\b", re.IGNORECASE)
 
 
 # --- cue tables --------------------------------------------------------------------------------

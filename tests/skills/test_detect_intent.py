@@ -136,10 +136,21 @@ def test_confidence_and_escalation(body: str, intent: str, confidence: str, esca
         "That won't work for us, sorry.",
         "I can't do Wednesday at 10.",
         "Thursday isn't good for me.",
+        "None of those times work for us, sorry.",
+        "Neither of those slots works for me.",
     ],
 )
 def test_negated_acceptance_is_never_an_acceptance(body: str) -> None:
     assert detect(body).intent == "counter_propose"
+
+
+@pytest.mark.parametrize(
+    "body", ["I am on leave until December 14.", "On vacation until December 14, sorry!"]
+)
+def test_a_person_away_until_a_date_is_out_of_office_not_a_counter(body: str) -> None:
+    analysis = detect(body)
+    assert analysis.intent == "out_of_office"
+    assert analysis.ooo_return is not None and analysis.ooo_return.day == 14
 
 
 def test_naming_a_proposed_slot_accepts_and_naming_another_counters() -> None:
