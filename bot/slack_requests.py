@@ -54,8 +54,13 @@ def button_click(
     message_ts: str,
     block_id: str = "b",
     selected: str | None = None,
+    message: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
 ) -> bytes:
-    """A click on a button (`value`) or, with `selected`, a pick in a static select."""
+    """A click on a button (`value`) or, with `selected`, a pick in a static select.
+
+    Like Slack, a click on a message may carry that `message` and the `state` of its other
+    inputs ({block_id: {action_id: {...}}}), e.g. the radio option chosen before the click."""
     element: dict[str, Any] = {
         "action_id": action_id,
         "block_id": block_id,
@@ -77,6 +82,10 @@ def button_click(
         "response_url": response_url,
         "actions": [element],
     }
+    if message is not None:
+        payload["message"] = message
+    if state is not None:
+        payload["state"] = {"values": state}
     return ("payload=" + quote(json.dumps(payload))).encode()
 
 

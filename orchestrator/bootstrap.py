@@ -23,21 +23,52 @@ from connectors.clock import SystemClock
 from connectors.credentials import CredentialStore
 from connectors.mail.local import LocalMailbox
 from connectors.oauth import OAuthFlow
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
+from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, MailReader
 from connectors.slack import SlackChat, make_web_client
 from db.engine import make_engine, make_session_factory
+from db.models import Rep
 from db.uow import UnitOfWork
 from orchestrator.llm_budget import llm_client
-from orchestrator.providers import calendar_factory, credential_store, oauth_flow
+from orchestrator.providers import (
+    RepMailboxes,
+    calendar_factory,
+    credential_store,
+    embedded_reader,
+    oauth_flow,
+)
 from orchestrator.settings import Settings
 from orchestrator.wakeups import WakeUps
 
 if TYPE_CHECKING:
     from orchestrator.cards import ActionView
+    from orchestrator.decisions import DecisionView
+    from orchestrator.steps.find_times import PickerView
+    from orchestrator.steps.meeting import MeetingCheck
     from skills.compose_brief import Brief
 
-CardBuilder = Callable[["ActionView"], tuple[str, list[dict[str, Any]]]]
-BriefBuilder = Callable[["Brief"], tuple[str, list[dict[str, Any]]]]
+Card = tuple[str, list[dict[str, Any]]]  # fallback text, Block Kit blocks
+
+
+@dataclass(frozen=True)
+class Cards:
+    """The Block Kit builders (pure functions in bot/), handed to the orchestrator here so
+    that the worker posts cards without importing the Slack layer."""
+
+    approval: Callable[[ActionView], Card]
+    brief: Callable[[Brief], Card]
+    decision: Callable[[DecisionView], Card]
+    picker: Callable[[PickerView], Card]
+    meeting: Callable[[MeetingCheck], Card]
+
+
+def slack_cards() -> Cards:
+    from bot.blocks import approval_card
+    from bot.brief_blocks import brief_card
+    from bot.decision_blocks import decision_card
+    from bot.meeting_blocks import meeting_check_card
+    from bot.picker_blocks import picker_card
+
+    return Cards(approval_card, brief_card, decision_card, picker_card, meeting_check_card)
 
 
 @dataclass
@@ -54,13 +85,14 @@ class Deps:
     chat: ChatPort
     slack_client: WebClient
     llm: LLMPort | None
-    approval_card: CardBuilder
-    brief_card: BriefBuilder
+    cards: Cards
     credentials: CredentialStore | None = None
     oauth: OAuthFlow | None = None
     # org_id -> calendar for provider backends; None means `calendar` serves every org.
     calendar_factory: Callable[[str], CalendarPort] | None = None
     _calendars: dict[str, CalendarPort] = field(default_factory=dict)
+    # Reps' own mailboxes (Gmail, Microsoft 365, SMTP/IMAP); `mail` serves reps on "local".
+    mailboxes: RepMailboxes | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
@@ -71,6 +103,17 @@ class Deps:
         if org_id not in self._calendars:
             self._calendars[org_id] = self.calendar_factory(org_id)
         return self._calendars[org_id]
+
+    def mail_for(self, rep: Rep) -> MailPort:
+        """The mailbox the rep's email leaves from (raises ReconnectRequired without a grant)."""
+        mailbox = self.mailboxes.mailbox(rep) if self.mailboxes else None
+        # Read `mail` at call time: tests and the sandbox may swap the embedded adapter.
+        return self.mail if mailbox is None else mailbox.port
+
+    def reader_for(self, rep: Rep) -> MailReader | None:
+        """The rep's inbox, or None when their mailbox cannot be read (nothing to poll)."""
+        mailbox = self.mailboxes.mailbox(rep) if self.mailboxes else None
+        return embedded_reader(self.mail, rep) if mailbox is None else mailbox.reader
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -97,8 +140,6 @@ def bootstrap(
     llm: LLMPort | None = None,
 ) -> Deps:
     """Build every dependency from settings; keyword arguments replace one adapter (tests)."""
-    from bot.blocks import approval_card
-    from bot.brief_blocks import brief_card
 
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -124,9 +165,9 @@ def bootstrap(
         slack_client=slack_client,
         # Unbudgeted: steps reach it through `llm_budget.llm_for(deps, org_id=, rep_id=)`.
         llm=llm if llm is not None else llm_client(settings),
-        approval_card=approval_card,
-        brief_card=brief_card,
+        cards=slack_cards(),
         credentials=store,
         oauth=oauth_flow(settings, store),
         calendar_factory=None if calendar else calendar_factory(settings, sessions, store, clock),
+        mailboxes=RepMailboxes(settings=settings, sessions=sessions, store=store, clock=clock),
     )

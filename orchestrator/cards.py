@@ -73,7 +73,7 @@ def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
             return "already-posted"
         rep = uow.session.get_one(Rep, action.rep_id)
         view = action_view(uow.session, action)
-    text, blocks = deps.approval_card(view)
+    text, blocks = deps.cards.approval(view)
     channel = deps.chat.open_dm(user_id=rep.slack_user_id)
     posted = deps.chat.post_message(channel=channel, text=text, blocks=blocks)
     with deps.uow() as uow:
@@ -92,7 +92,7 @@ def refresh_card(deps: Deps, action_id: uuid.UUID) -> None:
             return
         view = action_view(uow.session, action)
         channel, ts = action.slack_channel, action.slack_ts
-    text, blocks = deps.approval_card(view)
+    text, blocks = deps.cards.approval(view)
     try:
         deps.chat.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
     except Exception as exc:  # noqa: BLE001 - a stale card is better than a failed send record

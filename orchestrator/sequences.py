@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from orchestrator.events import Step
-from orchestrator.steps import brief, follow_up, negotiate, replies, scheduling
+from orchestrator.steps import (
+    assess,
+    brief,
+    find_times,
+    follow_up,
+    meeting,
+    negotiate,
+    replies,
+    respond,
+    scheduling,
+)
 
 SEQUENCES: dict[str, list[Step]] = {
     "scheduling_requested": [
@@ -13,8 +23,15 @@ SEQUENCES: dict[str, list[Step]] = {
     ],
     "email_received": [
         Step("understand_reply", replies.understand_reply),
+        Step("assess", assess.assess),
         Step("tell_rep", replies.tell_rep),
-        Step("propose_booking", negotiate.propose_booking, approval=True),
+        Step("respond", respond.respond, approval=True),
+        Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
+        Step("record_reply_outcome", negotiate.record_reply_outcome),
+    ],
+    # The rep answered a decision card (orchestrator.decisions).
+    "decision_made": [
+        Step("act_on_decision", respond.act_on_decision, approval=True),
         Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
@@ -24,4 +41,27 @@ SEQUENCES: dict[str, list[Step]] = {
         Step("record_follow_up", follow_up.record_follow_up),
     ],
     "morning_brief_due": [Step("send_brief", brief.send_brief)],
+    # The clock, on the meeting's day (orchestrator.steps.meeting.reminder_at).
+    "reminder_due": [
+        Step("check_reminder", meeting.check_reminder),
+        Step("draft_reminder", meeting.draft_reminder, approval=True),
+        Step("record_reminder", meeting.record_reminder),
+    ],
+    # The clock, ten minutes after the meeting's end: Held · No-show · Rescheduled card.
+    "meeting_ended": [Step("ask_about_meeting", meeting.ask_about_meeting)],
+    # The rep answered that card with no-show or rescheduled (orchestrator.requests).
+    "meeting_recovery": [
+        Step("draft_recovery", meeting.draft_recovery, approval=True),
+        Step("record_recovery", meeting.record_recovery),
+    ],
+    # `/schedule times`: the rep picks from the times found before anything is drafted.
+    "calendar_find_times": [
+        Step("find_times", find_times.find_times),
+        Step("offer_times", find_times.offer_times),
+    ],
+    # The rep's pick in that time picker (orchestrator.steps.find_times.choose).
+    "calendar_times_chosen": [
+        Step("act_on_choice", find_times.act_on_choice, approval=True),
+        Step("record_choice", find_times.record_choice),
+    ],
 }

@@ -192,10 +192,14 @@ class AttendeeFacts:
     invite_status: InviteStatus = "needs_action"
     messages: tuple[MessageFacts, ...] = ()
     outreach: tuple[Outreach, ...] = ()
+    optional: bool = False  # the rep marked this guest optional when asking for the meeting
 
     @property
     def required(self) -> bool:
-        """External, organizer or named in the title (seed 003 principle 2)."""
+        """External, organizer or named in the title (seed 003 principle 2), unless the rep
+        invited them as optional: an optional guest's silence never holds up the booking."""
+        if self.optional and not self.organizer:
+            return False
         return self.side == "external" or self.organizer or self.named_in_title
 
     @property

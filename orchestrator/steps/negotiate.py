@@ -1,18 +1,18 @@
-"""Acting on a reply: book the time they chose (after re-checking our calendars) or offer fresh
-times when theirs doesn't work; then confirm the booking. Every step only proposes actions;
-the rep approves each one.
+"""Booking and counter-proposing, for replies that choose or ask for a time, then confirming.
 
-Other intents (decline, question, delegate, out of office, unclear) stop here: the previous
-step already told the rep what the prospect said, and the decision is theirs.
+`book_or_counter` re-checks our calendars for the times they chose: the first that still works
+becomes a calendar action (a new event, or a move of the one already booked), anything else
+gets fresh times in their thread. `propose_confirmation` follows an executed booking with a
+short confirmation. Every step only proposes actions; the rep approves each one.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.models import (
     ActionStatus,
@@ -35,8 +35,9 @@ from skills.draft_email import (
     counter_proposal_email,
 )
 from skills.find_slots import check_slots
-from skills.parse_times import extract_times
-from skills.read_email import clean_body
+
+if TYPE_CHECKING:
+    from orchestrator.steps.respond import Reply
 
 ACTIVE = {
     RequestStatus.proposing,
@@ -46,6 +47,9 @@ ACTIVE = {
 }
 NEXT_FOLLOW_UP = timedelta(hours=24)
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
+CALENDAR_ACTIONS = (ActionType.calendar_book, ActionType.calendar_update)
+# Fresh times are offered from tomorrow, over the next week.
+FRESH_WINDOW = timedelta(days=7)
 
 
 def _context(
@@ -60,19 +64,7 @@ def _context(
     return request, rep, attendees, inbound
 
 
-def _candidates(
-    analysis: dict[str, Any], inbound: EmailMessage, *, now: datetime, tz: str
-) -> list[datetime]:
-    """The times the prospect chose or asked for, most explicit first."""
-    if analysis["intent"] == "accept" and analysis.get("matched_slot"):
-        return [datetime.fromisoformat(analysis["matched_slot"])]
-    if analysis["intent"] in {"counter_propose", "reschedule"}:
-        found = extract_times(clean_body(inbound.body_text), now=now, tz=tz)
-        return [p.start for p in found if p.grain in {"minute", "hour"}]
-    return []
-
-
-def _reply_headers(inbound: EmailMessage) -> dict[str, Any]:
+def reply_headers(inbound: EmailMessage) -> dict[str, Any]:
     """Answer in their thread: In-Reply-To their message, References its chain."""
     references = list(dict.fromkeys([*inbound.references, inbound.message_id]))
     return {
@@ -82,131 +74,119 @@ def _reply_headers(inbound: EmailMessage) -> dict[str, Any]:
     }
 
 
-def propose_booking(job: SequenceJob, ctx: StepContext) -> StepResult:
-    analysis = job.outputs.get("understand_reply") or {}
-    request, rep, attendees, inbound = _context(ctx.session, job)
-    if (
-        request.status not in ACTIVE
-        or analysis.get("escalate")
-        or analysis.get("confidence") == "low"
-    ):
-        return StepResult(output={"handled_by": "rep"}, stop=True)
-    tz = prospect_tz(ctx.session, request, inbound.sender)
-    candidates = _candidates(analysis, inbound, now=ctx.now, tz=tz)
+def fresh_slots(reply: Reply) -> tuple[datetime, ...]:
+    """Times that suit our side now, from tomorrow over the next week."""
+    start = reply.ctx.now + timedelta(days=1)
+    slots = free_slots(
+        reply.ctx,
+        request=reply.request,
+        rep=reply.rep,
+        attendees=reply.attendees,
+        start=start,
+        end=start + FRESH_WINDOW,
+    )
+    return tuple(s.start for s in slots)
+
+
+def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
+    """Book the first of their times that still works for us, else counter with fresh ones."""
     if not candidates:
-        return StepResult(output={"handled_by": "rep"}, stop=True)
+        return StepResult(
+            output={"counter": True, "why": "they gave no time"},
+            actions=[counter(reply, why="our times don't suit them and they named no other")],
+        )
+    request = reply.request
     duration = timedelta(minutes=request.duration_minutes)
     start, end = min(candidates) - timedelta(days=1), max(candidates) + duration + timedelta(days=1)
-    query = slot_query(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
+    query = slot_query(
+        reply.ctx,
+        request=request,
+        rep=reply.rep,
+        attendees=reply.attendees,
+        start=start,
+        end=end,
+    )
     checks = check_slots(candidates, query)
     chosen = next((when for when, ok, _ in checks if ok), None)
     if chosen is not None:
         return StepResult(
             output={"booking": chosen.isoformat()},
-            actions=[_booking(request, rep, attendees, chosen, reasoning=analysis["reasoning"])],
+            actions=[calendar_action(reply, chosen, reasoning=reply.analysis["reasoning"])],
         )
     why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
-        actions=[_counter(job, ctx, request, rep, attendees, inbound, tz=tz, why=why)],
+        actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
     )
 
 
-def _booking(
-    request: SchedulingRequest,
-    rep: Rep,
-    attendees: list[SchedulingAttendee],
-    start: datetime,
-    *,
-    reasoning: str,
-) -> ProposedAction:
+def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> ProposedAction:
+    """A new event, or a move of the booked one (never a second event for one meeting)."""
+    request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
+    moving = request.calendar_event_id is not None
+    data: dict[str, Any] = {
+        "title": request.title,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "attendees": [
+            {"email": a.email, "name": a.name, "optional": not a.required}
+            for a in reply.attendees
+            if a.email.lower() != rep.email.lower()
+        ],
+        "description": request.context,
+        "conference": CONFERENCE.get(request.platform),
+        # What the approval card shows.
+        "to": [a.email for a in reply.attendees if a.side == "external"],
+        "subject": f"{'Move' if moving else 'Invite'}: {request.title}",
+        "body": f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
+        f"starting {start.isoformat()} and send the calendar "
+        f"{'update' if moving else 'invite'}.",
+    }
+    if moving:
+        data["event_id"] = request.calendar_event_id
     return ProposedAction(
-        action_type=ActionType.calendar_book,
-        key="calendar_book",
-        action_data={
-            "title": request.title,
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "attendees": [
-                {"email": a.email, "name": a.name, "optional": not a.required}
-                for a in attendees
-                if a.email.lower() != rep.email.lower()
-            ],
-            "description": request.context,
-            "conference": CONFERENCE.get(request.platform),
-            # What the approval card shows.
-            "to": [a.email for a in attendees if a.side == "external"],
-            "subject": f"Invite: {request.title}",
-            "body": f"Book {request.duration_minutes} min starting {start.isoformat()} "
-            "and send the calendar invite.",
-        },
+        action_type=ActionType.calendar_update if moving else ActionType.calendar_book,
+        key="calendar_update" if moving else "calendar_book",
+        action_data=data,
         reasoning=f"They chose this time and it is still free on our side. {reasoning}",
         confidence=0.9,
     )
 
 
-def _counter(
-    job: SequenceJob,
-    ctx: StepContext,
-    request: SchedulingRequest,
-    rep: Rep,
-    attendees: list[SchedulingAttendee],
-    inbound: EmailMessage,
-    *,
-    tz: str,
-    why: str,
-) -> ProposedAction:
-    window_start = ctx.now + timedelta(days=1)
-    slots = free_slots(
-        ctx,
-        request=request,
-        rep=rep,
-        attendees=attendees,
-        start=window_start,
-        end=window_start + timedelta(days=7),
-    )
-    prospect = next((a for a in attendees if a.email.lower() == inbound.sender.lower()), None)
+def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
+    """Fresh times in their thread, to the sender unless `to` names others."""
+    slots = fresh_slots(reply)
     draft = counter_proposal_email(
-        CounterProposalInput(
-            first_name=(prospect.name.split()[0] if prospect and prospect.name else ""),
-            rep_name=rep.name or rep.email,
-            meeting_label=request.meeting_type,
-            duration_minutes=request.duration_minutes,
-            recipient_tz=tz,
-            our_tz=rep.timezone,
-            signature=rep.signature,
-            original_subject=inbound.subject,
-            slots=[s.start for s in slots],
-        )
+        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots)
     )
     return ProposedAction(
         action_type=ActionType.email_response,
         key="email_response",
         action_data={
-            "to": [inbound.sender],
+            "to": to or [reply.inbound.sender],
             "subject": draft.subject,
             "body": draft.body,
-            "message_id": message_id(job, ctx, "email_response"),
+            "message_id": message_id(reply.job, reply.ctx, "email_response"),
             "slots": [s.isoformat() for s in draft.slots],
-            **_reply_headers(inbound),
+            **reply_headers(reply.inbound),
         },
-        reasoning=f"The time they asked for doesn't work on our side ({why}).",
+        reasoning=f"Fresh times, because {why}.",
         confidence=0.8,
     )
 
 
-def _action(session: Session, job: SequenceJob, kind: ActionType) -> PendingAction | None:
+def _action(session: Session, job: SequenceJob, *kinds: ActionType) -> PendingAction | None:
     return session.exec(
         select(PendingAction).where(
-            PendingAction.job_id == job.id, PendingAction.action_type == kind
+            PendingAction.job_id == job.id, col(PendingAction.action_type).in_(kinds)
         )
     ).first()
 
 
 def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
-    """After the booking executed: record the meeting and draft the confirmation email."""
-    booking = _action(ctx.session, job, ActionType.calendar_book)
+    """After the booking (or the move) executed: record the meeting and confirm it by email."""
+    booking = _action(ctx.session, job, *CALENDAR_ACTIONS)
     if booking is None or booking.status != ActionStatus.executed or not booking.result:
         return StepResult(output={"booked": False})
     request, rep, attendees, inbound = _context(ctx.session, job)
@@ -222,7 +202,13 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
             attendee.invite_status = "accepted"
             ctx.session.add(attendee)
     ctx.session.add(request)
-    audit(ctx, request, "meeting_booked", f"booked {request.meeting_start.isoformat()}")
+    moved = booking.action_type == ActionType.calendar_update
+    audit(
+        ctx,
+        request,
+        "meeting_moved" if moved else "meeting_booked",
+        f"{'moved to' if moved else 'booked'} {request.meeting_start.isoformat()}",
+    )
     tz = prospect_tz(ctx.session, request, inbound.sender)
     prospect = next((a for a in attendees if a.email.lower() == inbound.sender.lower()), None)
     draft = confirmation_email(
@@ -250,7 +236,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "subject": draft.subject,
                     "body": draft.body,
                     "message_id": message_id(job, ctx, "email_confirmation"),
-                    **_reply_headers(inbound),
+                    **reply_headers(inbound),
                 },
                 reasoning="The meeting is on the calendar; a short note confirms it.",
                 confidence=0.95,
@@ -259,18 +245,45 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     )
 
 
+# What an executed reply email was, by what the respond step drafted (its output key).
+REPLY_SENT = {
+    "counter": ("counter_proposal_sent", "offered fresh times"),
+    "answer_drafted": ("answer_sent", "answered their question"),
+    "delegate": ("delegate_contacted", "wrote to the person they named"),
+    "clarification": ("clarification_sent", "asked which time they meant"),
+}
+
+
 def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Once our reply went out, the ball is in their court: follow up if they go quiet."""
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    counter = _action(ctx.session, job, ActionType.email_response)
+    sent = _action(ctx.session, job, ActionType.email_response)
     confirmation = _action(ctx.session, job, ActionType.email_confirmation)
-    if counter is not None and counter.status == ActionStatus.executed:
+    if sent is not None and sent.status == ActionStatus.executed:
+        drafted = job.outputs.get(job_step_with_actions(job)) or {}
+        kind, reasoning = next(
+            (REPLY_SENT[key] for key in REPLY_SENT if drafted.get(key)), REPLY_SENT["counter"]
+        )
         request.status = RequestStatus.negotiating
         request.attempt_count += 1
+        if offered := sent.effective_data().get("slots"):
+            # "The second one" now means the second of these, not of the first email's times.
+            length = timedelta(minutes=request.duration_minutes)
+            request.proposed_slots = [
+                {"start": start, "end": (datetime.fromisoformat(start) + length).isoformat()}
+                for start in offered
+            ]
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now + NEXT_FOLLOW_UP
-        audit(ctx, request, "counter_proposal_sent", "offered fresh times")
+        audit(ctx, request, kind, reasoning)
     if confirmation is not None and confirmation.status == ActionStatus.executed:
         audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")
     request.updated_at = ctx.now
     ctx.session.add(request)
     return StepResult(output={"status": request.status})
+
+
+def job_step_with_actions(job: SequenceJob) -> str:
+    """The step that drafted the reply: `respond` after a reply, `act_on_decision` after a
+    decision card."""
+    return "respond" if "respond" in job.outputs else "act_on_decision"

@@ -22,12 +22,16 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.decisions import decision_view
 from orchestrator.events import StepContext, StepResult
 from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from skills.detect_intent import IntentAnalysis, detect_intent
-from skills.parse_times import match_to_proposed
+from skills.parse_times import extract_times, match_to_proposed
 from skills.read_email import clean_body
+
+COUNTERS = {"counter_propose", "reschedule"}
+EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book
 
 # --- understand_reply --------------------------------------------------------------------------
 
@@ -84,6 +88,9 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     output = _analysis_output(
         analysis, row=row, matched=proposed[pick] if pick is not None else None
     )
+    # The times a counter-proposal names, read once here for deciding and for booking.
+    offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
+    output["proposed_times"] = [p.start.isoformat() for p in offered if p.grain in EXACT]
     ctx.session.add(
         SchedulingAction(
             org_id=request.org_id,
@@ -135,19 +142,48 @@ def reply_summary(
     return "\n".join(lines)
 
 
+def _waiting_on(session: Session, request: SchedulingRequest) -> str:
+    """Who still has to agree before booking (as `assess` just scored them)."""
+    pending = session.exec(
+        select(SchedulingAttendee)
+        .where(SchedulingAttendee.request_id == request.id)
+        .where(SchedulingAttendee.side == "external")
+        .where(SchedulingAttendee.required)
+    ).all()
+    names = [
+        escape_mrkdwn(a.name or a.email)
+        for a in pending
+        if not (a.next_action or "").startswith("confirm:")
+    ]
+    if not names:
+        return ""
+    return f"\nBooking waits until everyone required agrees; still waiting on {', '.join(names)}."
+
+
 def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
-    """DM the rep. A failed post fails the step (and is retried when transient) instead of
-    being swallowed: a reply the rep never hears about is the failure this sequence exists
-    to prevent."""
+    """DM the rep: a decision card when the reply needs their call, else a summary.
+
+    A failed post fails the step (and is retried when transient) instead of being swallowed:
+    a reply the rep never hears about is the failure this sequence exists to prevent."""
     row, request = _reply_of(ctx.session, job)
     rep = ctx.session.get_one(Rep, request.rep_id)
+    analysis = job.outputs["understand_reply"]
+    decision = job.outputs.get("assess") or {}
     text = reply_summary(
         ref=request.ref,
         sender=row.sender,
         body=clean_body(row.body_text),
-        analysis=job.outputs["understand_reply"],
+        analysis=analysis,
         rep_tz=rep.timezone,
     )
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
-    posted = ctx.deps.chat.post_message(channel=channel, text=text)
+    if decision.get("needs_rep"):
+        fallback, blocks = ctx.deps.cards.decision(
+            decision_view(request, rep, decision, reply=text)
+        )
+        posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+    else:
+        if analysis["intent"] == "accept" and decision.get("subtype") == "collecting_responses":
+            text += _waiting_on(ctx.session, request)
+        posted = ctx.deps.chat.post_message(channel=channel, text=text)
     return StepResult(output={"channel": posted.channel, "ts": posted.ts})

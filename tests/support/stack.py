@@ -142,7 +142,16 @@ class Stack:
         wait_for(lambda: len(self.slack.calls_to("views.publish")) > before, "views.publish")
         return self.slack.home_views[user]
 
-    def click(self, action_id: str, card: Message, *, user: str = REP_ID) -> Reply:
+    def click(
+        self,
+        action_id: str,
+        card: Message,
+        *,
+        user: str = REP_ID,
+        state: dict[str, Any] | None = None,
+    ) -> Reply:
+        """Press a button on `card`; like Slack, the payload carries the message and the
+        `state` of the card's other inputs ({block_id: {action_id: {...}}})."""
         value = self.button_value(card, action_id)
         hook = f"click-{next(_triggers)}"
         self.last_hook = hook
@@ -156,6 +165,8 @@ class Stack:
                 response_url=self.slack.hook_url(hook),
                 channel_id=card.channel,
                 message_ts=card.ts,
+                message={"ts": card.ts, "text": card.text, "blocks": card.blocks},
+                state=state,
             ),
             secret=SECRET,
         )

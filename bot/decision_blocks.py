@@ -1,0 +1,93 @@
+"""Decision cards (seed 003): the situation, each attendee's reason, and the choices.
+
+Pure functions from `DecisionView`; every piece of prospect text is escaped before it gets
+here (the reply summary) or here (summary, reasons, names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.blocks import Block, button, context, section
+from orchestrator.decisions import LABELS, DecisionView, Option
+from orchestrator.mrkdwn import escape_mrkdwn as escape
+
+TITLES = {
+    "get_alternatives": "They turned down our times twice",
+    "reschedule": "Their alternatives are in: pick a time",
+    "resolve_conflict": "No time suits everyone",
+    "recommend_cancel": "Convene recommends closing this request",
+    "unusual": "This reply needs you",
+}
+SLOT_ACTION = "decision_slot"
+MAX_OPTIONS = 10  # Slack's limit for radio buttons
+OPTION_TEXT = 75  # Slack's limit for an option's plain text
+MAX_REASONS = 8
+STYLES = {"book_slot": "primary", "offer_times": "primary", "cancel_request": "danger"}
+
+
+def choice_action_id(choice: str) -> str:
+    return f"decision_{choice}"
+
+
+def option_label(option: Option, tz: str) -> str:
+    local = option.slot.astimezone(ZoneInfo(tz))
+    hour = local.hour % 12 or 12
+    when = f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p}"
+    who = "everyone" if option.fits_all else ", ".join(option.attendees) or "nobody yet"
+    text = f"{when} · {who}"
+    return text if len(text) <= OPTION_TEXT else text[: OPTION_TEXT - 1] + "…"
+
+
+def _slot_picker(view: DecisionView) -> Block:
+    shown = view.options[:MAX_OPTIONS]
+    options: list[Block] = [
+        {
+            "text": {"type": "plain_text", "text": option_label(o, view.rep_timezone)},
+            "value": o.slot.isoformat(),
+        }
+        for o in shown
+    ]
+    picker: Block = {"type": "radio_buttons", "action_id": SLOT_ACTION, "options": options}
+    # Preselect the first time that suits everyone: the likely answer, one click away.
+    fitting = next((i for i, o in enumerate(shown) if o.fits_all), None)
+    if fitting is not None:
+        picker["initial_option"] = options[fitting]
+    return picker
+
+
+def decision_card(view: DecisionView) -> tuple[str, list[Block]]:
+    title = TITLES.get(view.subtype, "Convene needs your decision")
+    head = f":raising_hand: *{escape(view.ref)}* · {escape(view.title)}\n*{title}*"
+    blocks: list[Block] = [section(head), section(view.reply)]
+    if view.summary:
+        blocks.append(section(f"*Why:* {escape(view.summary)}"))
+    if view.reasons:
+        lines = [f"• {escape(r)}" for r in view.reasons[:MAX_REASONS]]
+        if len(view.reasons) > MAX_REASONS:
+            lines.append(f"…and {len(view.reasons) - MAX_REASONS} more")
+        blocks.append(context("\n".join(lines)))
+    elements: list[Block] = []
+    choices = [c for c in view.choices if c != "book_slot" or view.options]
+    if "book_slot" in choices:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "decision_slots",
+                "elements": [_slot_picker(view)],
+            }
+        )
+    for choice in choices:
+        element = button(LABELS[choice], choice_action_id(choice), f"{view.request_id}|{choice}")
+        if style := STYLES.get(choice):
+            element["style"] = style
+        elements.append(element)
+    blocks.append({"type": "actions", "block_id": "decision_choices", "elements": elements})
+    return f"{view.ref}: {title}", blocks
+
+
+def decided_card(blocks: list[dict[str, Any]], note: str) -> list[Block]:
+    """The card after the decision: the same story, the buttons replaced by what was chosen."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    return [*kept, context(note)]

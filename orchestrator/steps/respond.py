@@ -1,0 +1,344 @@
+"""What Convene proposes after reading a reply: one handler per intent, chosen from a dict.
+
+The `assess` step already ran seed 003. When its verdict needs the rep (decline, something
+unusual, firm rejections) nothing is drafted here: the decision card the rep just received
+offers the choices. Otherwise each intent gets the draft a good assistant would prepare:
+
+- accept → book the time (once every required attendee agrees), then confirm;
+- counter-proposal / reschedule → book their time if it still works, else offer fresh times;
+  a meeting already on the calendar is moved, never duplicated;
+- question → an answer draft with a gap the rep fills in (Edit) before it can be approved;
+- delegate → add the person they named and draft a note to them;
+- out of office → hold follow-ups until they are back.
+
+Every draft is a proposed action; nothing is sent without the rep's Approve.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from db.models import (
+    ActionType,
+    EmailMessage,
+    Rep,
+    RequestStatus,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.steps import negotiate
+from orchestrator.steps.replies import prospect_tz
+from orchestrator.steps.scheduling import audit, message_id
+from skills.draft_email import (
+    AnswerInput,
+    ClarificationInput,
+    DelegateInput,
+    answer_email,
+    clarification_email,
+    delegate_email,
+)
+
+# The prospect is back at this hour of their return day.
+BACK_AT = time(9, 0)
+# A reply may move a booked meeting; other replies on a booked request are only reported.
+BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
+MOVES = {"reschedule", "counter_propose"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One inbound reply and everything a handler needs to answer it."""
+
+    job: SequenceJob
+    ctx: StepContext
+    request: SchedulingRequest
+    rep: Rep
+    attendees: list[SchedulingAttendee]
+    inbound: EmailMessage
+    analysis: dict[str, Any]
+    decision: dict[str, Any]
+    tz: str  # the zone the sender's words mean
+
+    @property
+    def sender(self) -> SchedulingAttendee | None:
+        address = self.inbound.sender.lower()
+        return next((a for a in self.attendees if a.email.lower() == address), None)
+
+    def first_name(self, attendee: SchedulingAttendee | None = None) -> str:
+        who = attendee or self.sender
+        return who.name.split()[0] if who and who.name else ""
+
+    def common(self, **fields: Any) -> dict[str, Any]:
+        """The draft fields every reply shares."""
+        return {
+            "rep_name": self.rep.name or self.rep.email,
+            "meeting_label": self.request.meeting_type,
+            "duration_minutes": self.request.duration_minutes,
+            "recipient_tz": self.tz,
+            "our_tz": self.rep.timezone,
+            "signature": self.rep.signature,
+            "original_subject": self.inbound.subject,
+            **fields,
+        }
+
+
+def _stop(reason: str, **output: Any) -> StepResult:
+    return StepResult(output={"handled_by": "rep", "reason": reason, **output}, stop=True)
+
+
+def _times(values: list[str]) -> list[datetime]:
+    return [datetime.fromisoformat(v) for v in values]
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+def on_accept(reply: Reply) -> StepResult:
+    matched = reply.analysis.get("matched_slot")
+    if matched is None:
+        return _clarify(reply, "which_option")
+    if reply.decision["subtype"] != "all_confirmed":
+        # Seed 003: book only when every required attendee agrees; the rep hears who is left.
+        return _stop("waiting for the other attendees", matched_slot=matched)
+    return negotiate.book_or_counter(reply, candidates=_times([matched]))
+
+
+def on_counter(reply: Reply) -> StepResult:
+    return negotiate.book_or_counter(reply, candidates=_times(reply.analysis["proposed_times"]))
+
+
+def on_question(reply: Reply) -> StepResult:
+    draft = answer_email(
+        AnswerInput(**reply.common(first_name=reply.first_name(), question=_question(reply)))
+    )
+    return StepResult(
+        output={"answer_drafted": True},
+        actions=[
+            _email(
+                reply,
+                to=[reply.inbound.sender],
+                subject=draft.subject,
+                body=draft.body,
+                reasoning="They asked a question; fill in your answer with Edit, then approve.",
+                confidence=0.6,
+            )
+        ],
+    )
+
+
+def _question(reply: Reply) -> str:
+    return str(reply.analysis.get("question") or "")
+
+
+def on_delegate(reply: Reply) -> StepResult:
+    address = reply.analysis.get("delegate_email")
+    if not address:
+        return _stop("they named someone without an address")
+    delegate = _add_delegate(reply, address=address, name=reply.analysis.get("delegate_name"))
+    slots = negotiate.fresh_slots(reply)
+    referrer = reply.sender.name if reply.sender and reply.sender.name else reply.inbound.sender
+    draft = delegate_email(
+        DelegateInput(
+            **reply.common(first_name=reply.first_name(delegate), recipient_tz=reply.tz),
+            slots=slots,
+            referrer_name=referrer,
+        )
+    )
+    return StepResult(
+        output={"delegate": delegate.email},
+        actions=[
+            _email(
+                reply,
+                to=[delegate.email],
+                cc=[reply.inbound.sender],
+                subject=draft.subject,
+                body=draft.body,
+                slots=draft.slots,
+                reasoning=f"{referrer} pointed us to {delegate.email}; this offers them times.",
+                confidence=0.75,
+            )
+        ],
+    )
+
+
+def _add_delegate(reply: Reply, *, address: str, name: str | None) -> SchedulingAttendee:
+    existing = next(
+        (a for a in reply.attendees if a.email.lower() == address.lower()),
+        None,
+    )
+    if existing is not None:
+        return existing
+    referrer = reply.sender
+    delegate = SchedulingAttendee(
+        org_id=reply.request.org_id,
+        request_id=reply.request.id,
+        side="external",
+        required=True,
+        email=address,
+        name=name or "",
+        timezone=referrer.timezone if referrer else None,
+        created_at=reply.ctx.now,
+    )
+    reply.ctx.session.add(delegate)
+    audit(reply.ctx, reply.request, "attendee_added", f"delegated by {reply.inbound.sender}")
+    return delegate
+
+
+def on_out_of_office(reply: Reply) -> StepResult:
+    """A person (not an autoresponder) said they're away: follow-ups wait until they're back."""
+    back = _back(reply)
+    request = reply.request
+    if back is None or request.next_action_type != "follow_up" or request.next_action_at is None:
+        return _stop("out of office", back=back.isoformat() if back else None)
+    if back > request.next_action_at:
+        request.next_action_at = back
+        request.updated_at = reply.ctx.now
+        reply.ctx.session.add(request)
+        audit(reply.ctx, request, "follow_ups_held", "out of office", until=back.isoformat())
+    return _stop("out of office", back=back.isoformat())
+
+
+def _back(reply: Reply) -> datetime | None:
+    text = reply.analysis.get("ooo_return")
+    if not text:
+        return None
+    day = datetime.fromisoformat(text).date()
+    return datetime.combine(day, BACK_AT, tzinfo=ZoneInfo(reply.tz)).astimezone(UTC)
+
+
+def _clarify(reply: Reply, reason: str) -> StepResult:
+    draft = clarification_email(
+        ClarificationInput(
+            **reply.common(first_name=reply.first_name()),
+            slots=_times([s["start"] for s in reply.request.proposed_slots]),
+            reason=reason,  # type: ignore[arg-type]
+        )
+    )
+    return StepResult(
+        output={"clarification": reason},
+        actions=[
+            _email(
+                reply,
+                to=[reply.inbound.sender],
+                subject=draft.subject,
+                body=draft.body,
+                slots=draft.slots,
+                reasoning="They agreed but it isn't clear to which time; this asks.",
+                confidence=0.7,
+            )
+        ],
+    )
+
+
+def _email(
+    reply: Reply,
+    *,
+    to: list[str],
+    subject: str,
+    body: str,
+    reasoning: str,
+    confidence: float,
+    cc: list[str] | None = None,
+    slots: tuple[datetime, ...] = (),
+) -> ProposedAction:
+    """A reply in their thread (In-Reply-To their message) as a pending email_response."""
+    return ProposedAction(
+        action_type=ActionType.email_response,
+        key="email_response",
+        action_data={
+            "to": to,
+            "cc": cc or [],
+            "subject": subject,
+            "body": body,
+            "message_id": message_id(reply.job, reply.ctx, "email_response"),
+            "slots": [s.isoformat() for s in slots],
+            **negotiate.reply_headers(reply.inbound),
+        },
+        reasoning=reasoning,
+        confidence=confidence,
+    )
+
+
+HANDLERS: dict[str, Callable[[Reply], StepResult]] = {
+    "accept": on_accept,
+    "counter_propose": on_counter,
+    "reschedule": on_counter,
+    "question": on_question,
+    "delegate": on_delegate,
+    "out_of_office": on_out_of_office,
+}
+
+
+def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
+    """The reply the job is about (`email_message_id` in its payload) and its request."""
+    request = ctx.session.get_one(SchedulingRequest, job.request_id)
+    inbound = ctx.session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    return Reply(
+        job=job,
+        ctx=ctx,
+        request=request,
+        rep=ctx.session.get_one(Rep, request.rep_id),
+        attendees=list(
+            ctx.session.exec(
+                select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+            )
+        ),
+        inbound=inbound,
+        analysis=job.outputs.get("understand_reply") or {},
+        decision=job.outputs.get("assess") or {},
+        tz=prospect_tz(ctx.session, request, inbound.sender),
+    )
+
+
+def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
+    analysis = job.outputs.get("understand_reply") or {}
+    decision = job.outputs.get("assess") or {}
+    request = ctx.session.get_one(SchedulingRequest, job.request_id)
+    intent = analysis.get("intent", "unclear")
+    # Asking for another time once the meeting is booked means moving it.
+    open_for = negotiate.ACTIVE | (BOOKED if intent in MOVES else set())
+    if request.status not in open_for:
+        return _stop(f"the request is {request.status}")
+    if decision.get("needs_rep"):
+        return _stop("a decision for the rep", decision=decision.get("subtype"))
+    handler = HANDLERS.get(intent)
+    if handler is None:
+        return _stop(f"nothing to draft for {intent}")
+    return handler(load_reply(job, ctx))
+
+
+# --- after a decision card -------------------------------------------------------------------
+
+
+def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """Draft what the rep chose on a decision card (`orchestrator.decisions.resolve`)."""
+    payload = job.trigger_payload
+    request = ctx.session.get_one(SchedulingRequest, job.request_id)
+    if request.status not in negotiate.ACTIVE | BOOKED:
+        return _stop(f"the request is {request.status}")
+    if not payload.get("email_message_id"):
+        return _stop("no reply to answer")
+    reply = load_reply(job, ctx)
+    choice = payload["choice"]
+    if choice == "book_slot":
+        slot = datetime.fromisoformat(payload["slot"])
+        return StepResult(
+            output={"booking": slot.isoformat()},
+            actions=[negotiate.calendar_action(reply, slot, reasoning="You picked this time.")],
+        )
+    if choice == "clarify":
+        return _clarify(reply, "unclear")
+    everyone = [a.email for a in reply.attendees if a.side == "external" and a.required]
+    return StepResult(
+        output={"counter": True},
+        actions=[negotiate.counter(reply, why="you asked for fresh times", to=everyone)],
+    )
