@@ -355,6 +355,9 @@ class SlackNotification(SQLModel, table=True):
     channel: str
     ts: str | None = None
     sent_at: datetime
+    # A notice (not a card) keeps its text so one held back can be posted later.
+    text: str | None = Field(default=None, sa_type=Text)
+    held_until: datetime | None = Field(default=None, index=True)
 
 
 # --- embedded providers ---------------------------------------------------------------------

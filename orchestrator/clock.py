@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from orchestrator.bootstrap import Deps
 from orchestrator.due import DueReport, dispatch_due
 from orchestrator.mail_intake import poll_inboxes
+from orchestrator.notify import deliver_held
 from orchestrator.reconciler import ReconcileReport, reconcile
 
 
@@ -16,6 +17,7 @@ class TickReport:
     reconciled: ReconcileReport
     due: DueReport
     mail: dict[str, int]
+    notices: int = 0
 
     def line(self) -> str:
         counts = {
@@ -23,10 +25,12 @@ class TickReport:
             "rewoken_actions": self.reconciled.actions,
             **self.due.counts(),
             **{f"mail_{k}": v for k, v in self.mail.items()},
+            "held_notices_posted": self.notices,
         }
         return " ".join(f"{k}={v}" for k, v in counts.items())
 
 
 def tick(deps: Deps) -> TickReport:
-    """Re-wake lost work first (it is the oldest), then what is due, then read new mail."""
-    return TickReport(reconcile(deps), dispatch_due(deps), poll_inboxes(deps))
+    """Re-wake lost work first (it is the oldest), then what is due, then read new mail, then
+    post the notices quiet hours held back."""
+    return TickReport(reconcile(deps), dispatch_due(deps), poll_inboxes(deps), deliver_held(deps))

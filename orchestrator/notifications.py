@@ -66,6 +66,8 @@ def sent_in_last_hour(session: Session, *, rep_id: uuid.UUID, now: datetime) -> 
         .select_from(SlackNotification)
         .where(SlackNotification.rep_id == rep_id)
         .where(col(SlackNotification.sent_at) > now - CAP_WINDOW)
+        # A held notice has not been posted yet, so it does not count against the cap.
+        .where(col(SlackNotification.held_until).is_(None))
     ).one()
     return int(count)
 

@@ -124,6 +124,7 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
     audit(ctx, request, "follow_ups_stopped", reason)
     tell_rep(
         ctx.deps,
+        session=ctx.session,
         rep_id=request.rep_id,
         text=(
             f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
@@ -256,6 +257,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
     tell_rep(
         ctx.deps,
+        session=ctx.session,
         rep_id=request.rep_id,
         text=(
             f":warning: *{escape_mrkdwn(request.ref)}* · Convene could not write a follow-up "

@@ -197,6 +197,7 @@ def _not_drafted(
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems), draft=what)
     tell_rep(
         ctx.deps,
+        session=ctx.session,
         rep_id=request.rep_id,
         text=(
             f":warning: *{escape_mrkdwn(request.ref)}* · Convene could not write the {what} "
