@@ -70,7 +70,8 @@ def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
     waiting_requests = set(waiting)
     board = Dashboard(timezone=rep.timezone, drafts_waiting=len(waiting))
     for request in rows:
-        if request.id in waiting_requests or request.status in ATTENTION:
+        deciding = request.event_next_action == "waiting_for_decision"
+        if request.id in waiting_requests or request.status in ATTENTION or deciding:
             board.needs_attention.append(Row.of(request))
         elif request.status in IN_FLIGHT:
             board.pending_confirmation.append(Row.of(request))

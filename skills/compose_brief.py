@@ -34,7 +34,15 @@ PULSE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 AT_RISK_ATTEMPTS_LEFT = 1
 AT_RISK_DAYS_LEFT = 5
 
-AttentionKind = Literal["approval", "failed_send", "paused", "no_show"]
+AttentionKind = Literal["approval", "failed_send", "paused", "no_show", "decision", "meeting_check"]
+# How a waiting decision (seed 003 subtype) reads in the brief.
+DECISIONS = {
+    "get_alternatives": "they turned down our times twice; offer new ones or let it go",
+    "reschedule": "their alternatives are in; pick a time",
+    "resolve_conflict": "no time suits everyone; choose how to proceed",
+    "recommend_cancel": "Convene recommends closing it",
+    "unusual": "a reply needs you",
+}
 # Why the calendar could not be read: a hiccup, or a grant only the rep can renew.
 CalendarProblem = Literal["", "unavailable", "reconnect"]
 CALENDAR_NOTES: dict[CalendarProblem, str] = {
@@ -58,6 +66,7 @@ class RequestInfo:
     prospect: str = ""  # who the meeting is with, as the rep knows them
     paused_reason: str = ""
     calendar_event_id: str | None = None  # set when Convene put the meeting on the calendar
+    decision: str | None = None  # the seed 003 subtype waiting for the rep, if any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +150,7 @@ def compose_brief(
         meetings = _todays_meetings(requests, zone=zone, today=today)
     else:
         meetings = _calendar_meetings(requests, calendar, zone=zone, today=today)
-    attention = _attention(requests, actions)
+    attention = _attention(requests, actions, now=now)
     at_risk = _at_risk(requests, now=now, max_attempts=max_attempts, max_days=max_days)
     if not (meetings or attention or at_risk):
         return None
@@ -243,7 +252,7 @@ def _subtract(
 
 
 def _attention(
-    requests: Sequence[RequestInfo], actions: Sequence[ActionInfo]
+    requests: Sequence[RequestInfo], actions: Sequence[ActionInfo], *, now: datetime
 ) -> tuple[AttentionItem, ...]:
     items: list[AttentionItem] = []
     for action in actions:
@@ -283,7 +292,29 @@ def _attention(
                     text=f"{request.title}: they missed the meeting; decide what's next",
                 )
             )
+        elif request.decision in DECISIONS:
+            items.append(
+                AttentionItem(
+                    kind="decision",
+                    ref=request.ref,
+                    text=f"{request.title}: {DECISIONS[request.decision]} (see its card)",
+                )
+            )
+        elif _unanswered_check(request, now):
+            items.append(
+                AttentionItem(
+                    kind="meeting_check",
+                    ref=request.ref,
+                    text=f"{request.title}: did the meeting happen? Answer Held / No-show",
+                )
+            )
     return tuple(items)
+
+
+def _unanswered_check(request: RequestInfo, now: datetime) -> bool:
+    """A booked meeting that has ended but nobody said how it went."""
+    booked = request.status in ("confirmed", "reminder_sent")
+    return booked and request.meeting_end is not None and request.meeting_end < now
 
 
 def _pulse(requests: Sequence[RequestInfo]) -> tuple[tuple[str, int], ...]:

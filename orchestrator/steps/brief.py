@@ -145,6 +145,11 @@ def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
             prospect=_prospect(ctx, r),
             paused_reason=_paused_reason(ctx, r) if r.status == RequestStatus.paused else "",
             calendar_event_id=r.calendar_event_id,
+            decision=(
+                r.event_next_action_subtype
+                if r.event_next_action == "waiting_for_decision"
+                else None
+            ),
         )
         for r in requests
     ]

@@ -52,6 +52,10 @@ BACK_AT = time(9, 0)
 # A reply may move a booked meeting; other replies on a booked request are only reported.
 BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
 MOVES = {"reschedule", "counter_propose"}
+CLARIFY_WHY = {
+    "which_option": "They agreed but it isn't clear to which time; this asks.",
+    "unclear": "Their reply was unclear; this asks what they meant and repeats the times.",
+}
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,7 @@ def _clarify(reply: Reply, reason: str) -> StepResult:
                 subject=draft.subject,
                 body=draft.body,
                 slots=draft.slots,
-                reasoning="They agreed but it isn't clear to which time; this asks.",
+                reasoning=CLARIFY_WHY[reason],
                 confidence=0.7,
             )
         ],

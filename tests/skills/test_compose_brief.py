@@ -146,6 +146,32 @@ def test_needs_attention_lists_drafts_failures_pauses_and_no_shows() -> None:
     assert brief.pulse == (("paused", 2), ("no-show", 1))
 
 
+def test_needs_attention_lists_decisions_and_meetings_nobody_reported_on() -> None:
+    requests = [
+        request("D-1", "negotiating", decision="recommend_cancel"),
+        request("D-2", "negotiating", decision="collecting_responses"),  # not waiting on the rep
+        request(
+            "D-3",
+            "confirmed",
+            meeting_start=NOW - timedelta(hours=2),
+            meeting_end=NOW - timedelta(hours=1),
+        ),
+        request(
+            "D-4",
+            "confirmed",
+            meeting_start=NOW + timedelta(hours=1),
+            meeting_end=NOW + timedelta(hours=2),
+        ),
+    ]
+    brief = compose_brief(rep_name="Rita", timezone="UTC", now=NOW, requests=requests, actions=[])
+    assert brief is not None
+    assert [(item.kind, item.ref) for item in brief.attention] == [
+        ("decision", "D-1"),
+        ("meeting_check", "D-3"),
+    ]
+    assert "recommends closing" in brief.attention[0].text
+
+
 def test_at_risk_is_close_to_the_stop_rules() -> None:
     requests = [
         request("A-1", attempt_count=4),
