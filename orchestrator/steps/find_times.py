@@ -38,6 +38,7 @@ from orchestrator.steps.scheduling import (
     audit,
     draft_initial_email,
     load_request,
+    record_booking,
     record_sent,
     slot_query,
 )
@@ -402,17 +403,11 @@ def record_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
         return record_sent(job, ctx)
     request, _, _ = load_request(ctx.session, job)
     if booking.status == ActionStatus.executed and booking.result:
-        data = booking.effective_data()
-        request.meeting_start = datetime.fromisoformat(data["start"])
-        request.meeting_end = datetime.fromisoformat(data["end"])
-        request.calendar_event_id = booking.result["event_id"]
-        request.status = RequestStatus.confirmed
-        request.next_action_at = request.next_action_type = None
-        audit(ctx, request, "meeting_booked", f"booked {request.meeting_start.isoformat()}")
+        record_booking(ctx, request, booking)
     else:
         request.paused_from, request.status = request.status, RequestStatus.paused
         request.next_action_at = request.next_action_type = None
+        request.updated_at = ctx.now
+        ctx.session.add(request)
         audit(ctx, request, "request_paused", f"invite {booking.status}; nothing was sent")
-    request.updated_at = ctx.now
-    ctx.session.add(request)
     return StepResult(output={"action_status": booking.status})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError
 from db.models import (
@@ -54,8 +54,9 @@ DEFAULT_WINDOW = timedelta(days=7)
 MIN_WINDOW = timedelta(days=2)
 
 
-def _last_outbound(ctx: StepContext, request: SchedulingRequest) -> EmailMessage | None:
-    return ctx.session.exec(
+def last_outbound(session: Session, request: SchedulingRequest) -> EmailMessage | None:
+    """Our newest sent email on the request: a follow-up or reminder answers it in-thread."""
+    return session.exec(
         select(EmailMessage)
         .where(EmailMessage.request_id == request.id)
         .where(EmailMessage.direction == "outbound")
@@ -100,7 +101,7 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     if reason is not None:
         _stop(ctx, request, reason)
         return StepResult(output={"stopped": reason}, stop=True)
-    last = _last_outbound(ctx, request)
+    last = last_outbound(ctx.session, request)
     replied = reply is not None and (
         last is None or last.sent_at is None or reply.created_at >= last.sent_at
     )
@@ -150,7 +151,7 @@ def slot_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime,
 
 def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
-    last = _last_outbound(ctx, request)
+    last = last_outbound(ctx.session, request)
     if last is None:
         raise PermanentError("no email has gone out on this request, so there is no thread")
     attempt = int(job.outputs["check_follow_up"]["attempt"])

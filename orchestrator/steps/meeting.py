@@ -41,7 +41,7 @@ from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notifications import claim, record_ts
 from orchestrator.notify import tell_rep
-from orchestrator.steps.follow_up import DRAFT_TTL, slot_window
+from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
 from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
 from skills.draft_email import (
     CounterProposalInput,
@@ -130,16 +130,6 @@ def _overrides(session: Session, request: SchedulingRequest) -> dict[str, str]:
 
 def _payload_start(job: SequenceJob) -> datetime:
     return datetime.fromisoformat(job.trigger_payload["meeting_start"])
-
-
-def _last_outbound(session: Session, request: SchedulingRequest) -> EmailMessage | None:
-    return session.exec(
-        select(EmailMessage)
-        .where(EmailMessage.request_id == request.id)
-        .where(EmailMessage.direction == "outbound")
-        .where(EmailMessage.status == "sent")
-        .order_by(col(EmailMessage.sent_at).desc(), col(EmailMessage.created_at).desc())
-    ).first()
 
 
 def _first_subject(session: Session, request: SchedulingRequest) -> str:
@@ -268,7 +258,7 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
     tz = prospect_zone(request, attendees)
-    last = _last_outbound(ctx.session, request)
+    last = last_outbound(ctx.session, request)
     link = _join_url(ctx.session, request)
     try:
         draft = reminder_email(
@@ -449,7 +439,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     found = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     slots = [s.start for s in found]
     tz = prospect_zone(request, attendees)
-    last = _last_outbound(ctx.session, request)
+    last = last_outbound(ctx.session, request)
     common: dict[str, Any] = {
         "first_name": _first_name(attendees),
         "rep_name": rep.name or rep.email,

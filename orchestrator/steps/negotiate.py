@@ -27,7 +27,13 @@ from db.models import (
 )
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import audit, free_slots, message_id, slot_query
+from orchestrator.steps.scheduling import (
+    audit,
+    free_slots,
+    message_id,
+    record_booking,
+    slot_query,
+)
 from skills.draft_email import (
     ConfirmationInput,
     CounterProposalInput,
@@ -190,25 +196,12 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     if booking is None or booking.status != ActionStatus.executed or not booking.result:
         return StepResult(output={"booked": False})
     request, rep, attendees, inbound = _context(ctx.session, job)
-    data = booking.effective_data()
-    request.meeting_start = datetime.fromisoformat(data["start"])
-    request.meeting_end = datetime.fromisoformat(data["end"])
-    request.calendar_event_id = booking.result["event_id"]
-    request.status = RequestStatus.confirmed
-    request.next_action_at = request.next_action_type = None
-    request.updated_at = ctx.now
+    record_booking(ctx, request, booking)
+    assert request.meeting_start is not None
     for attendee in attendees:
         if attendee.email.lower() == inbound.sender.lower():
             attendee.invite_status = "accepted"
             ctx.session.add(attendee)
-    ctx.session.add(request)
-    moved = booking.action_type == ActionType.calendar_update
-    audit(
-        ctx,
-        request,
-        "meeting_moved" if moved else "meeting_booked",
-        f"{'moved to' if moved else 'booked'} {request.meeting_start.isoformat()}",
-    )
     tz = prospect_tz(ctx.session, request, inbound.sender)
     prospect = next((a for a in attendees if a.email.lower() == inbound.sender.lower()), None)
     draft = confirmation_email(

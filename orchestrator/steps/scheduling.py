@@ -55,6 +55,26 @@ def audit(
     )
 
 
+def record_booking(ctx: StepContext, request: SchedulingRequest, booking: PendingAction) -> None:
+    """An executed booking (or move) is the request's meeting now; no follow-up chases it."""
+    assert booking.result is not None
+    data = booking.effective_data()
+    request.meeting_start = datetime.fromisoformat(data["start"])
+    request.meeting_end = datetime.fromisoformat(data["end"])
+    request.calendar_event_id = booking.result["event_id"]
+    request.status = RequestStatus.confirmed
+    request.next_action_at = request.next_action_type = None
+    request.updated_at = ctx.now
+    ctx.session.add(request)
+    moved = booking.action_type == ActionType.calendar_update
+    audit(
+        ctx,
+        request,
+        "meeting_moved" if moved else "meeting_booked",
+        f"{'moved to' if moved else 'booked'} {request.meeting_start.isoformat()}",
+    )
+
+
 def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
     if not rep.working_hours:
         return default_working_hours()
