@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.models import EmailMessage, Rep, SchedulingAction, SchedulingRequest
+from db.audit import record_action
+from db.models import EmailMessage, Rep, SchedulingRequest
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import dispatch
@@ -149,16 +150,16 @@ def resolve(
         ).rowcount  # type: ignore[attr-defined]
         if won != 1:
             return Resolution(False, f"Already decided: {request.ref} is no longer waiting on you.")
-        record = SchedulingAction(
+        record = record_action(
+            session,
             org_id=request.org_id,
             request_id=request.id,
-            action_type="decision_made",
+            kind="decision_made",
             actor="user",
             reasoning=f"{LABELS[choice]} by <@{slack_user_id}>",
             details={"decision": current, "choice": choice, "slot": slot and slot.isoformat()},
-            created_at=now,
+            now=now,
         )
-        session.add(record)
         latest = _latest_reply(session, request)
         org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         uow.commit()

@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from db.audit import record_action
 from db.models import (
     ActionStatus,
     ActionType,
@@ -36,7 +37,6 @@ from db.models import (
     PendingAction,
     Rep,
     RequestStatus,
-    SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -214,16 +214,15 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
             request = (
                 uow.session.get(SchedulingRequest, action.request_id) if action.request_id else None
             )
-            uow.session.add(
-                SchedulingAction(
-                    org_id=action.org_id,
-                    request_id=action.request_id,
-                    action_type="action_expired",
-                    actor="system",
-                    reasoning="nobody decided before it expired; nothing was sent",
-                    details={"pending_action_id": str(action.id), "type": action.action_type},
-                    created_at=now,
-                )
+            record_action(
+                uow.session,
+                org_id=action.org_id,
+                request_id=action.request_id,
+                kind="action_expired",
+                actor="system",
+                reasoning="nobody decided before it expired; nothing was sent",
+                details={"pending_action_id": str(action.id), "type": action.action_type},
+                now=now,
             )
             expired.append(
                 _Expired(action.id, action.job_id, action.rep_id, _expiry_notice(action, request))

@@ -13,7 +13,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest, SequenceJob
+from db.audit import record_action
+from db.models import Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
@@ -230,16 +231,15 @@ def _start_once(
                     created_at=now,
                 )
             )
-        session.add(
-            SchedulingAction(
-                org_id=org_id,
-                request_id=request.id,
-                action_type="request_created",
-                actor="user",
-                reasoning=f"/schedule by <@{profile.slack_user_id}>",
-                details={"emails": list(command.emails), "duration": command.duration_minutes},
-                created_at=now,
-            )
+        record_action(
+            session,
+            org_id=org_id,
+            request_id=request.id,
+            kind="request_created",
+            actor="user",
+            reasoning=f"/schedule by <@{profile.slack_user_id}>",
+            details={"emails": list(command.emails), "duration": command.duration_minutes},
+            now=now,
         )
         session.flush()
         job, _ = insert_job(

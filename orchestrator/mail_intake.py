@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
 from connectors.ports import InboundRaw, MailReader
+from db.audit import record_action
 from db.models import (
     EmailMessage,
     JobRun,
@@ -488,21 +489,20 @@ def _known_prospect_requests(
 
 
 def _audit(m: Inbound, kind: str, *, actor: str, reasoning: str, **details: object) -> None:
-    m.session.add(
-        SchedulingAction(
-            org_id=m.rep.org_id,
-            request_id=m.request.id if m.request else None,
-            action_type=kind,
-            actor=actor,
-            reasoning=reasoning,
-            details={
-                "email_message_id": str(m.row_id),
-                "from": m.email.sender,
-                "matched_by": m.how,
-                **details,
-            },
-            created_at=m.now,
-        )
+    record_action(
+        m.session,
+        org_id=m.rep.org_id,
+        request_id=m.request.id if m.request else None,
+        kind=kind,
+        actor=actor,
+        reasoning=reasoning,
+        details={
+            "email_message_id": str(m.row_id),
+            "from": m.email.sender,
+            "matched_by": m.how,
+            **details,
+        },
+        now=m.now,
     )
 
 

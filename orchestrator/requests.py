@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from db.audit import record_action
 from db.models import (
     ActionStatus,
     JobStatus,
@@ -106,15 +107,14 @@ def _owned(
 def _audit(
     session: Session, request: SchedulingRequest, kind: str, who: str, now: datetime
 ) -> None:
-    session.add(
-        SchedulingAction(
-            org_id=request.org_id,
-            request_id=request.id,
-            action_type=kind,
-            actor="user",
-            reasoning=f"by <@{who}>",
-            created_at=now,
-        )
+    record_action(
+        session,
+        org_id=request.org_id,
+        request_id=request.id,
+        kind=kind,
+        actor="user",
+        reasoning=f"by <@{who}>",
+        now=now,
     )
 
 
@@ -303,27 +303,25 @@ def answer_meeting(
         if stop:
             request.paused_from = RequestStatus.no_show
         session.add(request)
-        session.add(
-            SchedulingAction(
-                org_id=request.org_id,
-                request_id=request.id,
-                action_type=MEETING_EVENTS[answer],
-                actor="user",
-                reasoning=f"by <@{slack_user_id}>",
-                details={"meeting_start": meeting_start.isoformat(), "outcome": answer},
-                created_at=now,
-            )
+        record_action(
+            session,
+            org_id=request.org_id,
+            request_id=request.id,
+            kind=MEETING_EVENTS[answer],
+            actor="user",
+            reasoning=f"by <@{slack_user_id}>",
+            details={"meeting_start": meeting_start.isoformat(), "outcome": answer},
+            now=now,
         )
         if stop:
-            session.add(
-                SchedulingAction(
-                    org_id=request.org_id,
-                    request_id=request.id,
-                    action_type="follow_ups_stopped",
-                    actor="ai",
-                    reasoning=f"they have missed the meeting {no_shows} times",
-                    created_at=now,
-                )
+            record_action(
+                session,
+                org_id=request.org_id,
+                request_id=request.id,
+                kind="follow_ups_stopped",
+                actor="ai",
+                reasoning=f"they have missed the meeting {no_shows} times",
+                now=now,
             )
         elif answer != "held":
             job, created = insert_job(

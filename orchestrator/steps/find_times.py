@@ -19,13 +19,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from connectors.errors import PermanentError
+from db.audit import record_action
 from db.models import (
     ActionStatus,
     ActionType,
     PendingAction,
     Rep,
     RequestStatus,
-    SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -283,19 +283,18 @@ def choose(
         if not created:
             # Another click won between our read and our insert.
             return PickOutcome(False, already_handled(picker_view(session, parent)))
-        session.add(
-            SchedulingAction(
-                org_id=request.org_id,
-                request_id=request.id,
-                action_type="times_chosen",
-                actor="user",
-                reasoning=f"time picker: {choice} by <@{slack_user_id}>",
-                details={
-                    "choice": choice,
-                    "slots": [view.options[i].start.isoformat() for i in picked],
-                },
-                created_at=now,
-            )
+        record_action(
+            session,
+            org_id=request.org_id,
+            request_id=request.id,
+            kind="times_chosen",
+            actor="user",
+            reasoning=f"time picker: {choice} by <@{slack_user_id}>",
+            details={
+                "choice": choice,
+                "slots": [view.options[i].start.isoformat() for i in picked],
+            },
+            now=now,
         )
         uow.commit()
         final = picker_view(session, parent)

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from db.audit import record_action
 from db.models import (
     EmailMessage,
     Rep,
     RequestStatus,
-    SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -91,16 +91,15 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     # The times a counter-proposal names, read once here for deciding and for booking.
     offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
     output["proposed_times"] = [p.start.isoformat() for p in offered if p.grain in EXACT]
-    ctx.session.add(
-        SchedulingAction(
-            org_id=request.org_id,
-            request_id=request.id,
-            action_type="reply_received",
-            actor="prospect",
-            reasoning=analysis.reasoning,
-            details={"from": row.sender, **output},
-            created_at=ctx.now,
-        )
+    record_action(
+        ctx.session,
+        org_id=request.org_id,
+        request_id=request.id,
+        kind="reply_received",
+        actor="prospect",
+        reasoning=analysis.reasoning,
+        details={"from": row.sender, **output},
+        now=ctx.now,
     )
     if request.status == RequestStatus.awaiting_response:
         request.status = RequestStatus.negotiating

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from connectors.errors import PermanentError
+from db.audit import record_action
 from db.models import (
     ActionStatus,
     ActionType,
@@ -42,16 +43,15 @@ def load_request(
 def audit(
     ctx: StepContext, request: SchedulingRequest, kind: str, reasoning: str, **details: Any
 ) -> None:
-    ctx.session.add(
-        SchedulingAction(
-            org_id=request.org_id,
-            request_id=request.id,
-            action_type=kind,
-            actor="ai",
-            reasoning=reasoning,
-            details=details,
-            created_at=ctx.now,
-        )
+    record_action(
+        ctx.session,
+        org_id=request.org_id,
+        request_id=request.id,
+        kind=kind,
+        actor="ai",
+        reasoning=reasoning,
+        details=details,
+        now=ctx.now,
     )
 
 

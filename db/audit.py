@@ -1,0 +1,40 @@
+"""The audit log's one writer: every row of `scheduling_actions` is added here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from db.models import SchedulingAction
+
+
+def record_action(
+    session: Session,
+    *,
+    org_id: str,
+    request_id: uuid.UUID | None,
+    kind: str,
+    actor: str,
+    now: datetime,
+    reasoning: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> SchedulingAction:
+    """Append what happened to a request and who did it (ai, user, prospect or system).
+
+    Rows are only ever added, in the caller's transaction, so the log says exactly what the
+    committed state says."""
+    row = SchedulingAction(
+        org_id=org_id,
+        request_id=request_id,
+        action_type=kind,
+        actor=actor,
+        reasoning=reasoning,
+        details=dict(details or {}),
+        created_at=now,
+    )
+    session.add(row)
+    return row
