@@ -70,6 +70,11 @@ RESPONSES = ("accepted", "declined", "tentative", "needs_action")
 
 
 class CalendarPort(Protocol):
+    # True when the provider emails the attendees their invitations, updates and cancellations
+    # itself (Google, Microsoft); False when it only keeps the calendar (the embedded one), so
+    # the outbox sends the iCalendar invitations from the rep's mailbox instead.
+    sends_invites: bool
+
     def free_busy(
         self, *, emails: Sequence[str], start: datetime, end: datetime
     ) -> Mapping[str, Sequence[Interval]]:

@@ -11,8 +11,10 @@ or a timeout hid whether the provider got the first call:
 - cancel: cancelling an event that is already gone is a no-op, so a retry, or a cancel of an
   event someone deleted by hand, counts as done.
 
-The provider tells the attendees (Google `sendUpdates=all`, Graph, the embedded calendar's
-copies); no extra email is sent.
+Google (`sendUpdates=all`) and Microsoft Graph tell the attendees themselves. A calendar that
+does not (`sends_invites` is False: the embedded one) only keeps its copies, so `invitation`
+builds the iCalendar email (RFC 5546 REQUEST or CANCEL) that the outbox sends from the rep's own
+mailbox after the calendar call, exactly once like any other email.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.errors import EventNotFound
-from connectors.ports import CalendarEvent, EventAttendee
+from connectors.mail.ics import Invite, Invitee, Method, build_ics
+from connectors.mail.outbound import prepare
+from connectors.ports import CalendarEvent, EventAttendee, OutboundEmail
 from db.models import (
     ActionStatus,
     ActionType,
@@ -111,6 +115,115 @@ def _join_url(deps: Deps, action: PendingAction, event_id: str) -> str | None:
         if row.result and row.result.get("event_id") == event_id:
             return row.result.get("join_url")
     return None
+
+
+# --- invitations by email -----------------------------------------------------------------------
+
+
+def invitation(
+    deps: Deps, action: PendingAction, rep: Rep, result: dict[str, Any]
+) -> OutboundEmail | None:
+    """The invitation email for an executed calendar action, or None when the calendar invites
+    the attendees itself (or there is nobody to tell).
+
+    The iCalendar UID is the event id, which is also the request's `calendar_event_id`, so an
+    attendee's RSVP is matched back to its request; the Message-ID is the action's, so a retry
+    finds the first send in the rep's Sent folder instead of inviting twice.
+    """
+    if deps.calendar_for(action.org_id).sends_invites:
+        return None
+    event_id = str(result["event_id"])
+    history = _invited(deps, action, event_id)
+    # SEQUENCE is how mail clients tell an update from a stale copy: 0 for the booking, and one
+    # more for every move executed before this action. This action is still `executing`, so a
+    # retry counts the same moves and sends the same SEQUENCE.
+    moves = sum(1 for row in history if row.action_type == ActionType.calendar_update)
+    method: Method = "REQUEST"
+    data = action.effective_data()
+    join = result.get("join_url")
+    if action.action_type == ActionType.calendar_book:
+        sequence, heading = 0, "Invitation"
+    elif action.action_type == ActionType.calendar_update:
+        sequence, heading = moves + 1, "Updated invitation"
+    else:
+        if not history:
+            return None  # never booked by us, so no invitation of ours is out there to withdraw
+        # A cancel repeats the last invitation's details (clients match it on UID, and remove
+        # the event only for the attendees it lists) and outranks every REQUEST before it.
+        last = history[-1]
+        data, join = last.effective_data(), (last.result or {}).get("join_url")
+        sequence, heading, method = moves + 1, "Cancelled", "CANCEL"
+    organizer = rep.email.lower()
+    invitees = list(
+        {
+            a["email"].lower(): Invitee(
+                email=a["email"].lower(),
+                name=a.get("name", ""),
+                optional=a.get("optional", False),
+            )
+            for a in data["attendees"]
+            if a["email"].lower() != organizer
+        }.values()
+    )
+    if not invitees:
+        return None
+    start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+    title = data.get("title") or "Meeting"
+    when = format_slot(start, tz=rep.timezone)
+    invite = Invite(
+        uid=event_id,
+        sequence=sequence,
+        start=start,
+        end=end,
+        summary=title,
+        organizer_email=organizer,
+        organizer_name=rep.name,
+        attendees=invitees,
+        description=data.get("description", ""),
+        location=join or "",
+    )
+    email = OutboundEmail(
+        message_id=f"<{action.id.hex}.invite@{deps.settings.mail_domain}>",
+        sender=rep.email,
+        to=tuple(i.email for i in invitees),
+        subject=f"{heading}: {title} on {when}",
+        body=_invitation_body(method, title=title, when=when, join=join, host=rep.name),
+        ics=build_ics(invite, method=method, stamp=deps.clock.now()),
+        ics_method=method,
+    )
+    return prepare(email, signature=rep.signature)
+
+
+def _invitation_body(method: Method, *, title: str, when: str, join: str | None, host: str) -> str:
+    if method == "CANCEL":
+        return f"{title} on {when} has been cancelled."
+    opening = f"{host} invited you to {title}." if host else f"You are invited to {title}."
+    lines = [opening, "", f"When: {when}"]
+    if join:
+        lines.append(f"Join: {join}")
+    lines += ["", "Your calendar app can add it from the attached invitation."]
+    return "\n".join(lines)
+
+
+def _invited(deps: Deps, action: PendingAction, event_id: str) -> list[PendingAction]:
+    """The executed bookings and moves of `event_id`, oldest first: the invitations sent so far.
+
+    Looked up by request (a booking and its moves and cancel share one), then by event id.
+    """
+    with deps.uow() as uow:
+        rows = uow.session.exec(
+            select(PendingAction)
+            .where(PendingAction.org_id == action.org_id)
+            .where(PendingAction.request_id == action.request_id)
+            .where(
+                col(PendingAction.action_type).in_(
+                    [ActionType.calendar_book, ActionType.calendar_update]
+                )
+            )
+            .where(PendingAction.status == ActionStatus.executed)
+            .order_by(col(PendingAction.executed_at))
+        ).all()
+    return [row for row in rows if (row.result or {}).get("event_id") == event_id]
 
 
 def record_on_request(

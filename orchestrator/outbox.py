@@ -21,16 +21,16 @@ from sqlmodel import Session, col, select
 from connectors.errors import PermanentError, TransientError
 from connectors.mail.outbound import prepare
 from connectors.ports import MailPort, OutboundEmail, SentEmail
+from db.audit import record_action
 from db.models import (
     ActionStatus,
     EmailMessage,
     PendingAction,
     Rep,
-    SchedulingAction,
 )
 from orchestrator.bootstrap import Deps
 from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
-from orchestrator.calendar_actions import record_on_request
+from orchestrator.calendar_actions import invitation, record_on_request
 from orchestrator.cards import refresh_card
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
 from skills.draft_email import ANSWER_PLACEHOLDER
@@ -177,15 +177,14 @@ def _already_handled(action: PendingAction) -> str:
 def _audit(
     session: Session, action: PendingAction, kind: str, *, actor: str, now: datetime, **details: Any
 ) -> None:
-    session.add(
-        SchedulingAction(
-            org_id=action.org_id,
-            request_id=action.request_id,
-            action_type=kind,
-            actor=actor,
-            details={"pending_action_id": str(action.id), "type": action.action_type, **details},
-            created_at=now,
-        )
+    record_action(
+        session,
+        org_id=action.org_id,
+        request_id=action.request_id,
+        kind=kind,
+        actor=actor,
+        details={"pending_action_id": str(action.id), "type": action.action_type, **details},
+        now=now,
     )
 
 
@@ -238,9 +237,10 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
                     ),
                 )
             email = _outbound_email(action, rep)
-            _record_outbound(uow.session, action, email, now=now)
+            _record_outbound(uow.session, action, email, now=now, request_id=action.request_id)
         uow.commit()
 
+    sent: SentEmail | None = None
     try:
         if email is not None:
             sent = _send_once(deps.mail_for(rep), email, first_attempt=action.attempts == 1)
@@ -251,6 +251,11 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
             }
         elif (calendar_executor := CALENDAR_EXECUTORS.get(action.action_type)) is not None:
             result = calendar_executor(deps, action, rep)
+            # After the calendar call, so a failed booking invites nobody; a retry repeats the
+            # (idempotent) call, then finds this invitation in Sent instead of sending it again.
+            if (invite := invitation(deps, action, rep, result)) is not None:
+                sent = _send_invitation(deps, action, rep, invite)
+                result = {**result, "invite_message_id": sent.message_id}
         else:
             raise PermanentError(f"no executor for {action.action_type}")
     except Exception as exc:  # noqa: BLE001 - every outcome is written to the row
@@ -258,9 +263,9 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
 
     with deps.uow() as uow:
         action = uow.session.get_one(PendingAction, action_id)
-        if email is not None:
+        if sent is not None:
             _mark_sent(uow.session, action, sent, now=deps.clock.now())
-        else:
+        if email is None:
             record_on_request(uow.session, action, result, now=deps.clock.now())
         return _finish(deps, uow.session, action, now=deps.clock.now(), result=result)
 
@@ -274,6 +279,19 @@ def _send_once(mailbox: MailPort, email: OutboundEmail, *, first_attempt: bool) 
             log.info("send_reconciled", message_id=email.message_id)
             return already
     return mailbox.send(email)
+
+
+def _send_invitation(
+    deps: Deps, action: PendingAction, rep: Rep, invite: OutboundEmail
+) -> SentEmail:
+    """Send a calendar action's invitation email like any other: recorded, then sent once."""
+    with deps.uow() as uow:
+        # Recorded without the request: the conversation's follow-ups and reminders thread under
+        # its last email, and that must stay the conversation, not an invitation. The row keeps
+        # the action's id, and RSVPs find the request by the invitation's UID.
+        _record_outbound(uow.session, action, invite, now=deps.clock.now(), request_id=None)
+        uow.commit()
+    return _send_once(deps.mail_for(rep), invite, first_attempt=action.attempts == 1)
 
 
 def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
@@ -295,7 +313,12 @@ def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
 
 
 def _record_outbound(
-    session: Session, action: PendingAction, email: OutboundEmail, *, now: datetime
+    session: Session,
+    action: PendingAction,
+    email: OutboundEmail,
+    *,
+    now: datetime,
+    request_id: uuid.UUID | None,
 ) -> None:
     exists = session.exec(
         select(EmailMessage.id).where(
@@ -306,7 +329,7 @@ def _record_outbound(
         session.add(
             EmailMessage(
                 org_id=action.org_id,
-                request_id=action.request_id,
+                request_id=request_id,
                 pending_action_id=action.id,
                 direction="outbound",
                 message_id=email.message_id,

@@ -125,6 +125,9 @@ class GoogleCalendar:
     when they never connected); ``on_refresh(email, credentials)`` is told when google-auth
     refreshed the access token so the new one can be stored."""
 
+    # Every write passes ``sendUpdates=all``: Google emails the attendees itself.
+    sends_invites = True
+
     def __init__(
         self,
         credentials_for: Callable[[str], Credentials | None],

@@ -94,6 +94,10 @@ def _owner_response(row: LocalCalendarEvent) -> str | None:
 
 
 class LocalCalendar:
+    # The copies stay in our database; nobody outside the org hears of the event unless the
+    # outbox emails them the invitation (see orchestrator.calendar_actions.invitation).
+    sends_invites = False
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],

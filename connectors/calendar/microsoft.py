@@ -252,6 +252,9 @@ class MicrosoftCalendar:
     """``credential_for(email)`` returns an azure-core ``TokenCredential`` for that person's
     mailbox (or None when they never connected)."""
 
+    # Exchange sends the meeting requests, updates and cancellations from the organizer's mailbox.
+    sends_invites = True
+
     def __init__(
         self,
         credential_for: Callable[[str], Any | None],

@@ -29,7 +29,7 @@ class Invitee:
 
 @dataclass(frozen=True)
 class Invite:
-    uid: str  # stable for the meeting's life, e.g. "<request-id>@convene.example"
+    uid: str  # stable for the meeting's life, e.g. the calendar event id
     sequence: int  # 0 for the first REQUEST; raise it for each update and for the cancel
     start: datetime
     end: datetime

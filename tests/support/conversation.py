@@ -146,7 +146,14 @@ class World:
         return sorted(self.stack.rows(SchedulingAction), key=lambda a: a.created_at)
 
     def mail_to(self, address: str) -> list[MimeMessage]:
-        return [_parse(m.raw) for m in self.stack.inbox(address)]
+        """The emails `address` received from the rep, without calendar invitations (those
+        come with every booking on the embedded calendar; tests/test_ics_invites.py checks
+        them)."""
+        return [
+            message
+            for message in (_parse(m.raw) for m in self.stack.inbox(address))
+            if not any(part.get_content_type() == "text/calendar" for part in message.walk())
+        ]
 
     def dms(self) -> list[str]:
         """Plain-text DMs to the rep, oldest first (cards carry blocks; these are notices)."""
