@@ -224,8 +224,13 @@ def _read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> 
         matched = [c for c in table if _cue_matches(c, lowered)]
         signals.scores[signal] = sum(c.weight for c in matched)
         signals.labels[signal] = [c.label for c in matched]
-    # "isn't good", "won't work": a negated acceptance refuses the proposed time.
-    negated = [c.label for c in rules.ACCEPT + rules.APPROVAL if _cue_negated(c, lowered)]
+    # "isn't good", "won't work": a negated acceptance refuses the proposed time. A negated
+    # "yes" ("not sure") is doubt, not a refusal: it refuses nothing.
+    negated = [
+        c.label
+        for c in rules.ACCEPT + rules.APPROVAL
+        if c.label != "yes" and _cue_negated(c, lowered)
+    ]
     if negated:
         signals.scores["slot_rejected"] += rules.CLEAR
         signals.labels["slot_rejected"] += ["not " + label for label in negated]

@@ -166,6 +166,7 @@ ACCEPT: tuple[Cue, ...] = (
         r")\b|\b(?:sounds|it'?s) (?:like )?a plan\b|\b(?:it'?s a )?deal\b"
         r"|\b(?:i'?m|we'?re|count me) in\b|\b\w+day it is\b|\b(?:that|it)'?s a go\b",
         CLEAR,
+        negatable=True,  # "not sure", "not definitely" are doubts, not a yes
     ),
     cue(
         "works",

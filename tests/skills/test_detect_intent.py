@@ -144,6 +144,13 @@ def test_negated_acceptance_is_never_an_acceptance(body: str) -> None:
     assert detect(body).intent == "counter_propose"
 
 
+@pytest.mark.parametrize("body", ["Hmm, maybe. Not sure.", "Not sure yet, let me check."])
+def test_doubt_is_not_an_acceptance_nor_a_refusal(body: str) -> None:
+    analysis = detect(body)
+    assert analysis.intent not in ("accept", "counter_propose", "decline")
+    assert analysis.escalate
+
+
 @pytest.mark.parametrize(
     "body", ["I am on leave until December 14.", "On vacation until December 14, sorry!"]
 )
