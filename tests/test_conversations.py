@@ -160,6 +160,14 @@ CONVERSATIONS = [
         *booked_and_confirmed(Offered(1)),
         rep=OTTO,
     ),
+    conversation(
+        "a New York rep and a Tokyo prospect never overlap: the rep is told why",
+        prospect_is_in("Asia/Tokyo"),
+        rep_schedules(DEMO),
+        expect_dm("could not finish *find slots*", "the prospect's day (Asia/Tokyo)"),
+        expect_actions(),
+        expect_inbox(0),
+    ),
     # --- they ask for another time ----------------------------------------------------------
     conversation(
         "a counter-proposal that fits is booked and confirmed",

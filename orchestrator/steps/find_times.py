@@ -38,6 +38,7 @@ from orchestrator.steps.scheduling import (
     audit,
     draft_initial_email,
     load_request,
+    no_time_message,
     record_booking,
     record_sent,
     slot_query,
@@ -118,9 +119,7 @@ def find_times(job: SequenceJob, ctx: StepContext) -> StepResult:
     query = slot_query(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     options = ranked_options(query)
     if not options:
-        raise PermanentError(
-            f"no time between {start:%b %d} and {end:%b %d} suits everyone on our side"
-        )
+        raise PermanentError(no_time_message(query))
     stored = [_slot_json(s.start, s.end, s.reasons) for s in options]
     request.proposed_slots = stored[:PAGE_SIZE]
     request.status = RequestStatus.proposing

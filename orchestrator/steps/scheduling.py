@@ -114,10 +114,17 @@ def free_slots(
     query = slot_query(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     slots = find_free_slots(query)
     if not slots:
-        raise PermanentError(
-            f"no time between {start:%b %d} and {end:%b %d} suits everyone on our side"
-        )
+        raise PermanentError(no_time_message(query))
     return slots
+
+
+def no_time_message(query: SlotQuery) -> str:
+    """Why nothing was found, naming both sides: our calendars and hours, and their daytime
+    (a Tokyo prospect and a New York team may simply never overlap)."""
+    return (
+        f"no time between {query.window_start:%b %d} and {query.window_end:%b %d} suits "
+        f"everyone on our side within working hours and the prospect's day ({query.prospect_tz})"
+    )
 
 
 def slot_query(
