@@ -122,7 +122,11 @@ def on_counter(reply: Reply) -> StepResult:
 
 def on_question(reply: Reply) -> StepResult:
     draft = answer_email(
-        AnswerInput(**reply.common(first_name=reply.first_name(), question=_question(reply)))
+        AnswerInput(
+            **reply.common(
+                first_name=reply.first_name(), question=str(reply.analysis.get("question") or "")
+            )
+        )
     )
     return StepResult(
         output={"answer_drafted": True},
@@ -139,10 +143,6 @@ def on_question(reply: Reply) -> StepResult:
     )
 
 
-def _question(reply: Reply) -> str:
-    return str(reply.analysis.get("question") or "")
-
-
 def on_delegate(reply: Reply) -> StepResult:
     address = reply.analysis.get("delegate_email")
     if not address:
@@ -152,7 +152,7 @@ def on_delegate(reply: Reply) -> StepResult:
     referrer = reply.sender.name if reply.sender and reply.sender.name else reply.inbound.sender
     draft = delegate_email(
         DelegateInput(
-            **reply.common(first_name=reply.first_name(delegate), recipient_tz=reply.tz),
+            **reply.common(first_name=reply.first_name(delegate)),
             slots=slots,
             referrer_name=referrer,
         )
