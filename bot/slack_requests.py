@@ -6,6 +6,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -76,7 +77,8 @@ def button_click(
         "user": {"id": user_id},
         "team": {"id": team_id},
         "api_app_id": "A0CONVENE",
-        "trigger_id": f"{time.time():.0f}.click",
+        # Unique per click: Slack's trigger ids open one modal each.
+        "trigger_id": f"{uuid.uuid4().hex}.click",
         "channel": {"id": channel_id},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
         "response_url": response_url,
@@ -98,7 +100,7 @@ def view_submission(
         "team": {"id": team_id},
         "user": {"id": user_id},
         "api_app_id": "A0CONVENE",
-        "trigger_id": f"{time.time():.0f}.submit",
+        "trigger_id": f"{uuid.uuid4().hex}.submit",
         "view": {**view, "state": {"values": values}},
     }
     return ("payload=" + quote(json.dumps(payload))).encode()
