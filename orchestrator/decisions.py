@@ -24,6 +24,7 @@ from orchestrator import requests
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import dispatch
 from orchestrator.events import Event
+from orchestrator.mrkdwn import owner_only
 from skills.decide import EVENT_TYPE, EventSubtype
 
 # The buttons each decision offers, in the order shown.
@@ -126,9 +127,7 @@ def resolve(
             return Resolution(False, "That request no longer exists.")
         rep = session.get_one(Rep, request.rep_id)
         if not rep.allows(slack_user_id):
-            return Resolution(
-                False, f"This belongs to <@{rep.slack_user_id}>; only they can decide it."
-            )
+            return Resolution(False, owner_only(rep.slack_user_id))
         current = request.event_next_action_subtype or ""
         if choice not in CHOICES.get(current, ()) or request.event_next_action != (
             "waiting_for_decision"

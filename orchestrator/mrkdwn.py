@@ -33,3 +33,8 @@ def quote_mrkdwn(text: str, *, limit: int = QUOTE_CHARS) -> str:
         text = text[:limit].rstrip() + " …"
     lines = [escape_mrkdwn(line) for line in text.splitlines() or [""]]
     return "\n".join(f"> {line}" for line in lines)
+
+
+def owner_only(slack_user_id: str) -> str:
+    """The refusal for anyone but a request's rep (or their delegate) pressing its buttons."""
+    return f"This belongs to <@{slack_user_id}>; only they can decide it."

@@ -32,6 +32,7 @@ from orchestrator.bootstrap import Deps
 from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.calendar_actions import invitation, record_on_request
 from orchestrator.cards import refresh_card
+from orchestrator.mrkdwn import owner_only
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
 from skills.draft_email import ANSWER_PLACEHOLDER
 
@@ -88,7 +89,7 @@ def decide(
             return Decision(False, "missing", "That draft no longer exists.")
         rep = uow.session.get_one(Rep, action.rep_id)
         if not rep.allows(slack_user_id):
-            refusal = f"This belongs to <@{rep.slack_user_id}>; only they can decide it."
+            refusal = owner_only(rep.slack_user_id)
             return Decision(False, action.status, refusal)
         if action.expires_at is not None and action.expires_at <= now:
             return Decision(False, action.status, "This draft has expired.", action)

@@ -19,6 +19,7 @@ from db.models import ActionStatus, PendingAction, Rep
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
 from orchestrator.cards import ActionView, action_view, refresh_card
+from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox import decide
 
 APPROVE = re.compile(r"^batch_approve:\d+$")
@@ -87,7 +88,7 @@ def _may_decide(deps: Deps, action_id: uuid.UUID, slack_user_id: str) -> str:
             return "That draft no longer exists."
         rep = uow.session.get_one(Rep, action.rep_id)
         if not rep.allows(slack_user_id):
-            return f"This belongs to <@{rep.slack_user_id}>; only they can decide it."
+            return owner_only(rep.slack_user_id)
     return ""
 
 

@@ -33,6 +33,7 @@ from db.models import (
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.mrkdwn import owner_only
 from orchestrator.steps.scheduling import (
     DEFAULT_WINDOW_DAYS,
     audit,
@@ -217,7 +218,7 @@ def _open_picker(
         return None, None, "This time picker is gone; `/schedule times …` makes a new one."
     request, rep, _ = load_request(session, job)
     if not rep.allows(slack_user_id):
-        return None, None, f"This belongs to <@{rep.slack_user_id}>; only they can decide it."
+        return None, None, owner_only(rep.slack_user_id)
     view = picker_view(session, job)
     if view.choice is not None:
         return None, None, already_handled(view)
