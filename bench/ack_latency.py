@@ -13,14 +13,16 @@ Load is open-loop: request i is due at start + i / rate whatever happened to ear
 its latency runs from that due time to the HTTP response. A closed loop (send, wait, send)
 would slow down exactly when the server does and hide the stall (coordinated omission).
 
-The mix, half commands and half clicks: `/schedule help`, valid requests (each creates a
-request whose card arrives later from the worker), malformed requests, `list` and `status`
-(the commands that read the database before acking), Approve and Reject on cards the worker
-posted during the run, and repeated clicks on cards already decided. A click is only sent on a
-card that exists; until one does, a valid command goes out instead.
+The mix, about half commands and half clicks: `/schedule help`, valid requests (each answered
+with a confirm card), Start on those cards (each creates a request whose approval card arrives
+later from the worker), malformed requests, `list` and `status` (the commands that read the
+database before acking), Approve and Reject on cards the worker posted during the run, and
+repeated clicks on cards already decided. A click is only sent on a card that exists; until one
+does, a valid command goes out instead.
 
-Valid and malformed commands are answered after the ack, on their response_url; the bench also
-counts those answers that never came (a listener that failed after acking), as information.
+Valid and malformed commands and Start are answered after the ack, on their response_url; the
+bench also counts those answers that never came (a listener that failed after acking), as
+information.
 
 Target: p99 <= 150 ms and every ack a 200 (Slack's own limit is 3 s); exit code 1 otherwise.
 """
@@ -40,6 +42,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -85,18 +88,19 @@ MALFORMED = (
 # Weights in percent; commands and clicks are half each.
 MIX = {
     "help": 10,
-    "valid": 25,
+    "valid": 20,
     "malformed": 8,
     "lookup": 7,  # `list` / `status <ref>`: answered in the ack, from the database
-    "approve": 15,
-    "reject": 10,
-    "decided": 25,
+    "start": 15,
+    "approve": 12,
+    "reject": 8,
+    "decided": 20,
 }
 
 
 @dataclass(frozen=True)
 class Card:
-    action_id: str
+    value: str  # the button's value: a pending action's id, or a confirm card's command
     channel: str
     ts: str
 
@@ -115,15 +119,18 @@ class Result:
 
 
 class Cards:
-    """Approval cards the worker posted, as the rep's Slack client would show them.
+    """Confirm cards the commands were answered with and approval cards the worker posted, as
+    the rep's Slack client would show them.
 
     Only the scheduling thread uses this, so it needs no lock; it reads the stand-in's message
-    list, which the stand-in only ever appends to.
+    and response lists, which the stand-in only ever appends to.
     """
 
     def __init__(self, slack: LocalSlack) -> None:
         self._slack = slack
-        self._seen = 0
+        self._seen = self._answers_seen = 0
+        self.confirms: deque[Card] = deque()
+        self.issuers: dict[str, str] = {}  # a command's response_url hook → the rep who typed it
         self.fresh: deque[Card] = deque()
         self.decided: list[tuple[float, Card]] = []
         self._decided_turn = itertools.count()
@@ -132,10 +139,19 @@ class Cards:
         new = self._slack.messages[self._seen :]
         self._seen += len(new)
         for message in new:
-            for block in message.blocks:
-                for element in block.get("elements") or []:
-                    if element.get("action_id") == "approve_action":
-                        self.fresh.append(Card(element["value"], message.channel, message.ts))
+            for element in _buttons(message.blocks, "approve_action"):
+                self.fresh.append(Card(element["value"], message.channel, message.ts))
+        answers = self._slack.responses[self._answers_seen :]
+        self._answers_seen += len(answers)
+        for answer in answers:
+            for element in _buttons(answer.get("blocks") or [], "start_request"):
+                # Ephemeral: only the rep who typed the command sees it, so only they press it.
+                owner = self.issuers[answer["hook"]]
+                self.confirms.append(Card(element["value"], f"D{owner}", "ephemeral"))
+
+    def take_confirm(self) -> Card | None:
+        self._collect()
+        return self.confirms.popleft() if self.confirms else None
 
     def take_fresh(self, now: float) -> Card | None:
         self._collect()
@@ -152,6 +168,15 @@ class Cards:
         return ready[next(self._decided_turn) % len(ready)]
 
 
+def _buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in blocks
+        for element in block.get("elements") or []
+        if element.get("action_id") == action_id
+    ]
+
+
 class Load:
     """Builds request i: what it is and its signed-to-be body, chosen on the scheduling thread."""
 
@@ -164,6 +189,10 @@ class Load:
     def next(self, now: float) -> tuple[str, str | None, bytes]:
         kind = self._rng.choices(list(MIX), weights=list(MIX.values()))[0]
         n = next(self._n)
+        if kind == "start":
+            if card := self._cards.take_confirm():
+                return kind, f"click-{n}", self._click("start_request", card, n)
+            kind = "valid"
         if kind in {"approve", "reject"}:
             if card := self._cards.take_fresh(now):
                 return kind, None, self._click(f"{kind}_action", card, n)
@@ -183,6 +212,7 @@ class Load:
         else:
             text = MALFORMED[n % len(MALFORMED)]
         hook = f"cmd-{n}"
+        self._cards.issuers[hook] = rep
         body = slash_command(
             text=text,
             user_id=rep,
@@ -195,7 +225,7 @@ class Load:
     def _click(self, action_id: str, card: Card, n: int) -> bytes:
         return button_click(
             action_id=action_id,
-            value=card.action_id,
+            value=card.value,
             user_id=card.owner,
             team_id=self._slack.team_id,
             response_url=self._slack.hook_url(f"click-{n}"),
@@ -363,7 +393,7 @@ def _late_answers(slack: LocalSlack, results: list[Result]) -> str:
         time.sleep(0.1)
     return (
         f"  answers after the ack (not part of the target): {len(expected) - len(missing)} of "
-        f"{len(expected)} valid/malformed commands answered on their response_url, "
+        f"{len(expected)} commands and Starts answered on their response_url, "
         f"{len(missing)} never within {ANSWER_GRACE:g} s"
     )
 

@@ -35,6 +35,8 @@ DATE_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$")
 NEXT_DAYS = re.compile(r"^next (\d{1,2}) days$", re.I)
 CONTEXT = re.compile(r'"([^"]*)"|“([^”]*)”')
 MIN_MINUTES, MAX_MINUTES = 10, 240
+# The form's limits, so an inline command can always be opened in it for editing.
+MAX_CONTEXT, MAX_MEETING_TYPE = 500, 60
 
 
 class CommandError(ValueError):
@@ -55,6 +57,13 @@ def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
             "Tell me what kind of meeting and with whom, e.g. `demo with john@acme.com`."
         )
     meeting_type = head.strip().lower()
+    if len(meeting_type) > MAX_MEETING_TYPE:
+        raise CommandError(
+            f"Keep the meeting type under {MAX_MEETING_TYPE} characters, e.g. `demo`; "
+            "put the rest in the quoted context."
+        )
+    if len(context) > MAX_CONTEXT:
+        raise CommandError(f"Keep the quoted context under {MAX_CONTEXT} characters.")
     tokens = [t for t in re.split(r"[\s,;]+", rest.strip()) if t]
     emails: list[str] = []
     while tokens and "@" in tokens[0]:

@@ -140,8 +140,32 @@ def _run(workdir: Path, echo: Echo) -> int:
             secret=SECRET,
         )
         echo(f"── Convene acks within Slack's 3 s: HTTP {reply.status}")
-        response = _wait(lambda: slack.responses, "the command reply")[0]
-        echo(f"   (only Sam sees) {response['text']}\n")
+        confirm = _wait(lambda: slack.responses, "the confirm card")[0]
+        echo("   (only Sam sees) what Convene understood:")
+        echo(_indent(blocks_as_text(confirm["blocks"])) + "\n")
+
+        echo("── Sam clicks [Start]")
+        start = next(
+            e
+            for b in confirm["blocks"]
+            for e in b.get("elements", [])
+            if e.get("action_id") == "start_request"
+        )
+        post_signed(
+            events_url,
+            button_click(
+                action_id="start_request",
+                value=start["value"],
+                user_id=REP["id"],
+                team_id=slack.team_id,
+                response_url=slack.hook_url("start"),
+                channel_id="C0GENERAL",
+                message_ts="ephemeral",
+            ),
+            secret=SECRET,
+        )
+        started = _wait(lambda: [r for r in slack.responses if r["hook"] == "start"], "Start")
+        echo(f"   (only Sam sees) {started[0]['text']}\n")
 
         drain(deps)  # find slots → draft → post the approval card
         card = _wait(lambda: slack.messages, "the approval card")[0]

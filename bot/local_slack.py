@@ -21,6 +21,7 @@ MAX_FIELDS, MAX_FIELD_TEXT = 10, 2000
 MAX_ACTION_ELEMENTS = 25
 MAX_ID = 255
 MAX_BUTTON_TEXT, MAX_BUTTON_VALUE = 75, 2000
+MAX_OPTION_TEXT, MAX_OPTION_VALUE, MAX_OPTIONS = 75, 150, 100
 RESPONSE_URL_USES = 5
 
 
@@ -40,8 +41,9 @@ def block_errors(blocks: list[dict[str, Any]], *, surface: str = "message") -> l
         if len(fields) > MAX_FIELDS or any(len(f.get("text", "")) > MAX_FIELD_TEXT for f in fields):
             errors.append(f"{where}: fields over limit")
         elements = list(block.get("elements") or [])
-        if block.get("accessory"):
-            elements.append(block["accessory"])
+        for single in ("accessory", "element"):  # a section's accessory, an input's element
+            if block.get(single):
+                elements.append(block[single])
         if block.get("type") == "actions" and len(elements) > MAX_ACTION_ELEMENTS:
             errors.append(f"{where}: {len(elements)} elements > {MAX_ACTION_ELEMENTS}")
         seen: set[str] = set()
@@ -64,6 +66,26 @@ def _element_errors(element: dict[str, Any], where: str, seen: set[str]) -> list
             errors.append(f"{where}: button text > {MAX_BUTTON_TEXT}")
         if len(element.get("value", "")) > MAX_BUTTON_VALUE:
             errors.append(f"{where}: button value > {MAX_BUTTON_VALUE}")
+    return errors + _input_errors(element, where)
+
+
+def _input_errors(element: dict[str, Any], where: str) -> list[str]:
+    """Slack refuses a select whose preselected option is not one of its options, an option
+    over its limits, and an initial value longer than the input's own max_length."""
+    errors = []
+    options = element.get("options") or []
+    if len(options) > MAX_OPTIONS:
+        errors.append(f"{where}: {len(options)} options > {MAX_OPTIONS}")
+    for option in options:
+        if len(option.get("text", {}).get("text", "")) > MAX_OPTION_TEXT:
+            errors.append(f"{where}: option text > {MAX_OPTION_TEXT}")
+        if len(option.get("value", "")) > MAX_OPTION_VALUE:
+            errors.append(f"{where}: option value > {MAX_OPTION_VALUE}")
+    if "initial_option" in element and element["initial_option"] not in options:
+        errors.append(f"{where}: initial_option is not one of the options")
+    limit = element.get("max_length")
+    if limit is not None and len(element.get("initial_value", "")) > limit:
+        errors.append(f"{where}: initial_value longer than max_length {limit}")
     return errors
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import EMAIL
+from bot.commands import EMAIL, MAX_CONTEXT
 from orchestrator.intake import Guest, ScheduleCommand
 
 CALLBACK_ID = "schedule_request"
@@ -63,24 +63,55 @@ def _input(
     return block
 
 
-def new_request_view(*, today: date) -> dict[str, Any]:
+def new_request_view(
+    *,
+    today: date,
+    prefill: ScheduleCommand | None = None,
+    tz: str = "UTC",
+    event_type: str = "scheduling_requested",
+) -> dict[str, Any]:
+    """The form, empty or filled in from an inline command (`prefill`, read in zone `tz`).
+
+    `event_type` rides in `private_metadata` so a `/schedule times …` edited here still ends in
+    the time picker."""
     types = [
         _option(f"{label.capitalize()} ({minutes} min)", label)
         for label, minutes in MEETING_TYPES.items()
     ]
+    chosen_type = types[0]
+    durations = [_option(f"{m} min", str(m)) for m in DURATIONS]
+    duration: dict[str, Any] = {}
+    first_day, last_day = today + timedelta(days=1), today + timedelta(days=8)
+    guests = context = ""
+    if prefill is not None:
+        chosen_type = next(
+            (o for o in types if o["value"] == prefill.meeting_type),
+            _option(prefill.meeting_type.capitalize(), prefill.meeting_type),
+        )
+        if chosen_type not in types:
+            types.append(chosen_type)
+        length = _option(f"{prefill.duration_minutes} min", str(prefill.duration_minutes))
+        if length not in durations:
+            durations = sorted([*durations, length], key=lambda o: int(o["value"]))
+        duration = {"initial_option": length}
+        if prefill.window_start is not None and prefill.window_end is not None:
+            zone = ZoneInfo(tz)
+            first_day = prefill.window_start.astimezone(zone).date()
+            last_day = (prefill.window_end - timedelta(microseconds=1)).astimezone(zone).date()
+        guests = "\n".join(
+            f"{g.name} <{g.email}>" if g.name else g.email for g in prefill.external()
+        )
+        context = prefill.context
     blocks = [
         _input(
             "meeting_type",
             "Meeting type",
-            {"type": "static_select", "options": types, "initial_option": types[0]},
+            {"type": "static_select", "options": types, "initial_option": chosen_type},
         ),
         _input(
             "duration",
             "Length",
-            {
-                "type": "static_select",
-                "options": [_option(f"{m} min", str(m)) for m in DURATIONS],
-            },
+            {"type": "static_select", "options": durations, **duration},
             optional=True,
             hint="Leave empty for the meeting type's usual length.",
         ),
@@ -97,18 +128,19 @@ def new_request_view(*, today: date) -> dict[str, Any]:
                     "type": "plain_text",
                     "text": "Jane Doe <jane@acme.com>\nsam@acme.com (optional)",
                 },
+                **({"initial_value": guests} if guests else {}),
             },
             hint="One per line. Add (optional) for people who need not attend.",
         ),
         _input(
             "window_start",
             "Earliest day",
-            {"type": "datepicker", "initial_date": (today + timedelta(days=1)).isoformat()},
+            {"type": "datepicker", "initial_date": first_day.isoformat()},
         ),
         _input(
             "window_end",
             "Latest day",
-            {"type": "datepicker", "initial_date": (today + timedelta(days=8)).isoformat()},
+            {"type": "datepicker", "initial_date": last_day.isoformat()},
         ),
         _input(
             "preferred",
@@ -137,7 +169,12 @@ def new_request_view(*, today: date) -> dict[str, Any]:
         _input(
             "context",
             "Context for the email",
-            {"type": "plain_text_input", "multiline": True, "max_length": 500},
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": MAX_CONTEXT,
+                **({"initial_value": context} if context else {}),
+            },
             optional=True,
             hint="One or two sentences the email can use, e.g. what they asked about.",
         ),
@@ -145,6 +182,7 @@ def new_request_view(*, today: date) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
+        "private_metadata": event_type,
         "title": {"type": "plain_text", "text": "New meeting"},
         "submit": {"type": "plain_text", "text": "Find times"},
         "close": {"type": "plain_text", "text": "Cancel"},

@@ -40,8 +40,10 @@ def test_schedule_acks_before_slow_calendar_returns(sqlite_url: str, clock: Manu
         stop = threading.Event()
         run_in_background(stack.deps, stop=stop, tick_seconds=0.05)
         try:
+            assert stack.command("demo with john@acme.example").status == 200
+            card = stack.confirm_card()
             began = time.monotonic()
-            reply = stack.command("demo with john@acme.example")
+            reply = stack.click("start_request", card)  # Start is what does the work
             acked = time.monotonic()
             assert reply.status == 200
             assert acked - began < 1.0, f"ack took {acked - began:.2f}s"

@@ -23,7 +23,7 @@ PROSPECTS = ("john@acme.example", "ann@globex.example", "li@initech.example")
 def draft_for(stack: Stack, *prospects: str) -> list[PendingAction]:
     """A real first-email draft (and its approval card) per prospect."""
     for who in prospects:
-        stack.command_response(stack.command(f"demo with {who}"))
+        stack.schedule(f"demo with {who}")
         stack.drain()
     actions = sorted(stack.rows(PendingAction), key=lambda a: a.created_at)
     assert len(actions) == len(prospects)

@@ -32,7 +32,7 @@ def test_malformed_command_gets_help_and_creates_nothing(stack: Stack) -> None:
 
 
 def test_card_survives_a_slack_rate_limit(stack: Stack) -> None:
-    stack.command_response(stack.command("demo with john@acme.example"))
+    stack.schedule("demo with john@acme.example")
     stack.slack.rate_limited_calls = 1  # the next Web API call answers 429 + Retry-After
     stack.drain()
     assert len(wait_for(stack.cards, "the card")) == 1

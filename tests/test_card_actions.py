@@ -18,7 +18,7 @@ PROSPECT = "john@acme.example"
 
 
 def _card(stack: Stack):  # type: ignore[no-untyped-def]
-    stack.command_response(stack.command(f"demo with {PROSPECT}"))
+    stack.schedule(f"demo with {PROSPECT}")
     stack.drain()
     return wait_for(stack.cards, "the card")[0]
 

@@ -69,6 +69,8 @@ def test_windows() -> None:
         ("demo with a@b.co 2026-02-30", "`2026-02-30` is not a real date."),
         ("demo with a@b.co 2026-12-05..2026-12-01", "The date range ends before it starts."),
         ("demo with a@b.co 2025-01-01", "That date range is in the past."),
+        (f"{'x' * 61} with a@b.co", "Keep the meeting type under 60 characters"),
+        (f'demo with a@b.co "{"y" * 501}"', "Keep the quoted context under 500 characters."),
     ],
 )
 def test_errors_say_what_to_fix(text: str, message: str) -> None:

@@ -211,8 +211,8 @@ def test_a_second_rejection_asks_for_alternatives_and_offers_them_to_everyone(
 
 
 def test_one_acceptance_waits_for_the_other_required_prospect(stack: Stack) -> None:
-    reply = stack.command("demo with john@acme.example, mary@acme.example next week 45m")
-    assert "ACME-1" in stack.command_response(reply)
+    said = stack.schedule("demo with john@acme.example, mary@acme.example next week 45m")
+    assert "ACME-1" in said
     stack.drain()
     initial = _approve_latest(stack, ActionType.email_initial)
     stack.poll_mail()

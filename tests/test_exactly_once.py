@@ -52,7 +52,7 @@ class CountingMailbox(LocalMailbox):
 
 
 def _parked_job(stack: Stack) -> SequenceJob:
-    stack.command_response(stack.command(f"demo with {PROSPECT}"))
+    stack.schedule(f"demo with {PROSPECT}")
     stack.drain()
     wait_for(stack.cards, "the approval card")
     (job,) = stack.rows(SequenceJob)
@@ -134,7 +134,7 @@ class FlakyCalendar(LocalCalendar):
 
 def test_transient_step_failure_is_retried(stack: Stack) -> None:
     stack.deps.calendar = FlakyCalendar(stack.deps.sessions, org_id="embedded")
-    stack.command_response(stack.command(f"demo with {PROSPECT}"))
+    stack.schedule(f"demo with {PROSPECT}")
     stack.drain()
     (job,) = stack.rows(SequenceJob)
     assert job.status == JobStatus.queued
@@ -245,7 +245,7 @@ def test_worker_killed_after_send_is_resumed_and_sends_once(pg_stack: Stack) -> 
 
 def test_worker_killed_mid_step_is_resumed_by_the_reconciler(pg_stack: Stack) -> None:
     stack = pg_stack
-    stack.command_response(stack.command(f"demo with {PROSPECT}"))  # wake-up waits in Redis
+    stack.schedule(f"demo with {PROSPECT}")  # wake-up waits in Redis
     worker = _start_hanging_worker(stack, "calendar")
     try:
         wait_for(
@@ -296,7 +296,7 @@ class RevokedCalendar(LocalCalendar):
 
 def test_revoked_calendar_tells_the_rep_to_reconnect_without_retrying(stack: Stack) -> None:
     stack.deps.calendar = RevokedCalendar(stack.deps.sessions, org_id="embedded")
-    stack.command_response(stack.command(f"demo with {PROSPECT}"))
+    stack.schedule(f"demo with {PROSPECT}")
     stack.drain()
     (job,) = stack.rows(SequenceJob)
     assert job.status == JobStatus.failed and job.attempts == 1  # no retry storm

@@ -70,8 +70,7 @@ def approve_and_send(stack: Stack, card: Message) -> None:
 
 
 def send_first_email(stack: Stack) -> MimeMessage:
-    reply = stack.command(f"demo with {PROSPECT} next week 45m")
-    assert "ACME-1" in stack.command_response(reply)
+    assert "ACME-1" in stack.schedule(f"demo with {PROSPECT} next week 45m")
     stack.drain()
     card = wait_for(stack.cards, "the first card")[0]
     approve_and_send(stack, card)
@@ -187,8 +186,7 @@ def test_silence_gets_threaded_follow_ups_then_stops_after_five_emails(stack: St
 
 
 def test_template_cadence_and_the_21_day_stop(stack: Stack) -> None:
-    reply = stack.command(f"demo with {PROSPECT} next week 45m")
-    stack.command_response(reply)
+    stack.schedule(f"demo with {PROSPECT} next week 45m")
     stack.drain()
     card = wait_for(stack.cards, "the first card")[0]
     (request,) = stack.rows(SchedulingRequest)
@@ -387,8 +385,7 @@ def test_rejected_follow_up_schedules_nothing_more(stack: Stack) -> None:
 
 
 def test_a_draft_the_validator_rejects_never_reaches_the_outbox(stack: Stack) -> None:
-    reply = stack.command(f"demo with {PROSPECT} next week 45m")
-    stack.command_response(reply)
+    stack.schedule(f"demo with {PROSPECT} next week 45m")
     stack.drain()
     card = wait_for(stack.cards, "the first card")[0]
     request = request_row(stack)

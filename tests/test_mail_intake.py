@@ -38,8 +38,7 @@ FORWARDER = "j.doe@acme-relay.example"
 
 def send_first_email(stack: Stack) -> MimeMessage:
     """The real flow up to the prospect's inbox; returns the email as the prospect got it."""
-    reply = stack.command(f"demo with {PROSPECT} next week 45m")
-    assert "ACME-1" in stack.command_response(reply)
+    assert "ACME-1" in stack.schedule(f"demo with {PROSPECT} next week 45m")
     stack.drain()
     card = wait_for(stack.cards, "the approval card")[0]
     stack.click("approve_action", card)

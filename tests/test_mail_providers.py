@@ -155,7 +155,7 @@ def store_token(
 
 def approve_first_email(stack: Stack) -> PendingAction:
     """/schedule → draft card → Approve → undo window → clock tick: the send happens."""
-    stack.command_response(stack.command(f"demo with {PROSPECT} next week 45m"))
+    stack.schedule(f"demo with {PROSPECT} next week 45m")
     stack.drain()
     card = wait_for(stack.cards, "the approval card")[0]
     stack.click("approve_action", card)
@@ -438,7 +438,7 @@ def test_gmail_send_that_timed_out_after_delivery_is_reconciled(
         store_token(stack, rep, "google", refresh_token="1//r1")
         gmail.send_delay = 2.0  # Gmail stores the message, then answers after our 1 s timeout
 
-        stack.command_response(stack.command(f"demo with {PROSPECT} next week 45m"))
+        stack.schedule(f"demo with {PROSPECT} next week 45m")
         stack.drain()
         stack.click("approve_action", wait_for(stack.cards, "the card")[0])
         wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "ok")
@@ -470,7 +470,7 @@ def test_graph_send_that_timed_out_after_delivery_is_reconciled(
         store_token(stack, rep, "microsoft", refresh_token="M.r1")
         graph.send_delay = 2.0
 
-        stack.command_response(stack.command(f"demo with {PROSPECT} next week 45m"))
+        stack.schedule(f"demo with {PROSPECT} next week 45m")
         stack.drain()
         stack.click("approve_action", wait_for(stack.cards, "the card")[0])
         wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "ok")

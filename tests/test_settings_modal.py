@@ -77,7 +77,7 @@ def test_saved_settings_apply_and_reopen_with_current_values(stack: Stack) -> No
 def test_a_delegate_may_approve(stack: Stack) -> None:
     stack.submit(_open(stack), _values())
     wait_for(lambda: stack.rows(Rep), "the rep row")
-    stack.command_response(stack.command("demo with john@acme.example"))
+    stack.schedule("demo with john@acme.example")
     stack.drain()
     card = wait_for(stack.cards, "the card")[0]
     stack.click("approve_action", card, user=OTHER_ID)

@@ -27,7 +27,7 @@ def _ack(stack: Stack, text: str, **kwargs: str) -> dict:  # type: ignore[type-a
 
 
 def _start(stack: Stack, who: str = "john@acme.example") -> None:
-    stack.command_response(stack.command(f"demo with {who}"))
+    stack.schedule(f"demo with {who}")
     stack.drain()
 
 

@@ -116,6 +116,26 @@ def _command(envelope_id: str, text: str, slack: LocalSlack) -> dict[str, Any]:
     }
 
 
+def _start_click(envelope_id: str, value: str, slack: LocalSlack) -> dict[str, Any]:
+    return {
+        "envelope_id": envelope_id,
+        "type": "interactive",
+        "accepts_response_payload": False,
+        "payload": {
+            "type": "block_actions",
+            "user": {"id": REP_ID},
+            "team": {"id": slack.team_id},
+            "api_app_id": "A1",
+            "trigger_id": envelope_id,
+            "container": {"type": "message", "message_ts": "1.1", "is_ephemeral": True},
+            "response_url": slack.hook_url(envelope_id),
+            "actions": [
+                {"action_id": "start_request", "block_id": "confirm_request", "value": value}
+            ],
+        },
+    }
+
+
 def test_help_over_socket_mode(socket_stack: SocketStack) -> None:
     peer, slack = socket_stack.peer, socket_stack.slack
     peer.send(_command("env-1", "help", slack))
@@ -128,7 +148,17 @@ def test_schedule_over_socket_mode_creates_the_request(socket_stack: SocketStack
     peer, slack = socket_stack.peer, socket_stack.slack
     peer.send(_command("env-2", "demo with john@acme.example", slack))
     wait_for(lambda: [a for a in peer.acks if a.get("envelope_id") == "env-2"], "the ack")
-    reply = wait_for(lambda: slack.responses, "the confirmation")
+    (card,) = wait_for(lambda: slack.responses, "the confirm card")
+    assert card["text"] == "Start a demo with john@acme.example?"
+    (start,) = [
+        e
+        for b in card["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "start_request"
+    ]
+    peer.send(_start_click("env-3", start["value"], slack))
+    wait_for(lambda: [a for a in peer.acks if a.get("envelope_id") == "env-3"], "the click's ack")
+    reply = wait_for(lambda: slack.responses[1:], "the confirmation")
     assert reply[0]["text"].startswith("*ACME-1*: finding times for a demo")
     with socket_stack.deps.uow() as uow:
         (request,) = uow.session.exec(select(SchedulingRequest)).all()

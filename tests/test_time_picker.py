@@ -48,9 +48,7 @@ def open_picker(
     prospect_tz: str | None = None,
     prospect_name: str = "",
 ) -> Message:
-    reply = stack.command(text)
-    assert reply.status == 200
-    assert "I'll DM you the times to pick from" in stack.command_response(reply)
+    assert "I'll DM you the times to pick from" in stack.schedule(text)
     if prospect_tz or prospect_name:
         # What a CRM or an email signature would have told us about them.
         with stack.deps.uow() as uow:

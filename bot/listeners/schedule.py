@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import structlog
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.blocks import button, section
-from bot.commands import HELP_TEXT, CommandError, parse_schedule
+from bot.commands import HELP_TEXT
 from bot.listeners.review import review_command
+from bot.listeners.start import offer_start, profile_of, started_text
 from bot.modals import CALLBACK_ID, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
@@ -23,9 +23,7 @@ from db.models import Rep
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
 from orchestrator.dashboard import Row
-from orchestrator.intake import RepProfile, ensure_rep, start_scheduling
-
-log = structlog.get_logger(__name__)
+from orchestrator.intake import START_EVENTS, ensure_rep, start_scheduling
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
 
@@ -48,8 +46,8 @@ def register(app: App, deps: Deps) -> None:
         elif handler is not None:
             handler(deps, command, rest.strip(), ack, respond)
         else:
-            ack()  # Slack's 3 s budget: the rest may talk to Slack and the database.
-            _create(deps, command, text, client, respond)
+            ack()  # Slack's 3 s budget: the rest may talk to Slack.
+            offer_start(deps, command, text, client, respond)
 
     @app.view(CALLBACK_ID)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -62,7 +60,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=submission.errors)
             return
         ack()
-        profile = _profile(client, user)
+        profile = profile_of(client, user)
         if profile.timezone != tz:
             # First use: dates mean days in the rep's own zone, which Slack just told us.
             submission = read_submission(
@@ -75,20 +73,21 @@ def register(app: App, deps: Deps) -> None:
                 channel=channel, text=f":warning: {problems} Nothing was created."
             )
             return
-        teammates = tuple(_profile(client, uid) for uid in submission.teammate_ids)
+        teammates = tuple(profile_of(client, uid) for uid in submission.teammate_ids)
         command = replace(submission.command, teammates=teammates)
+        # Set when the form was opened from an inline `/schedule times …` via Edit.
+        event_type = view.get("private_metadata") or START_EVENTS[0]
+        if event_type not in START_EVENTS:
+            event_type = START_EVENTS[0]
         started = start_scheduling(
             deps,
             org_id=team,
             profile=profile,
             command=command,
             idempotency_key=f"slack:{team}:view:{view['id']}",
+            event_type=event_type,
         )
-        client.chat_postMessage(
-            channel=channel,
-            text=f"*{started.ref}*: finding times for a {command.meeting_type} with "
-            f"{', '.join(command.emails)}. Nothing goes out until you approve the draft.",
-        )
+        client.chat_postMessage(channel=channel, text=started_text(started, command, event_type))
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(
@@ -102,7 +101,7 @@ def register(app: App, deps: Deps) -> None:
         outcome = requests.save_settings(
             deps,
             org_id=body["team"]["id"],
-            profile=_profile(client, body["user"]["id"]),
+            profile=profile_of(client, body["user"]["id"]),
             timezone=chosen.timezone,
             working_hours={day: [chosen.work_start, chosen.work_end] for day in WEEKDAYS},
             brief_time=chosen.brief_time,
@@ -114,58 +113,11 @@ def register(app: App, deps: Deps) -> None:
         client.chat_postMessage(channel=channel, text=outcome.message)
 
 
-def _create(
-    deps: Deps,
-    command: dict[str, Any],
-    text: str,
-    client: WebClient,
-    respond: Respond,
-    *,
-    event_type: str = "scheduling_requested",
-) -> None:
-    profile = _profile(client, command["user_id"])
-    try:
-        parsed = parse_schedule(text, now=deps.clock.now(), tz=profile.timezone)
-    except CommandError as exc:
-        respond(text=f":warning: {exc}\n\n{HELP_TEXT}", response_type="ephemeral")
-        return
-    started = start_scheduling(
-        deps,
-        org_id=command["team_id"],
-        profile=profile,
-        command=parsed,
-        idempotency_key=f"slack:{command['team_id']}:{command['trigger_id']}",
-        event_type=event_type,
-    )
-    log.info("request_started", ref=started.ref, created=started.created, event_type=event_type)
-    then = (
-        "I'll DM you the times to pick from"
-        if event_type == "calendar_find_times"
-        else "I'll DM you a draft"
-    )
-    respond(
-        text=f"*{started.ref}*: finding times for a {parsed.meeting_type} with "
-        f"{', '.join(parsed.emails)}. {then}; nothing is sent until you approve.",
-        response_type="ephemeral",
-    )
-
-
 def _times(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
     """`/schedule times demo with …`: like `/schedule demo with …`, but the rep picks the times
     from a picker before anything is drafted."""
     ack()
-    _create(deps, command, rest, deps.slack_client, respond, event_type="calendar_find_times")
-
-
-def _profile(client: WebClient, user_id: str) -> RepProfile:
-    user = client.users_info(user=user_id)["user"]
-    profile = user.get("profile", {})
-    return RepProfile(
-        slack_user_id=user_id,
-        email=profile.get("email") or f"{user_id.lower()}@unknown.invalid",
-        name=profile.get("real_name") or user.get("name") or user_id,
-        timezone=user.get("tz") or "UTC",
-    )
+    offer_start(deps, command, rest, deps.slack_client, respond, event_type="calendar_find_times")
 
 
 def _rep(session: Session, command: dict[str, Any]) -> Rep | None:
@@ -259,7 +211,7 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
             response_type="ephemeral",
         )
         return
-    profile = _profile(deps.slack_client, command["user_id"])
+    profile = profile_of(deps.slack_client, command["user_id"])
     with deps.uow() as uow:
         rep = ensure_rep(
             uow.session,

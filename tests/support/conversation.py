@@ -353,9 +353,7 @@ def _after_request_created(w: World) -> None:
 
 def rep_schedules(text: str) -> Turn:
     def run(w: World) -> None:
-        reply = w.stack.command(text, user=w.rep.slack_id)
-        assert reply.status == 200
-        answer = w.stack.command_response(reply)
+        answer = w.stack.schedule(text, user=w.rep.slack_id)
         assert "finding times" in answer, answer
         _after_request_created(w)
 

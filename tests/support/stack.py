@@ -122,6 +122,21 @@ class Stack:
         self.last_hook = hook
         return reply
 
+    def confirm_card(self) -> Message:
+        """The Start / Edit card the last inline `/schedule` answered with (ephemeral)."""
+        hook = self.last_hook
+        found = wait_for(
+            lambda: [r for r in self.slack.responses if r["hook"] == hook], "the confirm card"
+        )
+        answer = found[-1]
+        return Message("C0GENERAL", "ephemeral", str(answer["text"]), answer.get("blocks") or [])
+
+    def schedule(self, text: str, *, user: str = REP_ID, trigger_id: str | None = None) -> str:
+        """`/schedule <text>`, then Start on its confirm card: what the rep is told after."""
+        reply = self.command(text, user=user, trigger_id=trigger_id)
+        assert reply.status == 200 and not reply.body, reply
+        return self.command_response(self.click("start_request", self.confirm_card(), user=user))
+
     def command_response(self, reply: Reply) -> str:
         """The text the rep finally sees: the ack body, or what the listener posted after it."""
         if reply.body:

@@ -1,0 +1,161 @@
+"""Starting a request from an inline `/schedule demo with …`: the confirm card, then Start or Edit.
+
+Nothing is created until Start: a typo in a command costs the rep one ephemeral card, not a
+request to cancel. Edit opens the full form filled in from what was understood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.commands import HELP_TEXT, CommandError, parse_schedule
+from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
+from bot.modals import new_request_view
+from orchestrator.bootstrap import Deps
+from orchestrator.intake import RepProfile, ScheduleCommand, Started, start_scheduling
+
+log = structlog.get_logger(__name__)
+
+TOO_LONG = (
+    ":warning: That's more than one command can carry. `/schedule` on its own opens the form, "
+    "which takes any number of people and a longer context."
+)
+BROKEN = "That card is out of date; run the `/schedule` command again."
+
+
+def profile_of(client: WebClient, user_id: str) -> RepProfile:
+    user = client.users_info(user=user_id)["user"]
+    profile = user.get("profile", {})
+    return RepProfile(
+        slack_user_id=user_id,
+        email=profile.get("email") or f"{user_id.lower()}@unknown.invalid",
+        name=profile.get("real_name") or user.get("name") or user_id,
+        timezone=user.get("tz") or "UTC",
+    )
+
+
+def started_text(started: Started, command: ScheduleCommand, event_type: str) -> str:
+    if not started.created:
+        return f"*{started.ref}* is already under way; `/schedule status {started.ref}` shows it."
+    then = (
+        "I'll DM you the times to pick from"
+        if event_type == "calendar_find_times"
+        else "I'll DM you a draft"
+    )
+    return (
+        f"*{started.ref}*: finding times for a {command.meeting_type} with "
+        f"{', '.join(command.emails)}. {then}; nothing is sent until you approve."
+    )
+
+
+def offer_start(
+    deps: Deps,
+    command: dict[str, Any],
+    text: str,
+    client: WebClient,
+    respond: Respond,
+    *,
+    event_type: str = "scheduling_requested",
+) -> None:
+    """Answer `/schedule <text>` (after its ack) with the confirm card, or with what was wrong."""
+    profile = profile_of(client, command["user_id"])
+    now = deps.clock.now()
+    try:
+        parsed = parse_schedule(text, now=now, tz=profile.timezone)
+    except CommandError as exc:
+        respond(text=f":warning: {exc}\n\n{HELP_TEXT}", response_type="ephemeral")
+        return
+    pending = PendingStart(
+        text=text,
+        read_at=now,
+        tz=profile.timezone,
+        trigger_id=command["trigger_id"],
+        event_type=event_type,
+    )
+    if not pending.fits():
+        respond(text=TOO_LONG, response_type="ephemeral")
+        return
+    summary, blocks = confirm_card(parsed, pending)
+    respond(text=summary, blocks=blocks, response_type="ephemeral")
+
+
+def _read(action: dict[str, Any], respond: Respond) -> tuple[PendingStart, ScheduleCommand] | None:
+    """The command a Start/Edit button carries, re-read as the rep saw it; None after saying why."""
+    pending = PendingStart.decode(action.get("value") or "")
+    if pending is not None:
+        try:
+            return pending, parse_schedule(pending.text, now=pending.read_at, tz=pending.tz)
+        except CommandError:
+            pass  # read fine when the card was made: the parser changed since
+    respond(text=BROKEN, replace_original=True, response_type="ephemeral")
+    return None
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(START)
+    def start(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        read = _read(action, respond)
+        if read is None:
+            return
+        pending, command = read
+        now = deps.clock.now()
+        if command.window_start is not None and command.window_end is not None:
+            if command.window_end <= now:
+                respond(
+                    text=":warning: Those dates have passed. Run the command again with new ones.",
+                    replace_original=True,
+                    response_type="ephemeral",
+                )
+                return
+            command = replace(command, window_start=max(command.window_start, now))
+        team = body["team"]["id"]
+        started = start_scheduling(
+            deps,
+            org_id=team,
+            profile=profile_of(client, body["user"]["id"]),
+            command=command,
+            # The command's own key: a second Start, however fast, finds the first request.
+            idempotency_key=f"slack:{team}:{pending.trigger_id}",
+            event_type=pending.event_type,
+        )
+        log.info("request_started", ref=started.ref, created=started.created)
+        respond(
+            text=started_text(started, command, pending.event_type),
+            replace_original=True,
+            response_type="ephemeral",
+        )
+
+    @app.action(EDIT)
+    def edit(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        read = _read(action, respond)
+        if read is None:
+            return
+        pending, command = read
+        # The click's trigger id lives 3 s: open the form before anything else talks to Slack.
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=new_request_view(
+                today=deps.clock.now().astimezone(ZoneInfo(pending.tz)).date(),
+                prefill=command,
+                tz=pending.tz,
+                event_type=pending.event_type,
+            ),
+        )
+        respond(
+            text="Opened the form with those details: submitting it starts the request, "
+            "closing it starts nothing.",
+            replace_original=True,
+            response_type="ephemeral",
+        )
