@@ -320,6 +320,7 @@ class RepMailboxes:
             client_id=google.client_id,
             client_secret=google.client_secret,
             expires_at=stored.expires_at,
+            now=self._clock.now(),
             token_uri=google.token_url,
         )
         email = rep.email

@@ -334,16 +334,28 @@ def _join_url(event: Mapping[str, Any]) -> str | None:
 # --- credentials from the store ---------------------------------------------------------------
 
 
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def google_credentials(
     token: Mapping[str, Any],
     *,
     client_id: str,
     client_secret: str,
     expires_at: datetime | None,
+    now: datetime,
     token_uri: str = GOOGLE_TOKEN_URL,
 ) -> Credentials:
-    # google-auth compares expiry against naive UTC.
-    expiry = expires_at.astimezone(UTC).replace(tzinfo=None) if expires_at else None
+    """google-auth's Credentials for a stored token that our clock says expires at `expires_at`.
+
+    google-auth judges expiry by the system clock, not ours; it is handed the same remaining
+    lifetime on its own clock. (Both clocks agree in production; in tests ours is set by hand.)
+    """
+    expiry = None
+    if expires_at is not None:
+        # google-auth compares expiry against naive UTC.
+        expiry = (_system_now() + (expires_at - now)).replace(tzinfo=None)
     return Credentials(
         token=token.get("access_token"),
         refresh_token=token.get("refresh_token"),
@@ -397,6 +409,7 @@ class StoredGoogleAccounts:
             client_id=self._client_id,
             client_secret=self._client_secret,
             expires_at=stored.expires_at,
+            now=self._clock.now(),
             token_uri=self._token_uri,
         )
 
@@ -412,7 +425,10 @@ class StoredGoogleAccounts:
         token = dict(stored.token, access_token=credentials.token)
         if credentials.refresh_token:
             token["refresh_token"] = credentials.refresh_token
-        expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
+        now = self._clock.now()
+        expiry = None
+        if credentials.expiry is not None:  # set by google-auth on the system clock
+            expiry = now + (credentials.expiry.replace(tzinfo=UTC) - _system_now())
         self._store.save(
             org_id=self._org_id,
             rep_id=rep_id,
@@ -420,5 +436,5 @@ class StoredGoogleAccounts:
             token=token,
             scopes=stored.scopes,
             expires_at=expiry,
-            now=self._clock.now(),
+            now=now,
         )

@@ -390,7 +390,9 @@ def test_stored_accounts_refresh_and_save_back_encrypted(
     loaded = store.load(org_id="T1", rep_id=rep.id, provider="google")
     assert loaded is not None
     assert loaded.token == {"access_token": "ya29.refreshed-1", "refresh_token": "1//refresh"}
-    assert loaded.expires_at is not None and loaded.expires_at > datetime.now(UTC)
+    # The new lifetime (an hour, from the fake) is stored on our clock, not the system's.
+    assert loaded.expires_at is not None
+    assert NOW + timedelta(minutes=59) < loaded.expires_at <= NOW + timedelta(hours=1)
     assert loaded.scopes == ("https://www.googleapis.com/auth/calendar.freebusy",)
     with sessions() as session:
         [raw] = session.execute(text("SELECT token_ciphertext FROM credentials")).scalars()
