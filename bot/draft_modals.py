@@ -68,7 +68,15 @@ def reject_view(view: ActionView) -> dict[str, Any]:
                 multiline=True,
                 optional=True,
                 max_length=500,
-            ),
+            )
+            | {
+                # skills/rep_note.py reads these; anything else is kept on the record.
+                "hint": {
+                    "type": "plain_text",
+                    "text": 'Name times, e.g. "not Mondays" or "afternoons only", and a '
+                    "first email comes back redrafted with other times.",
+                }
+            },
         ],
     }
 

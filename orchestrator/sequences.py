@@ -21,6 +21,12 @@ SEQUENCES: dict[str, list[Step]] = {
         Step("draft_initial_email", scheduling.draft_initial_email, approval=True),
         Step("record_sent", scheduling.record_sent),
     ],
+    # The rep rejected the first email with a note on which times to offer (record_sent).
+    "redraft_requested": [
+        Step("find_slots", scheduling.find_slots),
+        Step("draft_initial_email", scheduling.draft_initial_email, approval=True),
+        Step("record_sent", scheduling.record_sent),
+    ],
     "email_received": [
         Step("understand_reply", replies.understand_reply),
         Step("assess", assess.assess),

@@ -29,7 +29,13 @@ from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
-from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
+from orchestrator.steps.scheduling import (
+    audit,
+    fold_rep_note,
+    free_slots,
+    load_request,
+    message_id,
+)
 from skills.draft_email import (
     FollowUpInput,
     TemplateError,
@@ -291,6 +297,7 @@ def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_at = ctx.now
         audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
     else:
+        fold_rep_note(ctx, request, action)  # times it rules out stay out of later drafts
         _clear_next(request)
         audit(
             ctx,

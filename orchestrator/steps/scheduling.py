@@ -21,10 +21,11 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
-from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
 from skills.find_slots import find_slots as find_free_slots
+from skills.rep_note import NoteRules, read_rep_note
 
 DEFAULT_WINDOW_DAYS = 7
 
@@ -199,14 +200,19 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "message_id": message_id(job, ctx, "email_initial"),
                     "slots": [s.isoformat() for s in slots],
                 },
-                reasoning=_slots_reasoning(ctx, request, len(slots)),
+                reasoning=_slots_reasoning(ctx, request, len(slots), job),
                 confidence=1.0,
             )
         ],
     )
 
 
-def _slots_reasoning(ctx: StepContext, request: SchedulingRequest, count: int) -> str:
+def _slots_reasoning(
+    ctx: StepContext, request: SchedulingRequest, count: int, job: SequenceJob
+) -> str:
+    if job.event_type == "redraft_requested":
+        note = job.trigger_payload["note"]
+        return f"Redrafted after your note “{note}”: {job.trigger_payload['rules']}"
     unreadable = ctx.session.exec(
         select(SchedulingAction).where(
             SchedulingAction.request_id == request.id,
@@ -253,6 +259,19 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
             "first scheduling email sent",
             message_id=action.result["message_id"],
         )
+    elif rules := fold_rep_note(ctx, request, action):
+        # Rejected with a note that says which times to offer: the next draft follows it.
+        request.updated_at = ctx.now
+        ctx.session.add(request)
+        redraft = Event(
+            type="redraft_requested",
+            org_id=request.org_id,
+            idempotency_key=f"redraft:{action.id}",
+            rep_id=request.rep_id,
+            request_id=request.id,
+            payload={"note": (action.result or {})["reject_reason"], "rules": rules.describe()},
+        )
+        return StepResult(output={"action_status": action.status}, events=[redraft])
     else:
         request.status = RequestStatus.paused
         request.next_action_at = None
@@ -261,3 +280,21 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
     request.updated_at = ctx.now
     ctx.session.add(request)
     return StepResult(output={"action_status": action.status})
+
+
+def fold_rep_note(ctx: StepContext, request: SchedulingRequest, action: PendingAction) -> NoteRules:
+    """A draft rejected with a note: keep what it says about times for every later draft."""
+    note = str((action.result or {}).get("reject_reason") or "")
+    if action.status != ActionStatus.rejected or not note.strip():
+        return NoteRules()
+    rules = read_rep_note(note)
+    if rules:
+        request.avoid_days = _merged(request.avoid_days, rules.avoid)
+        request.preferred_times = _merged(request.preferred_times, rules.prefer)
+        reasoning = f"from the rep's note: {rules.describe()}"
+        audit(ctx, request, "rep_note_applied", reasoning, note=note)
+    return rules
+
+
+def _merged(current: list[str], more: tuple[str, ...]) -> list[str]:
+    return [*current, *(rule for rule in more if rule not in current)]
