@@ -13,6 +13,7 @@ Block = dict[str, Any]
 
 SECTION_LIMIT = 3000
 PREVIEW_CHARS = 1200
+SHOW_FULL_EMAIL = "show_full_email"
 
 
 def section(text: str) -> Block:
@@ -75,11 +76,14 @@ def approval_card(view: ActionView) -> tuple[str, list[Block]]:
     """The approval card for one pending action, in whatever state the action is in."""
     title = ACTION_TITLES.get(view.action_type, view.action_type.replace("_", " ").capitalize())
     ref = f"*{escape(view.request_ref)}* · " if view.request_ref else ""
-    fallback = f"{title} to {', '.join(view.to)} needs your approval"
-    blocks: list[Block] = [
-        section(f"{ref}{title} to *{escape(', '.join(view.to))}*"),
-        section(f"*Subject:* {escape(view.subject)}\n{_quote(view.body)}"),
-    ]
+    recipients = escape(", ".join(view.to))
+    # Notifications render the fallback text too, so it is escaped like the blocks.
+    fallback = f"{title} to {recipients} needs your approval"
+    preview = f"*Subject:* {escape(view.subject)}\n{_quote(view.body)}"
+    blocks: list[Block] = [section(f"{ref}{title} to *{recipients}*"), section(preview)]
+    if len(view.body) > PREVIEW_CHARS or len(preview) > SECTION_LIMIT:
+        # The preview is cut; the whole email is one click away, in a modal.
+        blocks[-1]["accessory"] = button("Show full email", SHOW_FULL_EMAIL, view.action_id)
     if view.reasoning:
         confidence = f" · confidence {view.confidence:.0%}" if view.confidence is not None else ""
         blocks.append(context(f"Why: {escape(view.reasoning)}{confidence}"))

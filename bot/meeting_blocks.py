@@ -31,7 +31,8 @@ def meeting_check_card(check: MeetingCheck) -> tuple[str, list[Block]]:
     when = f"{start:%a %b} {start.day}, {start:%H:%M}–{end:%H:%M %Z}"
     title = f"*{escape(check.ref)}* · {escape(check.title)}"
     who = f" with {escape(check.prospect)}" if check.prospect else ""
-    fallback = f"Did {check.ref} ({check.title}) happen?"
+    # Notifications render the fallback text too, so it is escaped like the blocks.
+    fallback = f"Did {escape(check.ref)} ({escape(check.title)}) happen?"
     blocks: list[Block] = [section(f"{title}{who}\n{when}. Did it happen?")]
     if check.answer is None:
         blocks.append(

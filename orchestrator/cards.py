@@ -34,6 +34,7 @@ class ActionView:
     decided_by: str | None
     executed_at: datetime | None
     error: str | None
+    cc: tuple[str, ...] = ()
 
 
 def action_view(session: Session, action: PendingAction) -> ActionView:
@@ -56,6 +57,7 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
         decided_by=action.decided_by,
         executed_at=action.executed_at,
         error=action.error,
+        cc=tuple(data.get("cc", ())),
     )
 
 

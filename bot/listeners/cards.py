@@ -1,5 +1,5 @@
-"""Buttons on cards: approve, edit, reject (with a reason), send later, undo, retry; and the
-confirmation of a cancelled request."""
+"""Buttons on cards: approve, edit, reject (with a reason), send later, undo, retry, show the
+full email; and the confirmation of a cancelled request."""
 
 from __future__ import annotations
 
@@ -9,15 +9,21 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.blocks import send_later_time
+from bot.blocks import SHOW_FULL_EMAIL, send_later_time
 from bot.draft_modals import EDIT_CALLBACK, REJECT_CALLBACK, edit_view, read_edit, reject_view
+from bot.full_email import full_email_view
+from db.models import PendingAction, Rep
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
-from orchestrator.cards import load_view, refresh_card
+from orchestrator.cards import ActionView, action_view, load_view, refresh_card
+from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox import Decision, decide
 
 BUTTONS = {"approve_action": "approve", "undo_action": "undo", "retry_action": "retry"}
-MODALS = {"edit_action": edit_view, "reject_action": reject_view}
+# Buttons that open a modal on the draft; only someone who may decide it gets one.
+MODALS = {"edit_action": edit_view, "reject_action": reject_view, SHOW_FULL_EMAIL: full_email_view}
+BROKEN = "That button is broken; ask for a fresh card."
+GONE = "That draft no longer exists."
 
 
 def _action_id(value: str) -> uuid.UUID | None:
@@ -25,6 +31,18 @@ def _action_id(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+def _view_for(deps: Deps, action_id: uuid.UUID, slack_user_id: str) -> ActionView | str:
+    """The draft as the clicker may see it, or why they may not (the same rule as deciding)."""
+    with deps.uow() as uow:
+        action = uow.session.get(PendingAction, action_id)
+        if action is None:
+            return GONE
+        rep = uow.session.get_one(Rep, action.rep_id)
+        if not rep.allows(slack_user_id):
+            return owner_only(rep.slack_user_id)
+        return action_view(uow.session, action)
 
 
 def _tell(respond: Respond, outcome: Decision, deps: Deps) -> None:
@@ -40,11 +58,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         action_id = _action_id(action["value"])
         if action_id is None:
-            respond(
-                text="That button is broken; ask for a fresh card.",
-                replace_original=False,
-                response_type="ephemeral",
-            )
+            respond(text=BROKEN, replace_original=False, response_type="ephemeral")
             return
         outcome = decide(
             deps,
@@ -58,13 +72,16 @@ def register(app: App, deps: Deps) -> None:
         app.action(name)(on_button)
 
     def on_modal_button(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
         action_id = _action_id(action["value"])
-        view = load_view(deps, action_id) if action_id else None
-        if view is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=MODALS[action["action_id"]](view))
+        view = _view_for(deps, action_id, body["user"]["id"]) if action_id else BROKEN
+        if isinstance(view, str):
+            # Refused before any modal opens: no form to fill in only to be told "not yours".
+            respond(text=view, replace_original=False, response_type="ephemeral")
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=MODALS[action["action_id"]](view))
 
     for name in MODALS:
         app.action(name)(on_modal_button)
