@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Block, button, context, escape, section
+from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.dashboard import Dashboard, Row
+from orchestrator.dashboard import Dashboard, LastAction, Row
 
 STATUS_LABELS = {
     "initiated": "Starting",
@@ -93,7 +93,95 @@ def cancel_prompt(request: SchedulingRequest) -> tuple[str, list[Block]]:
     return f"Cancel {request.ref}?", [section(text), actions]
 
 
-HOME_ROWS_PER_GROUP = 15  # 4 groups × 15 rows + headers stays under the Home tab's 100 blocks
+# What the audit log's kinds mean to the rep; "{draft}" is the draft an action_* row concerned.
+LAST_LABELS = {
+    "request_created": "request created",
+    "slots_found": "found times that suit your side",
+    "calendars_unreadable": "some calendars couldn't be read",
+    "draft_created": "drafted an email for your approval",
+    "draft_rejected_by_checks": "a draft failed the safety checks",
+    "email_sent": "sent the first scheduling email",
+    "follow_up_sent": "sent a follow-up",
+    "follow_up_skipped": "skipped a follow-up",
+    "follow_up_not_sent": "a follow-up wasn't sent",
+    "follow_ups_stopped": "stopped following up",
+    "reply_received": "they replied",
+    "auto_reply": "got an auto-reply",
+    "invite_response": "they answered the invite",
+    "email_bounced": "an email bounced",
+    "reply_on_finished_request": "they wrote after it closed",
+    "internal_reply": "a teammate replied",
+    "event_state_changed": "reassessed where things stand",
+    "decision_made": "you decided what to do next",
+    "times_chosen": "you picked the times",
+    "counter_proposal_sent": "offered fresh times",
+    "answer_sent": "answered their question",
+    "delegate_contacted": "wrote to the person they named",
+    "clarification_sent": "asked which time they meant",
+    "meeting_booked": "meeting booked",
+    "meeting_moved": "meeting moved",
+    "confirmation_sent": "sent the confirmation",
+    "reminder_sent": "sent the meeting-day reminder",
+    "reminder_skipped": "skipped the reminder",
+    "reminder_not_sent": "the reminder wasn't sent",
+    "meeting_check_asked": "asked you whether the meeting happened",
+    "meeting_held": "meeting held",
+    "no_show_detected": "marked a no-show",
+    "meeting_rescheduled": "marked for rescheduling",
+    "rescheduling_started": "started rescheduling",
+    "recovery_not_sent": "the recovery email wasn't sent",
+    "request_paused": "paused",
+    "request_resumed": "resumed",
+    "request_cancelled": "cancelled",
+    "action_approve": "approved: {draft}",
+    "action_reject": "rejected: {draft}",
+    "action_edit": "edited: {draft}",
+    "action_undo": "undid the send: {draft}",
+    "action_retry": "retrying: {draft}",
+    "action_executed": "done: {draft}",
+    "action_failed": "failed: {draft}",
+    "action_expired": "expired unanswered: {draft}",
+}
+
+
+def last_label(last: LastAction) -> str:
+    """The rep's words for an audit row's kind (the kind itself, readable, when it is new),
+    lower case like the "next:" beside it."""
+    kind = last.draft_type or ""
+    draft = ACTION_TITLES.get(kind, kind.replace("_", " ") or "a draft")
+    label = LAST_LABELS.get(last.kind, last.kind.replace("_", " "))
+    return label.format(draft=draft[:1].lower() + draft[1:])
+
+
+# One row is a section and its buttons. Besides rows the view has a title, the drafts banner and,
+# per group, a header and one "Nothing here" or "…and N more" line.
+HOME_MAX_BLOCKS = 100
+HOME_GROUPS = 4
+BLOCKS_PER_ROW = 2
+HOME_FIXED_BLOCKS = 2 + 2 * HOME_GROUPS
+HOME_ROWS_PER_GROUP = (HOME_MAX_BLOCKS - HOME_FIXED_BLOCKS) // (HOME_GROUPS * BLOCKS_PER_ROW)
+HOME_BLOCK = "home:"  # + the request's ref: one actions block per row, so action ids repeat
+
+
+def home_row(row: Row, tz: str) -> list[Block]:
+    """A request on the Home tab: what it is, what happened last and next, and its buttons."""
+    text = line(row, tz)
+    if row.last is not None:
+        text += f"\nlast: {last_label(row.last)} ({local(row.last.at, tz)})"
+    if row.drafts_waiting:
+        plural = "s" if row.drafts_waiting != 1 else ""
+        text += f"\n:inbox_tray: {row.drafts_waiting} draft{plural} waiting for your approval"
+    elements = [button("Status", "home_status", row.ref)]
+    if row.drafts_waiting:
+        elements.append(button("Review", "home_review", row.ref, "primary"))
+    if row.status == "paused":
+        elements.append(button("Resume", "home_resume", row.ref))
+    elif row.status not in ("completed", "cancelled"):
+        elements.append(button("Pause", "home_pause", row.ref))
+    return [
+        section(text),
+        {"type": "actions", "block_id": HOME_BLOCK + row.ref, "elements": elements},
+    ]
 
 
 def home_view(board: Dashboard) -> dict[str, Any]:
@@ -123,7 +211,20 @@ def home_view(board: Dashboard) -> dict[str, Any]:
         if not rows:
             blocks.append(context("Nothing here."))
         for row in rows[:HOME_ROWS_PER_GROUP]:
-            blocks.append(section(line(row, board.timezone)))
+            blocks += home_row(row, board.timezone)
         if len(rows) > HOME_ROWS_PER_GROUP:
             blocks.append(context(f"…and {len(rows) - HOME_ROWS_PER_GROUP} more: `/schedule list`"))
     return {"type": "home", "blocks": blocks}
+
+
+MODAL_TITLE = 24  # characters Slack allows in a modal's title
+
+
+def status_modal(ref: str, blocks: list[Block]) -> dict[str, Any]:
+    """`request_status`'s blocks as a modal, for the Home tab's Status button."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": f"Status of {ref}"[:MODAL_TITLE]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }

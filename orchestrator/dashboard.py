@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
+from sqlalchemy import and_, func
+from sqlmodel import Session, col, or_, select
 
-from db.models import ActionStatus, PendingAction, RequestStatus, SchedulingRequest
+from db.models import (
+    ActionStatus,
+    PendingAction,
+    RequestStatus,
+    SchedulingAction,
+    SchedulingRequest,
+)
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
 
@@ -21,6 +31,25 @@ IN_FLIGHT = {
 BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
 ATTENTION = {RequestStatus.paused, RequestStatus.no_show}
 
+# Audit rows one step writes share its timestamp. These only lead up to what the step did
+# (times found before the draft, the send before "first email sent"), so at the same moment
+# any other row is the better answer to "what happened last".
+LEAD_INS = frozenset({"request_created", "slots_found", "calendars_unreadable", "action_executed"})
+
+
+@dataclass(frozen=True)
+class LastAction:
+    """The latest audit row of a request: its kind, when, and the draft type it concerned."""
+
+    kind: str
+    at: datetime
+    draft_type: str | None = None
+
+    @classmethod
+    def of(cls, row: SchedulingAction) -> LastAction:
+        draft = row.details.get("type") if isinstance(row.details, dict) else None
+        return cls(kind=row.action_type, at=row.created_at, draft_type=draft and str(draft))
+
 
 @dataclass(frozen=True)
 class Row:
@@ -30,9 +59,13 @@ class Row:
     next_action: str | None
     next_action_at: datetime | None
     meeting_start: datetime | None
+    last: LastAction | None = None
+    drafts_waiting: int = 0
 
     @classmethod
-    def of(cls, request: SchedulingRequest) -> Row:
+    def of(
+        cls, request: SchedulingRequest, *, last: LastAction | None = None, drafts_waiting: int = 0
+    ) -> Row:
         return cls(
             ref=request.ref,
             title=request.title,
@@ -40,6 +73,8 @@ class Row:
             next_action=request.next_action_type,
             next_action_at=request.next_action_at,
             meeting_start=request.meeting_start,
+            last=last,
+            drafts_waiting=drafts_waiting,
         )
 
 
@@ -54,6 +89,41 @@ class Dashboard:
     known: bool = True  # False when this Slack user has never used Convene
 
 
+def latest_actions(
+    session: Session, request_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, LastAction]:
+    """The last audit row of each request, for all of them in one query."""
+    if not request_ids:
+        return {}
+    latest = (
+        select(
+            col(SchedulingAction.request_id).label("request_id"),
+            func.max(SchedulingAction.created_at).label("at"),
+        )
+        .where(col(SchedulingAction.request_id).in_(request_ids))
+        .group_by(col(SchedulingAction.request_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(SchedulingAction)
+        .join(
+            latest,
+            and_(
+                col(SchedulingAction.request_id) == latest.c.request_id,
+                col(SchedulingAction.created_at) == latest.c.at,
+            ),
+        )
+        .order_by(col(SchedulingAction.created_at))
+    ).all()
+    found: dict[uuid.UUID, SchedulingAction] = {}
+    for row in rows:  # oldest first: of rows sharing a moment, the later written wins
+        assert row.request_id is not None
+        current = found.get(row.request_id)
+        if current is None or row.action_type not in LEAD_INS or current.action_type in LEAD_INS:
+            found[row.request_id] = row
+    return {request_id: LastAction.of(row) for request_id, row in found.items()}
+
+
 def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -66,18 +136,25 @@ def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
             select(PendingAction.request_id)
             .where(PendingAction.rep_id == rep.id)
             .where(col(PendingAction.status) == ActionStatus.pending)
+            .where(
+                or_(col(PendingAction.expires_at).is_(None), col(PendingAction.expires_at) > now)
+            )
         ).all()
-    waiting_requests = set(waiting)
+        last = latest_actions(uow.session, [r.id for r in rows])
+    waiting_by_request = Counter(waiting)
     board = Dashboard(timezone=rep.timezone, drafts_waiting=len(waiting))
     for request in rows:
+        row = Row.of(
+            request, last=last.get(request.id), drafts_waiting=waiting_by_request[request.id]
+        )
         deciding = request.event_next_action == "waiting_for_decision"
-        if request.id in waiting_requests or request.status in ATTENTION or deciding:
-            board.needs_attention.append(Row.of(request))
+        if row.drafts_waiting or request.status in ATTENTION or deciding:
+            board.needs_attention.append(row)
         elif request.status in IN_FLIGHT:
-            board.pending_confirmation.append(Row.of(request))
+            board.pending_confirmation.append(row)
         elif request.status in BOOKED:
-            board.upcoming.append(Row.of(request))
+            board.upcoming.append(row)
         elif request.status == RequestStatus.completed:
-            board.completed_this_week.append(Row.of(request))
+            board.completed_this_week.append(row)
     board.upcoming.sort(key=lambda r: r.meeting_start or now)
     return board
