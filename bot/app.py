@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
-from bot.listeners import cards, decisions, home, meeting, picker, review, schedule, start
+from bot.listeners import brief, cards, decisions, home, meeting, picker, review, schedule, start
 from orchestrator.bootstrap import Deps
 
 
@@ -26,6 +26,6 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         # commands queue behind each other's post-ack work until Slack's 3 s runs out.
         listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads),
     )
-    for listeners in (schedule, start, cards, decisions, home, meeting, picker, review):
+    for listeners in (schedule, start, cards, decisions, home, meeting, picker, review, brief):
         listeners.register(app, deps)
     return app

@@ -1,18 +1,34 @@
 """The morning brief DM as Block Kit. Pure functions of `skills.compose_brief.Brief`.
 
-Buttons reuse the approval card's action ids (`approve_action`, `edit_action`, `retry_action`),
-so a draft can be decided from the brief with the same listeners and the same ownership checks;
-each item gets its own actions block, which keeps those ids unique per block as Slack requires.
+Each item that can be acted on gets its own actions block (`brief:…`) with the brief's own
+action ids (Approve, Retry, Held · No-show · Rescheduled, a decision's Open). The listener
+(bot/listeners/brief.py) applies a click exactly as the item's own card would, then redraws the
+brief in place with `settle_item`: that item's buttons give way to its outcome, the rest of the
+brief stays as it was. Edit opens the draft's usual edit modal (`edit_action`); editing decides
+nothing, so the item keeps its buttons.
 "Review all" posts the batch review card (bot/listeners/review.py) for every waiting draft.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, escape, section
+from bot.meeting_blocks import ANSWERED
+from orchestrator.cards import ActionView
+from orchestrator.steps.meeting import start_token
 from skills.compose_brief import AttentionItem, Brief, MeetingLine
+
+# The brief's buttons: action_id -> what the click does.
+DRAFT_BUTTONS = {"brief_approve": "approve", "brief_retry": "retry"}
+MEETING_BUTTONS = {
+    "brief_meeting_held": "held",
+    "brief_meeting_no_show": "no_show",
+    "brief_meeting_rescheduled": "rescheduled",
+}
+OPEN_DECISION = "brief_open_decision"
 
 # Items with buttons cost two blocks each; this keeps a busy morning well under Slack's 50.
 MAX_ATTENTION = 10
@@ -39,20 +55,39 @@ def _meeting(line: MeetingLine, tz: str) -> str:
     return text
 
 
+def _actions(item: AttentionItem) -> Block | None:
+    """The item's buttons, in a block of their own; None for an item nothing can be done from."""
+    if item.action_id is not None:
+        block_id = f"brief:{item.action_id}"
+        if item.kind == "approval":
+            elements = [
+                button("Approve & send", "brief_approve", item.action_id, "primary"),
+                button("Edit", "edit_action", item.action_id),
+            ]
+        else:
+            elements = [button("Retry", "brief_retry", item.action_id)]
+    elif item.kind == "meeting_check" and item.request_id and item.meeting_start:
+        block_id = f"brief:meeting:{item.request_id}"
+        value = f"{item.request_id}|{start_token(item.meeting_start)}"
+        elements = [
+            button("Held", "brief_meeting_held", value, "primary"),
+            button("No-show", "brief_meeting_no_show", value, "danger"),
+            button("Rescheduled", "brief_meeting_rescheduled", value),
+        ]
+    elif item.kind == "decision" and item.request_id:
+        block_id = f"brief:decision:{item.request_id}"
+        elements = [button("Open", OPEN_DECISION, item.request_id)]
+    else:
+        return None
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
 def _attention_blocks(item: AttentionItem) -> list[Block]:
     blocks = [section(f"• *{escape(item.ref)}* · {escape(item.text)}")]
-    if item.action_id is None:
-        if item.kind == "paused":
-            blocks.append(context(f"`/schedule resume {escape(item.ref)}` picks it up again."))
-        return blocks
-    if item.kind == "approval":
-        elements = [
-            button("Approve & send", "approve_action", item.action_id, "primary"),
-            button("Edit", "edit_action", item.action_id),
-        ]
-    else:
-        elements = [button("Retry", "retry_action", item.action_id)]
-    blocks.append({"type": "actions", "block_id": f"brief:{item.action_id}", "elements": elements})
+    if (actions := _actions(item)) is not None:
+        blocks.append(actions)
+    elif item.kind == "paused":
+        blocks.append(context(f"`/schedule resume {escape(item.ref)}` picks it up again."))
     return blocks
 
 
@@ -104,3 +139,41 @@ def _fallback(brief: Brief) -> str:
 
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
+
+
+# --- after a click: the brief redrawn in place ------------------------------------------------
+
+
+def settle_item(
+    blocks: list[dict[str, Any]], *, action_id: str, value: str, note: str
+) -> list[Block] | None:
+    """The brief's `blocks` (as the click's payload carries them) with the clicked item's
+    buttons replaced by `note`; every other block as it was. None if the click's button is not
+    on a brief item (the brief was redrawn since, or it is not a brief)."""
+    for i, block in enumerate(blocks):
+        if block.get("type") != "actions" or not str(block.get("block_id", "")).startswith(
+            "brief:"
+        ):
+            continue
+        elements = block.get("elements") or []
+        if any(e.get("action_id") == action_id and e.get("value") == value for e in elements):
+            return [*blocks[:i], context(note), *blocks[i + 1 :]]
+    return None
+
+
+def draft_note(decision: str, view: ActionView) -> str:
+    """What a draft's item says once it was approved or retried from the brief."""
+    if decision == "retry":
+        return ":repeat: Retrying now — the draft's card shows how it goes"
+    if view.undo_until is None:
+        return ":white_check_mark: Approved (see the draft's card)"
+    when = _clock(view.undo_until, view.rep_timezone)
+    return f":white_check_mark: Approved — sending at {when} (Undo on the draft's card)"
+
+
+def meeting_note(answer: str) -> str:
+    """What a meeting-check item says once answered from the brief: what its card says."""
+    return ANSWERED.get(answer, answer)
+
+
+DECISION_NOTE = ":point_down: Its card is posted again below; decide there."

@@ -67,6 +67,7 @@ class RequestInfo:
     paused_reason: str = ""
     calendar_event_id: str | None = None  # set when Convene put the meeting on the calendar
     decision: str | None = None  # the seed 003 subtype waiting for the rep, if any
+    request_id: str = ""  # what a decision or meeting-check item's buttons act on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +107,8 @@ class AttentionItem:
     ref: str
     text: str
     action_id: str | None = None  # the pending action its buttons decide
+    request_id: str = ""  # the request a decision or meeting-check item's buttons act on
+    meeting_start: datetime | None = None  # the meeting a meeting-check item asks about
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,7 +300,8 @@ def _attention(
                 AttentionItem(
                     kind="decision",
                     ref=request.ref,
-                    text=f"{request.title}: {DECISIONS[request.decision]} (see its card)",
+                    text=f"{request.title}: {DECISIONS[request.decision]}",
+                    request_id=request.request_id,
                 )
             )
         elif _unanswered_check(request, now):
@@ -305,7 +309,9 @@ def _attention(
                 AttentionItem(
                     kind="meeting_check",
                     ref=request.ref,
-                    text=f"{request.title}: did the meeting happen? Answer Held / No-show",
+                    text=f"{request.title}: did the meeting happen?",
+                    request_id=request.request_id,
+                    meeting_start=request.meeting_start,
                 )
             )
     return tuple(items)

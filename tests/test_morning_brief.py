@@ -4,15 +4,17 @@ today's meetings read from the rep's calendar, and a calendar that fails doesn't
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col
 
-from bot.brief_blocks import brief_card
+from bot.brief_blocks import brief_card, draft_note, settle_item
 from bot.local_slack import Message, block_errors
 from connectors.calendar.local import LocalCalendar
 from connectors.errors import ReconnectRequired, TransientError
@@ -24,16 +26,20 @@ from db.models import (
     PendingAction,
     Rep,
     RequestStatus,
+    SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
     SchedulingTemplate,
     SequenceJob,
     SlackNotification,
 )
+from orchestrator.cards import ActionView, post_action_card
 from orchestrator.due import dispatch_due
+from orchestrator.mrkdwn import owner_only
 from orchestrator.notifications import claim, in_quiet_hours, parse_clock
 from skills.compose_brief import ActionInfo, BusyTime, RequestInfo, compose_brief
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for
+from tests.test_mail_intake import a_reply, deliver, send_first_email
 
 TICK = timedelta(minutes=15)
 ZONES = {"U0LA": "America/Los_Angeles", "U0BER": "Europe/Berlin", "U0KOL": "Asia/Kolkata"}
@@ -314,8 +320,9 @@ def test_brief_lists_todays_meetings_and_drafts_and_its_buttons_act(stack: Stack
     (job,) = brief_jobs(stack, rep)
     assert job.outputs["send_brief"]["calendar"] == "read"
     (draft,) = stack.rows(PendingAction)
-    assert stack.button_value(brief, "approve_action") == str(draft.id)
-    stack.click("approve_action", brief, user="U0LA")
+    assert stack.button_value(brief, "brief_approve") == str(draft.id)
+    assert stack.button_value(brief, "edit_action") == str(draft.id)
+    stack.click("brief_approve", brief, user="U0LA")
     wait_for(
         lambda: stack.rows(PendingAction, col(PendingAction.status) == ActionStatus.approved),
         "the approval from the brief",
@@ -402,6 +409,220 @@ def test_review_all_posts_every_waiting_draft_in_one_message(stack: Stack) -> No
     assert batch.text == "3 drafts waiting for your approval"
     listed = [b["text"]["text"].split(" · ")[0] for b in batch.blocks if "batch_item" in str(b)]
     assert listed == ["*ACME-1*", "*ACME-2*", "*ACME-3*"]
+
+
+# --- the brief's buttons act in place ----------------------------------------------------------
+
+
+def ephemerals(stack: Stack) -> list[str]:
+    return [str(r["text"]) for r in stack.slack.responses if r.get("response_type") == "ephemeral"]
+
+
+def draft_of(stack: Stack, ref: str) -> PendingAction:
+    (request,) = stack.rows(SchedulingRequest, col(SchedulingRequest.ref) == ref)
+    (draft,) = stack.rows(PendingAction, col(PendingAction.request_id) == request.id)
+    return draft
+
+
+def card_of(stack: Stack, draft: PendingAction) -> Message:
+    (row,) = stack.rows(PendingAction, col(PendingAction.id) == draft.id)
+    assert row.slack_channel and row.slack_ts
+    return stack.slack.message(row.slack_channel, row.slack_ts)
+
+
+def has_button(message: Message, action_id: str) -> bool:
+    return any(
+        e.get("action_id") == action_id for b in message.blocks for e in b.get("elements", [])
+    )
+
+
+def note(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def settled(blocks: list[dict[str, Any]], notes: dict[str, str]) -> list[dict[str, Any]]:
+    """`blocks` with each actions block named in `notes` (by block id) replaced by its note."""
+    return [note(notes[b["block_id"]]) if b.get("block_id") in notes else b for b in blocks]
+
+
+def test_approve_and_retry_from_the_brief_redraw_that_item_in_place(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T16:00"))  # 08:00 in Los Angeles
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(stack, rep, "ACME-1", draft=True)
+    add_request(stack, rep, "ACME-2", draft=True)
+    add_request(stack, rep, "ACME-3", status=RequestStatus.paused)
+    with stack.deps.uow() as uow:
+        failed = uow.session.get_one(PendingAction, draft_of(stack, "ACME-2").id)
+        failed.status, failed.error = ActionStatus.failed, "mailbox full"
+        uow.session.add(failed)
+        uow.commit()
+    first, second = draft_of(stack, "ACME-1"), draft_of(stack, "ACME-2")
+    for draft in (first, second):
+        post_action_card(stack.deps, draft.id)
+    stack.tick()
+
+    (brief,) = briefs(stack)
+    stale = copy.deepcopy(brief)
+    assert [b["block_id"] for b in brief.blocks if b["type"] == "actions"] == [
+        f"brief:{first.id}",
+        f"brief:{second.id}",
+    ]
+    assert stack.button_value(brief, "brief_retry") == str(second.id)
+
+    # Someone else's click: refused to them alone; nothing changes anywhere.
+    stack.click("brief_approve", stale, user=OTHER_ID)
+    wait_for(lambda: owner_only("U0LA") in ephemerals(stack), "the refusal")
+    assert draft_of(stack, "ACME-1").status == ActionStatus.pending
+    assert brief.history == [] and card_of(stack, first).history == []
+
+    stack.click("brief_approve", stale, user="U0LA")
+    wait_for(lambda: brief.history, "the brief redrawn")
+    approved = ":white_check_mark: Approved — sending at 8:00 AM PST (Undo on the draft's card)"
+    assert brief.blocks == settled(stale.blocks, {f"brief:{first.id}": approved})
+    assert brief.text == stale.text
+    assert block_errors(brief.blocks) == []
+    row = draft_of(stack, "ACME-1")
+    assert (row.status, row.decided_by) == (ActionStatus.approved, "U0LA")
+    own = card_of(stack, first)
+    assert len(own.history) == 1
+    assert own.blocks[-1]["block_id"] == f"undo:{first.id}"
+    assert own.blocks[-1]["accessory"]["action_id"] == "undo_action"
+
+    # The same button again (a double click, or a client that had not redrawn yet).
+    stack.click("brief_approve", stale, user="U0LA")
+    wait_for(
+        lambda: "Already handled: this draft is approved by <@U0LA>." in ephemerals(stack),
+        "the second click told",
+    )
+    assert len(brief.history) == 1 and len(card_of(stack, first).history) == 1
+    assert draft_of(stack, "ACME-1").status == ActionStatus.approved
+
+    # Retry on the brief as it now stands: the approval's outcome stays, the retry's joins it.
+    current = copy.deepcopy(brief)
+    stack.click("brief_retry", current, user="U0LA")
+    wait_for(lambda: len(brief.history) == 2, "the brief redrawn again")
+    retried = ":repeat: Retrying now — the draft's card shows how it goes"
+    assert brief.blocks == settled(
+        stale.blocks, {f"brief:{first.id}": approved, f"brief:{second.id}": retried}
+    )
+    assert not [b for b in brief.blocks if b["type"] == "actions"]
+    assert block_errors(brief.blocks) == []
+    assert draft_of(stack, "ACME-2").status == ActionStatus.approved
+    assert card_of(stack, second).blocks[-1]["block_id"] == f"undo:{second.id}"
+
+
+def test_a_meeting_check_answered_from_the_brief_is_recorded_once(stack: Stack) -> None:
+    move_to(stack, at("2026-12-01T16:00"))  # 08:00 in Los Angeles
+    no_reminders(stack)
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    start = at("2026-11-30T19:00")  # yesterday's meeting; nobody said how it went
+    request = add_request(stack, rep, "ACME-9", status=RequestStatus.confirmed, meeting_start=start)
+    add_request(stack, rep, "ACME-3", draft=True)
+    stack.tick()
+
+    (brief,) = briefs(stack)
+    stale = copy.deepcopy(brief)
+    assert "• *ACME-9* · Demo ACME-9: did the meeting happen?" in brief_sections(brief)
+    # The after-the-meeting card asks too; answering either redraws both.
+    (check_card,) = [m for m in stack.slack.messages if has_button(m, "meeting_held")]
+    block_id = f"brief:meeting:{request.id}"
+    (buttons,) = [b for b in brief.blocks if b.get("block_id") == block_id]
+    assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
+        (name, f"{request.id}|{int(start.timestamp())}")
+        for name in ("brief_meeting_held", "brief_meeting_no_show", "brief_meeting_rescheduled")
+    ]
+
+    stack.click("brief_meeting_held", stale, user=OTHER_ID)
+    wait_for(
+        lambda: "ACME-9 belongs to <@U0LA>; only they can answer." in ephemerals(stack),
+        "the refusal",
+    )
+    assert stack.rows(SchedulingRequest, col(SchedulingRequest.id) == request.id)[0].status == (
+        RequestStatus.confirmed
+    )
+    assert brief.history == []
+
+    stack.click("brief_meeting_held", stale, user="U0LA")
+    wait_for(lambda: brief.history, "the brief redrawn")
+    assert brief.blocks == settled(stale.blocks, {block_id: ":white_check_mark: Held"})
+    assert block_errors(brief.blocks) == []
+    assert len(check_card.history) == 1
+    assert check_card.blocks[-1]["type"] == "context"
+    assert not has_button(check_card, "meeting_held")
+    (answered,) = stack.rows(SchedulingRequest, col(SchedulingRequest.id) == request.id)
+    assert (answered.status, answered.outcome) == (RequestStatus.completed, "held")
+    held = col(SchedulingAction.action_type) == "meeting_held"
+    assert [(a.actor, a.details["meeting_start"]) for a in stack.rows(SchedulingAction, held)] == [
+        ("user", start.isoformat())
+    ]
+
+    stack.click("brief_meeting_held", stale, user="U0LA")
+    wait_for(
+        lambda: "Already answered: ACME-9 was marked held by <@U0LA>." in ephemerals(stack),
+        "the second click told",
+    )
+    assert len(brief.history) == 1 and len(check_card.history) == 1
+    assert len(stack.rows(SchedulingAction, held)) == 1
+
+
+def test_open_on_a_decision_posts_its_card_again_and_redraws_the_item(stack: Stack) -> None:
+    first = send_first_email(stack)
+    deliver(stack, a_reply(first, "Thanks, but we're not interested. Take us off your list."))
+    stack.poll_mail()
+    stack.tick()
+    (request,) = stack.rows(SchedulingRequest)
+    assert request.event_next_action_subtype == "recommend_cancel"
+    (original,) = decision_cards(stack)
+
+    move_to(stack, at("2026-12-01T13:00"))  # 08:00 the next morning in New York
+    stack.tick()
+    (brief,) = briefs(stack)
+    stale = copy.deepcopy(brief)
+    block_id = f"brief:decision:{request.id}"
+    (buttons,) = [b for b in brief.blocks if b.get("block_id") == block_id]
+    assert [(e["action_id"], e["value"]) for e in buttons["elements"]] == [
+        ("brief_open_decision", str(request.id))
+    ]
+
+    stack.click("brief_open_decision", stale, user=OTHER_ID)
+    wait_for(lambda: owner_only(REP_ID) in ephemerals(stack), "the refusal")
+    assert len(decision_cards(stack)) == 1 and brief.history == []
+
+    stack.click("brief_open_decision", stale)
+    wait_for(lambda: brief.history, "the brief redrawn")
+    again = decision_cards(stack)[-1]
+    assert again.ts != original.ts and again.channel == original.channel == brief.channel
+    assert (again.text, again.blocks) == (original.text, original.blocks)
+    assert brief.blocks == settled(
+        stale.blocks, {block_id: ":point_down: Its card is posted again below; decide there."}
+    )
+    assert block_errors(brief.blocks) == []
+
+    # The card posted again decides like the first; the brief's stale Open is told so.
+    stack.click("decision_cancel_request", again)
+    wait_for(
+        lambda: stack.rows(SchedulingRequest)[0].status == RequestStatus.cancelled, "cancelled"
+    )
+    stack.click("brief_open_decision", stale)
+    wait_for(
+        lambda: "Already decided: ACME-1 is no longer waiting on you." in ephemerals(stack),
+        "the stale Open told",
+    )
+    assert len(decision_cards(stack)) == 2 and len(brief.history) == 1
+
+
+def decision_cards(stack: Stack) -> list[Message]:
+    """Every decision card posted, as first posted (a card answered since included)."""
+    return [
+        m
+        for m in stack.slack.messages
+        if any(
+            e.get("action_id") == "decision_cancel_request"
+            for version in [*m.history[:1], {"blocks": m.blocks}]
+            for b in version["blocks"]
+            for e in b.get("elements", [])
+        )
+    ]
 
 
 def test_rep_with_nothing_to_say_gets_no_brief(stack: Stack) -> None:
@@ -643,3 +864,104 @@ def test_a_meeting_inside_merged_busy_time_is_named_and_the_rest_stays_busy() ->
         ("", at("2026-12-01T18:30"), at("2026-12-01T19:00"), False),
     ]
     assert brief.calendar_note == ""
+
+
+def test_brief_items_get_their_own_buttons_and_settle_one_at_a_time() -> None:
+    now = at("2026-12-01T16:00")  # 08:00 in Los Angeles
+    ended = at("2026-11-30T19:00")
+    requests = [
+        RequestInfo(
+            ref="ACME-1",
+            title="Demo",
+            status="confirmed",
+            attempt_count=1,
+            created_at=now - timedelta(days=3),
+            meeting_start=ended,
+            meeting_end=ended + timedelta(minutes=30),
+            request_id="req-1",
+        ),
+        RequestInfo(
+            ref="ACME-2",
+            title="Intro",
+            status="negotiating",
+            attempt_count=1,
+            created_at=now - timedelta(days=3),
+            decision="unusual",
+            request_id="req-2",
+        ),
+        # Without a request id (nothing to act on) a decision is listed, without a button.
+        RequestInfo(
+            ref="ACME-3",
+            title="Call",
+            status="negotiating",
+            attempt_count=1,
+            created_at=now - timedelta(days=3),
+            decision="unusual",
+        ),
+    ]
+    actions = [
+        ActionInfo(action_id="act-4", ref="ACME-4", title="Follow-up email", status="pending"),
+        ActionInfo(action_id="act-5", ref="ACME-5", title="Reminder email", status="failed"),
+    ]
+    brief = compose_brief(
+        rep_name="Rita", timezone="America/Los_Angeles", now=now, requests=requests, actions=actions
+    )
+    assert brief is not None
+    _, blocks = brief_card(brief)
+    assert block_errors(blocks) == []
+    buttons = {
+        b["block_id"]: [(e["action_id"], e["value"]) for e in b["elements"]]
+        for b in blocks
+        if b["type"] == "actions"
+    }
+    token = str(int(ended.timestamp()))
+    assert buttons == {
+        "brief:act-4": [("brief_approve", "act-4"), ("edit_action", "act-4")],
+        "brief:act-5": [("brief_retry", "act-5")],
+        "brief:meeting:req-1": [
+            ("brief_meeting_held", f"req-1|{token}"),
+            ("brief_meeting_no_show", f"req-1|{token}"),
+            ("brief_meeting_rescheduled", f"req-1|{token}"),
+        ],
+        "brief:decision:req-2": [("brief_open_decision", "req-2")],
+    }
+
+    once = settle_item(blocks, action_id="brief_retry", value="act-5", note="retried")
+    assert once == [note("retried") if b.get("block_id") == "brief:act-5" else b for b in blocks]
+    twice = settle_item(once, action_id="brief_meeting_held", value=f"req-1|{token}", note="held")
+    assert twice == [
+        note({"brief:act-5": "retried", "brief:meeting:req-1": "held"}[b["block_id"]])
+        if b.get("block_id") in ("brief:act-5", "brief:meeting:req-1")
+        else b
+        for b in blocks
+    ]
+    # A button no longer on the brief, or one from another card, settles nothing.
+    assert settle_item(once, action_id="brief_retry", value="act-5", note="again") is None
+    assert settle_item(blocks, action_id="brief_approve", value="act-9", note="x") is None
+    approve = [b for b in blocks if b.get("block_id") == "brief:act-4"][0]["elements"]
+    card = [{"type": "actions", "block_id": "decide:act-4", "elements": approve}]
+    assert settle_item(card, action_id="brief_approve", value="act-4", note="x") is None
+
+
+def test_a_drafts_outcome_reads_in_the_reps_zone() -> None:
+    view = ActionView(
+        action_id="act-1",
+        action_type="email_follow_up",
+        status="approved",
+        to=("jo@prospect.example",),
+        subject="Re: Demo",
+        body="Hi",
+        reasoning="",
+        confidence=None,
+        request_ref="ACME-1",
+        request_title="Demo",
+        rep_timezone="Europe/Berlin",
+        undo_until=at("2026-12-01T09:02:30"),
+        decided_by="U0BER",
+        executed_at=None,
+        error=None,
+    )
+    assert draft_note("approve", view) == (
+        ":white_check_mark: Approved — sending at 10:02 AM CET (Undo on the draft's card)"
+    )
+    assert draft_note("retry", view) == ":repeat: Retrying now — the draft's card shows how it goes"

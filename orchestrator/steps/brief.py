@@ -7,18 +7,24 @@ meetings Convene booked instead.
 The clock dispatches it when the rep's local brief time has passed; this step checks again,
 because minutes may pass between the two: quiet hours may have begun or the hourly cap filled.
 A brief held back that way ends with `held` in its output, and the clock tries again later.
+
+The brief's buttons act on the drafts, meetings and decisions it lists (bot/listeners/brief.py);
+a decision's Open posts its card again, rebuilt here from the reply that raised it.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import structlog
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
 from connectors.errors import PermanentError, ReconnectRequired, TransientError
 from db.models import (
     ActionStatus,
+    EmailMessage,
     PendingAction,
     Rep,
     RequestStatus,
@@ -27,9 +33,13 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.bootstrap import Deps
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
+from orchestrator.decisions import DecisionView, decision_view
 from orchestrator.events import StepContext, StepResult
+from orchestrator.mrkdwn import owner_only
 from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
+from orchestrator.steps.replies import reply_summary
 from skills.compose_brief import (
     ActionInfo,
     BusyTime,
@@ -37,6 +47,7 @@ from skills.compose_brief import (
     RequestInfo,
     compose_brief,
 )
+from skills.read_email import clean_body
 
 log = structlog.get_logger(__name__)
 
@@ -150,6 +161,7 @@ def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
                 if r.event_next_action == "waiting_for_decision"
                 else None
             ),
+            request_id=str(r.id),
         )
         for r in requests
     ]
@@ -208,3 +220,67 @@ def _actions(ctx: StepContext, rep: Rep) -> list[ActionInfo]:
         for action, request in rows
         if request.status not in CLOSED
     ]
+
+
+# --- a decision's card, again ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reopened:
+    ok: bool
+    message: str  # why nothing was posted, when not ok
+
+
+def repost_decision_card(
+    deps: Deps, *, org_id: str, request_id: uuid.UUID, slack_user_id: str
+) -> Reopened:
+    """Post a decision's card to its rep again, so the brief's Open leads straight to it.
+
+    Only while the request still waits on that decision, and only for the rep (or a delegate);
+    the card is rebuilt from the reply that raised it, and its choices are applied once however
+    many copies of it there are (orchestrator.decisions.resolve).
+    """
+    with deps.uow() as uow:
+        session = uow.session
+        request = session.get(SchedulingRequest, request_id)
+        if request is None or request.org_id != org_id:
+            return Reopened(False, "That request no longer exists.")
+        rep = session.get_one(Rep, request.rep_id)
+        if not rep.allows(slack_user_id):
+            return Reopened(False, owner_only(rep.slack_user_id))
+        if request.event_next_action != "waiting_for_decision":
+            return Reopened(False, f"Already decided: {request.ref} is no longer waiting on you.")
+        view = _decision_view(session, request, rep)
+        rep_user = rep.slack_user_id
+    text, blocks = deps.cards.decision(view)
+    channel = deps.chat.open_dm(user_id=rep_user)
+    deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    return Reopened(True, "")
+
+
+def _decision_view(session: Session, request: SchedulingRequest, rep: Rep) -> DecisionView:
+    """The card the reply's `tell_rep` step posted; bare choices if no reply raised it."""
+    subtype = request.event_next_action_subtype or ""
+    jobs = session.exec(
+        select(SequenceJob)
+        .where(SequenceJob.request_id == request.id)
+        .where(SequenceJob.event_type == "email_received")
+        .order_by(col(SequenceJob.created_at).desc())
+    ).all()
+    for job in jobs:
+        decision = job.outputs.get("assess") or {}
+        analysis = job.outputs.get("understand_reply")
+        if not (decision.get("needs_rep") and decision.get("subtype") == subtype and analysis):
+            continue
+        row = session.get(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+        if row is None:
+            continue
+        reply = reply_summary(
+            ref=request.ref,
+            sender=row.sender,
+            body=clean_body(row.body_text),
+            analysis=analysis,
+            rep_tz=rep.timezone,
+        )
+        return decision_view(request, rep, decision, reply=reply)
+    return decision_view(request, rep, {"subtype": subtype}, reply="")

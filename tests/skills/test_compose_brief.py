@@ -148,13 +148,14 @@ def test_needs_attention_lists_drafts_failures_pauses_and_no_shows() -> None:
 
 def test_needs_attention_lists_decisions_and_meetings_nobody_reported_on() -> None:
     requests = [
-        request("D-1", "negotiating", decision="recommend_cancel"),
+        request("D-1", "negotiating", decision="recommend_cancel", request_id="r-1"),
         request("D-2", "negotiating", decision="collecting_responses"),  # not waiting on the rep
         request(
             "D-3",
             "confirmed",
             meeting_start=NOW - timedelta(hours=2),
             meeting_end=NOW - timedelta(hours=1),
+            request_id="r-3",
         ),
         request(
             "D-4",
@@ -170,6 +171,22 @@ def test_needs_attention_lists_decisions_and_meetings_nobody_reported_on() -> No
         ("meeting_check", "D-3"),
     ]
     assert "recommends closing" in brief.attention[0].text
+    # What their buttons act on: the request, and for a meeting check the meeting asked about.
+    assert brief.attention == (
+        AttentionItem(
+            kind="decision",
+            ref="D-1",
+            text="Demo D-1: Convene recommends closing it",
+            request_id="r-1",
+        ),
+        AttentionItem(
+            kind="meeting_check",
+            ref="D-3",
+            text="Demo D-3: did the meeting happen?",
+            request_id="r-3",
+            meeting_start=NOW - timedelta(hours=2),
+        ),
+    )
 
 
 def test_at_risk_is_close_to_the_stop_rules() -> None:
