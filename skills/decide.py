@@ -271,8 +271,8 @@ class EventDecision:
     ``next_action`` is the type (``coordination_in_progress``, ``waiting_for_decision``,
     ``complete``), ``subtype`` the row. ``reasons`` are the required attendees' reasons.
     ``attendees`` holds the row's attendee list (pending, confirmed, blocking...), ``slot`` the
-    agreed slot, ``alternatives`` the options for ``reschedule`` and ``summary`` the row's text
-    (conflict summary, situation summary, cancel reason).
+    agreed slot, ``alternatives`` the options for ``reschedule`` and ``resolve_conflict`` and
+    ``summary`` the row's text (conflict summary, situation summary, cancel reason).
     """
 
     next_action: EventType
@@ -742,19 +742,24 @@ def _answered(attendee: AttendeeDecision, since: datetime | None) -> bool:
     return attendee.any_slot or (last is not None and (since is None or last >= since))
 
 
-def _alternatives(
-    required: Sequence[AttendeeDecision], since: datetime | None
-) -> tuple[Alternative, ...] | None:
-    """Options gathered since the rep approved looking for them, or None while still gathering."""
-    if not required or not all(_answered(a, since) for a in required):
-        return None
+def _options(required: Sequence[AttendeeDecision]) -> tuple[Alternative, ...]:
+    """Every slot someone said works for them, with who can make it."""
     sets = {a.label: _acceptable(a) for a in required}
     options = sorted({s for slots in sets.values() if slots for s in slots})
     result = []
     for option in options:
         fits = tuple(label for label, slots in sets.items() if slots is None or option in slots)
         result.append(Alternative(option, fits, len(fits) == len(sets)))
-    return tuple(result) or None
+    return tuple(result)
+
+
+def _alternatives(
+    required: Sequence[AttendeeDecision], since: datetime | None
+) -> tuple[Alternative, ...] | None:
+    """Options gathered since the rep approved looking for them, or None while still gathering."""
+    if not required or not all(_answered(a, since) for a in required):
+        return None
+    return _options(required) or None
 
 
 def _stop_reason(progress: EventProgress, now: datetime, policy: Policy) -> str | None:
@@ -795,6 +800,7 @@ def _blocker(
             now,
             policy,
             attendees=conflicting,
+            alternatives=_options(required),
             summary=f"no common slot: {summary}",
         )
     rejecting = [
@@ -836,6 +842,7 @@ def _gathering(
             now,
             policy,
             attendees=conflicting,
+            alternatives=_options(required),
             summary=f"no common slot: {summary}",
         )
     return _decision(

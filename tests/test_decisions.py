@@ -5,7 +5,10 @@ answering cards with signed clicks."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col
 
@@ -46,6 +49,37 @@ def _audit(stack: Stack, kind: str) -> list[SchedulingAction]:
 
 def _ephemerals(stack: Stack) -> list[str]:
     return [str(r.get("text")) for r in stack.slack.responses if r.get("response_type")]
+
+
+def _decided(stack: Stack, card: Message, *, label: str, outcome: str) -> Message:
+    """The card as chat.update redrew it after the rep's click (the last thing the listener
+    does): the story kept, every button gone, the choice and its outcome in their place. A
+    choice that worked tells nobody anything ephemeral."""
+    hook = stack.last_hook
+    updated = wait_for(
+        lambda: [m for m in stack.slack.messages if m.ts == card.ts and m.history],
+        "the decided card",
+    )[0]
+    note = f":white_check_mark: <@{REP_ID}> chose *{label}*. {outcome}"
+    assert updated.text == note
+    assert not [b for b in updated.blocks if b["type"] == "actions"]
+    assert "decision_" not in json.dumps(updated.blocks)
+    assert updated.blocks[:-1] == [b for b in card.blocks if b["type"] != "actions"]
+    assert updated.blocks[-1]["type"] == "context" and note in json.dumps(updated.blocks[-1])
+    (update,) = [c for c in stack.slack.calls_to("chat.update") if c["args"]["ts"] == card.ts]
+    assert update["args"]["channel"] == card.channel == f"D{REP_ID}"
+    assert [r for r in stack.slack.responses if r["hook"] == hook] == []
+    return updated
+
+
+def _told(stack: Stack) -> dict[str, object]:
+    """The one ephemeral answer to the last click: only the clicker sees it, the card stays."""
+    hook = stack.last_hook
+    (reply,) = wait_for(
+        lambda: [r for r in stack.slack.responses if r["hook"] == hook], "the ephemeral reply"
+    )
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    return reply
 
 
 def _choose(stack: Stack, button: str, card: Message) -> None:
@@ -109,6 +143,19 @@ def test_keep_it_open_after_a_decline_keeps_following_up(stack: Stack) -> None:
     )
     after = _request(stack)
     assert after.status == before.status and after.next_action_type == "follow_up"
+    decided = _decided(
+        stack,
+        card,
+        label="Keep it open",
+        outcome="ACME-1 stays open; follow-ups continue as planned.",
+    )
+
+    # The old card clicked again: only the clicker is told, the card is not redrawn again.
+    stack.click("decision_cancel_request", card)
+    assert _told(stack)["text"] == "Already decided: ACME-1 is no longer waiting on you."
+    assert stack.slack.message(card.channel, card.ts).blocks == decided.blocks
+    assert len(stack.slack.message(card.channel, card.ts).history) == 1
+    assert _request(stack).status == before.status
 
 
 def test_a_question_gets_an_answer_draft_that_cannot_go_out_unfilled(stack: Stack) -> None:
@@ -171,6 +218,12 @@ def test_an_unusual_reply_asks_the_rep_and_clarify_drafts_a_question(stack: Stac
     card = _decision_card(stack, "decision_clarify")
     assert _request(stack).event_next_action_subtype == "unusual"
     _choose(stack, "decision_clarify", card)
+    _decided(
+        stack,
+        card,
+        label="Ask them to clarify",
+        outcome="Ask them to clarify: a draft for ACME-1 is on its way for your approval.",
+    )
     draft = _approve_latest(stack, ActionType.email_response)
     assert draft.job_id is not None
     (job,) = stack.rows(SequenceJob, col(SequenceJob.id) == draft.job_id)
@@ -185,6 +238,12 @@ def test_i_will_handle_this_pauses_the_request(stack: Stack) -> None:
     card = _decision_card(stack, "decision_handle_myself")
     stack.click("decision_handle_myself", card)
     wait_for(lambda: _request(stack).status == RequestStatus.paused, "paused")
+    _decided(
+        stack,
+        card,
+        label="I'll handle this",
+        outcome="Over to you. Paused ACME-1. No follow-ups until you `/schedule resume ACME-1`.",
+    )
 
 
 def test_a_second_rejection_asks_for_alternatives_and_offers_them_to_everyone(
@@ -211,8 +270,9 @@ def test_a_second_rejection_asks_for_alternatives_and_offers_them_to_everyone(
 
 
 def test_one_acceptance_waits_for_the_other_required_prospect(stack: Stack) -> None:
-    said = stack.schedule("demo with john@acme.example, mary@acme.example next week 45m")
-    assert "ACME-1" in said
+    assert "ACME-1" in stack.schedule(
+        "demo with john@acme.example, mary@acme.example next week 45m"
+    )
     stack.drain()
     initial = _approve_latest(stack, ActionType.email_initial)
     stack.poll_mail()
@@ -245,3 +305,188 @@ def test_a_person_out_of_office_holds_follow_ups_until_they_are_back(stack: Stac
     assert _audit(stack, "follow_ups_held") or _audit(stack, "auto_reply")
     assert stack.rows(PendingAction, col(PendingAction.status) == "pending") == []
     assert stack.clock.now() + timedelta(days=1) < request.next_action_at
+
+
+# --- choosing one of the gathered alternatives ---------------------------------------------------
+
+MARY = "mary@acme.example"
+MARY_FROM = f"Mary Roe <{MARY}>"
+NEW_YORK = ZoneInfo("America/New_York")
+THURSDAY_11 = datetime(2026, 12, 3, 11, 0, tzinfo=NEW_YORK)
+FRIDAY_14 = datetime(2026, 12, 4, 14, 0, tzinfo=NEW_YORK)
+PICK_FIRST = "Pick one of the times first, then press Book."
+BOOKED = "Book the selected time: a draft for ACME-1 is on its way for your approval."
+
+
+def _said(moment: datetime) -> str:
+    """A time as a prospect writes it, in New York: "tuesday dec 1 at 12:15pm"."""
+    local = moment.astimezone(NEW_YORK)
+    return f"{local:%A %b} {local.day} at {local.hour % 12 or 12}:{local:%M}{local:%p}".lower()
+
+
+def _option_time(moment: datetime) -> str:
+    """How the card's radio names a time for the rep (in their zone): "Thu Dec 3, 11:00 AM"."""
+    local = moment.astimezone(NEW_YORK)
+    return f"{local:%a %b} {local.day}, {local.hour % 12 or 12}:{local:%M} {local:%p}"
+
+
+def _radio_options(card: Message) -> tuple[dict[str, Any], dict[datetime, tuple[str, set[str]]]]:
+    """The card's time picker, and per time: its label's time and who can attend it."""
+    (picker,) = [
+        e
+        for b in card.blocks
+        for e in b.get("elements", [])
+        if e.get("action_id") == "decision_slot"
+    ]
+    assert picker["type"] == "radio_buttons"
+    shown = {}
+    for option in picker["options"]:
+        when, _, who = option["text"]["text"].partition(" · ")
+        shown[datetime.fromisoformat(option["value"])] = (when, set(who.split(", ")))
+    return picker, shown
+
+
+def _picked(card: Message, moment: datetime) -> dict[str, Any]:
+    """The state Slack sends with a click once the rep chose `moment` in the radio."""
+    picker, _ = _radio_options(card)
+    (option,) = [o for o in picker["options"] if datetime.fromisoformat(o["value"]) == moment]
+    return {
+        "decision_slots": {"decision_slot": {"type": "radio_buttons", "selected_option": option}}
+    }
+
+
+def _booked_slot_decisions(stack: Stack) -> list[SchedulingAction]:
+    return [a for a in _audit(stack, "decision_made") if a.details["choice"] == "book_slot"]
+
+
+def _prospect_says(
+    stack: Stack, text: str, *, to: str = PROSPECT, sender: str = f"John Doe <{PROSPECT}>"
+) -> None:
+    """An hour later, `to` answers our latest email to them; the clock reads and runs it."""
+    stack.clock.advance(timedelta(hours=1))
+    deliver(stack, a_reply(_last_mail_to(stack, to), text, sender=sender))
+    stack.poll_mail()
+    stack.tick()
+
+
+def _fresh_times_for_both(stack: Stack, *, johns_second_no: str) -> PendingAction:
+    """John and Mary are invited; John turns our times down twice, so the rep asks everyone
+    for fresh times (seed 003's get_alternatives → getting_alternatives); that email is sent."""
+    assert "ACME-1" in stack.schedule(f"demo with {PROSPECT}, {MARY} next week 45m")
+    stack.drain()
+    _approve_latest(stack, ActionType.email_initial)
+    stack.poll_mail()
+    _prospect_says(stack, "None of those times work for us.")
+    _approve_latest(stack, ActionType.email_response)
+    _prospect_says(stack, johns_second_no)
+    stack.clock.advance(timedelta(hours=1))
+    _choose(stack, "decision_offer_times", _decision_card(stack, "decision_offer_times"))
+    fresh = _approve_latest(stack, ActionType.email_response)
+    assert sorted(fresh.action_data["to"]) == [PROSPECT, MARY]
+    assert _request(stack).event_next_action_subtype == "getting_alternatives"
+    return fresh
+
+
+def _book_from_the_card(stack: Stack, card: Message, moment: datetime) -> PendingAction:
+    """Pick `moment` in the radio, press Book: the card is redrawn with the outcome and a
+    calendar draft for exactly that time waits for approval."""
+    before = len(stack.rows(SequenceJob, col(SequenceJob.event_type) == "decision_made"))
+    stack.click("decision_book_slot", card, state=_picked(card, moment))
+    decided = _decided(stack, card, label="Book the selected time", outcome=BOOKED)
+    assert "decision_slot" not in json.dumps(decided.blocks)
+    wait_for(
+        lambda: (
+            len(stack.rows(SequenceJob, col(SequenceJob.event_type) == "decision_made")) > before
+        ),
+        "the decision's job",
+    )
+    stack.drain()
+    (made,) = _booked_slot_decisions(stack)
+    assert datetime.fromisoformat(made.details["slot"]) == moment and made.actor == "user"
+    assert _request(stack).event_next_action_subtype == "all_confirmed"
+    (booking,) = stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_book")
+    assert booking.status == ActionStatus.pending and booking.slack_ts
+    assert datetime.fromisoformat(booking.action_data["start"]) == moment
+    assert datetime.fromisoformat(booking.action_data["end"]) == moment + timedelta(minutes=45)
+    assert sorted(a["email"] for a in booking.action_data["attendees"]) == [PROSPECT, MARY]
+    (job,) = stack.rows(SequenceJob, col(SequenceJob.id) == booking.job_id)
+    assert job.event_type == "decision_made"
+
+    # Decided once: Book on the same card again is only answered, privately.
+    stack.click("decision_book_slot", card, state=_picked(card, moment))
+    assert _told(stack)["text"] == "Already decided: ACME-1 is no longer waiting on you."
+    assert len(_booked_slot_decisions(stack)) == 1
+    assert len(stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_book")) == 1
+    assert len(stack.slack.message(card.channel, card.ts).history) == 1
+    return booking
+
+
+def test_reschedule_lists_who_can_attend_each_time_and_books_the_picked_one(stack: Stack) -> None:
+    fresh = _fresh_times_for_both(stack, johns_second_no="Those don't work either, sorry.")
+    everyone = datetime.fromisoformat(fresh.action_data["slots"][0])
+    assert everyone != THURSDAY_11
+    _prospect_says(stack, "The first one works for me.", to=MARY, sender=MARY_FROM)
+    # John has not answered the fresh times yet: nothing for the rep to pick from.
+    assert _request(stack).event_next_action_subtype == "getting_alternatives"
+    assert not [c for c in stack.cards() if _has(c, "decision_book_slot")]
+    _prospect_says(stack, f"Could we do {_said(everyone)} or {_said(THURSDAY_11)} instead?")
+
+    card = _decision_card(stack, "decision_book_slot")
+    request = _request(stack)
+    assert (request.event_next_action, request.event_next_action_subtype) == (
+        "waiting_for_decision",
+        "reschedule",
+    )
+    text = json.dumps(card.blocks, ensure_ascii=False)
+    assert "Their alternatives are in: pick a time" in text and "2 options gathered" in text
+    assert [e["action_id"] for e in card.blocks[-1]["elements"]] == [
+        "decision_book_slot",
+        "decision_offer_times",
+        "decision_handle_myself",
+    ]
+    # One option per time, oldest first, each saying who can attend: Mary took only the first.
+    picker, shown = _radio_options(card)
+    assert list(shown) == sorted([everyone, THURSDAY_11])
+    assert shown[everyone] == (_option_time(everyone), {"everyone"})
+    assert shown[THURSDAY_11] == ("Thu Dec 3, 11:00 AM", {"Rita Moreno", PROSPECT})
+    # The time that suits everyone is preselected; the rep takes the other one.
+    assert datetime.fromisoformat(picker["initial_option"]["value"]) == everyone
+    _book_from_the_card(stack, card, THURSDAY_11)
+
+
+def test_a_conflict_offers_each_persons_time_and_book_needs_a_pick(stack: Stack) -> None:
+    _fresh_times_for_both(
+        stack, johns_second_no="Those don't work either. Could we do Thursday Dec 3 at 11am?"
+    )
+    _prospect_says(stack, "Could we do Friday Dec 4 at 2pm instead?", to=MARY, sender=MARY_FROM)
+    # Mary's time is an alternative to weigh once John has answered, not a booking yet.
+    assert _request(stack).event_next_action_subtype == "getting_alternatives"
+    assert stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_book") == []
+    _prospect_says(stack, "Still only Thursday Dec 3 at 11am for me.")
+
+    card = _decision_card(stack, "decision_book_slot")
+    assert _request(stack).event_next_action_subtype == "resolve_conflict"
+    text = json.dumps(card.blocks, ensure_ascii=False)
+    assert "No time suits everyone" in text and "no common slot" in text
+    picker, shown = _radio_options(card)
+    assert shown == {
+        THURSDAY_11: ("Thu Dec 3, 11:00 AM", {"Rita Moreno", PROSPECT}),
+        FRIDAY_14: ("Fri Dec 4, 2:00 PM", {"Rita Moreno", MARY}),
+    }
+    assert "initial_option" not in picker  # no time suits everyone, so none is preselected
+
+    # Book with no time picked (Slack sends the radio with nothing selected): only the
+    # clicker is told to pick one; the card, the request and the drafts stay as they were.
+    unpicked = {
+        "decision_slots": {"decision_slot": {"type": "radio_buttons", "selected_option": None}}
+    }
+    stack.click("decision_book_slot", card, state=unpicked)
+    assert _told(stack)["text"] == PICK_FIRST
+    stack.click("decision_book_slot", card)  # a client that sent no state at all
+    assert _told(stack)["text"] == PICK_FIRST
+    assert stack.slack.message(card.channel, card.ts).history == []
+    assert _request(stack).event_next_action == "waiting_for_decision"
+    assert _booked_slot_decisions(stack) == []
+    assert stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_book") == []
+
+    _book_from_the_card(stack, card, FRIDAY_14)

@@ -140,7 +140,8 @@ def _current(session: Session, request: SchedulingRequest) -> tuple[EventSubtype
     since = session.exec(
         select(SchedulingAction.created_at)
         .where(SchedulingAction.request_id == request.id)
-        .where(SchedulingAction.action_type == STATE_CHANGED)
+        # The rep's choice on a decision card changes the state too (orchestrator.decisions).
+        .where(col(SchedulingAction.action_type).in_((STATE_CHANGED, "decision_made")))
         .order_by(col(SchedulingAction.created_at).desc())
     ).first()
     current = request.event_next_action_subtype or "reaching_out"

@@ -314,6 +314,9 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
         return _stop(f"the request is {request.status}")
     if decision.get("needs_rep"):
         return _stop("a decision for the rep", decision=decision.get("subtype"))
+    if decision.get("subtype") == "getting_alternatives" and intent in MOVES:
+        # Seed 003: their time is one of the alternatives the rep picks from once all are in.
+        return _stop("gathering everyone's alternatives", decision="getting_alternatives")
     handler = HANDLERS.get(intent)
     if handler is None:
         return _stop(f"nothing to draft for {intent}")
