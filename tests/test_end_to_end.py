@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from email import message_from_string, policy
 
@@ -18,7 +19,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from tests.support.stack import OTHER_ID, REP_EMAIL, Stack, wait_for
+from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, Stack, wait_for
 
 PROSPECT = "john@acme.example"
 
@@ -33,6 +34,17 @@ def test_schedule_approve_sends_exactly_one_email(stack: Stack) -> None:
     card = schedule_and_get_card(stack)
     assert card.channel == "DU0REP"
     assert "First scheduling email" in card.text + str(card.blocks)
+    (draft,) = stack.rows(PendingAction)
+    offered = len(draft.action_data["slots"])
+    assert offered > 0
+    # The card says why this draft, and how sure Convene is: "Why: … · confidence 100%".
+    (why,) = [b for b in card.blocks if "Why:" in json.dumps(b)]
+    assert why["type"] == "context"
+    assert f"Why: {offered} times free for everyone on our side · confidence 100%" in (
+        json.dumps(why, ensure_ascii=False)
+    )
+    assert draft.reasoning == f"{offered} times free for everyone on our side"
+    assert draft.confidence == 1.0
     assert stack.inbox(PROSPECT) == []  # nothing leaves before the rep approves
 
     assert stack.click("approve_action", card).status == 200
@@ -91,13 +103,20 @@ def test_second_click_is_told_already_handled(stack: Stack) -> None:
 
 def test_only_the_owner_can_approve(stack: Stack) -> None:
     card = schedule_and_get_card(stack)
+    updates_before = len(stack.slack.calls_to("chat.update"))
     stack.click("approve_action", card, user=OTHER_ID)
-    reply = wait_for(
-        lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
-    )
-    assert reply[0]["text"] == "This belongs to <@U0REP>; only they can decide it."
+    hook = stack.last_hook
+    (reply,) = wait_for(lambda: [r for r in stack.slack.responses if r["hook"] == hook], "reply")
+    assert reply["text"] == "This belongs to <@U0REP>; only they can decide it."
+    # Only the clicker is told, and the rep's card is left as it was.
+    assert reply["response_type"] == "ephemeral"
+    assert reply["replace_original"] is False
+    assert len(stack.slack.calls_to("chat.update")) == updates_before
+    shown = stack.slack.message(card.channel, card.ts)
+    assert shown.history == [] and shown.blocks == card.blocks
     (action,) = stack.rows(PendingAction)
     assert action.status == ActionStatus.pending
+    assert action.decided_by is None
 
 
 def test_reject_sends_nothing_and_pauses_the_request(stack: Stack) -> None:
@@ -131,9 +150,32 @@ def test_undo_inside_the_window_cancels_the_send(stack: Stack) -> None:
         ),
         "undo button",
     )
+    assert "approve_action" not in json.dumps(undo_card.blocks)
     stack.clock.advance(timedelta(seconds=10))
     stack.click("undo_action", undo_card)
+    hook = stack.last_hook
     wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "cancelled"), "undo")
+    # The card is redrawn once more: cancelled by the rep, with no button left to press.
+    cancelled = wait_for(
+        lambda: (
+            "Cancelled" in json.dumps(stack.slack.message(card.channel, card.ts).blocks)
+            and stack.slack.message(card.channel, card.ts)
+        ),
+        "the cancelled card",
+    )
+    shown = json.dumps(cancelled.blocks)
+    assert f"Cancelled by <@{REP_ID}>" in shown
+    assert "undo_action" not in shown and "approve_action" not in shown
+    assert not [b for b in cancelled.blocks if b["type"] == "actions"]
+    # At most the read-only "Show full email" remains; nothing that decides the draft.
+    pressable = {
+        e.get("action_id")
+        for b in cancelled.blocks
+        for e in [*b.get("elements", []), b.get("accessory") or {}]
+        if e.get("action_id")
+    }
+    assert pressable <= {"show_full_email"}, pressable
+    assert [r for r in stack.slack.responses if r["hook"] == hook] == []  # no error to show
     stack.clock.advance(timedelta(minutes=5))
     stack.tick()
     assert stack.inbox(PROSPECT) == []

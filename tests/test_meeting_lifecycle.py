@@ -116,6 +116,26 @@ def check_cards(stack: Stack) -> list[Message]:
     return [m for m in stack.cards() if m.text.startswith("Did ACME-1")]
 
 
+def answered_card(stack: Stack, card: Message, label: str) -> Message:
+    """The check card as chat.update redrew it after an answer: the meeting line kept, the
+    buttons replaced by the answer and who gave it; nothing ephemeral for the clicker."""
+    hook = stack.last_hook
+    (redrawn,) = wait_for(
+        lambda: [m for m in stack.slack.messages if m.ts == card.ts and m.history],
+        "the answered card",
+    )
+    (update,) = [c for c in stack.slack.calls_to("chat.update") if c["args"]["ts"] == card.ts]
+    assert update["args"]["channel"] == card.channel == f"D{REP_ID}"
+    assert redrawn.blocks[0] == card.blocks[0]
+    assert not [b for b in redrawn.blocks if b["type"] == "actions"]
+    shown = json.dumps(redrawn.blocks, ensure_ascii=False)
+    assert not [a for a in ("meeting_held", "meeting_no_show", "meeting_rescheduled") if a in shown]
+    (answer,) = [b for b in redrawn.blocks[1:] if label in json.dumps(b, ensure_ascii=False)]
+    assert answer["type"] == "context" and f"<@{REP_ID}>" in json.dumps(answer)
+    assert [r for r in stack.slack.responses if r["hook"] == hook] == []
+    return redrawn
+
+
 def replies_to_last_click(stack: Stack) -> list[str]:
     hook = stack.last_hook
     found = wait_for(
@@ -441,6 +461,7 @@ def test_no_show_drafts_fresh_times_and_follow_ups_resume(stack: Stack) -> None:
     card = end_of_meeting_check(stack, request)
     stack.click("meeting_no_show", card)
     wait_for(lambda: the_request(stack).status == RequestStatus.no_show, "no-show")
+    answered_card(stack, card, "No-show")
     after = the_request(stack)
     assert after.no_show_count == 1 and after.outcome == "no_show"
     assert after.meeting_start is None and after.calendar_event_id is None
@@ -470,6 +491,8 @@ def test_rescheduled_goes_back_to_negotiating_with_fresh_times(stack: Stack) -> 
     card = end_of_meeting_check(stack, request)
     stack.click("meeting_rescheduled", card)
     wait_for(lambda: the_request(stack).status == RequestStatus.negotiating, "negotiating")
+    redrawn = answered_card(stack, card, "Rescheduled")
+    assert "No-show" not in json.dumps(redrawn.blocks)
     assert the_request(stack).outcome == "rescheduled"
     assert the_request(stack).no_show_count == 0
     assert len(audit(stack, "meeting_rescheduled")) == 1
