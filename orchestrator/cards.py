@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, col, or_, select
 
-from db.models import PendingAction, Rep, SchedulingRequest
+from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
 from orchestrator.bootstrap import Deps
+from orchestrator.notifications import claim, gate
 
 log = structlog.get_logger(__name__)
+
+# Jobs that something other than the rep started; their cards are notices, not answers.
+VOLUNTEERED = frozenset({"email_received", "follow_up_due", "reminder_due"})
+CARD_GRACE = timedelta(minutes=1)
+CARD_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,23 @@ def load_view(deps: Deps, action_id: uuid.UUID) -> ActionView | None:
 
 
 def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
-    """DM the rep a card for a new pending action; once only (the card's ts is recorded)."""
+    """DM the rep a card for a new pending action; once only (the card's ts is recorded).
+
+    A card for work the rep started (a command, a click) goes at once. One that something
+    outside started (a reply, the follow-up clock) waits out the rep's quiet hours, and
+    `post_waiting_cards` posts it when they end. Drafts are never held by the hourly cap (it is
+    for notices), but count toward it."""
+    now = deps.clock.now()
     with deps.uow() as uow:
-        action = uow.session.get_one(PendingAction, action_id)
+        session = uow.session
+        action = session.get_one(PendingAction, action_id)
         if action.slack_ts:
             return "already-posted"
-        rep = uow.session.get_one(Rep, action.rep_id)
-        view = action_view(uow.session, action)
+        rep = session.get_one(Rep, action.rep_id)
+        volunteered = _volunteered(session, action)
+        if volunteered and not gate(session, rep=rep, now=now, cap=None).open:
+            return "held"
+        view = action_view(session, action)
     text, blocks = deps.cards.approval(view)
     channel = deps.chat.open_dm(user_id=rep.slack_user_id)
     posted = deps.chat.post_message(channel=channel, text=text, blocks=blocks)
@@ -82,8 +98,43 @@ def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
         action = uow.session.get_one(PendingAction, action_id)
         action.slack_channel, action.slack_ts = posted.channel, posted.ts
         uow.session.add(action)
+        if volunteered:  # counted toward the hourly cap that notices obey
+            key = f"card:{action_id}"
+            claim(uow.session, rep=rep, kind="card", dedupe_key=key, channel=channel, now=now)
         uow.commit()
     return "posted"
+
+
+def _volunteered(session: Session, action: PendingAction) -> bool:
+    job = session.get(SequenceJob, action.job_id) if action.job_id else None
+    return job is not None and job.event_type in VOLUNTEERED
+
+
+def post_waiting_cards(deps: Deps) -> int:
+    """Post the cards still unposted: held by quiet hours, or whose post failed.
+
+    Run by the clock. A card's own wake-up normally posts it within the second; the grace
+    keeps this pass from racing that first try."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        waiting = uow.session.exec(
+            select(PendingAction.id)
+            .where(col(PendingAction.status) == ActionStatus.pending)
+            .where(col(PendingAction.slack_ts).is_(None))
+            .where(col(PendingAction.created_at) <= now - CARD_GRACE)
+            .where(
+                or_(col(PendingAction.expires_at).is_(None), col(PendingAction.expires_at) > now)
+            )
+            .order_by(col(PendingAction.created_at))
+            .limit(CARD_BATCH)
+        ).all()
+    posted = 0
+    for action_id in waiting:
+        try:
+            posted += post_action_card(deps, action_id) == "posted"
+        except Exception as exc:  # noqa: BLE001 - the next tick tries again
+            log.warning("card_post_failed", action_id=str(action_id), error=repr(exc))
+    return posted
 
 
 def refresh_card(deps: Deps, action_id: uuid.UUID) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.bootstrap import Deps
+from orchestrator.cards import post_waiting_cards
 from orchestrator.due import DueReport, dispatch_due
 from orchestrator.mail_intake import poll_inboxes
 from orchestrator.notify import deliver_held
@@ -18,6 +19,7 @@ class TickReport:
     due: DueReport
     mail: dict[str, int]
     notices: int = 0
+    cards: int = 0
 
     def line(self) -> str:
         counts = {
@@ -26,11 +28,18 @@ class TickReport:
             **self.due.counts(),
             **{f"mail_{k}": v for k, v in self.mail.items()},
             "held_notices_posted": self.notices,
+            "waiting_cards_posted": self.cards,
         }
         return " ".join(f"{k}={v}" for k, v in counts.items())
 
 
 def tick(deps: Deps) -> TickReport:
     """Re-wake lost work first (it is the oldest), then what is due, then read new mail, then
-    post the notices quiet hours held back."""
-    return TickReport(reconcile(deps), dispatch_due(deps), poll_inboxes(deps), deliver_held(deps))
+    post the notices and cards quiet hours (or a failed post) held back."""
+    return TickReport(
+        reconcile(deps),
+        dispatch_due(deps),
+        poll_inboxes(deps),
+        deliver_held(deps),
+        post_waiting_cards(deps),
+    )

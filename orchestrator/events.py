@@ -49,6 +49,8 @@ class StepResult:
     actions: list[ProposedAction] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     stop: bool = False  # the sequence has nothing more to do
+    # Run this same step again then, keeping `output` unwritten: e.g. a DM held in quiet hours.
+    defer_until: datetime | None = None
 
 
 @dataclass(frozen=True)

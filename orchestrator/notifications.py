@@ -72,12 +72,14 @@ def sent_in_last_hour(session: Session, *, rep_id: uuid.UUID, now: datetime) -> 
     return int(count)
 
 
-def gate(session: Session, *, rep: Rep, now: datetime, cap: int) -> Gate:
+def gate(session: Session, *, rep: Rep, now: datetime, cap: int | None) -> Gate:
+    """Whether a volunteered DM may go now. `cap=None` for the work itself (a reply, a draft):
+    it waits out quiet hours but is never throttled, since a held "yes" can lose the deal."""
     local = now.astimezone(rep_zone(rep)).time()
     start, end = parse_clock(rep.quiet_hours_start), parse_clock(rep.quiet_hours_end)
     if in_quiet_hours(local=local, start=start, end=end):
         return Gate(False, f"quiet hours until {rep.quiet_hours_end}")
-    if sent_in_last_hour(session, rep_id=rep.id, now=now) >= cap:
+    if cap is not None and sent_in_last_hour(session, rep_id=rep.id, now=now) >= cap:
         return Gate(False, f"{cap} DMs in the last hour already")
     return Gate(True)
 

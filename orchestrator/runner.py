@@ -79,10 +79,24 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
     return job.status
 
 
+Wake = tuple[uuid.UUID, str, datetime | None]  # a job, its wake-up's tag, and when (None: now)
+
+
 def _apply(
     session: Session, job: SequenceJob, step: Step, result: StepResult, *, now: datetime
-) -> tuple[list[tuple[uuid.UUID, str]], list[uuid.UUID]]:
+) -> tuple[list[Wake], list[uuid.UUID]]:
     """Write the result and the next state; return the (jobs, actions) to wake after commit."""
+    if result.defer_until is not None:
+        # The step asked to run again later; the row's run_after lets the clock re-wake it.
+        job.status = JobStatus.queued
+        job.run_after = result.defer_until
+        job.attempts = 0
+        job.locked_by = None
+        job.locked_until = None
+        job.updated_at = now
+        session.add(job)
+        tag = f"{job.current_step}-deferred-{result.defer_until.timestamp():.0f}"
+        return [(job.id, tag, result.defer_until)], []
     job.outputs = {**job.outputs, step.name: result.output}
     job.steps_completed = [*job.steps_completed, step.name]
     actions = [_pending_action(job, proposed, now=now) for proposed in result.actions]
@@ -97,7 +111,9 @@ def _apply(
     job.locked_by = None
     job.locked_until = None
     job.updated_at = now
-    wake_jobs = [(child.id, "0-0") for child in children if child.status == JobStatus.queued]
+    wake_jobs: list[Wake] = [
+        (child.id, "0-0", None) for child in children if child.status == JobStatus.queued
+    ]
     if result.stop or last:
         job.status = JobStatus.done
     elif step.approval and actions:
@@ -105,7 +121,7 @@ def _apply(
     else:
         job.status = JobStatus.queued
         job.run_after = now
-        wake_jobs.append((job.id, f"{job.current_step}-0"))
+        wake_jobs.append((job.id, f"{job.current_step}-0", None))
     session.add(job)
     return wake_jobs, [action.id for action in actions]
 
@@ -188,9 +204,9 @@ def _failure_message(step: Step, exc: Exception) -> str:
     return f":warning: Convene could not finish *{what}*: {error}. Nothing was sent."
 
 
-def _send_wakeups(deps: Deps, jobs: list[tuple[uuid.UUID, str]], actions: list[uuid.UUID]) -> None:
-    for job_id, tag in jobs:
-        deps.wakeups.run_step(job_id, tag=tag)
+def _send_wakeups(deps: Deps, jobs: list[Wake], actions: list[uuid.UUID]) -> None:
+    for job_id, tag, at in jobs:
+        deps.wakeups.run_step(job_id, tag=tag, at=at)
     for action_id in actions:
         deps.wakeups.post_action_card(action_id)
 

@@ -26,6 +26,8 @@ from orchestrator.decisions import decision_view
 from orchestrator.events import StepContext, StepResult
 from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
+from orchestrator.notifications import claim, gate
+from orchestrator.notify import release_time
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.parse_times import extract_times, match_to_proposed
 from skills.read_email import clean_body
@@ -163,9 +165,13 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep: a decision card when the reply needs their call, else a summary.
 
     A failed post fails the step (and is retried when transient) instead of being swallowed:
-    a reply the rep never hears about is the failure this sequence exists to prevent."""
+    a reply the rep never hears about is the failure this sequence exists to prevent. In the
+    rep's quiet hours the step waits (and with it any draft the reply leads to) until they end.
+    """
     row, request = _reply_of(ctx.session, job)
     rep = ctx.session.get_one(Rep, request.rep_id)
+    if not gate(ctx.session, rep=rep, now=ctx.now, cap=None).open:
+        return StepResult(defer_until=release_time(rep, ctx.now))
     analysis = job.outputs["understand_reply"]
     decision = job.outputs.get("assess") or {}
     text = reply_summary(
@@ -185,4 +191,13 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         if analysis["intent"] == "accept" and decision.get("subtype") == "collecting_responses":
             text += _waiting_on(ctx.session, request)
         posted = ctx.deps.chat.post_message(channel=channel, text=text)
+    # Never held by the hourly cap, but counted toward it: notices give way to replies.
+    claim(
+        ctx.session,
+        rep=rep,
+        kind="reply",
+        dedupe_key=f"reply:{job.id}",
+        channel=posted.channel,
+        now=ctx.now,
+    )
     return StepResult(output={"channel": posted.channel, "ts": posted.ts})
