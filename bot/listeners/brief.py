@@ -7,7 +7,6 @@ and then the brief itself: that item's buttons give way to its outcome, the rest
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import structlog
@@ -22,6 +21,7 @@ from bot.brief_blocks import (
     meeting_note,
     settle_item,
 )
+from bot.listeners.cards import parse_id
 from bot.listeners.meeting import apply_answer
 from orchestrator.bootstrap import Deps
 from orchestrator.cards import load_view, refresh_card
@@ -31,13 +31,6 @@ from orchestrator.steps.brief import repost_decision_card
 log = structlog.get_logger(__name__)
 
 BROKEN = "That button is broken; the brief is out of date. `/schedule status` has the latest."
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _ephemeral(respond: Respond, text: str) -> None:
@@ -73,7 +66,7 @@ def _settle(
 def register(app: App, deps: Deps) -> None:
     def on_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        action_id = _uuid(action.get("value", ""))
+        action_id = parse_id(action.get("value", ""))
         if action_id is None:
             _ephemeral(respond, BROKEN)
             return
@@ -109,7 +102,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        request_id = _uuid(action.get("value", ""))
+        request_id = parse_id(action.get("value", ""))
         if request_id is None:
             _ephemeral(respond, BROKEN)
             return

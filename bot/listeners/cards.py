@@ -26,7 +26,8 @@ BROKEN = "That button is broken; ask for a fresh card."
 GONE = "That draft no longer exists."
 
 
-def _action_id(value: str) -> uuid.UUID | None:
+def parse_id(value: str) -> uuid.UUID | None:
+    """A button's id value, or None when it is not one (a stale or tampered payload)."""
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -56,7 +57,7 @@ def _tell(respond: Respond, outcome: Decision, deps: Deps) -> None:
 def register(app: App, deps: Deps) -> None:
     def on_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        action_id = _action_id(action["value"])
+        action_id = parse_id(action["value"])
         if action_id is None:
             respond(text=BROKEN, replace_original=False, response_type="ephemeral")
             return
@@ -75,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        action_id = _action_id(action["value"])
+        action_id = parse_id(action["value"])
         view = _view_for(deps, action_id, body["user"]["id"]) if action_id else BROKEN
         if isinstance(view, str):
             # Refused before any modal opens: no form to fill in only to be told "not yours".
@@ -91,7 +92,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        action_id = _action_id(action["block_id"].removeprefix("decide:"))
+        action_id = parse_id(action["block_id"].removeprefix("decide:"))
         view = load_view(deps, action_id) if action_id else None
         if action_id is None or view is None:
             return
@@ -111,7 +112,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], view: dict[str, Any], field: str, **decision: Any
     ) -> None:
         """Apply a modal's decision; a refusal is shown under `field`, not as a crash."""
-        action_id = _action_id(view["private_metadata"])
+        action_id = parse_id(view["private_metadata"])
         if action_id is None:
             ack(response_action="errors", errors={field: "This draft is gone."})
             return

@@ -39,7 +39,7 @@ from orchestrator.decisions import DecisionView, decision_view
 from orchestrator.events import StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
 from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
-from orchestrator.steps.replies import reply_summary
+from orchestrator.steps.replies import summary_of
 from skills.compose_brief import (
     ActionInfo,
     BusyTime,
@@ -47,7 +47,6 @@ from skills.compose_brief import (
     RequestInfo,
     compose_brief,
 )
-from skills.read_email import clean_body
 
 log = structlog.get_logger(__name__)
 
@@ -275,12 +274,6 @@ def _decision_view(session: Session, request: SchedulingRequest, rep: Rep) -> De
         row = session.get(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
         if row is None:
             continue
-        reply = reply_summary(
-            ref=request.ref,
-            sender=row.sender,
-            body=clean_body(row.body_text),
-            analysis=analysis,
-            rep_tz=rep.timezone,
-        )
+        reply = summary_of(row, request, rep, analysis)
         return decision_view(request, rep, decision, reply=reply)
     return decision_view(request, rep, {"subtype": subtype}, reply="")

@@ -119,6 +119,19 @@ def _when(moment: datetime, tz: str) -> str:
     return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
 
 
+def summary_of(
+    row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: dict[str, Any]
+) -> str:
+    """`reply_summary` of a stored reply, as its rep is told it (and a re-posted card shows)."""
+    return reply_summary(
+        ref=request.ref,
+        sender=row.sender,
+        body=clean_body(row.body_text),
+        analysis=analysis,
+        rep_tz=rep.timezone,
+    )
+
+
 def reply_summary(
     *, ref: str, sender: str, body: str, analysis: dict[str, Any], rep_tz: str
 ) -> str:
@@ -174,13 +187,7 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         return StepResult(defer_until=release_time(rep, ctx.now))
     analysis = job.outputs["understand_reply"]
     decision = job.outputs.get("assess") or {}
-    text = reply_summary(
-        ref=request.ref,
-        sender=row.sender,
-        body=clean_body(row.body_text),
-        analysis=analysis,
-        rep_tz=rep.timezone,
-    )
+    text = summary_of(row, request, rep, analysis)
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
     if decision.get("needs_rep"):
         fallback, blocks = ctx.deps.cards.decision(
