@@ -133,6 +133,7 @@ LAST_LABELS = {
     "request_paused": "paused",
     "request_resumed": "resumed",
     "request_cancelled": "cancelled",
+    "rep_note_applied": "took your note on which times to offer",
     "action_approve": "approved: {draft}",
     "action_reject": "rejected: {draft}",
     "action_edit": "edited: {draft}",

@@ -246,6 +246,18 @@ def test_pause_then_resume_from_home_republishes_the_tab(stack: Stack) -> None:
     assert dms_to(stack, REP_ID) == dms  # the republished tab is the answer; no DM chatter
 
 
+def test_pause_by_command_republishes_a_home_tab_left_open(stack: Stack) -> None:
+    four_groups(stack)
+    before = publishes(stack)
+    assert "Paused GLOBEX-1" in stack.command_response(stack.command("pause GLOBEX-1"))
+    wait_for(lambda: publishes(stack) > before, "the republished tab")
+    view = stack.slack.home_views[REP_ID]
+    assert buttons(view, "GLOBEX-1") == ["Status", "Resume"]
+    assert group_of(view, "GLOBEX-1") == "Needs your attention (2)"
+    stack.command_response(stack.command("pause NOSUCH-9"))  # refused: nothing to republish
+    assert publishes(stack) == before + 1
+
+
 def test_status_button_opens_what_schedule_status_shows(stack: Stack) -> None:
     view = four_groups(stack)
     command = json.loads(stack.command("status GLOBEX-1").body)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.blocks import button, section
 from bot.commands import HELP_TEXT
+from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
 from bot.listeners.start import offer_start, profile_of, started_text
 from bot.modals import CALLBACK_ID, new_request_view, read_submission
@@ -164,10 +165,11 @@ def _state_change(change: Callable[..., requests.Outcome], verb: str) -> Handler
         if not rest:
             _ephemeral(ack, f"Which one? e.g. `/schedule {verb} ACME-1`.")
             return
-        outcome = change(
-            deps, org_id=command["team_id"], ref=rest.split()[0], slack_user_id=command["user_id"]
-        )
+        team, user = command["team_id"], command["user_id"]
+        outcome = change(deps, org_id=team, ref=rest.split()[0], slack_user_id=user)
         _ephemeral(ack, outcome.message if outcome.ok else f":warning: {outcome.message}")
+        if outcome.ok:  # after the ack: a Home tab left open shows the change too
+            publish_home(deps, deps.slack_client, org_id=team, slack_user_id=user)
 
     return handle
 
