@@ -383,6 +383,9 @@ def _fresh_times_for_both(stack: Stack, *, johns_second_no: str) -> PendingActio
     _choose(stack, "decision_offer_times", _decision_card(stack, "decision_offer_times"))
     fresh = _approve_latest(stack, ActionType.email_response)
     assert sorted(fresh.action_data["to"]) == [PROSPECT, MARY]
+    # Written to both: Mary suggested nothing, so nobody is thanked for suggesting a time.
+    assert fresh.action_data["body"].startswith("Hi all,\n\nThanks for your replies.")
+    assert "suggesting" not in fresh.action_data["body"]
     assert _request(stack).event_next_action_subtype == "getting_alternatives"
     return fresh
 
@@ -468,6 +471,8 @@ def test_a_conflict_offers_each_persons_time_and_book_needs_a_pick(stack: Stack)
     assert _request(stack).event_next_action_subtype == "resolve_conflict"
     text = json.dumps(card.blocks, ensure_ascii=False)
     assert "No time suits everyone" in text and "no common slot" in text
+    # Reasons name times in the request's zone, as the rep reads them, not as raw offsets.
+    assert "Thu 03 Dec 11:00 EST" in text and "UTC-05:00" not in text
     picker, shown = _radio_options(card)
     assert shown == {
         THURSDAY_11: ("Thu Dec 3, 11:00 AM", {"Rita Moreno", PROSPECT}),

@@ -160,11 +160,26 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     )
 
 
+# Fresh times to everyone on their side: most of them suggested nothing, so no "thanks for
+# suggesting a time" and no one person's name in the greeting.
+FRESH_TIMES_FOR_ALL = {
+    "counter_proposal.body": (
+        "Hi all,\n\n"
+        "Thanks for your replies. To find a time that suits everyone, here are some fresh "
+        "options:\n{slots}\n\n"
+        "Would one of these work for you all? If not, tell me what does and I'll make it "
+        "fit.\n\n{signature}"
+    ),
+}
+
+
 def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
     """Fresh times in their thread, to the sender unless `to` names others."""
     slots = fresh_slots(reply)
+    group = to is not None and len(to) > 1
     draft = counter_proposal_email(
-        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots)
+        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots),
+        FRESH_TIMES_FOR_ALL if group else None,
     )
     return ProposedAction(
         action_type=ActionType.email_response,
