@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -47,7 +48,8 @@ BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent, RequestStatus.co
 STATE_CHANGED = "event_state_changed"
 
 
-def _message(row: SchedulingAction) -> MessageFacts:
+def _message(row: SchedulingAction, zone: ZoneInfo) -> MessageFacts:
+    """The reply's facts; times in `zone` (the request's) so reasons read "EST", not "-05:00"."""
     details = row.details
     matched = details.get("matched_slot")
     ooo = details.get("ooo_return")
@@ -56,8 +58,10 @@ def _message(row: SchedulingAction) -> MessageFacts:
         intent=details["intent"],
         confidence=details.get("confidence", "high"),
         sentiment=details.get("sentiment", "neutral"),
-        accepted_slot=datetime.fromisoformat(matched) if matched else None,
-        proposed_slots=tuple(datetime.fromisoformat(t) for t in details.get("proposed_times", [])),
+        accepted_slot=datetime.fromisoformat(matched).astimezone(zone) if matched else None,
+        proposed_slots=tuple(
+            datetime.fromisoformat(t).astimezone(zone) for t in details.get("proposed_times", [])
+        ),
         escalate=bool(details.get("escalate")),
         question=details.get("question"),
         delegate=details.get("delegate_email") or details.get("delegate_name"),
@@ -104,10 +108,11 @@ def attendee_facts(
 ) -> list[AttendeeFacts]:
     replies = _replies(session, request)
     sent = _sent(session, request)
+    zone = ZoneInfo(request.timezone)
     facts = []
     for attendee in attendees:
         address = attendee.email.lower()
-        messages = tuple(_message(r) for r in replies if _author(r, attendees) == address)
+        messages = tuple(_message(r, zone) for r in replies if _author(r, attendees) == address)
         outreach = tuple(
             Outreach(sent_at=row.sent_at or row.created_at, kind=OUTREACH_KIND.get(kind, "reply"))
             for row, kind in sent
