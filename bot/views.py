@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
 from orchestrator.dashboard import Dashboard, LastAction, Row
+from skills.rep_note import NoteRules
 
 STATUS_LABELS = {
     "initiated": "Starting",
@@ -74,6 +75,9 @@ def request_status(
     ]
     if slots:
         blocks.append(section(f"*Times offered:*\n{slots}"))
+    if rules := NoteRules(tuple(request.avoid_days), tuple(request.preferred_times)):
+        # From the form, or from a note on a rejected draft (skills/rep_note.py).
+        blocks.append(context(f"Offering times {escape(rules.describe())}."))
     if activity:
         trail = " → ".join(a.action_type.replace("_", " ") for a in activity)
         blocks.append(context(f"Recent: {trail}"))

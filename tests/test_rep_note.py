@@ -81,6 +81,8 @@ def test_a_note_about_times_redrafts_the_first_email_with_other_times(stack: Sta
     assert second.action_data["message_id"] != first.action_data["message_id"]
     (request,) = stack.rows(SchedulingRequest)
     assert (request.avoid_days, request.preferred_times) == (["monday"], ["afternoon"])
+    status = stack.command_response(stack.command("status ACME-1"))
+    assert "Offering times avoiding Mondays; preferring afternoons." in status
     assert request.status == RequestStatus.proposing
     assert {j.event_type for j in stack.rows(SequenceJob)} == {
         "scheduling_requested",
