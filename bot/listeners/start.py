@@ -93,69 +93,80 @@ def _read(action: dict[str, Any], respond: Respond) -> tuple[PendingStart, Sched
             return pending, parse_schedule(pending.text, now=pending.read_at, tz=pending.tz)
         except CommandError:
             pass  # read fine when the card was made: the parser changed since
-    respond(text=BROKEN, replace_original=True, response_type="ephemeral")
+    _replace(respond, BROKEN)
     return None
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.action(START)
-    def start(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        read = _read(action, respond)
-        if read is None:
+def _start(
+    deps: Deps,
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    pending: PendingStart,
+    command: ScheduleCommand,
+) -> None:
+    now = deps.clock.now()
+    if command.window_start is not None and command.window_end is not None:
+        if command.window_end <= now:
+            _replace(
+                respond, ":warning: Those dates have passed. Run the command again with new ones."
+            )
             return
-        pending, command = read
-        now = deps.clock.now()
-        if command.window_start is not None and command.window_end is not None:
-            if command.window_end <= now:
-                respond(
-                    text=":warning: Those dates have passed. Run the command again with new ones.",
-                    replace_original=True,
-                    response_type="ephemeral",
-                )
-                return
-            command = replace(command, window_start=max(command.window_start, now))
-        team = body["team"]["id"]
-        started = start_scheduling(
-            deps,
-            org_id=team,
-            profile=profile_of(client, body["user"]["id"]),
-            command=command,
-            # The command's own key: a second Start, however fast, finds the first request.
-            idempotency_key=f"slack:{team}:{pending.trigger_id}",
-            event_type=pending.event_type,
-        )
-        log.info("request_started", ref=started.ref, created=started.created)
-        respond(
-            text=started_text(started, command, pending.event_type),
-            replace_original=True,
-            response_type="ephemeral",
-        )
+        command = replace(command, window_start=max(command.window_start, now))
+    team = body["team"]["id"]
+    started = start_scheduling(
+        deps,
+        org_id=team,
+        profile=profile_of(client, body["user"]["id"]),
+        command=command,
+        # The command's own key: a second Start, however fast, finds the first request.
+        idempotency_key=f"slack:{team}:{pending.trigger_id}",
+        event_type=pending.event_type,
+    )
+    log.info("request_started", ref=started.ref, created=started.created)
+    _replace(respond, started_text(started, command, pending.event_type))
 
-    @app.action(EDIT)
-    def edit(
+
+def _edit(
+    deps: Deps,
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    pending: PendingStart,
+    command: ScheduleCommand,
+) -> None:
+    # The click's trigger id lives 3 s: open the form before anything else talks to Slack.
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=new_request_view(
+            today=deps.clock.now().astimezone(ZoneInfo(pending.tz)).date(),
+            prefill=command,
+            tz=pending.tz,
+            event_type=pending.event_type,
+        ),
+    )
+    _replace(
+        respond,
+        "Opened the form with those details: submitting it starts the request, "
+        "closing it starts nothing.",
+    )
+
+
+def _replace(respond: Respond, text: str) -> None:
+    """The confirm card gives way to what its click did (it is ephemeral: only the rep sees it)."""
+    respond(text=text, replace_original=True, response_type="ephemeral")
+
+
+CLICKS = {START: _start, EDIT: _edit}
+
+
+def register(app: App, deps: Deps) -> None:
+    def on_click(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        read = _read(action, respond)
-        if read is None:
-            return
-        pending, command = read
-        # The click's trigger id lives 3 s: open the form before anything else talks to Slack.
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=new_request_view(
-                today=deps.clock.now().astimezone(ZoneInfo(pending.tz)).date(),
-                prefill=command,
-                tz=pending.tz,
-                event_type=pending.event_type,
-            ),
-        )
-        respond(
-            text="Opened the form with those details: submitting it starts the request, "
-            "closing it starts nothing.",
-            replace_original=True,
-            response_type="ephemeral",
-        )
+        if (read := _read(action, respond)) is not None:
+            CLICKS[action["action_id"]](deps, body, client, respond, *read)
+
+    for name in CLICKS:
+        app.action(name)(on_click)
