@@ -9,11 +9,15 @@ Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zonein
 - :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
 
 Reading rules worth knowing: a bare "10:30" is morning and a bare "2" or "4:30" afternoon
-(business hours); dates are month-first unless ``dayfirst=True``; "next Tuesday" is the
-Tuesday of next week; a date without a year is the next one to come ("Jan 5" in December is
-next year); "Monday the 5th" is the next month whose 5th is a Monday; abbreviations keep their
-DST meaning (EST is UTC-5 all year, ET follows New York); a wall time inside a DST gap moves
-forward and one inside a fold takes the first occurrence, both with low confidence.
+(business hours); slashed dates are month-first unless ``dayfirst=True``, dotted ones
+("19.06.", "Monday 19.06") always day-first, and "17.05-18.15" or "0905-1340" are 24-hour
+clock ranges; "next Tuesday" is the Tuesday of next week; a date without a year is the next
+one to come ("Jan 5" in December is next year); "Monday the 5th" is the next month whose 5th
+is a Monday; abbreviations keep their DST meaning (EST is UTC-5 all year, ET follows New
+York); a wall time inside a DST gap moves forward and one inside a fold takes the first
+occurrence, both with low confidence.
+A date written in Spanish, German, French, Portuguese, Italian or Dutch is read by dateparser
+and kept only when it agrees with the month and day in the text (``timeparse.foreign``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from skills.timeparse.context import Context
+from skills.timeparse.foreign import foreign_trigger, read_foreign
 from skills.timeparse.grammar import Expression, parse_expressions
 from skills.timeparse.matching import match_proposed
 from skills.timeparse.model import GRAINS, ParsedTime
@@ -53,9 +58,13 @@ def parse_time(text: str, *, now: datetime, tz: str, dayfirst: bool = False) -> 
     """
     ctx = Context.build(now, tz, dayfirst)
     results = [p for p, _ in _read(text, ctx, whole=True)]
-    if not results:
-        return None
-    return max(results, key=lambda p: p.span[1] - p.span[0])
+    best = max(results, key=lambda p: p.span[1] - p.span[0]) if results else None
+    trigger = foreign_trigger(text)
+    if trigger is not None and (best is None or not best.span[0] <= trigger < best.span[1]):
+        # The month or weekday is named in another language: the English rules saw at most
+        # a clock or a number next to it, so the fallback reader gets the whole text.
+        return _read_foreign(text, ctx) or best
+    return best
 
 
 def extract_times(
@@ -111,6 +120,27 @@ def match_to_proposed(
     body = mask_quoted(text)
     times = _read(body, ctx, whole=False, original=text)
     return match_proposed(body, proposed, times, ctx)
+
+
+def _read_foreign(text: str, ctx: Context) -> ParsedTime | None:
+    found = read_foreign(text, ctx)
+    if found is None:
+        return None
+    start, grain = found
+    if grain == "day":
+        start = ctx.midnight(start.date())
+    reading = f"{_WEEKDAYS[start.weekday()]} {start.isoformat(timespec='minutes')}"
+    return ParsedTime(
+        start=start,
+        end=None,
+        grain=grain,
+        tz=ctx.tz_name,
+        span=(0, len(text)),
+        confidence="medium",
+        reasoning=f"{text!r} read as {reading} by the non-English fallback, checked against "
+        "the month and day written in the text",
+        text=text,
+    )
 
 
 def score_parse(text: str, reference_time: datetime, tz: str) -> datetime | None:

@@ -21,6 +21,8 @@ _ORDERED = sorted(RULES, key=lambda r: _MODULE_ORDER.index(r[1].__module__.rspli
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_MONTH = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
 _HAS_WEEKDAY = re.compile(r"mon|tue|wed|thu|fri|sat|sun")
+_HAS_DOTTED = re.compile(r"\d\.\d")
+_HAS_FOUR_DIGITS = re.compile(r"\d{4}")
 
 
 def find_atoms(text: str, ctx: Context) -> list[Atom]:
@@ -33,6 +35,10 @@ def find_atoms(text: str, ctx: Context) -> list[Atom]:
         present.add("m")
     if _HAS_WEEKDAY.search(text):
         present.add("w")
+    if "d" in present and _HAS_DOTTED.search(text):
+        present.add(".")
+    if "d" in present and _HAS_FOUR_DIGITS.search(text):
+        present.add("4")
     for rank, (pattern, handler, needs) in enumerate(_ORDERED):
         if not needs <= present:
             continue

@@ -80,6 +80,29 @@ def _nth(month: int, weekday: int, n: int):  # noqa: ANN202
     return pick
 
 
+def _before_weekday(month: int, day: int, weekday: int):  # noqa: ANN202
+    """The last ``weekday`` strictly before ``month``/``day`` (Victoria Day: before May 25)."""
+
+    def pick(year: int) -> date:
+        d = date(year, month, day) - timedelta(days=1)
+        return d - timedelta(days=(d.weekday() - weekday) % 7)
+
+    return pick
+
+
+def _from_easter(days: int):  # noqa: ANN202
+    return lambda year: easter(year) + timedelta(days=days)
+
+
+def _thanksgiving(year: int) -> date:
+    return _nth(11, 3, 4)(year)
+
+
+# Public holidays of the English-speaking business calendar: fixed dates, n-th weekdays and
+# Easter-based days.  Lunar calendars (Eid, Diwali, Hanukkah...) need tables, so they are left
+# out rather than guessed.  Where countries disagree the US date is used (Mother's Day is the
+# second Sunday of May; Labour Day the first Monday of September).  Apostrophes are optional
+# when matching ("fathers day"), see ``holiday_key``.
 HOLIDAYS = {
     "christmas eve": _fixed(12, 24),
     "christmas day": _fixed(12, 25),
@@ -88,26 +111,72 @@ HOLIDAYS = {
     "xmas eve": _fixed(12, 24),
     "boxing day": _fixed(12, 26),
     "new year's eve": _fixed(12, 31),
-    "new years eve": _fixed(12, 31),
     "new year's day": _fixed(1, 1),
-    "new years day": _fixed(1, 1),
     "new year's": _fixed(1, 1),
-    "new years": _fixed(1, 1),
     "valentine's day": _fixed(2, 14),
-    "valentines day": _fixed(2, 14),
+    "valentine day": _fixed(2, 14),
     "st patrick's day": _fixed(3, 17),
+    "st. patrick's day": _fixed(3, 17),
+    "saint patrick's day": _fixed(3, 17),
+    "st paddy's day": _fixed(3, 17),
+    "saint paddy's day": _fixed(3, 17),
     "independence day": _fixed(7, 4),
     "halloween": _fixed(10, 31),
     "veterans day": _fixed(11, 11),
+    "veteran's day": _fixed(11, 11),
+    "veteran day": _fixed(11, 11),
+    "canada day": _fixed(7, 1),
+    "dominion day": _fixed(7, 1),
+    "anzac day": _fixed(4, 25),
     "mlk day": _nth(1, 0, 3),
+    "martin luther king day": _nth(1, 0, 3),
+    "martin luther king's day": _nth(1, 0, 3),
+    "martin luther king jr day": _nth(1, 0, 3),
     "presidents day": _nth(2, 0, 3),
+    "presidents' day": _nth(2, 0, 3),
+    "president's day": _nth(2, 0, 3),
+    "president day": _nth(2, 0, 3),
+    "washington's birthday": _nth(2, 0, 3),
+    "family day": _nth(2, 0, 3),
+    "mother's day": _nth(5, 6, 2),
+    "father's day": _nth(6, 6, 3),
     "memorial day": _nth(5, 0, -1),
+    "victoria day": _before_weekday(5, 25, 0),
+    "early may bank holiday": _nth(5, 0, 1),
+    "spring bank holiday": _nth(5, 0, -1),
+    "august bank holiday": _nth(8, 0, -1),
+    "summer bank holiday": _nth(8, 0, -1),
+    "late summer bank holiday": _nth(8, 0, -1),
+    "civic holiday": _nth(8, 0, 1),
     "labor day": _nth(9, 0, 1),
-    "thanksgiving": _nth(11, 3, 4),
-    "thanksgiving day": _nth(11, 3, 4),
-    "black friday": lambda y: _nth(11, 3, 4)(y) + timedelta(days=1),
+    "labour day": _nth(9, 0, 1),
+    "thanksgiving": _thanksgiving,
+    "thanksgiving day": _thanksgiving,
+    "black friday": lambda y: _thanksgiving(y) + timedelta(days=1),
+    "cyber monday": lambda y: _thanksgiving(y) + timedelta(days=4),
     "easter": easter,
     "easter sunday": easter,
-    "good friday": lambda y: easter(y) - timedelta(days=2),
-    "easter monday": lambda y: easter(y) + timedelta(days=1),
+    "easter mon": _from_easter(1),
+    "easter monday": _from_easter(1),
+    "good friday": _from_easter(-2),
+    "maundy thursday": _from_easter(-3),
+    "holy thursday": _from_easter(-3),
+    "palm sunday": _from_easter(-7),
+    "mothering sunday": _from_easter(-21),
+    "shrove tuesday": _from_easter(-47),
+    "pancake day": _from_easter(-47),
+    "mardi gras": _from_easter(-47),
+    "ash wednesday": _from_easter(-46),
+    "pentecost": _from_easter(49),
+    "whitsunday": _from_easter(49),
+    "whit sunday": _from_easter(49),
+    "whit monday": _from_easter(50),
 }
+
+
+def holiday_key(name: str) -> str:
+    """Lookup form of a holiday name: single spaces, no apostrophes ("fathers day")."""
+    return " ".join(name.replace("'", "").replace("’", "").split())
+
+
+HOLIDAY_DATES = {holiday_key(name): rule for name, rule in HOLIDAYS.items()}

@@ -20,7 +20,7 @@ from .spec import Spec, merge
 
 _GLUE = re.compile(
     r"(?:[\s,;:()'\"/@]|-|\.(?!\s)|\b(?:at|on|in|of|for|the|around|about|approx|approximately|from|"
-    r"starting|beginning|this|by|sharp|ish|between)\b)*"
+    r"starting|beginning|this|by|sharp|ish|between|(?:my|your|our|local)\s+time)\b)*"
 )
 _RANGE = re.compile(
     r"[\s,'\"()]*(?:(?:from|between)\s+)?(?P<w>-|–|—|to|until|untill|till|til|through|thru|and|"

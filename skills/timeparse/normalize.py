@@ -47,6 +47,7 @@ _FIXED: dict[str, str] = {
     "eow": "end of week",
     "midday": "noon",
     "mid-day": "noon",
+    "mid day": "noon",
     "lunchtime": "lunch",
     "lunch time": "lunch",
     "o'clock": "oclock",

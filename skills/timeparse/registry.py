@@ -31,7 +31,8 @@ RULES: list[tuple[re.Pattern[str], Handler, frozenset[str]]] = []
 
 def rule(pattern: str, needs: str = "") -> Callable[[Handler], Handler]:
     """Register a recogniser; ``needs`` lists cheap preconditions (d: a digit, m: a month
-    name, w: a weekday name) so most rules are skipped on text that cannot match them."""
+    name, w: a weekday name, ".": digits around a dot, 4: four digits in a row) so most
+    rules are skipped on text that cannot match them."""
 
     def register(fn: Handler) -> Handler:
         RULES.append((re.compile(pattern), fn, frozenset(needs)))
@@ -56,7 +57,10 @@ def year_of(text: str | None) -> int | None:
     if not text:
         return None
     y = int(text.lstrip("'"))
-    return y + 2000 if y < 100 else y
+    if y >= 100:
+        return y
+    # Two-digit years pivot like POSIX strptime: 00-68 are 2000s, 69-99 the 1900s ("31/10/74").
+    return y + 2000 if y < 69 else y + 1900
 
 
 def ordinal_of(text: str) -> int:
@@ -89,7 +93,8 @@ RISKY_ZONES = {"z", "west", "wet", "met", "art", "ast", "gst", "nst", "mest"}
 ZONE_ALT = alternation([a for a in FIXED_ABBREVIATIONS if a not in RISKY_ZONES] + list(ZONE_WORDS))
 DAYNUM = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
 NOT_CLOCK = r"(?![\d:]|\s*(?:am|pm|oclock)\b|[ap]\b|h\b|h\d|\s*(?:minutes|mins|hours|hrs|days)\b)"
-YEAR_TAIL = r"(?:\s*,?\s*(?P<y>\d{4})(?![\d:]))?"
+# Only 19xx/20xx: "6 Nov 2359" ends in a 24-hour time, not a year.
+YEAR_TAIL = r"(?:\s*,?\s*(?P<y>(?:19|20)\d{2})(?![\d:]))?"
 RANGE_WORD = r"(?:-|–|—|to|through|thru|until|untill|till)"
 
 # "The 15th" is a date when a time word or a verb follows, not "the 2nd person".

@@ -285,6 +285,9 @@ def _resolve_range(a_in: Spec, b_in: Spec, ctx: Context) -> Resolved | None:
         _copy_date_fields(a, b)
     elif not a.has_date() and a.instant is None and b.has_date():
         _copy_date_fields(b, a)
+    elif a.day is not None and a.month is None and a.weekday is None and b.month is not None:
+        # "between the 9th and the 17th of April": the month named once covers both ends.
+        a.month, a.year = b.month, b.year
     elif a.year is None and a.month is not None and b.year is not None:
         a.year = b.year
         if b.month is not None and (a.month, a.day or 1) > (b.month, b.day or 1):

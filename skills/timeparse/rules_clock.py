@@ -91,6 +91,46 @@ def _military(m: re.Match[str], ctx: Context) -> Spec | None:
     return _clock(hour, int(m.group("mi")), None) if hour <= 23 else None
 
 
+_HHMM = r"(?P<{h}>[01]\d|2[0-3])(?P<{m}>[0-5]\d)"
+
+
+@rule(
+    r"(?<![\d:.,/$€£#+-])\b"
+    + _HHMM.format(h="h", m="mi")
+    + r"\s*(?:-|–|to|until|till)\s*"
+    + _HHMM.format(h="h2", m="mi2")
+    + r"\b(?![\d:./-])",
+    needs="4",
+)
+def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "0905-1340": a range of 24-hour times; "2010-2015" stays a span of years."""
+    if all(re.fullmatch(r"(?:19|20)\d\d", x) for x in (m.group(0)[:4], m.group(0)[-4:])):
+        return None
+    start = _clock(int(m.group("h")), int(m.group("mi")), None)
+    end = _clock(int(m.group("h2")), int(m.group("mi2")), None)
+    if start is None or end is None:
+        return None
+    for spec, text in ((start, m.group("h")), (end, m.group("h2"))):
+        if spec.hour is not None and spec.hour < 12 and text.startswith("0"):
+            spec.meridiem = "am"
+    start.end = end
+    return start
+
+
+@rule(
+    r"(?<![\d:.,/$€£#+-])\b" + _HHMM.format(h="h", m="mi") + r"\b"
+    r"(?![\d:./-]|\s*(?:%|hours?|hrs?|h\b|people|users|units|employees|dollars?|usd|eur|gbp))",
+    needs="4",
+)
+def _four_digit_clock(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "6 Nov 2359", "Wed 1 Nov 0805": weak alone, a time once it joins a date."""
+    if re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
+        return None  # a year; ties go to the date rules anyway
+    hour = int(m.group("h"))
+    ap = "am" if hour < 12 else None
+    return _clock(hour, int(m.group("mi")), ap, weak=True)
+
+
 @rule(
     r"\bhalf\s+(?P<h>\d{1,2})\b(?!\s*(?:hours?|days?|weeks?|months?|years?|minutes?|past|after|to)\b)",
     needs="d",

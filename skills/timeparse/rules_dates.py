@@ -6,9 +6,11 @@ import re
 from datetime import date, timedelta, tzinfo
 
 from .calendar_math import (
+    HOLIDAY_DATES,
     HOLIDAYS,
     add_months,
     full_weeks,
+    holiday_key,
     month_length,
     nth_weekday_of_month,
     safe_date,
@@ -65,12 +67,80 @@ def _offset_tz(text: str) -> tzinfo:
 
 @rule(r"\b(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/])", needs="d")
 def _numeric_full(m: re.Match[str], ctx: Context) -> Spec | None:
-    return _numeric(int(m.group("a")), int(m.group("b")), year_of(m.group("y")), ctx)
+    a, b, year = int(m.group("a")), int(m.group("b")), year_of(m.group("y"))
+    if m.group("sep") == ".":
+        return calendar_spec(a, b, year)  # dots mean day-first: 19.06.2023 is 19 June
+    return _numeric(a, b, year, ctx)
 
 
-@rule(r"(?<![\d/.])\b(?P<a>\d{1,2})/(?P<b>\d{1,2})\b(?![/\d]|\s*(?:hours?|h\b))", needs="d")
+@rule(
+    r"(?<![\d/.])\b(?P<a>\d{1,2})(?P<sp>\s*)/(?P<sp2>\s*)(?P<b>\d{1,2})\b"
+    r"(?![/\d]|\s*(?:hours?|h\b))",
+    needs="d",
+)
 def _numeric_short(m: re.Match[str], ctx: Context) -> Spec | None:
-    return _numeric(int(m.group("a")), int(m.group("b")), None, ctx)
+    a, b = int(m.group("a")), int(m.group("b"))
+    if (m.group("sp") or m.group("sp2")) and max(a, b) <= 12:
+        return None  # "1 / 2" with spaces is a fraction as often as a date
+    return _numeric(a, b, None, ctx)
+
+
+# Day-first dotted dates and dotted clock times share a shape: "19.06" is 19 June, "08.40"
+# twenty to nine.  A trailing dot ("03.08.") or a weekday before it makes a date; minutes
+# above 12 make a clock ("17.05-18.15"); otherwise a two-digit pair reads as a date.
+# Numbers that are amounts ("2.50 hours", "$3.15", "1.10%") are left alone.
+_DOTTED = r"(?P<{a}>\d{{1,2}})\.(?P<{b}>\d{{1,2}})(?P<{t}>\.(?!\d))?"
+_NOT_AMOUNT = (
+    r"(?![\d,]|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
+    r"minutes?|days?|weeks?|months?|years?|kg|km|miles?|mb|gb|points?|pts|usd|eur|gbp|dollars?))"
+)
+
+
+@rule(
+    rf"(?<![\d.,$€£#/:+-])(?:(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s*)?\b"
+    + _DOTTED.format(a="a", b="b", t="t")
+    + rf"(?:\s*(?:-|–|—|to|until|till)\s*{_DOTTED.format(a='c', b='d', t='u')})?"
+    + _NOT_AMOUNT,
+    needs=".",
+)
+def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
+    pairs = [(m.group("a"), m.group("b"), m.group("t"))]
+    if m.group("c"):
+        pairs.append((m.group("c"), m.group("d"), m.group("u")))
+    dated = bool(m.group("wd")) or any(t for _, _, t in pairs)
+    clock = (
+        not dated
+        and all(len(b) == 2 for _, b, _ in pairs)
+        and any(int(b) > 12 for _, b, _ in pairs)
+    )
+    if (
+        not dated
+        and not clock
+        and any(len(b) != 2 or len(a) != 2 and int(b) > 12 for a, b, _ in pairs)
+    ):
+        return None  # "1.5", "3.75": decimals
+    specs: list[Spec] = []
+    for a, b, _ in pairs:
+        if clock:
+            hour, minute = int(a), int(b)
+            if hour > 23 or minute > 59:
+                return None
+            # 24-hour notation: a zero-padded or afternoon hour says which half of the day.
+            ap = "am" if a.startswith("0") else None
+            spec = Spec(hour=hour, minute=minute, meridiem=ap if hour < 12 else None)
+        else:
+            spec_or_none = calendar_spec(int(a), int(b), None)
+            if spec_or_none is None:
+                return None
+            spec = spec_or_none
+        specs.append(spec)
+    if m.group("wd") and not clock:
+        specs[0].weekday = weekday_of(m.group("wd"))
+    head = specs[0]
+    if len(specs) == 2:
+        head.end = specs[1]
+    head.notes.append(("medium", "dotted numbers read " + ("as a clock" if clock else "day-first")))
+    return head
 
 
 def _numeric(a: int, b: int, year: int | None, ctx: Context) -> Spec | None:
@@ -101,7 +171,7 @@ def _month_day(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?:the\s+)?{DAYNUM}(?:\s+of\s+|\s+|[-/.]|)(?:the\s+month\s+of\s+)?"
+    rf"\b(?:the\s+)?{DAYNUM}(?:\s+of\s+|\s+|\.\s+|[-/.]|)(?:the\s+month\s+of\s+)?"
     rf"(?P<m>{MONTH_RE})(?![a-z]){YEAR_TAIL}",
     needs="dm",
 )
@@ -109,7 +179,7 @@ def _day_month(m: re.Match[str], ctx: Context) -> Spec | None:
     return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
 
 
-@rule(rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?P<y>\d{{4}})\b", needs="dm")
+@rule(rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?P<y>(?:19|20)\d{{2}})\b", needs="dm")
 def _month_year(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(year=int(m.group("y")), month=month_of(m.group("m")))
 
@@ -132,6 +202,43 @@ def _day_range(m: re.Match[str], ctx: Context) -> Spec | None:
         return None
     start.end = end
     return start
+
+
+@rule(
+    rf"\b(?P<m>{MONTH_RE})(?![a-z])(?P<sep>[-/])(?P<d>\d{{1,2}})(?:(?P=sep)(?P<y>\d{{4}}))?(?![\d:/-])"
+    rf"|\b(?P<y2>\d{{4}})/(?P<d2>\d{{1,2}})/(?P<m2>{MONTH_RE})(?![a-z])",
+    needs="dm",
+)
+def _month_name_numeric(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "Sep-23-2020", "Jan/3", "2020/23/Sep": the month name says which number is the day."""
+    if m.group("m2"):
+        return calendar_spec(int(m.group("d2")), month_of(m.group("m2")), int(m.group("y2")))
+    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+
+
+@rule(
+    r"(?<![\d.,/-])\b(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b(?![\d.,/-])",
+    needs="4",
+)
+def _compact_date(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "20200701": ISO 8601 basic format, always year, month, day."""
+    d = safe_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+    return Spec(date=d) if d else None
+
+
+@rule(
+    rf"\b(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b{NOT_CLOCK}",
+    needs="dw",
+)
+def _weekday_daynum(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "Friday 31": the next Friday that falls on a 31st."""
+    day = int(m.group("d"))
+    if not 13 <= day <= 31:
+        return None  # "Friday 10" is as likely ten o'clock; the clock rules keep it
+    spec = calendar_spec(day, None, None)
+    if spec is not None:
+        spec.weekday = weekday_of(m.group("wd"))
+    return spec
 
 
 @rule(rf"\b(?P<y>\d{{4}})\s+(?P<m>{MONTH_RE})\s+{DAYNUM}\b", needs="dm")
@@ -167,10 +274,12 @@ def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(month=month, day=15 if month in (3, 5, 7, 10) else 13)
 
 
-@rule(r"\b(?P<h>" + alternation(list(HOLIDAYS)) + r")\b(?:\s+(?P<y>\d{4})\b)?")
+_HOLIDAY_RE = alternation(list(HOLIDAYS)).replace("'", "['’]?")
+
+
+@rule(r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?:\s+(?P<y>\d{4})\b)?")
 def _holiday(m: re.Match[str], ctx: Context) -> Spec | None:
-    key = re.sub(r"\s+", " ", m.group("h"))
-    return Spec(holiday=HOLIDAYS[key], year=year_of(m.group("y")))
+    return Spec(holiday=HOLIDAY_DATES[holiday_key(m.group("h"))], year=year_of(m.group("y")))
 
 
 @rule(r"\b(?P<y>(?:19|20)\d{2})\b(?![:/.\-]\d|\s*(?:am|pm|hours|h\b))", needs="d")

@@ -1,0 +1,215 @@
+"""Times as real mail writes them: dotted and compact numbers, holidays, zones, other languages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from skills.parse_times import extract_times, parse_time
+
+# A Tuesday morning in spring.
+NOW = datetime(2031, 4, 15, 9, 0, tzinfo=UTC)
+
+
+def _start(text: str) -> tuple[int, int, int, int, int] | None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    if p is None:
+        return None
+    s = p.start.astimezone(UTC)
+    return (s.year, s.month, s.day, s.hour, s.minute)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("04.09.", (2031, 9, 4, 0, 0)),  # trailing dot: day-first
+        ("7.7.", (2031, 7, 7, 0, 0)),
+        ("Thursday 21.08", (2031, 8, 21, 0, 0)),
+        ("22.11.2031", (2031, 11, 22, 0, 0)),
+        ("02.05.2032", (2032, 5, 2, 0, 0)),  # dots never mean month-first
+    ],
+)
+def test_dotted_dates_are_day_first(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text) == expected
+
+
+def test_dotted_date_range() -> None:
+    p = parse_time("11.06 - 13.06", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.month, p.start.day, p.end.month, p.end.day) == (6, 11, 6, 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("16.20-17.45", (16, 20), (17, 45)),
+        ("0730-1215", (7, 30), (12, 15)),
+        ("1305 to 1550", (13, 5), (15, 50)),
+    ],
+)
+def test_dotted_and_four_digit_clock_ranges(
+    text: str, start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.hour, p.start.minute) == start
+    assert (p.end.hour, p.end.minute) == end
+
+
+def test_dotted_clock_when_minutes_cannot_be_a_month() -> None:
+    assert _start("09.35")[3:] == (9, 35)  # type: ignore[index]
+    assert _start("19.50")[3:] == (19, 50)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("text", ["it grew 3.75 percent", "about 2.50 hours", "$4.20", "v1.25"])
+def test_amounts_are_not_dotted_times(text: str) -> None:
+    found = extract_times(text, now=NOW, tz="UTC")
+    assert [p.text for p in found if "." in p.text] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 Dec 2215", (2031, 12, 3, 22, 15)),
+        ("Mon 6 Oct 0640", (2031, 10, 6, 6, 40)),
+        ("June 2 2031", (2031, 6, 2, 0, 0)),  # a real year stays a year
+    ],
+)
+def test_four_digit_time_after_a_date(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text) == expected
+
+
+def test_four_digit_numbers_alone_are_not_extracted() -> None:
+    found = extract_times("we expect 1430 guests and 0800 badges", now=NOW, tz="UTC")
+    assert found == []
+
+
+def test_years_range_is_not_a_clock_range() -> None:
+    assert parse_time("2015-2019", now=NOW, tz="UTC") is None or _start("2015-2019")[3] == 0  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Oct-12-2031", (2031, 10, 12, 0, 0)),
+        ("2032/14/Feb", (2032, 2, 14, 0, 0)),
+        ("20310905", (2031, 9, 5, 0, 0)),
+        ("Mar/9", (2032, 3, 9, 0, 0)),  # no year: the next one to come
+        ("31/12/71", (1971, 12, 31, 0, 0)),  # two-digit years pivot at 69
+        ("5/1/29", (2029, 5, 1, 0, 0)),
+        ("25 / 8", (2031, 8, 25, 0, 0)),
+    ],
+)
+def test_year_first_and_unusual_orders(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("between the third and the eighth of June", ((2031, 6, 3), (2031, 6, 9))),
+        ("from 10:45 to 11:30 am", ((2031, 4, 15), (2031, 4, 15))),
+    ],
+)
+def test_ranges_in_words(text: str, expected: tuple[tuple[int, ...], ...]) -> None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.year, p.start.month, p.start.day) == expected[0]
+    assert (p.end.year, p.end.month, p.end.day) == expected[1]
+
+
+def test_clock_range_in_words_keeps_the_morning() -> None:
+    p = parse_time("from 10:45 to 11:30 am", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.hour, p.start.minute, p.end.hour, p.end.minute) == (10, 45, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Thanksgiving", (2031, 11, 27)),
+        ("xmas eve", (2031, 12, 24)),
+        ("fathers day", (2031, 6, 15)),
+        ("Mother's Day", (2031, 5, 11)),
+        ("whit monday", (2031, 6, 2)),
+        ("the August bank holiday", (2031, 8, 25)),
+        ("Victoria Day 2032", (2032, 5, 24)),
+        ("cyber monday", (2031, 12, 1)),
+        ("st paddy's day", (2032, 3, 17)),  # this year's has passed
+        ("Good Friday 2032", (2032, 3, 26)),
+    ],
+)
+def test_named_holidays(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text)[:3] == expected  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4pm my time on Thursday the 17th", (2031, 4, 17, 16, 0)),
+        ("11am your time on Monday", (2031, 4, 21, 11, 0)),
+    ],
+)
+def test_zone_words_between_time_and_date(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text) == expected
+
+
+def test_city_zone_with_weekday_after() -> None:
+    p = parse_time("9am Paris time Friday", now=NOW, tz="America/New_York")
+    assert p is not None
+    assert (p.start.weekday(), p.start.hour) == (4, 9)
+    assert p.start.utcoffset() is not None and p.start.utcoffset().total_seconds() == 7200  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wednesday 31", (2031, 12, 31)),  # the next Wednesday that is a 31st
+        ("Sunday the 20th", (2031, 4, 20)),  # this very week
+    ],
+)
+def test_weekday_with_day_number(text: str, expected: tuple[int, ...]) -> None:
+    assert _start(text)[:3] == expected  # type: ignore[index]
+
+
+def test_weekday_with_small_number_stays_a_clock() -> None:
+    assert _start("Friday 9")[3] == 9  # type: ignore[index]
+
+
+def test_dates_without_year_lean_to_the_future() -> None:
+    assert _start("Feb 3")[:3] == (2032, 2, 3)  # type: ignore[index]
+    assert _start("the 2nd")[:3] == (2031, 5, 2)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [("early morning", (6, 9)), ("late afternoon", (15, 17)), ("mid day", (12, 12))],
+)
+def test_parts_of_day(text: str, hours: tuple[int, int]) -> None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    assert p is not None
+    assert p.start.hour == hours[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jueves 4 de septiembre de 2031", (2031, 9, 4, 0, 0)),
+        ("3. März 2032 um 14:15 Uhr", (2032, 3, 3, 14, 15)),
+        ("le 9 décembre 2031 à 10h30", (2031, 12, 9, 10, 30)),
+        ("12 giugno 2031", (2031, 6, 12, 0, 0)),
+        ("7 augustus 2031", (2031, 8, 7, 0, 0)),
+        ("quinta-feira, 2 de outubro de 2031", (2031, 10, 2, 0, 0)),
+    ],
+)
+def test_other_languages_fall_back_to_dateparser(text: str, expected: tuple[int, ...]) -> None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    assert p is not None and p.confidence == "medium"
+    s = p.start.astimezone(UTC)
+    assert (s.year, s.month, s.day, s.hour, s.minute) == expected
+
+
+def test_fallback_answer_must_agree_with_the_month_named() -> None:
+    # No readable date: nothing is better than a guess.
+    assert parse_time("dezember irgendwann", now=NOW, tz="UTC") is None
