@@ -107,7 +107,11 @@ def email_extraction(eval_dir: Path) -> tuple[int, int, int, int]:
             phrase = item["text"] if isinstance(item, dict) else item
             # Annotations write one space where the mail may wrap a line or double a space.
             words = [re.escape(w) for w in phrase.split()]
-            hit = re.search(r"\s+".join(words), text, re.IGNORECASE) if words else None
+            if not words:
+                continue
+            pattern = re.compile(r"\s+".join(words), re.IGNORECASE)
+            # A phrase marked twice ("3:30" in "2:00-3:30" and again later) is two places.
+            hit = next((h for h in pattern.finditer(text) if h.span() not in spans), None)
             if hit:
                 spans.append(hit.span())
         date = rec.get("date")

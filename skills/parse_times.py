@@ -22,6 +22,7 @@ and kept only when it agrees with the month and day in the text (``timeparse.for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -158,6 +159,8 @@ def score_search(text: str, reference_time: datetime, tz: str) -> list[tuple[str
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
+# A bare "now" is a time when it closes the question or clause ("can you talk now?").
+_NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)")
 
 
 def _read(
@@ -171,10 +174,26 @@ def _read(
         matched = source[span[0] : span[1]]
         if not whole and matched.rstrip(".").lower() in _WORDLIKE_DAYS and matched.islower():
             continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
+        if not whole and expr.spec.is_now and _adverb_now(matched, source, span[1]):
+            continue  # "I now have", "for now": the adverb, not a time to meet
+        if not whole and _meal_only(expr.spec, matched):
+            continue  # "take you to lunch", "a lunch with Brent": the meal, not a time of day
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
     return out
+
+
+def _meal_only(spec: Spec, matched: str) -> bool:
+    bare = spec.pod == "lunch" and not spec.has_date() and spec.hour is None and spec.end is None
+    return bare and matched.lower().split() in (["lunch"], ["for", "lunch"])
+
+
+def _adverb_now(matched: str, source: str, end: int) -> bool:
+    words = matched.lower().split()
+    if not words or words[-1] != "now" or "right" in words:
+        return False
+    return "for" in words or _NOW_AS_TIME.match(source, end) is None
 
 
 def _to_parsed(

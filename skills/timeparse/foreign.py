@@ -39,7 +39,7 @@ for _num, _names in enumerate(
         _MONTHS[_name] = _num
 # English month words (and "nov", "set", "mag"...) collide with English text; only the names
 # above that are not English words trigger the fallback.
-_ENGLISH = {"november", "nov", "set", "out", "mag", "mar", "ago", "mai"}
+_ENGLISH = {"november", "nov", "set", "out", "mag", "mar", "ago"}
 _WEEKDAY_LINES = (
     "lunes martes miércoles miercoles jueves viernes sábado sabado domingo",
     "lundi mardi mercredi jeudi vendredi samedi dimanche",

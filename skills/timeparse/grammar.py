@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from .atoms import find_atoms, select
 from .context import Context
@@ -20,7 +21,7 @@ from .spec import Spec, merge
 
 _GLUE = re.compile(
     r"(?:[\s,;:()'\"/@]|-|\.(?!\s)|\b(?:at|on|in|of|for|the|around|about|approx|approximately|from|"
-    r"starting|beginning|this|by|sharp|ish|between|(?:my|your|our|local)\s+time)\b)*"
+    r"starting|beginning|this|by|sharp|ish|between)\b)*"
 )
 _RANGE = re.compile(
     r"[\s,'\"()]*(?:(?:from|between)\s+)?(?P<w>-|–|—|to|until|untill|till|til|through|thru|and|"
@@ -145,11 +146,37 @@ def _combine(cur: Spec, nxt: Spec, gap: str, between: bool, ctx: Context) -> Spe
         return bounded
     if not glue:
         return None
+    if _weekday_of_week(cur, nxt, gap):
+        # "3 weeks after Christmas on Friday": the Friday of the week that offset lands in.
+        assert cur.date is not None and nxt.weekday is not None
+        out = cur.copy()
+        out.date = cur.date + timedelta(days=nxt.weekday - cur.date.weekday())
+        out.notes.append(("medium", "took the weekday named within the week of the date"))
+        return out
     if cur.end is not None and nxt.end is None:
         return _distribute(cur, nxt, other_first=False)
     if nxt.end is not None and cur.end is None:
         return _distribute(nxt, cur, other_first=True)
     return merge(cur, nxt)
+
+
+def _weekday_of_week(cur: Spec, nxt: Spec, gap: str) -> bool:
+    only_weekday = (
+        nxt.weekday is not None
+        and nxt.weekday_mode == "bare"
+        and not nxt.has_clock()
+        and nxt.month is None
+        and nxt.day is None
+        and nxt.date is None
+        and nxt.holiday is None
+    )
+    return (
+        only_weekday
+        and cur.date is not None
+        and cur.end is None
+        and cur.shift is None
+        and re.search(r"\bon\b", gap) is not None
+    )
 
 
 def _meaningful(s: Spec, prefixed: bool, whole: bool) -> bool:

@@ -184,6 +184,7 @@ PARTS_OF_DAY: dict[str, tuple[int, int]] = {
     "early evening": (17, 19),
     "late evening": (20, 23),
     "night": (21, 24),
+    "all day": (0, 24),
     "tonight": (18, 24),
     "late night": (21, 24),
 }

@@ -314,6 +314,10 @@ def _resolve_range(a_in: Spec, b_in: Spec, ctx: Context) -> Resolved | None:
     if rb is None:
         return ra
     end = rb.end if rb.grain in ("day", "week", "month", "part_of_day") and rb.end else rb.start
+    same_moment = not _earlier(ra.start, end) and not _earlier(end, ra.start)
+    if same_moment and a.tz_label and b.tz_label and a.tz_label != b.tz_label:
+        # "2pm EST - 1pm CST": one moment written in two zones, not a range.
+        return Resolved(ra.start, None, ra.grain, ra.tz_name, ra.notes + rb.notes)
     if b.hour is not None and not _earlier(ra.start, end):
         if b.meridiem is None and b.hour < 12 and a.meridiem is None and (a.hour or 0) < 12:
             end += timedelta(hours=12)

@@ -180,7 +180,7 @@ def _relative_clock(m: re.Match[str], ctx: Context) -> Spec | None:
 _BARE_FOLLOW = (
     r"(?!\s+(?!(?:am|pm|oclock|tonight|tomorrow|today|in|at|on|this|next|morning|afternoon|"
     r"evening|night|or|and|to|till|until|through|thru|is|works|work|would|should|for|sharp|"
-    r"ish|then|but|if|please|instead|tomorrows)\b|(?:{zones})\b)[a-z])"
+    r"ish|then|but|if|please|instead|tomorrows|(?:my|your|our|local)\s+time)\b|(?:{zones})\b)[a-z])"
 ).replace("{zones}", ZONE_ALT)
 
 
@@ -217,7 +217,7 @@ def _part_of_day(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"\b(?P<this>this\s+)?(?:at\s+|for\s+|over\s+|during\s+|by\s+)?"
-    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|first\s+thing|"
+    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|first\s+thing|all\s+day|"
     r"(?:in\s+)?the\s+early\s+hours(?:\s+of\s+the\s+morning)?)"
     r"(?:\s+in\s+the\s+morning)?\b"
 )
@@ -258,3 +258,15 @@ def _offset_zone(m: re.Match[str], ctx: Context) -> Spec | None:
 def _city_zone(m: re.Match[str], ctx: Context) -> Spec | None:
     tz = abbreviation_zone(m.group("c") + " time")
     return Spec(tz=tz, tz_label=m.group("c").title() + " time") if tz else None
+
+
+@rule(r"\b(?P<who>my|our|local|your)\s+time\b")
+def _whose_time(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "3pm my time": the writer's own zone, the one the text is read in anyway.
+
+    "Your time" is the reader's zone, which the text does not say, so the reading stays in the
+    writer's zone and is flagged as unsure.
+    """
+    if m.group("who") != "your":
+        return Spec()
+    return Spec(notes=[("low", f"'your time' is the reader's zone; read in {ctx.tz_name}")])

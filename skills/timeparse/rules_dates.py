@@ -65,16 +65,25 @@ def _offset_tz(text: str) -> tzinfo:
     return fixed_offset(sign, int(digits[:2]), int(digits[2:4] or 0))
 
 
-@rule(r"\b(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/])", needs="d")
+@rule(
+    r"\b(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?![\d/])"
+    r"(?:\s+(?P<h>[01]?\d|2[0-3])\.(?P<mi>[0-5]\d)(?![\d.]))?",
+    needs="d",
+)
 def _numeric_full(m: re.Match[str], ctx: Context) -> Spec | None:
     a, b, year = int(m.group("a")), int(m.group("b")), year_of(m.group("y"))
-    if m.group("sep") == ".":
-        return calendar_spec(a, b, year)  # dots mean day-first: 19.06.2023 is 19 June
-    return _numeric(a, b, year, ctx)
+    if m.group("sep") != ".":
+        return None if m.group("h") else _numeric(a, b, year, ctx)
+    spec = calendar_spec(a, b, year)  # dots mean day-first: 19.06.2023 is 19 June
+    if spec is not None and m.group("h"):
+        # "29.02.2020 13.12": after a dotted date a dotted pair is its 24-hour time.
+        spec.hour, spec.minute = int(m.group("h")), int(m.group("mi"))
+        spec.meridiem = "am" if spec.hour < 12 else None
+    return spec
 
 
 @rule(
-    r"(?<![\d/.])\b(?P<a>\d{1,2})(?P<sp>\s*)/(?P<sp2>\s*)(?P<b>\d{1,2})\b"
+    r"(?<![\d/.])(?<![a-z]-)\b(?P<a>\d{1,2})(?P<sp>\s*)/(?P<sp2>\s*)(?P<b>\d{1,2})\b"
     r"(?![/\d]|\s*(?:hours?|h\b))",
     needs="d",
 )
@@ -97,7 +106,8 @@ _NOT_AMOUNT = (
 
 
 @rule(
-    rf"(?<![\d.,$€£#/:+-])(?:(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s*)?\b"
+    rf"(?<![\d.,$€£#/:+-])(?:(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s*"
+    r"|(?P<at>(?:at|@|um|from|until|till|around|about)\s+))?\b"
     + _DOTTED.format(a="a", b="b", t="t")
     + rf"(?:\s*(?:-|–|—|to|until|till)\s*{_DOTTED.format(a='c', b='d', t='u')})?"
     + _NOT_AMOUNT,
@@ -108,10 +118,11 @@ def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
     if m.group("c"):
         pairs.append((m.group("c"), m.group("d"), m.group("u")))
     dated = bool(m.group("wd")) or any(t for _, _, t in pairs)
+    # "at 10.05" is a clock whatever the minutes say.
     clock = (
         not dated
         and all(len(b) == 2 for _, b, _ in pairs)
-        and any(int(b) > 12 for _, b, _ in pairs)
+        and (bool(m.group("at")) or any(int(b) > 12 for _, b, _ in pairs))
     )
     if (
         not dated
@@ -182,6 +193,19 @@ def _day_month(m: re.Match[str], ctx: Context) -> Spec | None:
 @rule(rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?P<y>(?:19|20)\d{{2}})\b", needs="dm")
 def _month_year(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(year=int(m.group("y")), month=month_of(m.group("m")))
+
+
+# "May" and "march" are also a verb and a modal, so alone they need a word that makes them a
+# month ("in May", "until March"); the other names stand alone ("July works for me").
+_MONTH_LEAD = r"(?:in|during|of|since|until|till|by|from|through|before|after)\s+"
+
+
+@rule(
+    rf"\b(?:{_MONTH_LEAD}(?P<m>may|march)|(?P<n>(?!may\b|march\b){MONTH_RE}))(?![a-z'’-])",
+    needs="m",
+)
+def _month_alone(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(month=month_of(m.group("m") or m.group("n")))
 
 
 @rule(
@@ -277,9 +301,29 @@ def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
 _HOLIDAY_RE = alternation(list(HOLIDAYS)).replace("'", "['’]?")
 
 
-@rule(r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?:\s+(?P<y>\d{4})\b)?")
+@rule(r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?P<wknd>\s+week[\s-]?end)?(?:\s+(?P<y>\d{4})\b)?")
 def _holiday(m: re.Match[str], ctx: Context) -> Spec | None:
-    return Spec(holiday=HOLIDAY_DATES[holiday_key(m.group("h"))], year=year_of(m.group("y")))
+    rule_of = HOLIDAY_DATES[holiday_key(m.group("h"))]
+    year = year_of(m.group("y"))
+    if not m.group("wknd"):
+        return Spec(holiday=rule_of, year=year)
+    day = rule_of(year) if year else future_year(ctx, rule_of)
+    if day is None:
+        return None
+    # "Labor Day weekend": the weekend the holiday joins, from the evening before it starts
+    # (as "weekend" starts on Friday evening) to the night after its last day.
+    wd = day.weekday()
+    if wd == 0:  # a Monday holiday lengthens the weekend before it
+        first, last, hour = day - timedelta(days=3), day, 18
+    elif wd == 3:  # Thanksgiving: Thursday to Sunday
+        first, last, hour = day, day + timedelta(days=3), 0
+    elif wd == 4:
+        first, last, hour = day - timedelta(days=1), day + timedelta(days=2), 18
+    else:
+        friday = day + timedelta(days=4 - wd) if wd < 4 else day - timedelta(days=wd - 4)
+        first, last, hour = friday, friday + timedelta(days=2), 18
+    start = localize(first, hour, 0, ctx.tz)[0]
+    return Spec(interval=Interval(start, ctx.midnight(last + timedelta(days=1)), "hour"))
 
 
 @rule(r"\b(?P<y>(?:19|20)\d{2})\b(?![:/.\-]\d|\s*(?:am|pm|hours|h\b))", needs="d")

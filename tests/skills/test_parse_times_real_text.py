@@ -213,3 +213,71 @@ def test_other_languages_fall_back_to_dateparser(text: str, expected: tuple[int,
 def test_fallback_answer_must_agree_with_the_month_named() -> None:
     # No readable date: nothing is better than a guess.
     assert parse_time("dezember irgendwann", now=NOW, tz="UTC") is None
+
+
+def test_dotted_clock_after_at_whatever_the_minutes() -> None:
+    assert _start("at 11.05")[3:] == (11, 5)  # type: ignore[index]
+
+
+def test_dotted_date_with_dotted_time() -> None:
+    assert _start("03.11.2031 16.45") == (2031, 11, 3, 16, 45)
+
+
+def test_holiday_weekend_runs_from_the_evening_before() -> None:
+    p = parse_time("Memorial Day weekend", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.month, p.start.day, p.start.hour) == (5, 23, 18)  # Friday evening
+    assert (p.end.month, p.end.day) == (5, 27)  # after the Monday holiday
+
+
+def test_offset_from_a_holiday_then_weekday_of_that_week() -> None:
+    # Christmas 2031 is a Thursday; three weeks on is Thursday 15 January 2032.
+    assert _start("3 weeks after Christmas on Monday")[:3] == (2032, 1, 12)  # type: ignore[index]
+
+
+def test_one_moment_written_in_two_zones_is_not_a_range() -> None:
+    p = parse_time("11am EST - 10am CST", now=NOW, tz="UTC")
+    assert p is not None and p.end is None
+    assert p.start.astimezone(UTC).hour == 16
+
+
+def test_two_zones_that_differ_stay_a_range() -> None:
+    p = parse_time("9am PST - 1pm EST", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert p.start.astimezone(UTC).hour == 17 and p.end.astimezone(UTC).hour == 18
+
+
+def _found(text: str) -> list[str]:
+    return [p.text for p in extract_times(text, now=NOW, tz="UTC", include_excluded=True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("September suits us better.", ["September"]),
+        ("I'll be back in May.", ["in May"]),
+        ("May I ask who else attends?", []),
+        ("We may march on regardless.", []),
+        ("I now have the signed copy.", []),
+        ("Let's hold off for now.", []),
+        ("Are you free to talk now?", ["now"]),
+        ("Can I take you to lunch?", []),
+        ("Could we meet at lunch on Friday?", ["at lunch on Friday"]),
+        ("I am out on Monday: offsite all day.", ["Monday", "all day"]),
+        ("Please reply as soon as possible.", ["as soon as possible"]),
+        ("Given the post-9/11 rules, it is hard.", []),
+        ("Can you do it after 12 your time?", ["after 12 your time"]),
+        ("I'll fax it to you this am.", ["this am"]),
+    ],
+)
+def test_extraction_in_real_mail(text: str, expected: list[str]) -> None:
+    assert _found(text) == expected
+
+
+def test_a_month_alone_is_the_next_one_to_come() -> None:
+    p = parse_time("September", now=NOW, tz="UTC")
+    assert p is not None and (p.start.year, p.start.month, p.grain) == (2031, 9, "month")
+
+
+def test_german_month_that_looks_like_no_english_word() -> None:
+    assert _start("17. Mai 2032") == (2032, 5, 17, 0, 0)
