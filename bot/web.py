@@ -55,7 +55,11 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
         if path == "/healthz":
             ok, checks = health(deps)
             body = json.dumps({"ok": ok, **checks}).encode()
-            status = "200 OK" if ok else "503 Service Unavailable"
+            # Without Redis this process still answers Slack (PostgreSQL holds the truth and
+            # the clock re-wakes what could not be queued): only a lost database takes it
+            # out of rotation.
+            serving = checks["database"] == "ok"
+            status = "200 OK" if serving else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
         start_response("404 Not Found", [("Content-Type", "text/plain")])

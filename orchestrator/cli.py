@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -175,12 +174,12 @@ def socket() -> None:
 
 @app.command()
 def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.")) -> None:
-    """Run sequence steps and approved sends from the queue (scale by running more)."""
-    from rq import Worker
-    from rq.serializers import JSONSerializer
+    """Run sequence steps and approved sends from the queue (scale by running more).
 
+    A Redis outage is waited out: the worker reconnects when Redis is back."""
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
+    from orchestrator.processes import run_worker
 
     settings = _settings()
     if settings.redis_url is None:
@@ -192,24 +191,20 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
         raise typer.Exit(2)
     deps = bootstrap(settings)
     jobs.install(deps)
-    Worker([deps.queue], connection=deps.redis, serializer=JSONSerializer).work(
-        burst=burst, with_scheduler=True
-    )
+    run_worker(deps, burst=burst)
 
 
 @app.command()
 def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> None:
-    """Every CLOCK_INTERVAL_SECONDS: re-wake lost work, dispatch what is due, read new mail."""
-    from orchestrator.bootstrap import bootstrap
-    from orchestrator.clock import tick
+    """Every CLOCK_INTERVAL_SECONDS: re-wake lost work, dispatch what is due, read new mail.
 
-    settings = _settings()
-    deps = bootstrap(settings)
-    while True:
-        typer.echo(tick(deps).line())
-        if once:
-            return
-        time.sleep(settings.clock_interval_seconds)
+    A failed tick (Redis or the database down) is logged and retried after a growing pause."""
+    from orchestrator.bootstrap import bootstrap
+    from orchestrator.processes import run_clock
+
+    deps = bootstrap(_settings())
+    if not run_clock(deps, once=once, echo=typer.echo):
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -185,6 +185,7 @@ PARTS_OF_DAY: dict[str, tuple[int, int]] = {
     "late evening": (20, 23),
     "night": (21, 24),
     "all day": (0, 24),
+    "after hours": (17, 21),
     "tonight": (18, 24),
     "late night": (21, 24),
 }
@@ -196,6 +197,7 @@ PM_PARTS = frozenset(
         "late afternoon",
         "after lunch",
         "after school",
+        "after hours",
         "end of day",
         "evening",
         "early evening",

@@ -217,7 +217,7 @@ def _part_of_day(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"\b(?P<this>this\s+)?(?:at\s+|for\s+|over\s+|during\s+|by\s+)?"
-    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|first\s+thing|all\s+day|"
+    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|first\s+thing|all\s+day|after\s+hours|"
     r"(?:in\s+)?the\s+early\s+hours(?:\s+of\s+the\s+morning)?)"
     r"(?:\s+in\s+the\s+morning)?\b"
 )

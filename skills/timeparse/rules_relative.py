@@ -156,10 +156,11 @@ def _for_duration(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"\b(?P<rel>next|last|past|upcoming|coming|the\s+next|the\s+last|the\s+past|"
-    rf"the\s+coming|within\s+the\s+next)\s+{DURATION}",
+    rf"the\s+coming|within\s+the\s+next)\s+(?:\d+\s*(?:-|–|to|or)\s*)?{DURATION}",
     needs="d",
 )
 def _window(m: re.Match[str], ctx: Context) -> Spec | None:
+    # "the next 2 - 3 weeks" is the wider window: the writer is free for all of it.
     amounts = parts(m)
     if not amounts:
         return None

@@ -281,3 +281,15 @@ def test_a_month_alone_is_the_next_one_to_come() -> None:
 
 def test_german_month_that_looks_like_no_english_word() -> None:
     assert _start("17. Mai 2032") == (2032, 5, 17, 0, 0)
+
+
+def test_after_hours_in_a_named_zone() -> None:
+    found = extract_times("call me at home after hours Denver time", now=NOW, tz="UTC")
+    assert [p.text for p in found] == ["after hours Denver time"]
+    assert found[0].start.hour == 17 and found[0].start.utcoffset() is not None
+
+
+def test_a_range_of_counts_takes_the_wider_window() -> None:
+    p = parse_time("the next 3 - 4 weeks", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.end - p.start).days == 28
