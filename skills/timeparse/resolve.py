@@ -288,6 +288,13 @@ def _resolve_range(a_in: Spec, b_in: Spec, ctx: Context) -> Resolved | None:
     elif a.day is not None and a.month is None and a.weekday is None and b.month is not None:
         # "between the 9th and the 17th of April": the month named once covers both ends.
         a.month, a.year = b.month, b.year
+    if a.year is None and b.year is None and a.month and b.month and a.day and b.day:
+        # A date range without a year is the next one that has not ended yet: "3 - 5 May"
+        # on 4 May is this one, so the start takes the end's year.
+        last = resolve_day(b, ctx)
+        if last is not None:
+            b.year = last.year
+            a.year = last.year - ((a.month, a.day) > (b.month, b.day))
     elif a.year is None and a.month is not None and b.year is not None:
         a.year = b.year
         if b.month is not None and (a.month, a.day or 1) > (b.month, b.day or 1):

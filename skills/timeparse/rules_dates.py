@@ -83,7 +83,7 @@ def _numeric_full(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    r"(?<![\d/.])(?<![a-z]-)\b(?P<a>\d{1,2})(?P<sp>\s*)/(?P<sp2>\s*)(?P<b>\d{1,2})\b"
+    r"(?<![\d/])(?<!\d\.)(?<![a-z]-)\b(?P<a>\d{1,2})(?P<sp>\s*)/(?P<sp2>\s*)(?P<b>\d{1,2})\b"
     r"(?![/\d]|\s*(?:hours?|h\b))",
     needs="d",
 )
@@ -211,7 +211,8 @@ def _month_alone(m: re.Match[str], ctx: Context) -> Spec | None:
 @rule(
     rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s*{RANGE_WORD}\s*"
     rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?{NOT_CLOCK}{YEAR_TAIL}"
-    rf"|\b(?P<e1>\d{{1,2}})(?:st|nd|rd|th)?\s*{RANGE_WORD}\s*(?:the\s+)?(?P<e2>\d{{1,2}})(?:st|nd|rd|th)?"
+    rf"|\b(?P<bw>between\s+(?:the\s+)?)?(?P<e1>\d{{1,2}})(?:st|nd|rd|th)?\s*"
+    rf"(?:{RANGE_WORD}|(?(bw)and|(?!)))\s*(?:the\s+)?(?P<e2>\d{{1,2}})(?:st|nd|rd|th)?"
     rf"\s*(?:of\s+)?(?P<n>{MONTH_RE})(?![a-z])(?:\s*,?\s*(?P<z>\d{{4}}))?",
     needs="dm",
 )
@@ -301,15 +302,21 @@ def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
 _HOLIDAY_RE = alternation(list(HOLIDAYS)).replace("'", "['’]?")
 
 
-@rule(r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?P<wknd>\s+week[\s-]?end)?(?:\s+(?P<y>\d{4})\b)?")
+@rule(
+    r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?:(?P<wknd>\s+week[\s-]?end)|(?P<week>\s+week))?"
+    r"(?:\s+(?P<y>\d{4})\b)?"
+)
 def _holiday(m: re.Match[str], ctx: Context) -> Spec | None:
     rule_of = HOLIDAY_DATES[holiday_key(m.group("h"))]
     year = year_of(m.group("y"))
-    if not m.group("wknd"):
+    if not m.group("wknd") and not m.group("week"):
         return Spec(holiday=rule_of, year=year)
     day = rule_of(year) if year else future_year(ctx, rule_of)
     if day is None:
         return None
+    if m.group("week"):  # "Thanksgiving week": the Monday-to-Sunday week holding it
+        monday = day - timedelta(days=day.weekday())
+        return interval_spec(ctx, monday, monday + timedelta(days=7), "week")
     # "Labor Day weekend": the weekend the holiday joins, from the evening before it starts
     # (as "weekend" starts on Friday evening) to the night after its last day.
     wd = day.weekday()

@@ -91,8 +91,19 @@ def _offset_op(m: re.Match[str], ctx: Context) -> Spec | None:
     amounts = parts(m)
     if not amounts:
         return None
-    sign = -1 if m.group("dir") == "before" else 1
+    return _shift_op(amounts, -1 if m.group("dir") == "before" else 1, ctx)
 
+
+@rule(
+    r"\bthe\s+(?P<u>day|week)\s+(?P<dir>after|before)\s+"
+    r"(?!tomorrow\b|yesterday\b|today\b|next\b|now\b|that\b|this\b)"
+)
+def _one_unit_op(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "The day after Thanksgiving", "the week before Christmas"."""
+    return _shift_op([(1.0, m.group("u"))], -1 if m.group("dir") == "before" else 1, ctx)
+
+
+def _shift_op(amounts: list[tuple[float, str]], sign: int, ctx: Context) -> Spec:
     def apply(target: Spec, c: Context) -> Spec | None:
         if target.instant is not None:
             moment = target.instant

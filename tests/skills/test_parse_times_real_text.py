@@ -293,3 +293,36 @@ def test_a_range_of_counts_takes_the_wider_window() -> None:
     p = parse_time("the next 3 - 4 weeks", now=NOW, tz="UTC")
     assert p is not None and p.end is not None
     assert (p.end - p.start).days == 28
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("between 12 and 19 June", (2031, 6, 12), (2031, 6, 20)),
+        ("from the 14th to the 16th of April", (2031, 4, 14), (2031, 4, 17)),  # under way
+        ("Apr 2-4", (2032, 4, 2), (2032, 4, 5)),  # over: next year's
+    ],
+)
+def test_word_ranges_of_days_share_month_and_year(
+    text: str, first: tuple[int, ...], last: tuple[int, ...]
+) -> None:
+    p = parse_time(text, now=NOW, tz="UTC")
+    assert p is not None and p.end is not None
+    assert (p.start.year, p.start.month, p.start.day) == first
+    assert (p.end.year, p.end.month, p.end.day) == last
+
+
+def test_one_day_or_week_from_a_holiday() -> None:
+    assert _start("the day after Thanksgiving")[:3] == (2031, 11, 28)  # type: ignore[index]
+    assert _start("the day before New Year's Eve")[:3] == (2031, 12, 30)  # type: ignore[index]
+    assert _start("the day after tomorrow")[:3] == (2031, 4, 17)  # type: ignore[index]
+
+
+def test_holiday_week_is_its_monday_to_sunday_week() -> None:
+    p = parse_time("Christmas week", now=NOW, tz="UTC")
+    assert p is not None and p.end is not None and p.grain == "week"
+    assert (p.start.month, p.start.day, p.end.day) == (12, 22, 29)
+
+
+def test_weekday_glued_to_a_slashed_date() -> None:
+    assert _start("Fri.6/20")[:3] == (2031, 6, 20)  # type: ignore[index]
