@@ -20,14 +20,30 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Literal
 
+from skills.clean_text import clean_line, clean_text
+
 MAX_BODY_CHARS = 100_000
 TRUNCATION_NOTE = "\n\n[Message truncated by Convene: {kept} of {total} characters shown.]"
+# Caps that keep one hostile message from costing more than a fraction of a second, or from
+# overflowing the stack (the standard parser recurses once per MIME level). A message over
+# them is read only as far as its headers, and says why in ``problem``.
+MAX_RAW_BYTES = 40_000_000  # a 25 MB attachment, base64-encoded, still fits
+MAX_HEADER_BYTES = 16_000  # one header field, folded lines included
+MAX_HEADER_BLOCK_BYTES = 256_000
+MAX_MULTIPARTS = 60  # multipart containers, an upper bound on nesting depth
+MAX_PARTS = 1_000
+MAX_SIDE_TEXT_CHARS = 20_000  # a calendar or delivery-status part
+MAX_ADDRESSES = 100
+MAX_REFERENCES = 50
+MAX_ATTACHMENTS = 50
+MAX_HEADER_NAMES = 100
 
 Kind = Literal["normal", "auto_reply", "bounce", "calendar_reply"]
 
@@ -49,6 +65,8 @@ class InboundEmail:
     calendar: str | None = None  # a text/calendar part, decoded
     delivery_status: str | None = None  # a message/delivery-status part, as text
     content_type: str = "text/plain"
+    attachments: tuple[str, ...] = ()  # file names, as cleaned text
+    problem: str | None = None  # why the message could be read only in part
 
 
 @dataclass(frozen=True)
@@ -66,37 +84,138 @@ class Classification:
 
 
 def parse_email(raw: bytes, *, max_chars: int = MAX_BODY_CHARS) -> InboundEmail:
-    msg: Message = BytesParser(policy=policy.default).parsebytes(raw)
-    text, calendar, status = _bodies(msg)
+    """Every text field comes out through :func:`skills.clean_text.clean_text`; a message over
+    the caps, or one the parser chokes on, comes back with its headers and a ``problem``."""
+    problems: list[str] = []
+    if len(raw) > MAX_RAW_BYTES:
+        problems.append(f"it is {len(raw):,} bytes, over the {MAX_RAW_BYTES:,} Convene reads")
+        raw = raw[:MAX_RAW_BYTES]
+    raw, header_notes = _capped_headers(raw)
+    problems += header_notes
+    msg, whole = _parse(raw, problems)
+    text, calendar, status = "", None, None
+    attachments: tuple[str, ...] = ()
+    if whole:
+        try:
+            text, calendar, status, attachments = _bodies(msg)
+        except Exception as exc:  # noqa: BLE001 - a body we cannot walk still has headers
+            problems.append(f"its body could not be decoded ({type(exc).__name__})")
+    text = clean_text(text)
     truncated = len(text) > max_chars
     if truncated:
         text = text[:max_chars] + TRUNCATION_NOTE.format(kept=max_chars, total=len(text))
     sender_name, sender = _first_address(msg, "From")
+    message_ids = _ids(_header(msg, "Message-ID"))
     return InboundEmail(
-        message_id=_ids(_header(msg, "Message-ID"))[0] if _ids(_header(msg, "Message-ID")) else "",
+        message_id=message_ids[0] if message_ids else "",
         in_reply_to=next(iter(_ids(_header(msg, "In-Reply-To"))), None),
-        references=tuple(_ids(_header(msg, "References"))),
+        references=tuple(_ids(_header(msg, "References"))[-MAX_REFERENCES:]),
         sender=sender,
         sender_name=sender_name,
-        to=tuple(a for _, a in _addresses(msg, "To")),
-        cc=tuple(a for _, a in _addresses(msg, "Cc")),
+        to=tuple(a for _, a in _addresses(msg, "To"))[:MAX_ADDRESSES],
+        cc=tuple(a for _, a in _addresses(msg, "Cc"))[:MAX_ADDRESSES],
         subject=_header(msg, "Subject"),
         date=_date(_header(msg, "Date")),
         text=text,
         truncated=truncated,
-        headers={k.lower(): _header(msg, k) for k in dict.fromkeys(msg.keys())},
-        calendar=calendar,
-        delivery_status=status,
-        content_type=msg.get_content_type(),
+        headers={k.lower(): _header(msg, k) for k in _header_names(msg)},
+        calendar=_side_text(calendar),
+        delivery_status=_side_text(status),
+        content_type=_content_type(msg),
+        attachments=attachments,
+        problem="; ".join(problems) or None,
     )
+
+
+def _parse(raw: bytes, problems: list[str]) -> tuple[Message, bool]:
+    """The whole message when its structure is within the caps, else its headers only (and
+    False)."""
+    body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
+    # Upper bounds read off the bytes, before the recursive parser ever sees them.
+    containers = len(_MULTIPART.findall(raw))
+    delimiters = len(_DELIMITER.findall(body))
+    if containers > MAX_MULTIPARTS:
+        problems.append(f"it nests {containers:,} MIME containers (Convene reads {MAX_MULTIPARTS})")
+    elif delimiters > MAX_PARTS:
+        problems.append(f"it has {delimiters:,} MIME parts (Convene reads {MAX_PARTS:,})")
+    else:
+        try:
+            return BytesParser(policy=policy.default).parsebytes(raw), True
+        except Exception as exc:  # noqa: BLE001 - RecursionError, and whatever else a parser hits
+            problems.append(f"its MIME structure could not be parsed ({type(exc).__name__})")
+    return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True), False
+
+
+_MULTIPART = re.compile(rb"^content-type:[ \t]*multipart/", re.IGNORECASE | re.MULTILINE)
+_DELIMITER = re.compile(rb"^--\S", re.MULTILINE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _capped_headers(raw: bytes) -> tuple[bytes, list[str]]:
+    """The raw message with each header field, and the header block, cut to the caps (the
+    header parser's cost grows faster than the header's length)."""
+    end = _HEADER_END.search(raw)
+    block, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    fields = _header_fields(block)
+    if len(block) <= MAX_HEADER_BLOCK_BYTES and all(len(f) <= MAX_HEADER_BYTES for f in fields):
+        return raw, []
+    notes: list[str] = []
+    if any(len(f) > MAX_HEADER_BYTES for f in fields):
+        notes.append(f"a header is over {MAX_HEADER_BYTES:,} bytes and was cut")
+    kept: list[bytes] = []
+    size = 0
+    for item in fields:
+        item = item[:MAX_HEADER_BYTES].rstrip(b"\r\n")
+        if size + len(item) > MAX_HEADER_BLOCK_BYTES:
+            notes.append(f"its headers are over {MAX_HEADER_BLOCK_BYTES:,} bytes; the rest was cut")
+            break
+        kept.append(item)
+        size += len(item) + 2
+    return b"\r\n".join(kept) + rest, notes
+
+
+def _header_fields(block: bytes) -> list[bytes]:
+    """Header fields with their folded continuation lines."""
+    fields: list[bytes] = []
+    for line in block.split(b"\n"):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    return fields
 
 
 def _header(msg: Message, name: str) -> str:
     try:
-        value = msg.get(name)
-    except (ValueError, IndexError, AttributeError):  # a header the parser cannot model
-        value = msg.get_all(name, [None])[0] if hasattr(msg, "get_all") else None
-    return " ".join(str(value).split()) if value is not None else ""
+        value: object = msg.get(name)
+    except Exception:  # noqa: BLE001 - a header the parser cannot model: read it as raw text
+        value = _raw_header(msg, name)
+    return clean_line(str(value)) if value is not None else ""
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            try:
+                return str(make_header(decode_header(str(value))))
+            except Exception:  # noqa: BLE001 - an encoded word we cannot decode stays as sent
+                return str(value)
+    return None
+
+
+def _header_names(msg: Message) -> list[str]:
+    return list(dict.fromkeys(clean_line(k) for k in msg))[:MAX_HEADER_NAMES]
+
+
+def _content_type(msg: Message) -> str:
+    try:
+        return msg.get_content_type()
+    except Exception:  # noqa: BLE001 - an unparseable Content-Type reads as plain text
+        return "text/plain"
+
+
+def _side_text(value: str | None) -> str | None:
+    return clean_text(value[:MAX_SIDE_TEXT_CHARS]) if value is not None else None
 
 
 def _ids(value: str) -> list[str]:
@@ -104,8 +223,13 @@ def _ids(value: str) -> list[str]:
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    values = [str(v) for v in msg.get_all(name, [])]
-    return [(n, a.lower()) for n, a in getaddresses(values) if "@" in a]
+    try:
+        values = [str(v) for v in msg.get_all(name, [])]
+    except Exception:  # noqa: BLE001 - an address header the parser cannot model
+        values = [str(_raw_header(msg, name) or "")]
+    pairs = getaddresses(values)[: MAX_ADDRESSES * 2]
+    found = [(clean_line(n), "".join(clean_line(a).split()).lower()) for n, a in pairs]
+    return [(n, a) for n, a in found if "@" in a]
 
 
 def _first_address(msg: Message, name: str) -> tuple[str, str]:
@@ -116,7 +240,7 @@ def _first_address(msg: Message, name: str) -> tuple[str, str]:
 def _date(value: str) -> datetime | None:
     try:
         return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
@@ -124,20 +248,22 @@ def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return str(part.get_payload())
+    payload = payload[: MAX_BODY_CHARS * 4]  # enough bytes for the characters kept
     charset = part.get_content_charset() or "utf-8"
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):
             continue
     return payload.decode("latin-1")  # never fails: every byte maps
 
 
-def _bodies(msg: Message) -> tuple[str, str | None, str | None]:
+def _bodies(msg: Message) -> tuple[str, str | None, str | None, tuple[str, ...]]:
     plain: list[str] = []
     htmls: list[str] = []
+    names: list[str] = []
     calendar = status = None
-    for part in _parts(msg):
+    for part in _parts(msg)[:MAX_PARTS]:
         ctype = part.get_content_type()
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             # The parser models each per-recipient block as a small header-only message.
@@ -148,6 +274,9 @@ def _bodies(msg: Message) -> tuple[str, str | None, str | None]:
         if part.is_multipart():
             continue
         attached = part.get_content_disposition() == "attachment"
+        filename = part.get_filename()
+        if filename and len(names) < MAX_ATTACHMENTS:
+            names.append(clean_line(str(filename))[:255])
         if ctype == "text/calendar" and calendar is None:
             calendar = _decoded(part)
         elif ctype == "text/plain" and not attached:
@@ -155,7 +284,7 @@ def _bodies(msg: Message) -> tuple[str, str | None, str | None]:
         elif ctype == "text/html" and not attached:
             htmls.append(_decoded(part))
     text = "\n".join(plain) if plain else "\n".join(html_to_text(h) for h in htmls)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), calendar, status
+    return text.replace("\r\n", "\n").replace("\r", "\n"), calendar, status, tuple(names)
 
 
 def _parts(msg: Message) -> list[Message]:
