@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -308,9 +307,12 @@ def test_convene_worker_waits_for_redis_and_stops_cleanly(
 
         redis_port.up()
         wait_for(lambda: Worker.all(connection=real_redis), "the worker to register", timeout=30)
-        # RQ installs its stop handlers after starting its scheduler, then does this first.
-        wait_for(lambda: any("cleaning group registries" in line for line in output), "it to run")
-        time.sleep(1)  # a stop in the middle of RQ's own start-up is RQ's business, not ours
+        # Idle means listening for work, which RQ does only once its stop handlers are set.
+        wait_for(
+            lambda: [w for w in Worker.all(connection=real_redis) if w.get_state() == "idle"],
+            "the worker to listen for work",
+            timeout=30,
+        )
         assert worker.poll() is None
     finally:
         assert _stop(worker) == 0, "".join(output)
