@@ -58,13 +58,33 @@ def parse_time(text: str, *, now: datetime, tz: str, dayfirst: bool = False) -> 
     counts as a clock time here ("2" is 2 PM), unlike in :func:`extract_times`.
     """
     ctx = Context.build(now, tz, dayfirst)
-    results = [p for p, _ in _read(text, ctx, whole=True)]
-    best = max(results, key=lambda p: p.span[1] - p.span[0]) if results else None
+    results = _read(text, ctx, whole=True)
+    best, spec = (
+        max(results, key=lambda r: r[0].span[1] - r[0].span[0]) if results else (None, None)
+    )
     trigger = foreign_trigger(text)
-    if trigger is not None and (best is None or not best.span[0] <= trigger < best.span[1]):
-        # The month or weekday is named in another language: the English rules saw at most
-        # a clock or a number next to it, so the fallback reader gets the whole text.
-        return _read_foreign(text, ctx) or best
+    if trigger is None or (best is not None and best.span[0] <= trigger < best.span[1]):
+        return best
+    # A month, weekday or "Uhr" in another language lies outside what the English rules read:
+    # they saw at most a clock or a number next to it, so the fallback reads the whole text.
+    # When the English reading already has a day, the fallback may only add to it.
+    foreign = _read_foreign(text, ctx)
+    if foreign is None:
+        return best
+    named_day = spec is not None and (
+        spec.month is not None
+        or spec.day is not None
+        or spec.weekday is not None
+        or spec.date is not None
+        or spec.holiday is not None
+    )
+    if best is None or spec is None or not named_day:
+        return foreign  # the English reading has no day (a clock, a year, a number)
+    if foreign.start.date() == best.start.astimezone(foreign.start.tzinfo).date():
+        return foreign if foreign.grain == "minute" else best  # it adds the time of day
+    weekday_only = spec.month is None and spec.day is None and spec.date is None
+    if weekday_only and spec.weekday == foreign.start.weekday():
+        return foreign  # "Tuesday, 3 juni": the English rules saw only the weekday
     return best
 
 

@@ -74,6 +74,8 @@ def _numeric_full(m: re.Match[str], ctx: Context) -> Spec | None:
     a, b, year = int(m.group("a")), int(m.group("b")), year_of(m.group("y"))
     if m.group("sep") != ".":
         return None if m.group("h") else _numeric(a, b, year, ctx)
+    if b > 12 >= a:
+        a, b = b, a  # "10.31.1974" can only be month-first
     spec = calendar_spec(a, b, year)  # dots mean day-first: 19.06.2023 is 19 June
     if spec is not None and m.group("h"):
         # "29.02.2020 13.12": after a dotted date a dotted pair is its 24-hour time.

@@ -326,3 +326,27 @@ def test_holiday_week_is_its_monday_to_sunday_week() -> None:
 
 def test_weekday_glued_to_a_slashed_date() -> None:
     assert _start("Fri.6/20")[:3] == (2031, 6, 20)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("am Donnerstag um 16 Uhr", (2031, 4, 17, 16, 0)),  # not "the 16th"
+        ("op 9 juni om 11.30 uur", (2031, 6, 9, 11, 30)),
+        ("giovedì alle 8", (2031, 4, 17, 8, 0)),
+        ("samedi 9h45", (2031, 4, 19, 9, 45)),
+        ("el martes a las 10:30", (2031, 4, 22, 10, 30)),  # today is Tuesday: next week's
+        ("Friday, 4 juli", (2031, 7, 4, 0, 0)),  # an English weekday beside a Dutch month
+        ("2 de marzo", (2032, 3, 2, 0, 0)),  # no year: the next one to come
+    ],
+)
+def test_other_languages_with_clock_words_and_mixed_text(
+    text: str, expected: tuple[int, ...]
+) -> None:
+    assert _start(text) == expected
+
+
+def test_fallback_rejects_a_weekday_that_does_not_fit() -> None:
+    # 4 July 2031 is a Friday: a Monday beside it is a contradiction, not a reading.
+    assert parse_time("lundi 4 juillet 2031", now=NOW, tz="UTC") is None
+    assert _start("vendredi 4 juillet 2031") == (2031, 7, 4, 0, 0)
