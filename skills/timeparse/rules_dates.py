@@ -126,12 +126,8 @@ def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
         and all(len(b) == 2 for _, b, _ in pairs)
         and (bool(m.group("at")) or any(int(b) > 12 for _, b, _ in pairs))
     )
-    if (
-        not dated
-        and not clock
-        and any(len(b) != 2 or len(a) != 2 and int(b) > 12 for a, b, _ in pairs)
-    ):
-        return None  # "1.5", "3.75": decimals
+    if not dated and not clock and any(len(a) != 2 or len(b) != 2 for a, b, _ in pairs):
+        return None  # "1.5", "3.75", "2.10": decimals and versions, unless a dot or day says date
     specs: list[Spec] = []
     for a, b, _ in pairs:
         if clock:
@@ -244,7 +240,8 @@ def _month_name_numeric(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    r"(?<![\d.,/-])\b(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b(?![\d.,/-])",
+    r"(?<![\d.,/-])\b(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b"
+    r"(?![\d,/-]|\.\d)",
     needs="4",
 )
 def _compact_date(m: re.Match[str], ctx: Context) -> Spec | None:

@@ -350,3 +350,11 @@ def test_fallback_rejects_a_weekday_that_does_not_fit() -> None:
     # 4 July 2031 is a Friday: a Monday beside it is a contradiction, not a reading.
     assert parse_time("lundi 4 juillet 2031", now=NOW, tz="UTC") is None
     assert _start("vendredi 4 juillet 2031") == (2031, 7, 4, 0, 0)
+
+
+def test_versions_and_single_digit_dotted_pairs_are_not_dates() -> None:
+    assert _found("Release 3.11 goes out on 14.07.") == ["14.07."]
+
+
+def test_compact_date_at_the_end_of_a_sentence() -> None:
+    assert _found("Order placed 20310602.") == ["20310602"]
