@@ -45,6 +45,7 @@ from orchestrator.bootstrap import Deps
 from orchestrator.cards import refresh_card
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
+from orchestrator.expiry import rule_for
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notifications import (
     already_sent,
@@ -207,7 +208,12 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
                 update(PendingAction)
                 .where(col(PendingAction.id) == action.id)
                 .where(col(PendingAction.status) == ActionStatus.pending)
-                .values(status=ActionStatus.expired, updated_at=now)
+                # The card says why it expired (a stale mark made at Approve says it best).
+                .values(
+                    status=ActionStatus.expired,
+                    error=action.error or rule_for(action.action_type).why,
+                    updated_at=now,
+                )
             ).rowcount  # type: ignore[attr-defined]
             if won != 1:
                 continue

@@ -22,6 +22,7 @@ from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
+from orchestrator.expiry import proposed_expiry
 from orchestrator.notify import tell_rep
 from orchestrator.sequences import SEQUENCES
 
@@ -99,7 +100,7 @@ def _apply(
         return [(job.id, tag, result.defer_until)], []
     job.outputs = {**job.outputs, step.name: result.output}
     job.steps_completed = [*job.steps_completed, step.name]
-    actions = [_pending_action(job, proposed, now=now) for proposed in result.actions]
+    actions = [_pending_action(session, job, proposed, now=now) for proposed in result.actions]
     session.add_all(actions)
     children = [
         insert_job(session, _child_event(job, event), now=now)[0] for event in result.events
@@ -126,7 +127,9 @@ def _apply(
     return wake_jobs, [action.id for action in actions]
 
 
-def _pending_action(job: SequenceJob, proposed: ProposedAction, *, now: datetime) -> PendingAction:
+def _pending_action(
+    session: Session, job: SequenceJob, proposed: ProposedAction, *, now: datetime
+) -> PendingAction:
     assert job.rep_id is not None, "actions need a rep to approve them"
     action = PendingAction(
         org_id=job.org_id,
@@ -138,7 +141,7 @@ def _pending_action(job: SequenceJob, proposed: ProposedAction, *, now: datetime
         confidence=proposed.confidence,
         reasoning=proposed.reasoning,
         idempotency_key=f"{job.id}:{proposed.key}",
-        expires_at=now + proposed.expires_in if proposed.expires_in else None,
+        expires_at=proposed_expiry(session, job, proposed, now=now),
         created_at=now,
         updated_at=now,
     )
