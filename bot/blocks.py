@@ -14,6 +14,7 @@ Block = dict[str, Any]
 SECTION_LIMIT = 3000
 PREVIEW_CHARS = 1200
 SHOW_FULL_EMAIL = "show_full_email"
+REDRAFT = "redraft_action"
 
 
 def section(text: str) -> Block:
@@ -87,8 +88,30 @@ def approval_card(view: ActionView) -> tuple[str, list[Block]]:
     if view.reasoning:
         confidence = f" · confidence {view.confidence:.0%}" if view.confidence is not None else ""
         blocks.append(context(f"Why: {escape(view.reasoning)}{confidence}"))
-    blocks.append(_state_block(view))
+    blocks.extend(_stale_blocks(view) or [_state_block(view)])
     return fallback, blocks
+
+
+def _stale_blocks(view: ActionView) -> list[Block]:
+    """A draft refused as stale (`error` on a pending one) or expired: why, and what is left
+    to press: a redraft where one fits, a reject for a stale draft, never Approve."""
+    if view.status == "pending" and view.error:
+        head = section(f":warning: *Can't go out as drafted:* {escape(view.error)}")
+        buttons = [button("Reject", "reject_action", view.action_id, "danger")]
+    elif view.status == "expired":
+        why = f": {escape(view.error)}" if view.error else ""
+        head = context(f":hourglass_flowing_sand: Expired{why}. Nothing was sent.")
+        buttons = []
+    else:
+        return []
+    if view.redrafted:
+        return [head, context(":arrows_counterclockwise: Redrafted with fresh times.")]
+    if view.can_redraft:
+        redraft = button("Redraft with fresh times", REDRAFT, view.action_id, "primary")
+        buttons.insert(0, redraft)
+    if not buttons:
+        return [head]
+    return [head, {"type": "actions", "block_id": f"stale:{view.action_id}", "elements": buttons}]
 
 
 def _state_block(view: ActionView) -> Block:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
 from orchestrator.bootstrap import Deps
+from orchestrator.expiry import REDRAFTABLE
 from orchestrator.notifications import claim, gate
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,9 @@ class ActionView:
     executed_at: datetime | None
     error: str | None
     cc: tuple[str, ...] = ()
+    # "Redraft with fresh times" fits this draft once it is stale or expired; or it was used.
+    can_redraft: bool = False
+    redrafted: bool = False
 
 
 def action_view(session: Session, action: PendingAction) -> ActionView:
@@ -64,6 +68,8 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
         executed_at=action.executed_at,
         error=action.error,
         cc=tuple(data.get("cc", ())),
+        can_redraft=action.action_type in REDRAFTABLE,
+        redrafted=bool((action.result or {}).get("redrafted")),
     )
 
 

@@ -33,6 +33,7 @@ from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.calendar_actions import invitation, record_on_request
 from orchestrator.cards import refresh_card
 from orchestrator.mrkdwn import owner_only
+from orchestrator.revalidate import refuse_stale_approval, refuse_stale_send
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
 from skills.draft_email import ANSWER_PLACEHOLDER
 
@@ -83,6 +84,12 @@ def decide(
     (save `edits` over the draft while it is still pending).
     """
     now = deps.clock.now()
+    if decision == "approve" and (
+        stale := refuse_stale_approval(
+            deps, action_id=action_id, slack_user_id=slack_user_id, now=now, send_at=send_at
+        )
+    ):
+        return Decision(False, ActionStatus.pending, stale)
     with deps.uow() as uow:
         action = uow.session.get(PendingAction, action_id)
         if action is None:
@@ -141,6 +148,7 @@ def _decision_rule(
             {
                 "status": ActionStatus.approved,
                 "undo_until": undo_until,
+                "error": None,  # a stale mark from an earlier refusal no longer holds
             },
         )
     if decision == "reject":
@@ -223,6 +231,8 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
             return "skipped"
         action = uow.session.get_one(PendingAction, action_id)
         rep = uow.session.get_one(Rep, action.rep_id)
+        if (refused := refuse_stale_send(deps, uow.session, action, rep, now=now)) is not None:
+            return refused
         email: OutboundEmail | None = None
         if action.action_type.startswith("email_"):
             limit_hit = _sent_today(uow.session, rep, now=now) >= rep.daily_send_limit

@@ -1,5 +1,5 @@
-"""Buttons on cards: approve, edit, reject (with a reason), send later, undo, retry, show the
-full email; and the confirmation of a cancelled request."""
+"""Buttons on cards: approve, edit, reject (with a reason), send later, undo, retry, redraft a
+stale draft with fresh times, show the full email; and the confirmation of a cancelled request."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.blocks import SHOW_FULL_EMAIL, send_later_time
+from bot.blocks import REDRAFT, SHOW_FULL_EMAIL, send_later_time
 from bot.draft_modals import EDIT_CALLBACK, REJECT_CALLBACK, edit_view, read_edit, reject_view
 from bot.full_email import full_email_view
 from db.models import PendingAction, Rep
@@ -18,6 +18,7 @@ from orchestrator.bootstrap import Deps
 from orchestrator.cards import ActionView, action_view, load_view, refresh_card
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox import Decision, decide
+from orchestrator.revalidate import redraft
 
 BUTTONS = {"approve_action": "approve", "undo_action": "undo", "retry_action": "retry"}
 # Buttons that open a modal on the draft; only someone who may decide it gets one.
@@ -86,6 +87,18 @@ def register(app: App, deps: Deps) -> None:
 
     for name in MODALS:
         app.action(name)(on_modal_button)
+
+    @app.action(REDRAFT)
+    def redraft_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        action_id = parse_id(action["value"])
+        if action_id is None:
+            respond(text=BROKEN, replace_original=False, response_type="ephemeral")
+            return
+        outcome = redraft(deps, action_id=action_id, slack_user_id=body["user"]["id"])
+        respond(text=outcome.message, replace_original=False, response_type="ephemeral")
 
     @app.action("send_later")
     def send_later(

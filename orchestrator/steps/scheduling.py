@@ -87,8 +87,7 @@ def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
 
 def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
-    start = request.date_range_start or ctx.now + timedelta(days=1)
-    end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
+    start, end = search_window(request, now=ctx.now)
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     request.proposed_slots = [
         {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
@@ -99,6 +98,17 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
     return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+
+
+def search_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime, datetime]:
+    """The rep's date range, or the coming week; a range that has run out (a draft redone after
+    its times passed) gives way to the coming week rather than to no times at all."""
+    start = request.date_range_start or now + timedelta(days=1)
+    end = request.date_range_end or start + timedelta(days=DEFAULT_WINDOW_DAYS)
+    if end <= now + timedelta(days=1):
+        start = now + timedelta(days=1)
+        end = start + timedelta(days=DEFAULT_WINDOW_DAYS)
+    return start, end
 
 
 def free_slots(
@@ -211,6 +221,8 @@ def _slots_reasoning(
     ctx: StepContext, request: SchedulingRequest, count: int, job: SequenceJob
 ) -> str:
     if job.event_type == "redraft_requested":
+        if stale := job.trigger_payload.get("stale"):
+            return f"Redrafted with fresh times: the last draft could not go out ({stale})."
         note = job.trigger_payload["note"]
         return f"Redrafted after your note “{note}”: {job.trigger_payload['rules']}"
     unreadable = ctx.session.exec(
@@ -259,6 +271,9 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
             "first scheduling email sent",
             message_id=action.result["message_id"],
         )
+    elif (action.result or {}).get("redrafted"):
+        # The rep pressed "Redraft with fresh times": the new draft's job carries the request.
+        audit(ctx, request, "draft_replaced", f"first email {action.status}; redrafted")
     elif rules := fold_rep_note(ctx, request, action):
         # Rejected with a note that says which times to offer: the next draft follows it.
         request.updated_at = ctx.now
