@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col
 
-from bot.local_slack import Message
+from bot.local_slack import Message, block_errors
 from db.models import (
     ActionStatus,
     ActionType,
@@ -203,6 +203,7 @@ def test_a_first_email_approved_14_days_late_is_refused_and_redrafted_with_fresh
     assert "every time it offers has passed" in str(shown.blocks)
     assert "approve_action" not in buttons(shown) and "send_later" not in buttons(shown)
     assert {"redraft_action", "reject_action"} <= buttons(shown)
+    assert block_errors(shown.blocks) == []
 
     assert stack.click("redraft_action", shown).status == 200
     assert "Redrafting with fresh times" in ephemeral(stack)
@@ -351,6 +352,7 @@ def test_the_clock_expires_a_stale_draft_and_its_card_says_why(stack: Stack) -> 
     shown = live(stack, card)
     assert "Expired" in str(shown.blocks) and "times it offered" in str(shown.blocks)
     assert buttons(shown) == {"redraft_action"}
+    assert block_errors(shown.blocks) == []
     # The expiry paused the request; a redraft from the expired card starts it again.
     assert stack.click("redraft_action", shown).status == 200
     assert "Redrafting with fresh times" in ephemeral(stack)
