@@ -2,8 +2,9 @@
 
 :func:`detect_intent` says *what* the person wants — accept, counter-propose, decline, ask,
 delegate, reschedule, an out-of-office auto-reply, confusion — and never which exact time: that
-is the TimeParser's job afterwards. A table of weighted English cues (:mod:`skills.intent_rules`)
-decides the clear cases offline. Only when those rules are unsure, and a language model is
+is the TimeParser's job afterwards. A table of weighted English cues (:mod:`skills.intent_rules`),
+with the common answers in six other languages (:mod:`skills.intent_rules_languages`), decides
+the clear cases offline. Only when those rules are unsure, and a language model is
 injected, is the model asked, through :class:`connectors.ports.LLMPort` with a strict schema.
 Anything uncertain escalates to the rep rather than guessing.
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.ports import LLMError, LLMPort
 from skills import intent_rules as rules
+from skills import intent_rules_languages as languages
 from skills.read_email import clean_body as clean_reply  # the one quote/signature stripper
 
 Intent = Literal[
@@ -66,7 +68,9 @@ class IntentAnalysis:
     a recipient nor smuggle text into them: ``delegate_name``/``delegate_email`` (who to
     involve), ``question`` (the question asked, also alongside an acceptance),
     ``ooo_return`` (the date an auto-reply says the person is back), ``reschedule_later`` (the
-    horizon of "not now, try next quarter").
+    horizon of "not now, try next quarter"). ``extras`` are the other things the same reply
+    does besides ``intent`` ("yes, and who else is coming?" is an acceptance with a question;
+    a vacation note with an answer is that answer with ``out_of_office``), in no order.
     """
 
     intent: Intent
@@ -80,6 +84,7 @@ class IntentAnalysis:
     question: str | None = None
     ooo_return: date | None = None
     reschedule_later: str | None = None
+    extras: tuple[Intent, ...] = ()
     llm_calls: int = 0
     llm_usage: LLMUsage | None = None
 
@@ -130,6 +135,7 @@ class _TimeMention:
     pm: bool | None = None
     part_of_day: str | None = None
     in_question: bool = False
+    away: bool = False  # said of a time the writer is away: that time is out
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ class _Signals:
     horizon: str | None = None
     delegate_name: str | None = None
     delegate_email: str | None = None
+    away: list[str] = field(default_factory=list)
 
     def score(self, signal: str) -> float:
         return self.scores.get(signal, 0.0)
@@ -202,26 +209,32 @@ def _normalise(text: str) -> str:
 # --- signals -----------------------------------------------------------------------------------
 
 _SIGNAL_TABLES: dict[str, tuple[rules.Cue, ...]] = {
-    "accept": rules.ACCEPT,
+    "accept": rules.ACCEPT + languages.ACCEPT,
     "approval": rules.APPROVAL,
-    "decline": rules.DECLINE,
+    "decline": rules.DECLINE + languages.DECLINE,
     "counter": rules.COUNTER,
     "slot_rejected": rules.SLOT_REJECTED,
     "delegate": rules.DELEGATE,
-    "ooo": rules.OUT_OF_OFFICE,
+    "ooo": rules.OUT_OF_OFFICE + languages.OUT_OF_OFFICE,
     "confused": rules.CONFUSED,
     "reschedule": rules.RESCHEDULE,
     "defer": rules.DEFER,
+    "away": rules.AWAY_TIME,
     "positive": rules.POSITIVE,
     "negative": rules.NEGATIVE,
 }
 
 
 def _read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> _Signals:
+    # Mail clients wrap long lines: a line break inside a sentence is a space.
+    text = _WRAPPED_LINE.sub(" ", text)
     lowered = _normalise(text)
     signals = _Signals(text=text, lowered=lowered)
+    # "Is Saturday OK with you?" asks whether a time suits the reader: a proposal, not a yes.
+    statements = _normalise(" ".join(s for s in _sentences(text) if not _asks_reader(s)))
     for signal, table in _SIGNAL_TABLES.items():
-        matched = [c for c in table if _cue_matches(c, lowered)]
+        scope = statements if signal in ("accept", "approval") else lowered
+        matched = [c for c in table if _cue_matches(c, scope)]
         signals.scores[signal] = sum(c.weight for c in matched)
         signals.labels[signal] = [c.label for c in matched]
     # "isn't good", "won't work": a negated acceptance refuses the proposed time. A negated
@@ -238,8 +251,20 @@ def _read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> 
     for sentence in _sentences(text):
         is_question = _is_question(sentence)
         # "When is the demo on Tuesday?" asks about a time; "Would Tuesday work?" proposes one.
-        asks_about_time = is_question and bool(_WH_OPENER.match(sentence))
-        mentions = _time_mentions(_normalise(sentence), in_question=asks_about_time)
+        # "So the call is at 4 on the 4th?" checks a time; it does not propose one.
+        asks_about_time = is_question and bool(
+            _WH_OPENER.match(sentence) or _CHECKING_OPENER.match(sentence)
+        )
+        if _ASKS_ADVICE.search(sentence):
+            is_question = asks_about_time = True
+        mentions: list[_TimeMention] = []
+        # "I'm away this week, but Wednesday works": only the away clause's times are out.
+        for clause in _CLAUSES.split(sentence):
+            found = _time_mentions(_normalise(clause), in_question=asks_about_time)
+            if _says_away(clause):
+                signals.away.append(clause.strip())
+                found = [replace(m, away=True) for m in found]
+            mentions += found
         signals.times.extend(mentions)
         if is_question and (asks_about_time or not mentions):
             signals.questions.append(sentence.strip())
@@ -247,6 +272,24 @@ def _read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> 
     signals.horizon = horizon.group(0) if horizon else None
     signals.delegate_name, signals.delegate_email = _delegate_target(text)
     return signals
+
+
+# "I'm in London next week", "we will be in Denver on Thursday": a capitalised place.
+_AWAY_IN_PLACE = re.compile(
+    r"\b(?:I|[Ww]e)(?:'m| am|'re| are|'ll be| will be| shall be| should be) (?:in|at) "
+    r"(?:the )?(?P<place>[A-Z][a-z]+)"
+)
+
+
+_CLAUSES = re.compile(r"[;]|,?\s*\b(?:but|however|though|although|whereas)\b", re.IGNORECASE)
+
+
+def _says_away(sentence: str) -> bool:
+    """Whether the sentence says the writer is away (so its times are out, not offered)."""
+    if any(_cue_matches(c, _normalise(sentence)) for c in rules.AWAY_TIME):
+        return True
+    place = _AWAY_IN_PLACE.search(sentence)
+    return place is not None and place["place"] not in _NOT_NAMES
 
 
 def _cue_matches(cue: rules.Cue, lowered: str) -> bool:
@@ -276,7 +319,16 @@ def _negated(lowered: str, start: int) -> bool:
     return bool(rules.NEGATORS.search(window) or rules.CLAUSE_NEGATORS.search(before))
 
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|(?<=[a-z][.!?])(?=[A-Z])")
+_WRAPPED_LINE = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n[ \t]*(?=[a-z(])")
+# "4 p.m. on the 4th" is one sentence: a meridiem's dot ends one only before a capital.
+_SENTENCE_SPLIT = re.compile(
+    r"(?<=[.!?])(?<![ap]\.m\.)\s+|(?<=[ap]\.m\.)\s+(?=[A-Z])|\n+|(?<=[a-z][.!?])(?=[A-Z])"
+)
+# Asking for advice, not proposing: "I'm wondering whether I should still fly out tomorrow".
+_ASKS_ADVICE = re.compile(
+    r"\b(?:wondering|wonder|not sure|unsure) (?:if|whether) (?:i|we) (?:should|ought)\b",
+    re.IGNORECASE,
+)
 _PLEASANTRY = re.compile(
     r"^\W*(?:how are you|how'?s it going|how have you been|hope (?:you|all|this|everything)|"
     r"how was your)\b",
@@ -291,6 +343,11 @@ _STRICT_QUESTION_OPENER = re.compile(
     r"(?:i|we) (?:want|need|would like|'d like) to know)\b",
     re.IGNORECASE,
 )
+_CHECKING_OPENER = re.compile(
+    r"^\W*(?:so,? )?(?:the|our|my|your|that|this|it) (?:\w+ )?(?:meeting|call|interview|session"
+    r"|demo|dinner|lunch|\w+) (?:is|was|will be)\b",
+    re.IGNORECASE,
+)
 _WH_OPENER = re.compile(
     r"^\W*(?:what(?! about| if)|where|when|who|which|why|how(?! about))\b", re.IGNORECASE
 )
@@ -298,6 +355,18 @@ _WH_OPENER = re.compile(
 
 def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
+
+
+# "Tom - is it OK with you this Saturday?", "Would Friday suit you?": a yes/no question put to
+# the reader.
+_ASKS_READER = re.compile(
+    r"^\W*(?:[A-Z][a-z]+\s*[-,:]\s*)?(?:is|are|does|do|would|will|can|could)\b.*\byou\b.*\?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _asks_reader(sentence: str) -> bool:
+    return bool(_ASKS_READER.match(sentence))
 
 
 def _is_question(sentence: str) -> bool:
@@ -546,19 +615,30 @@ def _decide(signals: _Signals, *, proposed: Sequence[datetime], zone: tzinfo) ->
 
 
 def _auto_reply(s: _Signals) -> _Verdict | None:
-    if s.score("ooo") >= rules.DECISIVE:
+    # "I'm out of the office that day" answers our question; an auto-reply knows no "that day".
+    answering = bool(s.away) and bool(rules.THAT_TIME.search(s.lowered))
+    if s.score("ooo") >= rules.DECISIVE and not s.has("decline", "they cannot") and not answering:
         return _Verdict("out_of_office", "high", "auto-reply: " + _joined(s, "ooo"))
     return None
 
 
 def _away(s: _Signals) -> _Verdict | None:
-    """A person saying they are away until a date ("on leave until Dec 14"): not a counter-
-    proposal, though the date looks like one; follow-ups should wait for their return."""
+    """A person saying they are away until a date ("on leave until Dec 14"), or away at a time
+    ("I'm in London next week"): not a counter-proposal, though the date looks like one;
+    follow-ups should wait for their return. Away on the very day we asked about ("I'm out of
+    town that day") refuses it."""
     returning = _RETURN_ANCHOR.search(_normalise(s.text))
     busy_answering = s.questions or s.score("accept") or s.score("counter")
-    if s.score("ooo") >= rules.CLEAR and returning and not busy_answering:
+    named = [t for t in s.times if not t.away and not t.in_question]
+    # "Won't be back until May; please go ahead without me": the absence is the answer.
+    only_absent = s.away and not named and not s.questions and s.score("counter") < rules.CLEAR
+    if s.score("ooo") >= rules.CLEAR and returning and (only_absent or not busy_answering):
         return _Verdict("out_of_office", "medium", "away: " + _joined(s, "ooo"))
-    return None
+    if not s.away or busy_answering or s.score("delegate") or s.score("reschedule"):
+        return None
+    if rules.THAT_TIME.search(s.lowered) or _declines(s):
+        return _Verdict("decline", "medium", "away at the time asked about: " + s.away[0][:80])
+    return _Verdict("out_of_office", "medium", "away: " + s.away[0][:80])
 
 
 def _confusion(s: _Signals) -> _Verdict | None:
@@ -576,6 +656,8 @@ def _named_delegate(s: _Signals) -> bool:
 
 def _delegation(s: _Signals) -> _Verdict | None:
     if not _named_delegate(s):
+        if s.score("delegate") >= rules.DECISIVE:
+            return _Verdict("delegate", "medium", "hands over: " + _joined(s, "delegate"))
         return None
     confidence: Confidence = "medium" if s.score("accept") >= rules.CLEAR else "high"
     who = s.delegate_name or s.delegate_email
@@ -586,13 +668,15 @@ def _rescheduling(s: _Signals) -> _Verdict | None:
     if s.score("reschedule") >= rules.CLEAR and not _hostile(s):
         return _Verdict("reschedule", "high", "moves the meeting: " + _joined(s, "reschedule"))
     if s.horizon and s.score("defer") >= rules.CLEAR and not _hostile(s):
-        return _Verdict("reschedule", "high", f"wants to meet later ({s.horizon})")
+        # "Not yet" near a month is weak: the month may be the past event being discussed.
+        sure: Confidence = "high" if s.has("defer", "circle back") else "low"
+        return _Verdict("reschedule", sure, f"wants to meet later ({s.horizon})")
     return None
 
 
 def _answer_to_proposal(s: _Signals, local_slots: Sequence[datetime]) -> _Verdict:
     """Accept, counter, decline or question: the ordinary answers to a proposal."""
-    proposals = [t for t in s.times if not t.in_question]
+    proposals = [t for t in s.times if not t.in_question and not t.away]
     outside = [
         t for t in proposals if not local_slots or _matches_proposed(t, local_slots) is False
     ]
@@ -602,24 +686,38 @@ def _answer_to_proposal(s: _Signals, local_slots: Sequence[datetime]) -> _Verdic
     named = [t for t in inside if t.part_of_day is None]
     counter = s.score("counter") >= rules.CLEAR
 
+    # "I can't make dinner, but we could come for drinks": another format is a counter.
+    if _declines(s) and s.has("counter", "other format") and not _hard(s):
+        return _Verdict("counter_propose", "medium", "refuses one format, offers another")
     # A refusal wins, except "No, make it Friday at 9": a new time said as a proposal.
     if _declines(s) and not (outside and (counter or s.leading_no) and not _not_now(s)):
         conflicted = s.score("accept") >= rules.CLEAR and not s.leading_no and not _hard(s)
         return _Verdict("decline", "low" if conflicted else "high", _decline_reason(s))
     if outside:
-        sure = counter or s.leading_no or not s.score("accept")
-        confidence: Confidence = "high" if sure else "medium"
+        # "See you on Monday": saying you will be there with a time agrees to meet then.
+        attending = s.has("accept", "see you") or s.has("accept", "attend")
+        if attending and not counter and not s.leading_no and not s.score("slot_rejected"):
+            return _Verdict("accept", "medium", "accepts and names " + _texts(outside))
+        # A bare date in real mail is as often news ("Greg is at a site visit on the 15th")
+        # as an offer: only a proposing phrase makes it a sure counter-proposal.
+        confidence: Confidence = "high" if counter or s.leading_no else "medium"
+        if not counter and _reports_others(s):
+            confidence = "low"  # a schedule reported ("Greg is away on the 15th"), not an offer
         return _Verdict("counter_propose", confidence, "names other times: " + _texts(outside))
     if s.score("slot_rejected") and not (inside and (s.score("accept") or s.score("approval"))):
         return _Verdict("counter_propose", "medium", "the proposed time does not work")
     if s.has("counter", "alternatives") and not s.score("accept"):
         return _Verdict("counter_propose", "medium", "asks for other times")
+    if (s.has("counter", "other format") or s.has("counter", "let's meet")) and not (
+        s.score("accept") or outside
+    ):
+        return _Verdict("counter_propose", "medium", "offers to meet another way or later")
     if vague and counter and not s.score("accept"):
         return _Verdict("counter_propose", "medium", "asks for other times: " + _texts(vague))
     if s.score("accept") or (inside and s.score("approval")) or (named and counter):
         picked = f" ({_texts(inside)})" if inside else ""
         cues = _joined(s, "accept") or _joined(s, "approval")
-        return _Verdict("accept", "high", "accepts" + picked + ": " + cues)
+        return _Verdict("accept", _accept_confidence(s, inside), "accepts" + picked + ": " + cues)
     if s.score("approval") and local_slots:
         return _Verdict("accept", "medium", "approves the proposal: " + _joined(s, "approval"))
     if s.questions:
@@ -641,6 +739,29 @@ def _fallback(s: _Signals) -> _Verdict:
     if not s.lowered.strip():
         return _Verdict("unclear", "low", "no new text in the reply")
     return _Verdict("unclear", "low", "no cue matched")
+
+
+# A reply that speaks of the writer or the reader, as offers do ("I", "we", "you", "let's").
+_PERSONAL = re.compile(r"\b(?:i|i'm|i'll|i'd|we|we're|we'll|me|us|my|our|you|your|let's)\b")
+# Someone else as the subject: "he is", "Greg is scheduled", "they will".
+_OTHERS_SUBJECT = re.compile(
+    r"\b(?:[Hh]e|[Ss]he|[Tt]hey)\b|\b(?!(?:The|It|This|That|There|What|Which)\b)[A-Z][a-z]+ "
+    r"(?:is|are|was|were|will|has|had)\b"
+)
+
+
+def _reports_others(s: _Signals) -> bool:
+    """The reply tells of other people's plans and says nothing of the writer or reader."""
+    return not _PERSONAL.search(s.lowered) and bool(_OTHERS_SUBJECT.search(s.text))
+
+
+def _accept_confidence(s: _Signals, inside: Sequence[_TimeMention]) -> Confidence:
+    """A yes said next to bad news, or next to a new proposal and questions, is not sure."""
+    if s.has("negative", "regret") and not inside:
+        return "low"
+    if s.questions and s.score("counter") >= rules.CLEAR:
+        return "low"
+    return "high"
 
 
 def _declines(s: _Signals) -> bool:
@@ -693,7 +814,22 @@ def _analysis(
         question=" ".join(s.questions)[:500] or None,
         ooo_return=_return_date(s.text, now) if verdict.intent == "out_of_office" else None,
         reschedule_later=s.horizon if verdict.intent == "reschedule" else None,
+        extras=_extras(verdict.intent, s),
     )
+
+
+def _extras(intent: str, s: _Signals) -> tuple[Intent, ...]:
+    """What else the reply does besides its primary intent, from the same signals."""
+    found: list[Intent] = []
+    if s.questions and intent != "question":
+        found.append("question")
+    if (s.delegate_name or s.score("delegate") >= rules.CLEAR) and intent != "delegate":
+        found.append("delegate")
+    if (s.away or s.score("ooo") >= rules.CLEAR) and intent != "out_of_office":
+        found.append("out_of_office")
+    if s.score("accept") and intent in ("question", "delegate", "out_of_office"):
+        found.append("accept")
+    return tuple(found)
 
 
 def _must_escalate(intent: str, confidence: str) -> bool:
@@ -727,7 +863,8 @@ def _return_date(text: str, now: datetime) -> date | None:
                 return found
         if "next week" in scope:
             return now.date() + timedelta(days=7 - now.weekday())
-    return None
+    # "De vuelta el 14/03", "wieder ab dem 14. März": day-first, as the six languages write it.
+    return languages.return_date(lowered, now.date())
 
 
 def _mention_date(mention: _TimeMention, today: date) -> date | None:
@@ -844,6 +981,7 @@ def _from_llm(
         question=ruled.question,
         ooo_return=_return_date(s.text, now) if answer.intent == "out_of_office" else None,
         reschedule_later=s.horizon if answer.intent == "reschedule" else None,
+        extras=tuple(extra for extra in ruled.extras if extra != answer.intent),
         llm_calls=1,
         llm_usage=usage,
     )

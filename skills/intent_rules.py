@@ -110,7 +110,7 @@ DAY_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>" + _MONTH_OR_MAY + r")",
         r"\b(?:the|on)\s+(?P<day>" + _ORDINAL + r")",
         r"\b(?P<day>" + _ORDINAL + r")\s+of\s+(?:this|next|the)\s+month",
-        r"\b(?P<m_num>1[0-2]|0?[1-9])/(?P<d_num>3[01]|[12]\d|0?[1-9])(?:/\d{2,4})?\b",
+        r"(?<![-\w])(?P<m_num>1[0-2]|0?[1-9])/(?P<d_num>3[01]|[12]\d|0?[1-9])(?:/\d{2,4})?\b",
         r"\b(?P<relative>today|tonight|tomorrow|day after tomorrow)\b",
         r"\b(?:this|next|coming)\s+(?:week(?:end)?)\b",
         r"\b(?:early|late|later|end of|middle of|mid)\s+(?:this|next|the)\s+week\b",
@@ -162,9 +162,11 @@ CLAUSE_NEGATORS = re.compile(r"\b(?:none|neither) of\b", re.IGNORECASE)
 ACCEPT: tuple[Cue, ...] = (
     cue(
         "yes",
-        r"\b(?:yes|yeah|yep|yup|yea|ya|sure|absolutely|definitely|certainly|of course|affirmative"
-        r")\b|\b(?:sounds|it'?s) (?:like )?a plan\b|\b(?:it'?s a )?deal\b"
-        r"|\b(?:i'?m|we'?re|count me) in\b|\b\w+day it is\b|\b(?:that|it)'?s a go\b",
+        r"\b(?:yes|yeah|yep|yup|yea|ya|(?<!i'm )(?<!i am )(?<!make )(?<!be )sure|absolutely"
+        r"|definitely|certainly|of course|affirmative)\b|\b(?:sounds|it'?s) (?:like )?a plan\b"
+        r"|\b(?:it'?s a )?deal\b"
+        r"|\b(?:i'?m|we'?re) in(?=\s*(?:[.!,;]|$|for\b))|\bcount (?:me|us) in\b"
+        r"|\b\w+day it is\b|\b(?:that|it)'?s a go\b",
         CLEAR,
         negatable=True,  # "not sure", "not definitely" are doubts, not a yes
     ),
@@ -213,15 +215,29 @@ ACCEPT: tuple[Cue, ...] = (
     ),
     cue(
         "see you",
-        r"\bsee you (?:then|there|on|at|next)\b|\b(?:i|we)'?(?:ll| will) be there\b"
-        r"|\blooking forward to (?:it|the|our|meeting|speaking|talking|chatting|connecting)",
+        r"\bsee (?:you|u|ya|everyone|you all|you guys)(?: all| guys)? (?:then|there|on|at|next|in"
+        r"|tomorrow|today|tonight|this|" + "|".join(WEEKDAYS) + r")\b"
+        r"|\b(?:i|we)'?(?:ll| will| shall) be there\b"
+        r"|\blook(?:ing)? forward (?:to|tot?he?) (?:it|the|our|meeting|seeing|speaking|talking"
+        r"|chatting|connecting|catching up)",
         CLEAR,
+    ),
+    # Saying you will be at the meeting accepts it: "I plan to attend", "count me in".
+    cue(
+        "attend",
+        r"\b(?:i|we)(?:'ll| will| shall| would| can| plan to| intend to| expect to| am going to"
+        r"|'m going to| hope to| do plan to)? (?:attend|be attending|come along|be joining)\b"
+        r"|\b(?:plan|planning|intend|intending|expect|expecting) to (?:attend|come|be there|join)\b"
+        r"|\b(?:i'?m|we'?re|i am|we are) in for\b|\b(?:we'?re|we are|i'?m|i am) on for\b"
+        r"|\b(?:i'?ll|i will|we'?ll|we will|i can|we can|happy to) do it\b",
+        CLEAR,
+        negatable=True,
     ),
     cue(
         "can make it",
         r"\b(?:i|we) can (?:make|do) (?:it|that|this|then)\b|\b(?:i|we)'?(?:m|re| am"
         r"| are) (?:available|free) (?:then|at that time|for (?:it|that))\b|\b(?:happy|glad|keen"
-        r"|delighted) to (?:meet|join|chat|talk|connect|speak|hop on|do)\b",
+        r"|delighted) to (?:meet|join|chat|talk|connect|speak|hop on|do|come|go|attend)\b",
         CLEAR,
         negatable=True,
     ),
@@ -293,8 +309,27 @@ DECLINE: tuple[Cue, ...] = (
     ),
     cue(
         "cannot attend",
-        r"\b(?:can'?t|cannot|won'?t be able to|unable to|not able to) (?:make it|"
-        r"attend|join|meet|take (?:the|this) (?:call|meeting))\b",
+        r"\b(?:can'?t|cannot|won'?t be able to|unable to|not (?:be )?able to) (?:make it|"
+        r"attend|join|meet|participate|come|be there|take (?:the|this) (?:call|meeting)|make "
+        r"(?:this|the|that|our|your) (?:meeting|call|session|dinner|lunch|event|one))\b"
+        r"|\b(?:won'?t|will not|can'?t|cannot) be (?:on|at|in|joining) (?:the|this|that|your|our)"
+        r" (?:call|meeting|session|dinner|lunch|event|conference)\b"
+        r"|\b(?:prefer|rather|like) to (?:skip|sit (?:this|it) out|miss (?:it|this))\b"
+        r"|(?:\bnot|n't) (?:seem |look |sound )?(?:very |really )?(?:practical|feasible|possible|"
+        r"realistic) for (?:me|us|him|her|them) to\b",
+        CLEAR,
+    ),
+    # Someone else the invitation was for can't come: "Sally is not available", "he will not be
+    # able to participate". The first person saying it refuses one slot ("busy then").
+    cue(
+        "they cannot",
+        r"\b(?:he|she|they|both|neither)\b.{0,40}\b(?:(?:is|are|will) (?:both |also )?not (?:going"
+        r" to be |be )?(?:available|able to)|(?:isn'?t|aren'?t|won'?t be) (?:available|able to)"
+        r"|(?:can'?t|cannot) (?:make it|attend|come|join))\b"
+        r"|\b[a-z]+(?:'s)? (?:is|are) (?:both |also )?not (?:going to be |be )?(?:available|able"
+        r" to (?:attend|participate|make it|join|come))\b"
+        r"|\b(?:he|she|they)(?:'s|'re| is| are| will be)(?: both| all| also)? (?:out of (?:the )?"
+        r"office|out of town|away|on vacation|on holiday|travell?ing)\b",
         CLEAR,
     ),
     cue(
@@ -318,6 +353,15 @@ LEADING_NO = re.compile(
 # Phrases that turn a time mention into a proposal of our own.
 COUNTER: tuple[Cue, ...] = (
     cue("how about", r"\b(?:how|what) about\b|\binstead\b|\brather\b|\bwhat if\b", CLEAR),
+    # Offering to meet without a time yet: "perhaps we can get together then", "let's connect
+    # when you are back".
+    cue(
+        "let's meet",
+        r"\b(?:let'?s|let us|(?:perhaps|maybe) (?:we|you and i) (?:can|could)) (?:meet|connect|talk"
+        r"|speak|chat|get together|hook up|catch up|meet up"
+        r"|do (?:it|this|that|lunch|dinner|drinks))\b",
+        CLEAR,
+    ),
     cue(
         "would it work",
         r"\b(?:would|could|can|does|will) .{1,40} work (?:for you|better)?\b"
@@ -348,7 +392,16 @@ COUNTER: tuple[Cue, ...] = (
         "make it",
         r"\b(?:make|change|move|set|switch|shift|push|put|schedule|book|reserve|try)"
         r"(?: it| that| this| the \w+| me| us| one)?(?: again)?(?:,? but)? (?:to|for|at|on|in)\b"
-        r"|\bmake it\b",
+        r"(?=\s*\w)|\bmake it\b",  # "put it on." stages something; "put it on Monday" moves it
+        CLEAR,
+        negatable=True,  # "I can't make it on Friday" refuses, it proposes nothing
+    ),
+    # Another format or channel: "give me a call this afternoon", "or by phone".
+    cue(
+        "other format",
+        r"\b(?:give|send) (?:me|us) a (?:call|ring|buzz)\b|\b(?:call|ring|phone) me\b"
+        r"|\bor (?:by|over the) (?:phone|video|zoom|teams)\b|\b(?:maybe|perhaps|or) (?:dinner|"
+        r"drinks|lunch|coffee|breakfast)\b|\bcome for (?:drinks|coffee|dessert)\b",
         CLEAR,
     ),
     cue(
@@ -408,6 +461,27 @@ DELEGATE: tuple[Cue, ...] = (
         r"teammate|co-?worker|head of|vp|director)\b|\bon my behalf\b",
         CLEAR,
     ),
+    # Sending someone in the writer's place: "one of you could speak", "ask Ana to meet you in
+    # my place", "check with his assistant".
+    cue(
+        "in my place",
+        r"\bin (?:my|his|her|our) (?:place|stead)\b|\binstead of (?:me|him|her|us)\b"
+        r"|\bone of (?:you|your (?:team|people|colleagues))\b.{0,30}\b(?:attend|speak|go|join"
+        r"|present|cover|come)\b|\b(?:send|sending) (?:someone|somebody|a colleague|one of)\b"
+        r"|\bcheck with (?:my|his|her|their|\w+'s) (?:assistant|secretary|office|calendar)\b"
+        r"|\b(?:ask|asked|asking) \w+ to (?:meet|see|call|attend|join|speak|present|talk)\b",
+        DECISIVE,
+    ),
+    # A scheduling chore handed to the person addressed (an assistant): "please set up a
+    # meeting", "would you please check my calendar".
+    cue(
+        "arrange it",
+        r"\bplease,? (?:set ?up|arrange|organi[sz]e|schedule|book|re-?schedule|set) (?:a |the |"
+        r"this |that )?(?:meeting|call|time|appointment)\b|\b(?:please|would you|could you|can "
+        r"you)(?: please)?,? check (?:my|his|her|\w+'s) calendar\b|\bto set ?up a (?:meeting|"
+        r"call|time)\b|\bplease,? set (?:a|up a) meeting with\b",
+        DECISIVE,
+    ),
 )
 
 OUT_OF_OFFICE: tuple[Cue, ...] = (
@@ -435,9 +509,33 @@ OUT_OF_OFFICE: tuple[Cue, ...] = (
     cue(
         "when i return",
         r"\b(?:respond|reply|get back to you|answer)\b.{0,40}\b(?:when|upon|after|on)"
-        r" (?:i|my) return\b|\b(?:i will|i'll|i shall) be (?:back|returning)\b"
-        r"|\breturning (?:to the office )?on\b|\bback in the office\b|\bback on\b",
+        r" (?:i|my) return\b|\b(?:will|'ll|shall|should|would) be (?:back|returning)\b"
+        r"|\breturning (?:to the office )?on\b|\bback in the office\b|\bback on\b"
+        r"|\b(?:won'?t|will not) be back (?:until|till|before)\b|\b(?:until|till|when|once) i "
+        r"(?:get|come) back\b|\bon my return\b",
         CLEAR,
+    ),
+    cue("absence", r"\bin my absence\b|\bwhile i(?:'m| am) (?:away|out|gone)\b", DECISIVE),
+)
+
+# Words pointing back at the time we asked about ("I'm out of town that day").
+THAT_TIME = re.compile(
+    r"\bthat (?:day|date|week|morning|afternoon|evening|time|night)\b|\bon the day\b"
+    r"|\bthen\b(?!\s*(?:we|i|you|let))",
+)
+
+# The writer is away at a time ("I'm in London next week", "I am off on Wednesday", "I'll be out
+# this afternoon"): that time is out, never a counter-proposal of it. Places need a capital
+# letter, so that pattern lives in :mod:`skills.detect_intent`.
+AWAY_TIME: tuple[Cue, ...] = (
+    cue(
+        "away then",
+        r"\b(?:i|we)(?:'m| am|'re| are|'ll be| will be| shall be| should be| will be| be) (?:out"
+        r"(?! of (?:ideas|time|luck|options))|away|off|gone|travell?ing|on the road|on (?:vacation"
+        r"|holiday|leave|a trip|business travel)|out of (?:town|the country|the office|pocket)"
+        r"|abroad)\b",
+        CLEAR,
+        negatable=True,
     ),
 )
 
@@ -491,6 +589,18 @@ RESCHEDULE: tuple[Cue, ...] = (
         r"this|tomorrow'?s|today'?s) (?:meeting|call|chat|demo|session|appointment)\b",
         DECISIVE,
     ),
+    # The organiser's notice that an agreed meeting moved: "has been moved to", "we have
+    # rescheduled the call for", "is now at 3".
+    cue(
+        "moved",
+        r"\b(?:has|have|had) been (?:re-?scheduled|moved|changed|pushed|postponed|shifted|bumped"
+        r"|brought forward)\b|\b(?:we|i)(?:'ve| have)? (?:re-?scheduled|moved|changed|pushed|"
+        r"shifted|postponed) (?:the|our|this|your|tomorrow'?s|today'?s)\b|\b(?:is|are) now "
+        r"(?:scheduled|set|planned|booked)\b|\bis still (?:scheduled|set|planned|on) for\b"
+        r"|\bre-?scheduled (?:for|to)\b|\b(?:was|were|got) (?:re-?scheduled|moved|pushed|postponed|"
+        r"shifted|bumped|brought forward)\b",
+        DECISIVE,
+    ),
     cue(
         "came up",
         r"\bsomething (?:urgent )?(?:came|has come) up\b|\b(?:a|an) (?:conflict|"
@@ -539,6 +649,8 @@ NEGATIVE: tuple[Cue, ...] = (
         CLEAR,
     ),
     cue("upset", r"\b(?:unfortunately|sorry|regret|sadly)\b", WEAK),
+    # Bad news said around a yes ("unfortunately ..., see you next week"): the yes is in doubt.
+    cue("regret", r"\b(?:unfortunately|regrettably|sadly|i'?m afraid|i regret)\b", WEAK),
 )
 
 # Lines that end the new part of an email: quoted history and forwarded blocks.
