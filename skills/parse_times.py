@@ -17,7 +17,8 @@ is a Monday; abbreviations keep their DST meaning (EST is UTC-5 all year, ET fol
 York); a wall time inside a DST gap moves forward and one inside a fold takes the first
 occurrence, both with low confidence.
 A date written in Spanish, German, French, Portuguese, Italian or Dutch is read by dateparser
-and kept only when it agrees with the month and day in the text (``timeparse.foreign``).
+(in free text, each run of date words on its own) and kept only when it agrees with the
+month, day and weekday in the text (``timeparse.foreign``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from skills.timeparse.context import Context
-from skills.timeparse.foreign import foreign_trigger, read_foreign
+from skills.timeparse.foreign import foreign_trigger, foreign_windows, read_foreign
 from skills.timeparse.grammar import Expression, parse_expressions
 from skills.timeparse.matching import match_proposed
 from skills.timeparse.model import GRAINS, ParsedTime
@@ -69,23 +70,20 @@ def parse_time(text: str, *, now: datetime, tz: str, dayfirst: bool = False) -> 
     # they saw at most a clock or a number next to it, so the fallback reads the whole text.
     # When the English reading already has a day, the fallback may only add to it.
     foreign = _read_foreign(text, ctx)
-    if foreign is None:
-        return best
-    named_day = spec is not None and (
-        spec.month is not None
-        or spec.day is not None
-        or spec.weekday is not None
-        or spec.date is not None
-        or spec.holiday is not None
-    )
-    if best is None or spec is None or not named_day:
-        return foreign  # the English reading has no day (a clock, a year, a number)
-    if foreign.start.date() == best.start.astimezone(foreign.start.tzinfo).date():
-        return foreign if foreign.grain == "minute" else best  # it adds the time of day
+    if foreign is None or best is None or spec is None:
+        return foreign or best
+    return foreign if _foreign_wins(best, spec, foreign) else best
+
+
+def _foreign_wins(english: ParsedTime, spec: Spec, foreign: ParsedTime) -> bool:
+    """Whether the fallback's reading replaces the English rules' reading of the same words."""
+    if not _names_day(spec):
+        return True  # the English reading has no day (a clock, a year, a number)
+    if foreign.start.date() == english.start.astimezone(foreign.start.tzinfo).date():
+        return foreign.grain == "minute"  # same day: the fallback adds the time of day
     weekday_only = spec.month is None and spec.day is None and spec.date is None
-    if weekday_only and spec.weekday == foreign.start.weekday():
-        return foreign  # "Tuesday, 3 juni": the English rules saw only the weekday
-    return best
+    # "Tuesday, 3 juni": the English rules saw only the weekday, and it fits.
+    return weekday_only and spec.weekday == foreign.start.weekday()
 
 
 def extract_times(
@@ -109,7 +107,33 @@ def extract_times(
     ctx = Context.build(now, tz, dayfirst)
     source = mask_quoted(text) if ignore_quoted else text
     found = _read(source, ctx, whole=False, original=text)
+    if foreign_trigger(source) is not None:
+        found = _with_foreign(found, source, text, ctx)
     return [p for p, _ in found if include_excluded or not p.excluded]
+
+
+def _with_foreign(
+    found: list[tuple[ParsedTime, Spec]], source: str, original: str, ctx: Context
+) -> list[tuple[ParsedTime, Spec]]:
+    """Add what the non-English fallback reads in runs the English rules only partly saw."""
+    for start, end in foreign_windows(source):
+        overlapping = [(p, s) for p, s in found if p.span[0] < end and start < p.span[1]]
+        foreign = _read_foreign(original[start:end], ctx, offset=start)
+        if foreign is None or not all(_foreign_wins(p, s, foreign) for p, s in overlapping):
+            continue
+        kept = [(p, s) for p, s in found if (p, s) not in overlapping]
+        found = sorted([*kept, (foreign, Spec())], key=lambda r: r[0].span)
+    return found
+
+
+def _names_day(spec: Spec) -> bool:
+    return (
+        spec.month is not None
+        or spec.day is not None
+        or spec.weekday is not None
+        or spec.date is not None
+        or spec.holiday is not None
+    )
 
 
 def extract_exclusions(
@@ -143,7 +167,7 @@ def match_to_proposed(
     return match_proposed(body, proposed, times, ctx)
 
 
-def _read_foreign(text: str, ctx: Context) -> ParsedTime | None:
+def _read_foreign(text: str, ctx: Context, offset: int = 0) -> ParsedTime | None:
     found = read_foreign(text, ctx)
     if found is None:
         return None
@@ -156,7 +180,7 @@ def _read_foreign(text: str, ctx: Context) -> ParsedTime | None:
         end=None,
         grain=grain,
         tz=ctx.tz_name,
-        span=(0, len(text)),
+        span=(offset, offset + len(text)),
         confidence="medium",
         reasoning=f"{text!r} read as {reading} by the non-English fallback, checked against "
         "the month and day written in the text",

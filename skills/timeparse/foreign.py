@@ -82,7 +82,7 @@ _REWRITES = (
         r" \1:\2 ",
     ),
     (re.compile(r"(?<![\d:.])\b(\d{1,2})\s*(?:uhr|uur|h)(?![\w:])"), r" \1:00 "),
-    (re.compile(rf"\b(?:{_AT}|à)\s+(\d{{1,2}})(?![\d:.])"), r" \1:00 "),
+    (re.compile(rf"\b(?:{_AT}|à)\s+(\d{{1,2}})(?![\d:]|\.\d)"), r" \1:00 "),
     (re.compile(rf"\b(?:{_AT}|el|il|le|la|am|op|na|no|den)\b"), " "),
 )  # fmt: skip
 # An English weekday next to a foreign date ("Wednesday, 3 juni") is checked, not read:
@@ -92,6 +92,40 @@ _ENGLISH_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturd
 _CLOCK = re.compile(r"\d:\d\d|\d\s*[ap]\.?m\b")
 _YEAR = re.compile(r"\b\d{4}\b|\d[./-]\d{1,2}[./-]\d{2}\b")
 _LANGUAGES = ["es", "de", "fr", "pt", "it", "nl"]
+
+
+_LITTLE_WORD = r"(?:de|del|el|le|la|il|am|um|om|op|à|às|a\s+las|a\s+la|alle|den|der)"
+_DATEISH = (
+    r"(?:\d{1,4}(?:[.:/h-]\d{1,2}){0,2}(?:h|\.)?|"
+    + _alternation([*_MONTHS, *_WEEKDAYS, *_ENGLISH_DAYS])
+    + rf"|uhr|uur|h|{_LITTLE_WORD})(?!\w)"
+)
+_WINDOW = re.compile(rf"(?<!\w)(?:{_DATEISH}[\s,]*)+")
+_LEAD = re.compile(rf"(?:{_LITTLE_WORD}(?!\w)[\s,]*)+")
+_TAIL = re.compile(rf"(?:[\s,]+{_LITTLE_WORD})*[\s,]*$")
+
+
+def foreign_windows(text: str) -> list[tuple[int, int]]:
+    """Spans of runs of date words and numbers that hold a foreign month or weekday.
+
+    In free text the fallback reads each run on its own ("el martes a las 10" inside a
+    sentence), never the whole message.
+    """
+    low = text.lower()
+    spans = []
+    for run in _WINDOW.finditer(low):
+        if _TRIGGER.search(run.group(0)) is None:
+            continue
+        start, end = run.span()
+        lead = _LEAD.match(low, start, end)
+        if lead is not None:
+            start = lead.end()
+        tail = _TAIL.search(low, start, end)
+        if tail is not None:
+            end = tail.start()
+        if end > start:
+            spans.append((start, end))
+    return spans
 
 
 def foreign_trigger(text: str) -> int | None:
@@ -121,7 +155,7 @@ def read_foreign(text: str, ctx: Context) -> tuple[datetime, str] | None:
     if found is None:
         return None
     found = found.astimezone(ctx.tz)
-    day = _checked_day(low, found.date(), ctx.today)
+    day = _checked_day(low, cleaned, found.date(), ctx.today)
     if day is None:
         return None
     if english_day is not None and day.weekday() != _ENGLISH_DAYS.index(english_day.group(1)):
@@ -130,7 +164,7 @@ def read_foreign(text: str, ctx: Context) -> tuple[datetime, str] | None:
     return start, "minute" if _CLOCK.search(cleaned) else "day"
 
 
-def _checked_day(low: str, day: date, today: date) -> date | None:
+def _checked_day(low: str, cleaned: str, day: date, today: date) -> date | None:
     month = _MONTH_WORD.search(low)
     weekday = _WEEKDAY_WORD.search(low)
     if month is not None:
@@ -140,7 +174,7 @@ def _checked_day(low: str, day: date, today: date) -> date | None:
             return None
         if day < today and not _YEAR.search(low):
             day = safe_date(day.year + 1, day.month, day.day) or day  # the next one to come
-    elif weekday is not None and day <= today and not re.search(r"\d[./]\d", low):
+    elif weekday is not None and day <= today and not re.search(r"\d[./-]\d", cleaned):
         # A weekday alone is the next one after today, as in English.
         day += timedelta(days=7 * ((today - day).days // 7 + 1))
     if weekday is not None and _WEEKDAYS[weekday.group(1)] != day.weekday():

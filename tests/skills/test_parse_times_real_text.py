@@ -358,3 +358,27 @@ def test_versions_and_single_digit_dotted_pairs_are_not_dates() -> None:
 
 def test_compact_date_at_the_end_of_a_sentence() -> None:
     assert _found("Order placed 20310602.") == ["20310602"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "expected"),
+    [
+        ("Perfecto, el jueves a las 11 nos vemos.", "jueves a las 11", (2031, 4, 17, 11, 0)),
+        ("Gern, am Freitag um 9 Uhr.", "Freitag um 9 Uhr", (2031, 4, 18, 9, 0)),
+        ("D'accord pour mardi 22 avril à 16h.", "mardi 22 avril à 16h", (2031, 4, 22, 16, 0)),
+        ("Prima, woensdag om 13.30 uur.", "woensdag om 13.30 uur", (2031, 4, 16, 13, 30)),
+        ("Passt: 02.05. um 10 Uhr", "02.05. um 10 Uhr", (2031, 5, 2, 10, 0)),
+    ],
+)
+def test_extraction_reads_foreign_runs_inside_sentences(
+    text: str, phrase: str, expected: tuple[int, ...]
+) -> None:
+    found = extract_times(text, now=NOW, tz="UTC")
+    assert [p.text for p in found] == [phrase]
+    s = found[0].start.astimezone(UTC)
+    assert (s.year, s.month, s.day, s.hour, s.minute) == expected
+    assert found[0].confidence == "medium"
+
+
+def test_english_reading_stays_when_a_foreign_word_is_only_a_name() -> None:
+    assert _found("Drinks with Mai on Thursday at 6pm") == ["Thursday at 6pm"]
