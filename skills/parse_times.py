@@ -220,17 +220,10 @@ def _read(
             continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
         if not whole and expr.spec.is_now and _adverb_now(matched, source, span[1]):
             continue  # "I now have", "for now": the adverb, not a time to meet
-        if not whole and _meal_only(expr.spec, matched):
-            continue  # "take you to lunch", "a lunch with Brent": the meal, not a time of day
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
     return out
-
-
-def _meal_only(spec: Spec, matched: str) -> bool:
-    bare = spec.pod == "lunch" and not spec.has_date() and spec.hour is None and spec.end is None
-    return bare and matched.lower().split() in (["lunch"], ["for", "lunch"])
 
 
 def _adverb_now(matched: str, source: str, end: int) -> bool:

@@ -261,7 +261,7 @@ def _found(text: str) -> list[str]:
         ("I now have the signed copy.", []),
         ("Let's hold off for now.", []),
         ("Are you free to talk now?", ["now"]),
-        ("Can I take you to lunch?", []),
+        ("Can I take you to lunch?", ["lunch"]),  # a lunch meeting is held at lunchtime
         ("Could we meet at lunch on Friday?", ["at lunch on Friday"]),
         ("I am out on Monday: offsite all day.", ["Monday", "all day"]),
         ("Please reply as soon as possible.", ["as soon as possible"]),
