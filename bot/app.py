@@ -6,7 +6,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
-from bot.listeners import brief, cards, decisions, home, meeting, picker, review, schedule, start
+from bot.listeners import (
+    brief,
+    cards,
+    decisions,
+    home,
+    meeting,
+    picker,
+    review,
+    schedule,
+    start,
+    stranger_replies,
+)
 from orchestrator.bootstrap import Deps
 
 
@@ -28,4 +39,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     )
     for listeners in (schedule, start, cards, decisions, home, meeting, picker, review, brief):
         listeners.register(app, deps)
+    stranger_replies.register(app, deps)
     return app

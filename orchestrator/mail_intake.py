@@ -7,25 +7,37 @@ and DMs go out after that commit. A rep's cursor is saved only after the whole b
 recorded, so a crash makes the next poll read the same messages again, and the unique
 constraints turn them into no-ops.
 
+A message is that message's problem, never the mailbox's: one Convene cannot parse, or one the
+database refuses, is recorded as unreadable (its own row, in a fresh transaction, with what
+could be read), the rep is told once, and the poll moves on. Only an outage — the database or
+the provider unreachable — leaves the cursor where it was.
+
+Mail belongs to its mailbox: a message is matched only to the mailbox owner's requests, by
+Message-IDs sent from that mailbox. A reply on a request's thread from someone who is not on
+the request is shown to the rep (`orchestrator.stranger_replies`), never taken as the answer.
+
 What is never done here: answering the prospect, or reopening a finished request. Mail that
 plausibly concerns a prospect but cannot be placed goes to the rep instead of being dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
@@ -48,6 +60,8 @@ from orchestrator.notifications import claim
 from orchestrator.notify import tell_rep
 from orchestrator.providers import mail_provider_of
 from orchestrator.steps.replies import prospect_tz
+from orchestrator.stranger_replies import hold_stranger_reply
+from skills.clean_text import clean_line
 from skills.parse_times import parse_time
 from skills.read_email import Classification, InboundEmail, classify, clean_body, parse_email
 
@@ -55,7 +69,21 @@ log = structlog.get_logger(__name__)
 
 FINISHED = (RequestStatus.completed, RequestStatus.cancelled)
 # Errors that mean "try the whole mailbox again next tick", not "this message is unreadable".
-RETRY_LATER = (SQLAlchemyError, TransientError, TimeoutError, ConnectionError)
+OUTAGES = (
+    TransientError,
+    TimeoutError,
+    ConnectionError,
+    DisconnectionError,
+    InterfaceError,
+    PoolTimeout,
+)
+# SQLSTATE classes in which the database refuses a value (22 data exception: NUL, bad
+# encoding; 54 program limit: an index row too large), not its own availability.
+_REFUSED_VALUE = ("22", "54")
+# Longer ids are not real Message-IDs, and would not fit a btree index row.
+MAX_ID_CHARS = 250
+MAX_SUBJECT_SHOWN = 200
+MAX_QUOTED_IDS = 50  # Message-ID lines a bounce may quote
 # An out-of-office person is taken to be back at this local time on their return day.
 BACK_AT = time(9, 0)
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
@@ -171,22 +199,94 @@ def _record_run(deps: Deps, *, started: datetime, counts: Counter[str], errors: 
 
 
 def _intake_or_report(deps: Deps, *, rep: Rep, message: InboundRaw) -> str:
-    """Take one message in. A message we cannot process is reported to the rep and skipped,
-    so one malformed email cannot stall the mailbox; database and network trouble instead
-    stops the poll (the cursor stays, the batch is read again next tick)."""
+    """Take one message in. A message we cannot process, or one the database refuses, is
+    recorded as unreadable in a fresh transaction and the rep told; an outage instead stops
+    the poll (the cursor stays, the batch is read again next tick). Recording the unreadable
+    row is the last test: if even that fails, the database is what is failing."""
     try:
         return intake_message(deps, rep=rep, message=message)
-    except RETRY_LATER:
-        raise
-    except Exception as exc:  # noqa: BLE001 - reported to the rep below, never dropped silently
-        log.warning("mail_unreadable", rep_id=str(rep.id), error=repr(exc))
-        tell_rep(
-            deps,
-            rep_id=rep.id,
-            text=":warning: Convene could not read an email in your inbox "
-            f"(provider id {escape_mrkdwn(message.provider_id)}). Please look at it yourself.",
+    except Exception as exc:
+        if is_outage(exc):
+            raise
+        log.warning("mail_unreadable", rep_id=str(rep.id), error=repr(exc)[:500])
+        return record_unreadable(deps, rep=rep, message=message, reason=_failure(exc))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database or the provider is unavailable (try the mailbox
+    again later) rather than that this one message cannot be taken in."""
+    if isinstance(exc, OUTAGES):
+        return True
+    if isinstance(exc, OperationalError):
+        # Locked, deadlocked, disconnected, timed out: transient. A value the database will
+        # never accept is not.
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        return not state.startswith(_REFUSED_VALUE)
+    return False
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError | MemoryError):
+        return "it is too complex to read"
+    return f"reading it failed ({type(exc).__name__})"
+
+
+def record_unreadable(deps: Deps, *, rep: Rep, message: InboundRaw, reason: str) -> str:
+    """One row for a message that could not be taken in, with whatever of it can be read,
+    and one notice to the rep (the row is the gate: reading the message again finds it)."""
+    email = _salvage(message.raw)
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        if _seen(uow.session, org_id=rep.org_id, provider_id=provider_key(message)):
+            return "duplicates"
+        stored = _record_inbound(
+            uow.session,
+            rep=rep,
+            request=None,
+            message=message,
+            email=email,
+            now=now,
+            status="unreadable",
+            trust_ids=False,
         )
-        return "unreadable"
+        if stored is not None:
+            record_action(
+                uow.session,
+                org_id=rep.org_id,
+                request_id=None,
+                kind="unreadable_mail",
+                actor="system",
+                reasoning=reason,
+                details={"email_message_id": str(stored.row_id), "from": email.sender},
+                now=now,
+            )
+        uow.commit()
+    if stored is None:
+        return "duplicates"
+    tell_rep(deps, rep_id=rep.id, text=_unreadable_notice(email, reason=reason, request=None))
+    return "unreadable"
+
+
+def _salvage(raw: bytes) -> InboundEmail:
+    """What can be read of a message that failed: the headers at least, when parsing works."""
+    try:
+        email = parse_email(raw)
+    except Exception:  # noqa: BLE001 - nothing readable: the row still records that it came
+        return parse_email(b"")
+    return email
+
+
+def _unreadable_notice(
+    email: InboundEmail, *, reason: str, request: SchedulingRequest | None
+) -> str:
+    sender = escape_mrkdwn(email.sender or "an unknown sender")
+    subject = escape_mrkdwn(email.subject[:MAX_SUBJECT_SHOWN] or "no subject")
+    on = f" on *{escape_mrkdwn(request.ref)}*" if request is not None else ""
+    return (
+        f":warning: Convene could not fully read an email from {sender}{on} "
+        f"(“{subject}”): {escape_mrkdwn(reason)}. Nothing was done with it; "
+        "please read it in your mailbox."
+    )
 
 
 # --- one message -------------------------------------------------------------------------------
@@ -203,6 +303,7 @@ class Outcome:
     label: str  # the counter it adds to
     notices: list[tuple[uuid.UUID, str]] = field(default_factory=list)  # (rep id, DM text)
     wake_job: uuid.UUID | None = None
+    after_commit: list[Callable[[Deps], None]] = field(default_factory=list)  # e.g. a card
 
 
 @dataclass(frozen=True)
@@ -218,6 +319,7 @@ class Inbound:
     row_id: uuid.UUID
     how: str
     now: datetime
+    claimed_id: str | None = None  # a Message-ID another message already had, kept for audit
 
 
 def intake_message(deps: Deps, *, rep: Rep, message: InboundRaw) -> str:
@@ -227,8 +329,17 @@ def intake_message(deps: Deps, *, rep: Rep, message: InboundRaw) -> str:
     with deps.uow() as uow:
         outcome = _route(uow.session, deps, rep=rep, message=message, email=email, kind=kind)
         uow.commit()
+    # Committed: from here on nothing may turn this message into an "unreadable" one.
+    for effect in outcome.after_commit:
+        try:
+            effect(deps)
+        except Exception as exc:  # noqa: BLE001 - the row and its job are saved; the clock resumes
+            log.warning("mail_effect_failed", rep_id=str(rep.id), error=repr(exc)[:500])
     if outcome.wake_job is not None:
-        deps.wakeups.run_step(outcome.wake_job, tag="0-0")
+        try:
+            deps.wakeups.run_step(outcome.wake_job, tag="0-0")
+        except Exception as exc:  # noqa: BLE001 - the job row is committed; the clock resumes it
+            log.warning("mail_wakeup_failed", job_id=str(outcome.wake_job), error=repr(exc))
     for rep_id, text in outcome.notices:
         tell_rep(deps, rep_id=rep_id, text=text)
     return outcome.label
@@ -244,19 +355,39 @@ def _route(
     kind: Classification,
 ) -> Outcome:
     now = deps.clock.now()
-    if _seen(session, org_id=rep.org_id, provider_id=message.provider_id):
+    if _seen(session, org_id=rep.org_id, provider_id=provider_key(message)):
         return Outcome("duplicates")  # cheap early exit; the insert below is the real gate
     match = match_request(session, rep=rep, message=message, email=email, kind=kind)
     domain = deps.settings.mail_domain
     if match.request is None and not _concerns_us(session, rep, email, kind, domain=domain):
         # Not ours (newsletters, colleagues, other business): not stored, never processed.
         return Outcome("ignored")
-    row_id = _record_inbound(
-        session, rep=rep, request=match.request, message=message, email=email, now=now
+    status = "unreadable" if email.problem else "received"
+    stored = _record_inbound(
+        session,
+        rep=rep,
+        request=match.request,
+        message=message,
+        email=email,
+        now=now,
+        status=status,
     )
-    if row_id is None:
+    if stored is None:
         return Outcome("duplicates")
-    inbound = Inbound(session, rep, match.request, email, kind, message, row_id, match.how, now)
+    inbound = Inbound(
+        session,
+        rep,
+        match.request,
+        email,
+        kind,
+        message,
+        stored.row_id,
+        match.how,
+        now,
+        claimed_id=stored.claimed_id,
+    )
+    if email.problem:
+        return _on_unreadable(inbound, reason=email.problem)
     if match.request is None:
         return _escalate_unmatched(inbound)
     return HANDLERS[kind.kind](inbound)
@@ -275,6 +406,12 @@ def _seen(session: Session, *, org_id: str, provider_id: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Stored:
+    row_id: uuid.UUID
+    claimed_id: str | None  # the Message-ID it carried, when another message already had it
+
+
 def _record_inbound(
     session: Session,
     *,
@@ -283,37 +420,94 @@ def _record_inbound(
     message: InboundRaw,
     email: InboundEmail,
     now: datetime,
+    status: str = "received",
+    trust_ids: bool = True,
+) -> Stored | None:
+    """Insert the inbound row; None when this mail is already recorded (the same provider id,
+    or the same Message-ID with the same sender, subject and text, as when one email reaches
+    two of our mailboxes). A *different* message reusing a known Message-ID (a sender's bug,
+    or a stranger copying one of ours) is kept under a placeholder id, never dropped.
+    ON CONFLICT keeps the transaction usable."""
+    claimed = email.message_id if trust_ids and len(email.message_id) <= MAX_ID_CHARS else ""
+    values: dict[str, Any] = {
+        "org_id": rep.org_id,
+        "request_id": request.id if request else None,
+        "direction": "inbound",
+        "in_reply_to": _bounded(email.in_reply_to),
+        "references": [r for r in email.references if len(r) <= MAX_ID_CHARS],
+        "provider_message_id": provider_key(message),
+        "thread_id": _bounded(clean_line(message.thread_id)),
+        "sender": email.sender[:MAX_ID_CHARS],
+        "recipients": [*email.to, *email.cc],
+        "subject": email.subject,
+        "body_text": email.text,
+        "status": status,
+        # When we received it by our clock; the Date header is the sender's claim.
+        "created_at": now,
+    }
+    # A message without a (usable) Message-ID still needs a unique one for the constraint.
+    row_id = _insert_inbound(session, values, claimed or _placeholder_id(rep, message, ""))
+    if row_id is not None:
+        return Stored(row_id, None)
+    if not claimed or _seen(session, org_id=rep.org_id, provider_id=provider_key(message)):
+        return None
+    holder = session.exec(
+        select(EmailMessage).where(
+            EmailMessage.org_id == rep.org_id, EmailMessage.message_id == claimed
+        )
+    ).first()
+    if holder is None or _same_mail(holder, email):
+        return None
+    row_id = _insert_inbound(session, values, _placeholder_id(rep, message, "reused."))
+    log.warning("mail_message_id_reused", rep_id=str(rep.id), message_id=claimed[:120])
+    return Stored(row_id, claimed) if row_id is not None else None
+
+
+def _insert_inbound(
+    session: Session, values: Mapping[str, Any], message_id: str
 ) -> uuid.UUID | None:
-    """Insert the inbound row; None when it already exists (same provider id, or the same
-    Message-ID seen in another mailbox of ours). ON CONFLICT keeps the transaction usable."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = EmailMessage.__table__  # type: ignore[attr-defined]
     result = session.execute(
         insert(table)
-        .values(
-            id=uuid.uuid4(),
-            org_id=rep.org_id,
-            request_id=request.id if request else None,
-            direction="inbound",
-            # A message without a Message-ID still needs a unique one for the constraint.
-            message_id=email.message_id or f"<{message.provider_id}@inbound.invalid>",
-            in_reply_to=email.in_reply_to,
-            references=list(email.references),
-            provider_message_id=message.provider_id,
-            thread_id=message.thread_id,
-            sender=email.sender,
-            recipients=[*email.to, *email.cc],
-            subject=email.subject,
-            body_text=email.text,
-            status="received",
-            # When we received it by our clock; the Date header is the sender's claim.
-            created_at=now,
-        )
+        .values(id=uuid.uuid4(), message_id=message_id, **values)
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )
     # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
     return result.scalar_one_or_none()
+
+
+def provider_key(message: InboundRaw) -> str:
+    """The provider's id for a message as stored: it is the de-duplication key, so it must
+    be storable whatever the provider (or a fake of one) hands over."""
+    key = clean_line(message.provider_id)
+    if key == message.provider_id and len(key) <= MAX_ID_CHARS:
+        return key
+    return "sha256:" + hashlib.sha256(message.provider_id.encode("utf-8", "replace")).hexdigest()
+
+
+def _placeholder_id(rep: Rep, message: InboundRaw, tag: str) -> str:
+    digest = hashlib.sha256(f"{rep.org_id}\n{provider_key(message)}".encode()).hexdigest()[:32]
+    return f"<{tag}{digest}@inbound.invalid>"
+
+
+def _bounded(value: str | None) -> str | None:
+    return value[:MAX_ID_CHARS] if value else value
+
+
+def _same_mail(row: EmailMessage, email: InboundEmail) -> bool:
+    """The row holding a Message-ID is this very email (another copy of it), not a different
+    one that reuses the id."""
+
+    def words(text: str) -> str:
+        return " ".join(text.split())
+
+    return (
+        row.sender.lower() == email.sender
+        and bare_subject(row.subject) == bare_subject(email.subject)
+        and words(row.body_text) == words(email.text)
+    )
 
 
 # --- matching ----------------------------------------------------------------------------------
@@ -327,12 +521,13 @@ def match_request(
     email: InboundEmail,
     kind: Classification,
 ) -> Match:
-    """The request this message belongs to, most reliable evidence first."""
+    """The request this message belongs to, most reliable evidence first: always one of the
+    mailbox owner's (``rep``'s) requests, whatever the message's headers claim."""
     finders: list[tuple[str, Callable[[], SchedulingRequest | None]]] = [
         ("thread", lambda: _by_thread(session, rep=rep, thread_id=message.thread_id)),
-        ("headers", lambda: _by_message_ids(session, rep.org_id, _parents(email))),
-        ("calendar_uid", lambda: _by_calendar_uid(session, rep.org_id, kind)),
-        ("bounced_message", lambda: _by_bounced_message(session, rep.org_id, kind, message)),
+        ("headers", lambda: _by_message_ids(session, rep, _parents(email))),
+        ("calendar_uid", lambda: _by_calendar_uid(session, rep, kind)),
+        ("bounced_message", lambda: _by_bounced_message(session, rep, kind, message)),
         ("sender_subject", lambda: _by_sender_and_subject(session, rep=rep, email=email)),
         ("attendee", lambda: _by_attendee_address(session, rep=rep, kind=kind)),
     ]
@@ -362,15 +557,22 @@ def _by_thread(session: Session, *, rep: Rep, thread_id: str) -> SchedulingReque
 
 
 def _by_message_ids(
-    session: Session, org_id: str, message_ids: Sequence[str]
+    session: Session, rep: Rep, message_ids: Sequence[str]
 ) -> SchedulingRequest | None:
+    """Only emails this mailbox sent for its owner's requests: another rep's Message-ID in
+    the headers (or an inbound one anyone could have copied) proves nothing about this mail."""
+    message_ids = [m for m in message_ids if len(m) <= MAX_ID_CHARS]
     if not message_ids:
         return None
     rows = session.exec(
-        select(EmailMessage).where(
-            EmailMessage.org_id == org_id,
+        select(EmailMessage)
+        .join(SchedulingRequest, col(SchedulingRequest.id) == EmailMessage.request_id)
+        .where(
+            EmailMessage.org_id == rep.org_id,
+            EmailMessage.direction == "outbound",
+            func.lower(EmailMessage.sender) == rep.email.lower(),
+            SchedulingRequest.rep_id == rep.id,
             col(EmailMessage.message_id).in_(message_ids),
-            col(EmailMessage.request_id).is_not(None),
         )
     ).all()
     by_id = {row.message_id: row for row in rows}
@@ -380,27 +582,26 @@ def _by_message_ids(
     return None
 
 
-def _by_calendar_uid(
-    session: Session, org_id: str, kind: Classification
-) -> SchedulingRequest | None:
+def _by_calendar_uid(session: Session, rep: Rep, kind: Classification) -> SchedulingRequest | None:
     if kind.kind != "calendar_reply" or not kind.event_uid:
         return None
     return session.exec(
         select(SchedulingRequest).where(
-            SchedulingRequest.org_id == org_id,
+            SchedulingRequest.org_id == rep.org_id,
+            SchedulingRequest.rep_id == rep.id,
             SchedulingRequest.calendar_event_id == kind.event_uid,
         )
     ).first()
 
 
 def _by_bounced_message(
-    session: Session, org_id: str, kind: Classification, message: InboundRaw
+    session: Session, rep: Rep, kind: Classification, message: InboundRaw
 ) -> SchedulingRequest | None:
     """A bounce carries the failed message's headers; its Message-ID names our email."""
     if kind.kind != "bounce":
         return None
     quoted = _QUOTED_MESSAGE_ID.findall(message.raw.decode("latin-1"))
-    return _by_message_ids(session, org_id, quoted)
+    return _by_message_ids(session, rep, quoted[:MAX_QUOTED_IDS])
 
 
 def _by_sender_and_subject(
@@ -461,16 +662,18 @@ def _concerns_us(
     session: Session, rep: Rep, email: InboundEmail, kind: Classification, *, domain: str
 ) -> bool:
     """Unplaced mail that must still reach the rep: it quotes one of our Message-IDs, or it
-    is from (or, for a bounce, about) someone who is a prospect on any request."""
+    is from (or, for a bounce, about) someone who is a prospect on one of the rep's requests."""
     if any(ref.endswith(f"@{domain}>") for ref in _parents(email)):
         return True
     addresses = [email.sender, *kind.failed_recipients]
-    return bool(_known_prospect_requests(session, org_id=rep.org_id, addresses=addresses))
+    return bool(_known_prospect_requests(session, rep=rep, addresses=addresses))
 
 
 def _known_prospect_requests(
-    session: Session, *, org_id: str, addresses: Sequence[str]
+    session: Session, *, rep: Rep, addresses: Sequence[str]
 ) -> list[SchedulingRequest]:
+    """The mailbox owner's requests with one of ``addresses`` as a prospect (another rep's
+    requests are theirs to hear about, not this rep's)."""
     lowered = [a.lower() for a in addresses if a]
     if not lowered:
         return []
@@ -478,7 +681,8 @@ def _known_prospect_requests(
         session.exec(
             select(SchedulingRequest)
             .join(SchedulingAttendee, col(SchedulingAttendee.request_id) == SchedulingRequest.id)
-            .where(SchedulingRequest.org_id == org_id, SchedulingAttendee.side == "external")
+            .where(SchedulingRequest.org_id == rep.org_id, SchedulingRequest.rep_id == rep.id)
+            .where(SchedulingAttendee.side == "external")
             .where(func.lower(SchedulingAttendee.email).in_(lowered))
             .order_by(col(SchedulingRequest.created_at).desc())
         ).unique()
@@ -500,6 +704,7 @@ def _audit(m: Inbound, kind: str, *, actor: str, reasoning: str, **details: obje
             "email_message_id": str(m.row_id),
             "from": m.email.sender,
             "matched_by": m.how,
+            **({"claimed_message_id": m.claimed_id} if m.claimed_id else {}),
             **details,
         },
         now=m.now,
@@ -514,10 +719,17 @@ def _on_normal(m: Inbound) -> Outcome:
         # A teammate's reply-all is not the prospect's answer; the thread keeps it, no more.
         _audit(m, "internal_reply", actor="user", reasoning="a reply from our side")
         return Outcome("internal")
+    if not _on_request(m.session, request, m.email.sender):
+        # Anyone who sees the thread can reply on it; only the people on the request answer it.
+        _audit(m, "reply_from_stranger", actor="system", reasoning="sender is not on the request")
+        card = hold_stranger_reply(
+            m.session, request=request, row_id=m.row_id, email=m.email, now=m.now
+        )
+        return Outcome("stranger_replies", after_commit=[card])
     event = Event(
         type="email_received",
         org_id=request.org_id,
-        idempotency_key=f"mail:{request.org_id}:{m.message.provider_id}",
+        idempotency_key=f"mail:{request.org_id}:{provider_key(m.message)}",
         source="mail",
         rep_id=request.rep_id,
         request_id=request.id,
@@ -546,6 +758,10 @@ def _tell_about_finished(m: Inbound, request: SchedulingRequest) -> Outcome:
 
 def _on_auto_reply(m: Inbound) -> Outcome:
     request = _request(m)
+    if not _on_request(m.session, request, m.email.sender):
+        # Someone else's absence says nothing about when the prospect is back.
+        _audit(m, "auto_reply", actor="system", reasoning=f"{m.kind.reason}; not on the request")
+        return Outcome("auto_replies")
     tz = prospect_tz(m.session, request, m.email.sender)
     back = _back_at(m.email.text, m.kind.return_text, now=m.now, tz=tz)
     paused_until = _hold_follow_ups(request, back=back, now=m.now)
@@ -667,7 +883,7 @@ def _escalate_unmatched(m: Inbound) -> Outcome:
         _audit(m, "auto_reply", actor="prospect", reasoning=f"{m.kind.reason}; no request")
         return Outcome("auto_replies")
     known = _known_prospect_requests(
-        m.session, org_id=m.rep.org_id, addresses=[m.email.sender, *m.kind.failed_recipients]
+        m.session, rep=m.rep, addresses=[m.email.sender, *m.kind.failed_recipients]
     )
     _audit(
         m,
@@ -677,13 +893,24 @@ def _escalate_unmatched(m: Inbound) -> Outcome:
         known_requests=[r.ref for r in known],
     )
     on = ", ".join(f"*{escape_mrkdwn(r.ref)}* ({r.status})" for r in known)
+    subject = escape_mrkdwn(m.email.subject[:MAX_SUBJECT_SHOWN])
     text = (
         f":incoming_envelope: {escape_mrkdwn(m.email.sender)} wrote to you "
-        f"(“{escape_mrkdwn(m.email.subject)}”) and Convene could not tell which request it "
+        f"(“{subject}”) and Convene could not tell which request it "
         f"belongs to{f'; they are on {on}' if on else ''}. Nothing was done: please read it."
         f"\n{quote_mrkdwn(clean_body(m.email.text))}"
     )
     return Outcome("escalated", notices=[(m.rep.id, text)])
+
+
+def _on_unreadable(m: Inbound, *, reason: str) -> Outcome:
+    """Read only in part: recorded, and the rep reads it; nothing acts on a partial text."""
+    _audit(m, "unreadable_mail", actor="system", reasoning=reason)
+    rep_id = m.request.rep_id if m.request else m.rep.id
+    return Outcome(
+        "unreadable",
+        notices=[(rep_id, _unreadable_notice(m.email, reason=reason, request=m.request))],
+    )
 
 
 HANDLERS: dict[str, Callable[[Inbound], Outcome]] = {
@@ -703,6 +930,13 @@ def _attendees(session: Session, request: SchedulingRequest) -> list[SchedulingA
     return list(
         session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
     )
+
+
+def _on_request(session: Session, request: SchedulingRequest, sender: str) -> bool:
+    """Whether ``sender`` is one of the request's prospects (a delegate the rep confirmed is
+    one of them too)."""
+    external = {a.email.lower() for a in _attendees(session, request) if a.side == "external"}
+    return sender.lower() in external
 
 
 def _from_our_side(session: Session, request: SchedulingRequest, sender: str) -> bool:

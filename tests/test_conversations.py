@@ -64,6 +64,7 @@ from tests.support.conversation import (
     rep_rejects,
     rep_runs,
     rep_schedules,
+    rep_treats_it_as_the_prospects_reply,
     rep_undoes,
     the_same_reply_arrives_again,
 )
@@ -352,7 +353,7 @@ CONVERSATIONS = [
         *booked_and_confirmed(Offered(5)),
     ),
     conversation(
-        "a reply from a forwarding address joins the same conversation",
+        "a reply from a forwarding address joins the conversation once the rep says so",
         *first_email_sent(),
         # A relay rewrote the sender and tagged the subject; only References survived.
         prospect_replies(
@@ -361,6 +362,9 @@ CONVERSATIONS = [
             subject="RE: [EXT] {original}",
             in_reply_to=False,
         ),
+        # Not an address on the request: shown to the rep, not taken as the answer.
+        expect_no_audit("reply_received"),
+        rep_treats_it_as_the_prospects_reply(),
         expect_dm(f"{FORWARDER} replied:", "reads it as *accept*"),
         rep_approves("calendar_book"),
         expect_booked(Offered(1), attendees=[PROSPECT]),

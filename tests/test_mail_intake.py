@@ -238,7 +238,9 @@ def test_reply_with_a_new_subject_is_matched_by_in_reply_to(stack: Stack) -> Non
     assert "Convene reads it as *question*" in dm
 
 
-def test_reply_from_a_forwarding_address_joins_the_same_conversation(stack: Stack) -> None:
+def test_reply_from_a_forwarding_address_joins_the_conversation_once_the_rep_says_so(
+    stack: Stack,
+) -> None:
     original = send_first_email(stack)
     # A corporate relay rewrites the sender and tags the subject; only References survive.
     reply = a_reply(
@@ -250,14 +252,26 @@ def test_reply_from_a_forwarding_address_joins_the_same_conversation(stack: Stac
     )
     deliver(stack, reply)
 
-    assert stack.poll_mail() == {"mailboxes": 1, "dispatched": 1}
+    # The relay's address is not on the request: its text is not the prospect's answer yet.
+    assert stack.poll_mail() == {"mailboxes": 1, "stranger_replies": 1}
+    assert reply_jobs(stack) == []
+    (row,) = inbound(stack)
+    assert row.status == "held" and row.request_id == the_request(stack).id
+    (card,) = [c for c in stack.cards() if "someone else" in c.text]
+    assert f"someone else ({FORWARDER}) replied on this thread" in card.text
+    assert "> The first option works for me." in card.text
 
-    assert_reply_understood(stack, reply, matched_by="headers")
+    stack.click("take_stranger_reply", card)
+    wait_for(lambda: reply_jobs(stack), "the reply sequence")
+    stack.drain()
+
+    assert_reply_understood(stack, reply, matched_by="rep")
     assert len(stack.rows(SchedulingRequest)) == 1, "no second conversation"
     (row,) = inbound(stack)
-    assert row.sender == FORWARDER
+    assert row.sender == FORWARDER and row.status == "received"
     (dm,) = dms(stack)
     assert f"{FORWARDER} replied:" in dm
+    assert stack.rows(SchedulingAction, col(SchedulingAction.action_type) == "stranger_reply_taken")
 
 
 # --- (d) at-least-once delivery ----------------------------------------------------------------

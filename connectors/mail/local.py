@@ -3,10 +3,17 @@ in each recipient's inbox, like a provider would do it.
 
 Reading (``fetch_new``) covers the inboxes of our reps only — prospects' mailboxes live in the
 same table for the demo and sandbox, and their copies of our emails are not inbound mail.
+
+Like a real provider it takes any message delivered to it, hostile ones included: bytes a text
+column cannot hold (NUL, 8-bit that is not UTF-8) are kept losslessly in an encoded form, and
+a message without a usable Message-ID is stored under one the mailbox makes up, while reading
+hands back the bytes exactly as delivered.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import uuid
@@ -25,10 +32,14 @@ from sqlmodel import Session, col, select
 from connectors.mail.mime import build_mime
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 from db.models import LocalMailMessage, Rep
+from skills.clean_text import clean_line
 
 FETCH_LIMIT = 200
 _REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr|antw|vs)(?:\[\d+\])?\s*:\s*)+", re.I)
 _MSG_IDS = re.compile(r"<[^<>\s]+>")
+# Raw bytes a text column cannot hold are stored as this prefix and their base64.
+_ENCODED = "x-convene-base64:"
+MAX_ID_CHARS = 250  # longer is no real Message-ID, and would not fit an index row
 
 
 @dataclass(frozen=True)
@@ -130,10 +141,7 @@ class LocalMailbox:
                 )
             )
         return InboundBatch(
-            messages=[
-                InboundRaw(provider_id=r.id.hex, thread_id=r.thread_id, raw=r.raw.encode())
-                for r in rows
-            ],
+            messages=[_inbound(r) for r in rows],
             cursor=_advance(position, rows).encode(),
         )
 
@@ -145,11 +153,9 @@ class LocalMailbox:
         """Put a message someone sent into ``to``'s inbox, threaded as Gmail would: into the
         conversation its ``In-Reply-To``/``References`` name when the subject still matches,
         otherwise a new conversation (tests, demo and sandbox play the prospect with it)."""
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-        message_id = _first_id(str(headers.get("Message-ID", "")))
-        if not message_id:
-            raise ValueError("a delivered message needs a Message-ID")
-        subject = str(headers.get("Subject", ""))
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:_HEADERS_READ])
+        message_id = _storable_id(_first_id(_header(headers, "Message-ID")), raw)
+        subject = clean_line(_header(headers, "Subject"))[:1000]
         now = self._clock.now()
         with self._sessions() as session:
             existing = self._stored(session, to, message_id)
@@ -157,21 +163,25 @@ class LocalMailbox:
                 # Providers store one copy per Message-ID and mailbox; a second delivery is a no-op.
                 return _inbound(existing)
             parents = _MSG_IDS.findall(
-                f"{headers.get('In-Reply-To', '')} {headers.get('References', '')}"
+                f"{_header(headers, 'In-Reply-To')} {_header(headers, 'References')}"
+            )[-50:]
+            thread_id = self._thread_of(session, to, parents, subject) or self._new_thread(
+                session, to, message_id
             )
-            thread_id = self._thread_of(session, to, parents, subject) or message_id
             row = LocalMailMessage(
                 org_id=self._org_id,
                 mailbox=to.lower(),
                 folder="inbox",
                 message_id=message_id,
                 thread_id=thread_id,
-                sender=_first_address(str(headers.get("From", ""))),
-                recipients=[a for _, a in getaddresses([str(headers.get("To", ""))]) if a],
+                sender=clean_line(_first_address(_header(headers, "From")))[:MAX_ID_CHARS],
+                recipients=[
+                    clean_line(a)[:MAX_ID_CHARS]
+                    for _, a in getaddresses([_header(headers, "To")])[:100]
+                    if a
+                ],
                 subject=subject,
-                # The table holds text; 8-bit bytes that are not UTF-8 are replaced, which is
-                # acceptable for the embedded mailbox only.
-                raw=raw.decode("utf-8", errors="replace"),
+                raw=_stored_raw(raw),
                 created_at=now,
             )
             session.add(row)
@@ -211,6 +221,22 @@ class LocalMailbox:
                 LocalMailMessage.message_id == message_id,
             )
         ).first()
+
+    def _new_thread(self, session: Session, mailbox: str, message_id: str) -> str:
+        """A new conversation is named by its first message, unless that Message-ID already
+        names one here (a sender copying ours must not join our thread by it)."""
+        taken = session.exec(
+            select(LocalMailMessage.id).where(
+                LocalMailMessage.org_id == self._org_id,
+                LocalMailMessage.mailbox == mailbox.lower(),
+                col(LocalMailMessage.thread_id) == message_id,
+            )
+        ).first()
+        if taken is None:
+            return message_id
+        return (
+            f"<{hashlib.sha256(f'{mailbox}{message_id}'.encode()).hexdigest()[:32]}@local.invalid>"
+        )
 
     def _thread_of(
         self, session: Session, mailbox: str, parents: list[str], subject: str
@@ -282,7 +308,43 @@ def _uuids(hexes: frozenset[str]) -> list[uuid.UUID]:
 
 
 def _inbound(row: LocalMailMessage) -> InboundRaw:
-    return InboundRaw(provider_id=row.id.hex, thread_id=row.thread_id, raw=row.raw.encode())
+    return InboundRaw(provider_id=row.id.hex, thread_id=row.thread_id, raw=_raw_bytes(row.raw))
+
+
+_HEADERS_READ = 300_000  # the header parser's cost grows with what it is given
+
+
+def _header(headers: object, name: str) -> str:
+    """A header as text, or "" when it is one the parser cannot model."""
+    try:
+        value = headers.get(name)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a malformed header reads as absent
+        return ""
+    return str(value) if value is not None else ""
+
+
+def _storable_id(message_id: str, raw: bytes) -> str:
+    """The Message-ID the row is stored under: the message's own, or, when it has none or one
+    no index can hold, one derived from its bytes (the raw message is left as it came)."""
+    if message_id and len(message_id) <= MAX_ID_CHARS and clean_line(message_id) == message_id:
+        return message_id
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@local.invalid>"
+
+
+def _stored_raw(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text or text.startswith(_ENCODED):
+        return _ENCODED + base64.b64encode(raw).decode("ascii")
+    return text
+
+
+def _raw_bytes(stored: str) -> bytes:
+    if stored.startswith(_ENCODED):
+        return base64.b64decode(stored[len(_ENCODED) :])
+    return stored.encode()
 
 
 def _first_id(value: str) -> str:

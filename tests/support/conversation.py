@@ -598,6 +598,23 @@ def prospect_replies(
     return Turn(f"{mailbox} replies {text!r}{extra}", run)
 
 
+def rep_treats_it_as_the_prospects_reply() -> Turn:
+    """A reply from someone not on the request came in as a card; the rep presses its button
+    and the reply sequence runs on it as on the prospect's own answer."""
+
+    def run(w: World) -> None:
+        cards = [c for c in w.stack.cards() if "someone else" in c.text]
+        assert cards, "no card about a reply from someone else"
+        assert w.stack.click("take_stranger_reply", cards[-1], user=w.rep.slack_id).status == 200
+        wait_for(
+            lambda: any("Treat as the prospect" in m.text for m in w.stack.slack.messages),
+            "the card to show the choice",
+        )
+        w.stack.drain()
+
+    return Turn("rep treats it as the prospect's reply", run)
+
+
 def the_same_reply_arrives_again() -> Turn:
     """At-least-once delivery: the provider hands over the last reply again, and a poller that
     crashed before saving its cursor reads the same batch once more."""
