@@ -39,7 +39,9 @@ class Rule:
 
 RULES: Mapping[str, Rule] = {
     ActionType.email_initial: Rule(
-        "offered", DEFAULT_TTL, "the times it offered came too close or passed before approval"
+        "offered",
+        DEFAULT_TTL,
+        "the times it offered came too close, or it waited a week, before anyone approved it",
     ),
     ActionType.email_follow_up: Rule(
         "offered", timedelta(days=1), "nobody approved it within a day, and its times age"
@@ -54,10 +56,12 @@ RULES: Mapping[str, Rule] = {
         "meeting_start", DEFAULT_TTL, "the meeting started before the reminder was approved"
     ),
     ActionType.email_confirmation: Rule(
-        "meeting_start", timedelta(days=2), "the meeting started before the confirmation went out"
+        "meeting_start", DEFAULT_TTL, "the meeting started before the confirmation went out"
     ),
     ActionType.calendar_book: Rule(
-        "booked", DEFAULT_TTL, "the meeting time arrived before the booking was approved"
+        "booked",
+        DEFAULT_TTL,
+        "the meeting time came, or it waited a week, before the booking was approved",
     ),
     ActionType.calendar_update: Rule(
         "booked", DEFAULT_TTL, "the new time arrived before the move was approved"

@@ -171,7 +171,7 @@ def test_every_action_type_expires_when_it_stops_being_worth_sending(
 def test_nothing_waits_for_a_click_forever() -> None:
     far = {"slots": [(NOW + timedelta(days=30)).isoformat()]}
     assert expires_at(ActionType.email_initial, far, now=NOW) == NOW + timedelta(days=7)
-    assert expires_at(ActionType.email_confirmation, {}, now=NOW) == NOW + timedelta(days=2)
+    assert expires_at(ActionType.email_confirmation, {}, now=NOW) == NOW + timedelta(days=7)
     assert expires_at(ActionType.calendar_cancel, {}, now=NOW) == NOW + timedelta(days=7)
 
 
