@@ -10,8 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
-from orchestrator.decisions import LABELS, DecisionView, Option
+from orchestrator.decisions import LABELS, RECIPIENT_LABELS, DecisionView, Option
 from orchestrator.mrkdwn import escape_mrkdwn as escape
+from orchestrator.recipients import Proposal
 
 TITLES = {
     "get_alternatives": "They turned down our times twice",
@@ -19,11 +20,13 @@ TITLES = {
     "resolve_conflict": "No time suits everyone",
     "recommend_cancel": "Convene recommends closing this request",
     "unusual": "This reply needs you",
+    "confirm_recipient": "They ask you to bring someone in",
 }
 SLOT_ACTION = "decision_slot"
 MAX_OPTIONS = 10  # Slack's limit for radio buttons
 OPTION_TEXT = 75  # Slack's limit for an option's plain text
 MAX_REASONS = 8
+MAX_DOMAINS = 5  # the prospect's domains the warning names
 STYLES = {"book_slot": "primary", "offer_times": "primary", "cancel_request": "danger"}
 
 
@@ -57,10 +60,51 @@ def _slot_picker(view: DecisionView) -> Block:
     return picker
 
 
+def recipient_blocks(proposal: Proposal, ref: str) -> list[Block]:
+    """Who exactly would be added, and a warning when they are not at the prospect's domain:
+    the address came from an email, so the rep sees it before anyone writes to it."""
+    who = escape(proposal.address)
+    if proposal.name:
+        who = f"{escape(proposal.name)} · {who}"
+    blocks: list[Block] = [
+        section(
+            f"*Add* {who} *to {escape(ref)}?*\n"
+            "They become an attendee and get a note with fresh times, which waits for your "
+            "approval. Nobody is added or written to unless you choose so."
+        )
+    ]
+    if proposal.outside:
+        domains = proposal.prospect_domains
+        theirs = ", ".join(escape(d) for d in domains[:MAX_DOMAINS]) or "unknown"
+        if len(domains) > MAX_DOMAINS:
+            theirs += f" and {len(domains) - MAX_DOMAINS} more"
+        blocks.append(
+            section(
+                f":warning: *Different domain:* {escape(proposal.domain)} is not the prospect's "
+                f"({theirs}). Check that this person really belongs to them before you add them."
+            )
+        )
+    return blocks
+
+
+def _button(view: DecisionView, choice: str) -> Block:
+    if view.recipient is not None:
+        # The card names the reply's job; the address is read back from it, never sent.
+        label, value = RECIPIENT_LABELS[choice], f"{view.recipient.job_id}|{choice}"
+    else:
+        label, value = LABELS[choice], f"{view.request_id}|{choice}"
+    element = button(label, choice_action_id(choice), value)
+    if style := STYLES.get(choice):
+        element["style"] = style
+    return element
+
+
 def decision_card(view: DecisionView) -> tuple[str, list[Block]]:
     title = TITLES.get(view.subtype, "Convene needs your decision")
     head = f":raising_hand: *{escape(view.ref)}* · {escape(view.title)}\n*{title}*"
     blocks: list[Block] = [section(head), section(view.reply)]
+    if view.recipient is not None:
+        blocks.extend(recipient_blocks(view.recipient, view.ref))
     if view.summary:
         blocks.append(section(f"*Why:* {escape(view.summary)}"))
     if view.reasons:
@@ -79,10 +123,7 @@ def decision_card(view: DecisionView) -> tuple[str, list[Block]]:
             }
         )
     for choice in choices:
-        element = button(LABELS[choice], choice_action_id(choice), f"{view.request_id}|{choice}")
-        if style := STYLES.get(choice):
-            element["style"] = style
-        elements.append(element)
+        elements.append(_button(view, choice))
     blocks.append({"type": "actions", "block_id": "decision_choices", "elements": elements})
     return f"{view.ref}: {title}", blocks
 

@@ -6,6 +6,10 @@ rep's click is applied here exactly once: a conditional UPDATE moves the request
 `waiting_for_decision`, so a second click (or a colleague's) finds nothing left to decide.
 Choices that need a draft start the `decision_made` sequence; the draft then waits for
 Approve like every other email or invite.
+
+A reply that names someone new to bring in gets a card too (`recipient_view`): the address,
+and a warning when it is not at the prospect's domain. Only the rep's click on it
+(`confirm_recipient`) makes that person an attendee; see `orchestrator.recipients`.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import EmailMessage, Rep, SchedulingRequest
+from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest, SequenceJob
 from orchestrator import requests
 from orchestrator.bootstrap import Deps
-from orchestrator.dispatch import dispatch
+from orchestrator.dispatch import dispatch, insert_job
 from orchestrator.events import Event
-from orchestrator.mrkdwn import owner_only
+from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.recipients import Proposal, proposed_by
 from skills.decide import EVENT_TYPE, EventSubtype
 
 # The buttons each decision offers, in the order shown.
@@ -45,6 +50,15 @@ LABELS = {
 }
 # Choices that need a draft (run by the `decision_made` sequence).
 DRAFTING = {"offer_times", "book_slot", "clarify"}
+# The recipient card's buttons, and the sequence each starts.
+RECIPIENT_SUBTYPE = "confirm_recipient"
+RECIPIENT_LABELS = {"add_recipient": "Add them and draft a note", "ignore_recipient": "Don't add"}
+RECIPIENT_EVENTS = {
+    "add_recipient": "recipient_confirmed",
+    "ignore_recipient": "recipient_declined",
+}
+# Once the request is closed nobody joins it.
+CLOSED = {RequestStatus.cancelled, RequestStatus.completed, RequestStatus.paused}
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class DecisionView:
     choices: tuple[str, ...]
     rep_timezone: str
     reply: str  # the rep's reply summary, already escaped mrkdwn
+    recipient: Proposal | None = None  # someone the reply names, to confirm before adding
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,25 @@ def decision_view(
         choices=CHOICES.get(subtype, ("handle_myself",)),
         rep_timezone=rep.timezone,
         reply=reply,
+    )
+
+
+def recipient_view(
+    request: SchedulingRequest, rep: Rep, proposal: Proposal, *, reply: str
+) -> DecisionView:
+    """The card asking the rep whether to bring in the person a reply named."""
+    return DecisionView(
+        request_id=str(request.id),
+        ref=request.ref,
+        title=request.title,
+        subtype=RECIPIENT_SUBTYPE,
+        summary="",
+        reasons=(),
+        options=(),
+        choices=tuple(RECIPIENT_LABELS),
+        rep_timezone=rep.timezone,
+        reply=reply,
+        recipient=proposal,
     )
 
 
@@ -198,3 +232,62 @@ def _latest_reply(session: Session, request: SchedulingRequest) -> str | None:
         .order_by(col(EmailMessage.created_at).desc())
     ).first()
     return str(row) if row else None
+
+
+def confirm_recipient(
+    deps: Deps, *, job_id: uuid.UUID, choice: str, slack_user_id: str
+) -> Resolution:
+    """Add (or not) the person a reply named, once: the first click's job is the answer.
+
+    The address comes from the reply's own analysis in the database, never from the click,
+    so a forged or replayed button cannot name anyone else.
+    """
+    if choice not in RECIPIENT_EVENTS:
+        return Resolution(False, "That button is broken; run `/schedule status` for a fresh view.")
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        session = uow.session
+        origin = session.get(SequenceJob, job_id)
+        if origin is None or origin.request_id is None:
+            return Resolution(False, "That reply no longer exists.")
+        request = session.get_one(SchedulingRequest, origin.request_id)
+        rep = session.get_one(Rep, request.rep_id)
+        if not rep.allows(slack_user_id):
+            return Resolution(False, owner_only(rep.slack_user_id))
+        key = f"recipient:{origin.id}"
+        if session.exec(select(SequenceJob.id).where(SequenceJob.idempotency_key == key)).first():
+            return Resolution(False, f"Already decided: {request.ref} is no longer waiting on you.")
+        proposal = proposed_by(session, origin)
+        if proposal is None:
+            return Resolution(False, f"Nobody new to add to {request.ref}.")
+        if choice == "add_recipient" and request.status in CLOSED:
+            return Resolution(False, f"{request.ref} is {request.status}; nobody was added.")
+        job, created = insert_job(
+            session,
+            Event(
+                type=RECIPIENT_EVENTS[choice],
+                org_id=origin.org_id,
+                idempotency_key=key,
+                source="slack",
+                rep_id=origin.rep_id,
+                request_id=origin.request_id,
+                payload={
+                    "email_message_id": origin.trigger_payload["email_message_id"],
+                    "address": proposal.address,
+                    "name": proposal.name,
+                    "decided_by": slack_user_id,
+                },
+                parent_job_id=origin.id,
+                correlation_id=origin.correlation_id,
+            ),
+            now=now,
+        )
+        if not created:
+            return Resolution(False, f"Already decided: {request.ref} is no longer waiting on you.")
+        ref = request.ref
+        uow.commit()
+    deps.wakeups.run_step(job.id, tag="0-0")
+    who = escape_mrkdwn(proposal.address)
+    if choice == "ignore_recipient":
+        return Resolution(True, f"{who} was not added to {ref}; nothing goes to them.")
+    return Resolution(True, f"{who} joins {ref}: a note to them is on its way for your approval.")

@@ -24,6 +24,7 @@ from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
 from orchestrator.expiry import proposed_expiry
 from orchestrator.notify import tell_rep
+from orchestrator.recipients import check as check_recipients
 from orchestrator.sequences import SEQUENCES
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
         bound = log.bind(job_id=str(job.id), step=step.name, correlation_id=job.correlation_id)
         try:
             result = step.handler(job, StepContext(session=uow.session, deps=deps, now=now))
+            check_recipients(uow.session, job, result.actions)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             uow.session.rollback()
             bound.warning("step_failed", error=repr(exc))

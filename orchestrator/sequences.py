@@ -6,6 +6,7 @@ from orchestrator.events import Step
 from orchestrator.steps import (
     assess,
     brief,
+    delegate,
     find_times,
     follow_up,
     meeting,
@@ -41,6 +42,13 @@ SEQUENCES: dict[str, list[Step]] = {
         Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
+    # The rep confirmed someone a reply named (orchestrator.decisions.confirm_recipient). The
+    # drafting step is `respond` so the sent note is recorded as any reply of ours.
+    "recipient_confirmed": [
+        Step("respond", delegate.add_confirmed, approval=True),
+        Step("record_reply_outcome", delegate.record_outcome),
+    ],
+    "recipient_declined": [Step("record_declined", delegate.record_declined)],
     "follow_up_due": [
         Step("check_follow_up", follow_up.check_follow_up),
         Step("draft_follow_up", follow_up.draft_follow_up, approval=True),

@@ -201,6 +201,18 @@ def test_a_hand_off_adds_the_delegate_and_drafts_to_them(stack: Stack) -> None:
         "I'm not the right person for this. Please reach out to Mary Chen "
         "(mary.chen@acme.example), she runs our sales ops.",
     )
+    # The address came from their email: nothing happens to it until the rep confirms it.
+    card = _decision_card(stack, "decision_add_recipient")
+    assert "mary.chen@acme.example" in json.dumps(card.blocks)
+    assert "Different domain" not in json.dumps(card.blocks)  # she is at the prospect's
+    assert not [a for a in stack.rows(SchedulingAttendee) if a.email == "mary.chen@acme.example"]
+    assert {a.action_type for a in stack.rows(PendingAction)} == {ActionType.email_initial}
+    stack.click("decision_add_recipient", card)
+    wait_for(
+        lambda: stack.rows(SequenceJob, col(SequenceJob.event_type) == "recipient_confirmed"),
+        "the confirmation's job",
+    )
+    stack.drain()
     draft = _approve_latest(stack, ActionType.email_response)
     assert draft.action_data["to"] == ["mary.chen@acme.example"]
     assert draft.action_data["cc"] == [PROSPECT]

@@ -25,6 +25,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator import recipients
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
@@ -174,7 +175,8 @@ FRESH_TIMES_FOR_ALL = {
 
 
 def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
-    """Fresh times in their thread, to the sender unless `to` names others."""
+    """Fresh times in their thread, to the sender (when on the request) unless `to` names
+    others."""
     slots = fresh_slots(reply)
     group = to is not None and len(to) > 1
     draft = counter_proposal_email(
@@ -185,7 +187,7 @@ def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedA
         action_type=ActionType.email_response,
         key="email_response",
         action_data={
-            "to": to or [reply.inbound.sender],
+            "to": to or recipients.reply_to(reply.inbound.sender, reply.attendees),
             "subject": draft.subject,
             "body": draft.body,
             "message_id": message_id(reply.job, reply.ctx, "email_response"),

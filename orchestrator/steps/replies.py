@@ -22,12 +22,13 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.decisions import decision_view
+from orchestrator.decisions import decision_view, recipient_view
 from orchestrator.events import StepContext, StepResult
 from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notifications import claim, gate
 from orchestrator.notify import release_time
+from orchestrator.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.parse_times import extract_times, match_to_proposed
 from skills.read_email import clean_body
@@ -175,7 +176,8 @@ def _waiting_on(session: Session, request: SchedulingRequest) -> str:
 
 
 def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
-    """DM the rep: a decision card when the reply needs their call, else a summary.
+    """DM the rep: a decision card when the reply needs their call, a card to confirm the
+    person it names when it hands over to someone new, else a summary.
 
     A failed post fails the step (and is retried when transient) instead of being swallowed:
     a reply the rep never hears about is the failure this sequence exists to prevent. In the
@@ -189,10 +191,16 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     decision = job.outputs.get("assess") or {}
     text = summary_of(row, request, rep, analysis)
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    proposal = proposed_by(ctx.session, job)
     if decision.get("needs_rep"):
         fallback, blocks = ctx.deps.cards.decision(
             decision_view(request, rep, decision, reply=text)
         )
+        posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+    elif proposal is not None:
+        # Someone new is named: nobody is added or written to until the rep says so here.
+        view = recipient_view(request, rep, proposal, reply=text)
+        fallback, blocks = ctx.deps.cards.decision(view)
         posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     else:
         if analysis["intent"] == "accept" and decision.get("subtype") == "collecting_responses":

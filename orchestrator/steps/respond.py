@@ -8,7 +8,8 @@ offers the choices. Otherwise each intent gets the draft a good assistant would 
 - counter-proposal / reschedule → book their time if it still works, else offer fresh times;
   a meeting already on the calendar is moved, never duplicated;
 - question → an answer draft with a gap the rep fills in (Edit) before it can be approved;
-- delegate → add the person they named and draft a note to them;
+- delegate → a note to the person they named, once the rep confirmed adding them (an address
+  read from a reply is never a recipient before that click: `orchestrator.recipients`);
 - out of office → hold follow-ups until they are back.
 
 Every draft is a proposed action; nothing is sent without the rep's Approve.
@@ -34,6 +35,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator import recipients
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps import negotiate
 from orchestrator.steps.replies import prospect_tz
@@ -133,7 +135,7 @@ def on_question(reply: Reply) -> StepResult:
         actions=[
             _email(
                 reply,
-                to=[reply.inbound.sender],
+                to=recipients.reply_to(reply.inbound.sender, reply.attendees),
                 subject=draft.subject,
                 body=draft.body,
                 reasoning="They asked a question; fill in your answer with Edit, then approve.",
@@ -144,10 +146,19 @@ def on_question(reply: Reply) -> StepResult:
 
 
 def on_delegate(reply: Reply) -> StepResult:
+    """A hand-over to someone already on the request gets a note now; anyone else was named
+    by untrusted text, so `tell_rep` asked the rep to confirm them first (`steps.delegate`)."""
     address = reply.analysis.get("delegate_email")
     if not address:
         return _stop("they named someone without an address")
-    delegate = _add_delegate(reply, address=address, name=reply.analysis.get("delegate_name"))
+    delegate = recipients.attendee(address, reply.attendees)
+    if delegate is None:
+        return _stop("waiting for the rep to confirm who they named", proposed=address)
+    return StepResult(output={"delegate": delegate.email}, actions=[delegate_note(reply, delegate)])
+
+
+def delegate_note(reply: Reply, delegate: SchedulingAttendee) -> ProposedAction:
+    """Fresh times to the person they handed over to, copying whoever handed over."""
     slots = negotiate.fresh_slots(reply)
     referrer = reply.sender.name if reply.sender and reply.sender.name else reply.inbound.sender
     draft = delegate_email(
@@ -157,44 +168,16 @@ def on_delegate(reply: Reply) -> StepResult:
             referrer_name=referrer,
         )
     )
-    return StepResult(
-        output={"delegate": delegate.email},
-        actions=[
-            _email(
-                reply,
-                to=[delegate.email],
-                cc=[reply.inbound.sender],
-                subject=draft.subject,
-                body=draft.body,
-                slots=draft.slots,
-                reasoning=f"{referrer} pointed us to {delegate.email}; this offers them times.",
-                confidence=0.75,
-            )
-        ],
+    return _email(
+        reply,
+        to=[delegate.email],
+        cc=recipients.on_request([reply.inbound.sender], reply.attendees),
+        subject=draft.subject,
+        body=draft.body,
+        slots=draft.slots,
+        reasoning=f"{referrer} pointed us to {delegate.email}; this offers them times.",
+        confidence=0.75,
     )
-
-
-def _add_delegate(reply: Reply, *, address: str, name: str | None) -> SchedulingAttendee:
-    existing = next(
-        (a for a in reply.attendees if a.email.lower() == address.lower()),
-        None,
-    )
-    if existing is not None:
-        return existing
-    referrer = reply.sender
-    delegate = SchedulingAttendee(
-        org_id=reply.request.org_id,
-        request_id=reply.request.id,
-        side="external",
-        required=True,
-        email=address,
-        name=name or "",
-        timezone=referrer.timezone if referrer else None,
-        created_at=reply.ctx.now,
-    )
-    reply.ctx.session.add(delegate)
-    audit(reply.ctx, reply.request, "attendee_added", f"delegated by {reply.inbound.sender}")
-    return delegate
 
 
 def on_out_of_office(reply: Reply) -> StepResult:
@@ -232,7 +215,7 @@ def _clarify(reply: Reply, reason: str) -> StepResult:
         actions=[
             _email(
                 reply,
-                to=[reply.inbound.sender],
+                to=recipients.reply_to(reply.inbound.sender, reply.attendees),
                 subject=draft.subject,
                 body=draft.body,
                 slots=draft.slots,

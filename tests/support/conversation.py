@@ -954,6 +954,21 @@ def expect_decision_card(*needles: str) -> Turn:
     return Turn(f"expect a decision card saying {' … '.join(needles)!r}", run)
 
 
+def expect_recipient_card(*needles: str, warned: bool) -> Turn:
+    """A card asking the rep to confirm someone a reply named, before anyone adds or writes
+    to them; `warned`: it carries the different-domain warning."""
+
+    def run(w: World) -> None:
+        cards = wait_for(lambda: _decision_cards(w), "a recipient card")
+        text = " ".join(str(b) for b in cards[-1].blocks)
+        assert "decision_add_recipient" in text, f"not a recipient card: {text}"
+        missing = [n for n in needles if n not in text]
+        assert not missing, f"the recipient card lacks {missing}: {text}"
+        assert ("Different domain" in text) == warned, text
+
+    return Turn(f"expect a card to confirm {' … '.join(needles)!r}", run)
+
+
 def rep_decides(choice: str) -> Turn:
     """Press `choice` on the newest decision card; its drafts (if any) are worked out."""
 

@@ -1,0 +1,96 @@
+"""A hand-over the rep confirmed: add the person the reply named, then a note to them.
+
+The reply's address only became a candidate; the rep's click on the card that showed it
+(`orchestrator.decisions.confirm_recipient`) starts `recipient_confirmed`. The person joins the
+request for the note that introduces us, so a note the rep rejects (or undoes, or lets expire)
+takes them off again: the request is left with the people it had before the click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlmodel import select
+
+from db.models import ActionStatus, ActionType, PendingAction, SchedulingAttendee, SequenceJob
+from orchestrator import recipients
+from orchestrator.events import StepContext, StepResult
+from orchestrator.steps import negotiate
+from orchestrator.steps.respond import BOOKED, delegate_note, load_reply
+from orchestrator.steps.scheduling import audit, load_request
+
+# The rep never let the note go out; the person they named goes back off the request.
+NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
+
+
+def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:
+    payload = job.trigger_payload
+    reply = load_reply(job, ctx)
+    if reply.request.status not in negotiate.ACTIVE | BOOKED:
+        return StepResult(output={"added": False, "why": reply.request.status}, stop=True)
+    address, by = str(payload["address"]), str(payload["decided_by"])
+    delegate = recipients.attendee(address, reply.attendees)
+    added = delegate is None
+    if delegate is None:
+        referrer = reply.sender
+        delegate = SchedulingAttendee(
+            org_id=reply.request.org_id,
+            request_id=reply.request.id,
+            side="external",
+            required=True,
+            email=address,
+            name=str(payload.get("name") or ""),
+            timezone=referrer.timezone if referrer else None,
+            created_at=ctx.now,
+        )
+        ctx.session.add(delegate)
+        audit(
+            ctx,
+            reply.request,
+            "attendee_added",
+            f"named by {reply.inbound.sender}, confirmed by <@{by}>",
+            email=address,
+        )
+    reply = replace(reply, attendees=[*reply.attendees, delegate] if added else reply.attendees)
+    return StepResult(
+        output={"delegate": delegate.email, "added": added},
+        actions=[delegate_note(reply, delegate)],
+    )
+
+
+def record_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """The note went out: as any reply of ours. It did not: the person leaves the request."""
+    result = negotiate.record_reply_outcome(job, ctx)
+    drafted = job.outputs.get("respond") or {}
+    note = ctx.session.exec(
+        select(PendingAction).where(
+            PendingAction.job_id == job.id,
+            PendingAction.action_type == ActionType.email_response,
+        )
+    ).first()
+    if drafted.get("added") and note is not None and note.status in NOT_SENT:
+        request, _, attendees = load_request(ctx.session, job)
+        if (added := recipients.attendee(drafted["delegate"], attendees)) is not None:
+            ctx.session.delete(added)
+        audit(
+            ctx,
+            request,
+            "attendee_removed",
+            f"the note to them was {note.status}",
+            email=drafted["delegate"],
+        )
+        result.output["removed"] = drafted["delegate"]
+    return result
+
+
+def record_declined(job: SequenceJob, ctx: StepContext) -> StepResult:
+    request, _, _ = load_request(ctx.session, job)
+    payload = job.trigger_payload
+    audit(
+        ctx,
+        request,
+        "recipient_declined",
+        f"<@{payload['decided_by']}> chose not to add them",
+        email=payload["address"],
+    )
+    return StepResult(output={"declined": payload["address"]})
