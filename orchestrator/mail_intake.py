@@ -426,8 +426,8 @@ def _record_inbound(
     """Insert the inbound row; None when this mail is already recorded (the same provider id,
     or the same Message-ID with the same sender, subject and text, as when one email reaches
     two of our mailboxes). A *different* message reusing a known Message-ID (a sender's bug,
-    or a stranger copying one of ours) is kept under a placeholder id, never dropped.
-    ON CONFLICT keeps the transaction usable."""
+    or a stranger copying one of ours), or a copy this mailbox places on its own request, is
+    kept under a placeholder id, never dropped. ON CONFLICT keeps the transaction usable."""
     claimed = email.message_id if trust_ids and len(email.message_id) <= MAX_ID_CHARS else ""
     values: dict[str, Any] = {
         "org_id": rep.org_id,
@@ -456,7 +456,12 @@ def _record_inbound(
             EmailMessage.org_id == rep.org_id, EmailMessage.message_id == claimed
         )
     ).first()
-    if holder is None or _same_mail(holder, email):
+    if holder is None:
+        return None
+    # The same email in another of our mailboxes counts once, unless this mailbox places it
+    # on a request the first copy was not placed on (then it is this request's mail too).
+    placed_here = request is not None and holder.request_id != request.id
+    if _same_mail(holder, email) and not placed_here:
         return None
     row_id = _insert_inbound(session, values, _placeholder_id(rep, message, "reused."))
     log.warning("mail_message_id_reused", rep_id=str(rep.id), message_id=claimed[:120])

@@ -375,6 +375,35 @@ def test_a_reply_in_another_reps_mailbox_never_reaches_this_reps_request(
     assert stack.rows(PendingAction, col(PendingAction.action_type) != "email_initial") == []
 
 
+def test_a_copy_in_another_mailbox_read_first_does_not_swallow_this_reps_reply(
+    roomy_stack: Stack,
+) -> None:
+    stack = roomy_stack
+    original = send_first_email(stack)
+    otto = add_otto(stack)
+    stack.poll_mail()  # Otto's mailbox cursor starts now
+    # John answers Rita and copies Otto; Otto's mailbox happens to be read first.
+    reply = a_reply(original, "The first option works for me.")
+    reply["Cc"] = OTTO_EMAIL
+    stack.deliver(bytes(reply), to=OTTO_EMAIL)
+    stack.deliver(bytes(reply))
+    only_otto = poll_inboxes(
+        stack.deps, reader_for=lambda rep: stack.deps.reader_for(rep) if rep.id == otto.id else None
+    )
+    assert only_otto == {"mailboxes": 1, "escalated": 1}
+    assert reply_jobs(stack) == []
+
+    counts = stack.poll_mail()
+
+    assert counts["dispatched"] == 1
+    (job,) = reply_jobs(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    assert job.request_id == request.id
+    rows = inbound(stack)
+    assert len(rows) == 2
+    assert {r.request_id for r in rows} == {None, request.id}
+
+
 def test_a_calendar_answer_in_another_mailbox_does_not_touch_this_reps_request(
     roomy_stack: Stack,
 ) -> None:
@@ -433,4 +462,17 @@ def test_a_stranger_replying_on_the_thread_gets_a_card_not_a_draft(roomy_stack: 
     rewind(stack, cursor_before)
     assert stack.poll_mail() == {"mailboxes": 1, "duplicates": 1}
     assert len([c for c in stack.cards() if "someone else" in c.text]) == 1
+
+    # The rep chooses to hand it on: once, and whatever is drafted is not addressed to Eve.
+    stack.click("take_stranger_reply", card)
+    wait_for(lambda: reply_jobs(stack), "the reply sequence")
+    stack.drain()
+    stack.click("take_stranger_reply", card)
+    wait_for(
+        lambda: [r for r in stack.slack.responses if r["text"].startswith("Already done")],
+        "the second click refused",
+    )
+    assert len(reply_jobs(stack)) == 1
+    for draft in stack.rows(PendingAction, col(PendingAction.action_type) != "email_initial"):
+        assert stranger not in str(draft.effective_data()), draft.action_type
     assert stack.inbox(stranger) == []
