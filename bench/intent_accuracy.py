@@ -3,14 +3,21 @@
 Usage::
 
     python bench/intent_accuracy.py [--eval-dir DIR] [--corpus email|dialogue|all] [--errors]
+                                    [--llm]
 
 Reads two corpora from ``<eval-dir>`` (by default the ``shared/eval`` folder beside the
 repository) and, for each, prints strict accuracy, merged accuracy (accept and counter_propose
 as one class: both agree and name a time, and our next step — check the time, book or
 counter — is the same), the escalation rate, the confidently wrong rate (wrong and not
 escalated: the figure that hurts a rep), how often "high" confidence is right, precision/recall
-per intent and model calls per reply (always 0 here: no model is given). It exits non-zero when
-a target is missed (:data:`EMAIL_TARGETS`, :data:`DIALOGUE_FLOOR`).
+per intent and model calls per reply. It exits non-zero when a target is missed
+(:data:`EMAIL_TARGETS`, :data:`DIALOGUE_FLOOR`).
+
+With ``--llm`` the replies the rules are unsure of go to the model named by ``LLM_MODEL`` (a
+litellm name) at ``LLM_API_BASE`` (any OpenAI-compatible endpoint; ``LLM_API_KEY`` if it needs
+one), exactly as in production, and the same figures are printed plus model calls per reply and
+what the calls cost: a deployer measures their model before trusting it. The rules still decide
+the clear cases: more than :data:`MAX_LLM_CALLS_PER_REPLY` calls per reply is a missed target.
 
 - ``intents_email_dev.jsonl``: real e-mail replies. ``proposed`` is every time the answered
   message (``context``) mentions, read by our own :func:`skills.parse_times.extract_times`;
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -31,13 +39,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skills.detect_intent import INTENTS, IntentAnalysis, detect_intent  # noqa: E402
 from skills.parse_times import extract_times  # noqa: E402
+
+if TYPE_CHECKING:
+    from connectors.ports import LLMPort
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
 EMAIL_FILE = "intents_email_dev.jsonl"
@@ -59,6 +70,7 @@ WINDOW_DAYS = 14
 EMAIL_TARGETS = {"merged": 0.85, "confidently_wrong": 0.05, "escalation": 0.25, "high_right": 0.95}
 DIALOGUE_BASELINE = 0.965
 DIALOGUE_FLOOR = DIALOGUE_BASELINE - 0.02
+MAX_LLM_CALLS_PER_REPLY = 0.3
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _CLOCK = re.compile(r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b", re.IGNORECASE)
@@ -128,23 +140,23 @@ def load(path: Path) -> list[Record]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def run(records: Iterable[Record]) -> list[Result]:
+def run(records: Iterable[Record], llm: LLMPort | None = None) -> list[Result]:
     """Dialogue turns, against the fixed reference."""
     results = []
     for record in records:
         proposed = proposed_from_context(record.get("context") or "", NOW)
-        analysis = detect_intent(record["text"], proposed=proposed, now=NOW, tz=TZ, llm=None)
+        analysis = detect_intent(record["text"], proposed=proposed, now=NOW, tz=TZ, llm=llm)
         results.append((record, analysis))
     return results
 
 
-def run_email(records: Iterable[Record]) -> list[Result]:
+def run_email(records: Iterable[Record], llm: LLMPort | None = None) -> list[Result]:
     """Real e-mail replies, each against its own date and the message it answers."""
     results = []
     for record in records:
         now = email_now(record)
         proposed = proposed_from_email(record.get("context"), now)
-        analysis = detect_intent(record["text"], proposed=proposed, now=now, tz=EMAIL_TZ, llm=None)
+        analysis = detect_intent(record["text"], proposed=proposed, now=now, tz=EMAIL_TZ, llm=llm)
         results.append((record, analysis))
     return results
 
@@ -162,6 +174,7 @@ class Scores:
     high: int
     high_right: float
     llm_calls: float
+    cost_usd: float
 
 
 def merged_label(intent: str) -> str:
@@ -189,6 +202,7 @@ def score(results: Sequence[Result]) -> Scores:
         high=len(high),
         high_right=sum(high) / len(high) if high else 1.0,
         llm_calls=sum(a.llm_calls for _, a in results) / total,
+        cost_usd=sum(a.llm_usage.cost_usd for _, a in results if a.llm_usage),
     )
 
 
@@ -215,6 +229,27 @@ def dialogue_misses(scores: Scores) -> list[str]:
     return []
 
 
+def llm_misses(scores: Scores) -> list[str]:
+    """With a model: the rules must still decide the clear cases."""
+    if scores.llm_calls > MAX_LLM_CALLS_PER_REPLY:
+        return [f"model calls per reply {scores.llm_calls:.2f} > {MAX_LLM_CALLS_PER_REPLY}"]
+    return []
+
+
+def model_from_env(environ: dict[str, str]) -> LLMPort:
+    """The model a deployer configured, built as production builds it (litellm)."""
+    from connectors.llm import LiteLLMClient
+
+    model = environ.get("LLM_MODEL", "")
+    if not model or model == "rules":
+        raise SystemExit("--llm needs LLM_MODEL (a litellm model name) and usually LLM_API_BASE")
+    return LiteLLMClient(
+        model=model,
+        api_base=environ.get("LLM_API_BASE") or None,
+        api_key=environ.get("LLM_API_KEY") or None,
+    )
+
+
 def report(results: Sequence[Result], *, errors: bool) -> str:
     if not results:
         return "no records"
@@ -231,6 +266,7 @@ def report(results: Sequence[Result], *, errors: bool) -> str:
         f"confidently wrong (strict, not escalated): {_pct(s.confidently_wrong_strict, s.total)}",
         f"'high' confidence right (merged): {_pct(s.high_right, s.high)}",
         f"LLM calls per reply: {s.llm_calls:.2f}",
+        f"LLM cost: ${s.cost_usd:.6f} in all, ${s.cost_usd / s.total:.8f} per reply",
         "",
         f"{'intent':<16}{'support':>8}{'predicted':>10}{'precision':>11}{'recall':>8}",
     ]
@@ -273,18 +309,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--corpus", choices=("email", "dialogue", "all"), default="all")
     parser.add_argument("--errors", action="store_true", help="list every misclassified reply")
+    parser.add_argument(
+        "--llm", action="store_true", help="ask LLM_MODEL at LLM_API_BASE when the rules are unsure"
+    )
     args = parser.parse_args(argv)
+    llm = model_from_env(dict(os.environ)) if args.llm else None
     misses: list[str] = []
     if args.corpus in ("email", "all"):
         path = _corpus(parser, args.eval_dir / EMAIL_FILE)
-        results = run_email(load(path))
+        results = run_email(load(path), llm)
         print(f"== real e-mail ({EMAIL_FILE})\n{report(results, errors=args.errors)}\n")
         misses += email_misses(score(results))
+        misses += llm_misses(score(results)) if llm else []
     if args.corpus in ("dialogue", "all"):
         path = _corpus(parser, args.eval_dir / DIALOGUE_FILE)
-        results = run(load(path))
+        results = run(load(path), llm)
         print(f"== dialogue turns ({DIALOGUE_FILE})\n{report(results, errors=args.errors)}\n")
         misses += dialogue_misses(score(results))
+        misses += llm_misses(score(results)) if llm else []
     for miss in misses:
         print(f"TARGET MISSED: {miss}")
     return 1 if misses else 0
