@@ -373,6 +373,18 @@ CITIES: dict[str, str] = {
     "johannesburg": "Africa/Johannesburg",
 }
 
+# Places read as a zone only in "<place> time" ("10am LA time", "9am India time"): alone they
+# say nothing about where the writer is ("la", "UK"), so zone detection does not use them.
+PLACE_TIMES: dict[str, str] = {
+    "la": "America/Los_Angeles",
+    "hawaii": "Pacific/Honolulu",
+    "uk": "Europe/London",
+    "india": "Asia/Kolkata",
+    "japan": "Asia/Tokyo",
+    "china": "Asia/Shanghai",
+    "israel": "Asia/Jerusalem",
+}
+
 
 def alternation(words: list[str] | dict[str, object]) -> str:
     """A regex alternation of literal words, longest first so prefixes never shadow them."""

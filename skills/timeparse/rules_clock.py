@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .context import Context
-from .lexicon import CITIES, PARTS_OF_DAY, alternation
+from .lexicon import CITIES, PARTS_OF_DAY, PLACE_TIMES, alternation
 from .registry import ZONE_ALT, rule
 from .spec import Spec
 from .zones import abbreviation_zone, fixed_offset
@@ -254,7 +254,7 @@ def _offset_zone(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(tz=tz, tz_label=m.group(0).strip("() ").upper())
 
 
-@rule(r"\b(?:in\s+)?(?P<c>" + alternation(list(CITIES)) + r")\s+time\b")
+@rule(r"\b(?:in\s+)?(?P<c>" + alternation([*CITIES, *PLACE_TIMES]) + r")\s+time\b")
 def _city_zone(m: re.Match[str], ctx: Context) -> Spec | None:
     tz = abbreviation_zone(m.group("c") + " time")
     return Spec(tz=tz, tz_label=m.group("c").title() + " time") if tz else None

@@ -7,7 +7,14 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .lexicon import ABBREVIATION_HOMES, CITIES, FIXED_ABBREVIATIONS, ZONE_WORDS, alternation
+from .lexicon import (
+    ABBREVIATION_HOMES,
+    CITIES,
+    FIXED_ABBREVIATIONS,
+    PLACE_TIMES,
+    ZONE_WORDS,
+    alternation,
+)
 
 
 @lru_cache(maxsize=256)
@@ -53,6 +60,8 @@ def abbreviation_zone(word: str) -> tzinfo | None:
         return ZoneInfo(ZONE_WORDS[w])
     if w.endswith(" time") and w[:-5] in CITIES:
         return ZoneInfo(CITIES[w[:-5]])
+    if w.endswith(" time") and w[:-5] in PLACE_TIMES:
+        return ZoneInfo(PLACE_TIMES[w[:-5]])
     return None
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from skills.parse_times import extract_times, parse_time
+from skills.parse_times import detect_timezone, extract_times, parse_time
 
 # A Tuesday morning in spring.
 NOW = datetime(2031, 4, 15, 9, 0, tzinfo=UTC)
@@ -382,3 +382,10 @@ def test_extraction_reads_foreign_runs_inside_sentences(
 
 def test_english_reading_stays_when_a_foreign_word_is_only_a_name() -> None:
     assert _found("Drinks with Mai on Thursday at 6pm") == ["Thursday at 6pm"]
+
+
+def test_place_names_read_as_zones_only_before_time() -> None:
+    p = parse_time("4pm LA time on Thursday", now=NOW, tz="UTC")
+    assert p is not None and p.start.weekday() == 3 and p.start.astimezone(UTC).hour == 23
+    assert _start("11am India time")[3:] == (5, 30)  # type: ignore[index]
+    assert detect_timezone("la reunión es el martes") == (None, "no time zone evidence")
