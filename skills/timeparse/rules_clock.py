@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .context import Context
-from .lexicon import CITIES, PARTS_OF_DAY, PLACE_TIMES, alternation
+from .lexicon import CITIES, MONTH_RE, PARTS_OF_DAY, PLACE_TIMES, WEEKDAY_RE, alternation
 from .registry import ZONE_ALT, rule
 from .spec import Spec
 from .zones import abbreviation_zone, fixed_offset
@@ -92,6 +92,10 @@ def _military(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 _HHMM = r"(?P<{h}>[01]\d|2[0-3])(?P<{m}>[0-5]\d)"
+_AFTER_DATE = re.compile(
+    rf"(?:{MONTH_RE}|{WEEKDAY_RE}|\b\d{{1,2}}(?:st|nd|rd|th)?|\b(?:19|20)\d\d|today|tomorrow)"
+    r"[\s,]*(?:at\s+|@\s*)?$"
+)
 
 
 @rule(
@@ -123,9 +127,11 @@ def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
     needs="4",
 )
 def _four_digit_clock(m: re.Match[str], ctx: Context) -> Spec | None:
-    """ "6 Nov 2359", "Wed 1 Nov 0805": weak alone, a time once it joins a date."""
+    """ "6 Nov 2359", "Wed 1 Nov 0805": four digits right after a date are its time."""
     if re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
         return None  # a year; ties go to the date rules anyway
+    if not _AFTER_DATE.search(m.string, max(0, m.start() - 30), m.start()):
+        return None  # "room 1410 on Tuesday", "1430 guests": a number, not a time
     hour = int(m.group("h"))
     ap = "am" if hour < 12 else None
     return _clock(hour, int(m.group("mi")), ap, weak=True)

@@ -389,3 +389,8 @@ def test_place_names_read_as_zones_only_before_time() -> None:
     assert p is not None and p.start.weekday() == 3 and p.start.astimezone(UTC).hour == 23
     assert _start("11am India time")[3:] == (5, 30)  # type: ignore[index]
     assert detect_timezone("la reunión es el martes") == (None, "no time zone evidence")
+
+
+def test_four_digits_before_a_day_are_a_number_not_a_time() -> None:
+    assert _found("Meet in room 1410 on Tuesday") == ["Tuesday"]
+    assert _found("Tuesday, 1615 works") == ["Tuesday, 1615"]
