@@ -348,7 +348,3 @@ def peer_of(pid: int, *, remote: bool = False) -> set[int]:
             if len(parts) > 9 and parts[9] in inodes:
                 ports.add(int(parts[2 if remote else 1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def settings_note() -> dict[str, Any]:
-    return {"step_lease_seconds": STEP_LEASE_SECONDS, "undo_seconds": UNDO_SECONDS}
