@@ -101,6 +101,10 @@ def _numeric_short(m: re.Match[str], ctx: Context) -> Spec | None:
 # above 12 make a clock ("17.05-18.15"); otherwise a two-digit pair reads as a date.
 # Numbers that are amounts ("2.50 hours", "$3.15", "1.10%") are left alone.
 _DOTTED = r"(?P<{a}>\d{{1,2}})\.(?P<{b}>\d{{1,2}})(?P<{t}>\.(?!\d))?"
+_MONEY_BEFORE = re.compile(
+    r"(?:\b(?:eur|euros?|usd|gbp|chf|inr|rs|price|prices|cost|costs|total|fee|pay|paid|at\s+only)"
+    r"|[$€£¥])\s*:?\s*$"
+)
 _NOT_AMOUNT = (
     r"(?![\d,]|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
     r"minutes?|days?|weeks?|months?|years?|kg|km|miles?|mb|gb|points?|pts|usd|eur|gbp|dollars?))"
@@ -116,6 +120,8 @@ _NOT_AMOUNT = (
     needs=".",
 )
 def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
+    if _MONEY_BEFORE.search(m.string, max(0, m.start() - 20), m.start()):
+        return None  # "EUR 12.50", "price 10.30"
     pairs = [(m.group("a"), m.group("b"), m.group("t"))]
     if m.group("c"):
         pairs.append((m.group("c"), m.group("d"), m.group("u")))

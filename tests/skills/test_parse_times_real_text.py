@@ -394,3 +394,8 @@ def test_place_names_read_as_zones_only_before_time() -> None:
 def test_four_digits_before_a_day_are_a_number_not_a_time() -> None:
     assert _found("Meet in room 1410 on Tuesday") == ["Tuesday"]
     assert _found("Tuesday, 1615 works") == ["Tuesday, 1615"]
+
+
+@pytest.mark.parametrize("text", ["The fee is EUR 12.50 per seat", "Price: 10.30", "total 14.45"])
+def test_money_is_not_a_dotted_time(text: str) -> None:
+    assert _found(text) == []
