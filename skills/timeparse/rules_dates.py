@@ -199,13 +199,16 @@ def _month_year(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(year=int(m.group("y")), month=month_of(m.group("m")))
 
 
-# "May" and "march" are also a verb and a modal, so alone they need a word that makes them a
-# month ("in May", "until March"); the other names stand alone ("July works for me").
+# "May" and "march" are also a verb and a modal, and Jan, June, April and August people's
+# names, so alone they need a word that makes them a month ("in May", "until June"); the
+# other names stand alone ("July works for me").
 _MONTH_LEAD = r"(?:in|during|of|since|until|till|by|from|through|before|after)\s+"
+_MONTH_WORDLIKE = r"(?:may|march|jan|june|april|august)"
 
 
 @rule(
-    rf"\b(?:{_MONTH_LEAD}(?P<m>may|march)|(?P<n>(?!may\b|march\b){MONTH_RE}))(?![a-z'’-])",
+    rf"\b(?:{_MONTH_LEAD}(?P<m>{_MONTH_WORDLIKE})|(?P<n>(?!{_MONTH_WORDLIKE}\b){MONTH_RE}))"
+    r"(?![a-z'’-])",
     needs="m",
 )
 def _month_alone(m: re.Match[str], ctx: Context) -> Spec | None:

@@ -258,6 +258,8 @@ def _found(text: str) -> list[str]:
         ("I'll be back in May.", ["in May"]),
         ("May I ask who else attends?", []),
         ("We may march on regardless.", []),
+        ("June and Jan will join the call.", []),  # names, not months
+        ("Back in August.", ["in August"]),
         ("I now have the signed copy.", []),
         ("Let's hold off for now.", []),
         ("Are you free to talk now?", ["now"]),
