@@ -236,9 +236,13 @@ class PendingAction(SQLModel, table=True):
     expires_at: datetime | None = None
     undo_until: datetime | None = None
     locked_until: datetime | None = None
+    # A fresh one per claim: only the holder of the current claim may send or finish.
+    claim_token: str | None = None
     attempts: int = 0
     slack_channel: str | None = None
     slack_ts: str | None = None
+    # The status the card was last drawn with; the reconciler redraws a card that lags.
+    card_status: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
     executed_at: datetime | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
@@ -103,6 +104,7 @@ def post_action_card(deps: Deps, action_id: uuid.UUID) -> str:
     with deps.uow() as uow:
         action = uow.session.get_one(PendingAction, action_id)
         action.slack_channel, action.slack_ts = posted.channel, posted.ts
+        action.card_status = view.status
         uow.session.add(action)
         if volunteered:  # counted toward the hourly cap that notices obey
             key = f"card:{action_id}"
@@ -156,3 +158,12 @@ def refresh_card(deps: Deps, action_id: uuid.UUID) -> None:
         deps.chat.update_message(channel=channel, ts=ts, text=text, blocks=blocks)
     except Exception as exc:  # noqa: BLE001 - a stale card is better than a failed send record
         log.warning("card_refresh_failed", action_id=str(action_id), error=repr(exc))
+        return
+    # What the card now shows; if the action moved on meanwhile, the reconciler sees the lag.
+    with deps.uow() as uow:
+        uow.session.execute(
+            update(PendingAction)
+            .where(col(PendingAction.id) == action_id)
+            .values(card_status=view.status)
+        )
+        uow.commit()

@@ -3,7 +3,8 @@
 A pending action moves `pending → approved → executing → executed` by conditional UPDATEs, so of
 two racing clicks or two racing workers exactly one wins. Each email carries our own Message-ID,
 recorded before the send; a retry after a crash first asks the provider whether that Message-ID
-was already sent.
+was already sent. Each claim carries a fresh token: a worker that stalls past its lease is taken
+over, and finds at its next step (the provider call, the final write) that it may not go on.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from orchestrator.bootstrap import Deps
 from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.calendar_actions import invitation, record_on_request
 from orchestrator.cards import refresh_card
+from orchestrator.crashpoints import crashpoint
 from orchestrator.mrkdwn import owner_only
 from orchestrator.revalidate import refuse_stale_approval, refuse_stale_send
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
@@ -119,6 +121,7 @@ def decide(
         uow.session.refresh(action)
     if not won:
         return Decision(False, action.status, _already_handled(action), action)
+    crashpoint("outbox.decided")
     if action.status == ActionStatus.approved:
         assert action.undo_until is not None
         deps.wakeups.execute_action(
@@ -200,9 +203,14 @@ def _audit(
 # --- execution ---------------------------------------------------------------------------------
 
 
-def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> bool:
-    """Take an approved action whose undo window has closed, or one whose executor died."""
-    return _transition(
+def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> str | None:
+    """Take an approved action whose undo window has closed, or one whose executor died.
+
+    Returns this claim's token (None: not ours to run). A worker that stalls past its lease
+    loses the action to the next claim, and with it the right to send or to finish it.
+    """
+    token = uuid.uuid4().hex
+    won = _transition(
         session,
         action_id,
         source=[ActionStatus.approved, ActionStatus.executing],
@@ -218,16 +226,56 @@ def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> bool:
         ),
         status=ActionStatus.executing,
         locked_until=now + EXECUTION_LEASE,
+        claim_token=token,
         attempts=PendingAction.attempts + 1,
         updated_at=now,
     )
+    return token if won else None
+
+
+def _fence(session: Session, action_id: uuid.UUID, token: str) -> bool:
+    """Lock the row if `token` still holds it, for the rest of this transaction.
+
+    The write is a no-op on purpose: on PostgreSQL it takes the row lock, so a take-over's
+    claim waits for our commit and then finds the action no longer executing.
+    """
+    return _transition(
+        session,
+        action_id,
+        source=[ActionStatus.executing],
+        extra=col(PendingAction.claim_token) == token,
+        claim_token=token,
+    )
+
+
+def _hold(deps: Deps, action_id: uuid.UUID, token: str) -> bool:
+    """Right before a provider call: is the claim still ours? If so, renew its lease, so no
+    other worker can take the action over between this check and the call."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        held = _transition(
+            uow.session,
+            action_id,
+            source=[ActionStatus.executing],
+            extra=col(PendingAction.claim_token) == token,
+            locked_until=now + EXECUTION_LEASE,
+        )
+        uow.commit()
+    return held
+
+
+def _superseded(action_id: uuid.UUID) -> str:
+    # Whoever claimed it after us looks in Sent first, so what we may have sent is found there.
+    log.warning("claim_superseded", action_id=str(action_id))
+    return "superseded"
 
 
 def execute(deps: Deps, action_id: uuid.UUID) -> str:
     """Perform one approved action exactly once; every outcome is written to its row."""
     now = deps.clock.now()
     with deps.uow() as uow:
-        if not claim(uow.session, action_id, now=now):
+        token = claim(uow.session, action_id, now=now)
+        if token is None:
             return "skipped"
         action = uow.session.get_one(PendingAction, action_id)
         rep = uow.session.get_one(Rep, action.rep_id)
@@ -241,6 +289,7 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
                     deps,
                     uow.session,
                     action,
+                    token,
                     now=now,
                     error=(
                         f"Daily send limit reached ({rep.daily_send_limit} emails). "
@@ -250,9 +299,15 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
             email = _outbound_email(action, rep)
             _record_outbound(uow.session, action, email, now=now, request_id=action.request_id)
         uow.commit()
+    crashpoint("outbox.claimed")
 
     sent: SentEmail | None = None
     try:
+        calendar_executor = CALENDAR_EXECUTORS.get(action.action_type)
+        if email is None and calendar_executor is None:
+            raise PermanentError(f"no executor for {action.action_type}")
+        if not _hold(deps, action_id, token):
+            return _superseded(action_id)
         if email is not None:
             sent = _send_once(deps.mail_for(rep), email, first_attempt=action.attempts == 1)
             result = {
@@ -260,31 +315,38 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
                 "provider_id": sent.provider_id,
                 "thread_id": sent.thread_id,
             }
-        elif (calendar_executor := CALENDAR_EXECUTORS.get(action.action_type)) is not None:
+        else:
+            assert calendar_executor is not None
             result = calendar_executor(deps, action, rep)
             # After the calendar call, so a failed booking invites nobody; a retry repeats the
             # (idempotent) call, then finds this invitation in Sent instead of sending it again.
             if (invite := invitation(deps, action, rep, result)) is not None:
-                sent = _send_invitation(deps, action, rep, invite)
+                sent = _send_invitation(deps, action, rep, invite, token)
+                if sent is None:
+                    return _superseded(action_id)
                 result = {**result, "invite_message_id": sent.message_id}
-        else:
-            raise PermanentError(f"no executor for {action.action_type}")
     except Exception as exc:  # noqa: BLE001 - every outcome is written to the row
-        return _after_failure(deps, action_id, exc)
+        return _after_failure(deps, action_id, token, exc)
+    crashpoint("outbox.provider_called")
 
     with deps.uow() as uow:
+        if not _fence(uow.session, action_id, token):
+            return _superseded(action_id)
         action = uow.session.get_one(PendingAction, action_id)
         if sent is not None:
             _mark_sent(uow.session, action, sent, now=deps.clock.now())
         if email is None:
             record_on_request(uow.session, action, result, now=deps.clock.now())
-        return _finish(deps, uow.session, action, now=deps.clock.now(), result=result)
+        return _finish(deps, uow.session, action, token, now=deps.clock.now(), result=result)
 
 
 def _send_once(mailbox: MailPort, email: OutboundEmail, *, first_attempt: bool) -> SentEmail:
-    """Send from the rep's own mailbox; a retry first looks in that mailbox's Sent."""
+    """Send from the rep's own mailbox; a retry first looks in that mailbox's Sent.
+
+    Every claim after the first is a retry: an earlier attempt, or a worker that stalled past
+    its lease and was taken over, may have reached the provider before we got here.
+    """
     if not first_attempt:
-        # An earlier attempt may have reached the provider before we crashed or timed out.
         already = mailbox.find_sent(sender=email.sender, message_id=email.message_id)
         if already is not None:
             log.info("send_reconciled", message_id=email.message_id)
@@ -293,15 +355,18 @@ def _send_once(mailbox: MailPort, email: OutboundEmail, *, first_attempt: bool) 
 
 
 def _send_invitation(
-    deps: Deps, action: PendingAction, rep: Rep, invite: OutboundEmail
-) -> SentEmail:
-    """Send a calendar action's invitation email like any other: recorded, then sent once."""
+    deps: Deps, action: PendingAction, rep: Rep, invite: OutboundEmail, token: str
+) -> SentEmail | None:
+    """Send a calendar action's invitation email like any other: recorded, then sent once.
+    None: the claim was taken over before the send."""
     with deps.uow() as uow:
         # Recorded without the request: the conversation's follow-ups and reminders thread under
         # its last email, and that must stay the conversation, not an invitation. The row keeps
         # the action's id, and RSVPs find the request by the invitation's UID.
         _record_outbound(uow.session, action, invite, now=deps.clock.now(), request_id=None)
         uow.commit()
+    if not _hold(deps, action.id, token):
+        return None
     return _send_once(deps.mail_for(rep), invite, first_attempt=action.attempts == 1)
 
 
@@ -387,11 +452,16 @@ def _finish(
     deps: Deps,
     session: Session,
     action: PendingAction,
+    token: str,
     *,
     now: datetime,
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> str:
+    """Write the outcome, if `token` still holds the claim; then wake the job and the card."""
+    if not _fence(session, action.id, token):
+        session.rollback()
+        return _superseded(action.id)
     action.status = ActionStatus.executed if error is None else ActionStatus.failed
     action.result = result
     action.error = error
@@ -401,15 +471,19 @@ def _finish(
     session.add(action)
     _audit(session, action, f"action_{action.status}", actor="ai", now=now, error=error)
     session.commit()
+    crashpoint("outbox.finished")
     resume_if_decided(deps, action.job_id)
     refresh_card(deps, action.id)
+    crashpoint("outbox.card_refreshed")
     return action.status
 
 
-def _after_failure(deps: Deps, action_id: uuid.UUID, exc: Exception) -> str:
+def _after_failure(deps: Deps, action_id: uuid.UUID, token: str, exc: Exception) -> str:
     now = deps.clock.now()
     log.warning("execute_failed", action_id=str(action_id), error=repr(exc))
     with deps.uow() as uow:
+        if not _fence(uow.session, action_id, token):
+            return _superseded(action_id)
         action = uow.session.get_one(PendingAction, action_id)
         if isinstance(exc, TRANSIENT) and action.attempts < MAX_SEND_ATTEMPTS:
             # Back to approved with a new due time; the Message-ID stays, so the retry reconciles.
@@ -421,7 +495,8 @@ def _after_failure(deps: Deps, action_id: uuid.UUID, exc: Exception) -> str:
             action.updated_at = now
             uow.session.add(action)
             uow.commit()
+            crashpoint("outbox.failure_recorded")
             deps.wakeups.execute_action(action_id, tag=f"retry-{action.attempts}", at=retry_at)
             return "retrying"
         reason = str(exc) if isinstance(exc, (PermanentError, TransientError)) else repr(exc)
-        return _finish(deps, uow.session, action, now=now, error=reason[:2000])
+        return _finish(deps, uow.session, action, token, now=now, error=reason[:2000])

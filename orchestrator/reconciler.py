@@ -1,7 +1,18 @@
-"""The clock's safety net: wake whatever PostgreSQL says should be running but nobody is.
+"""The clock's safety net: repair whatever a crash between two commits left behind.
 
-Redis only carries wake-ups. If one is lost (Redis restarted, a worker killed mid-job, a
-scheduled wake-up never fired), the row is still here, and this finds it.
+Redis only carries wake-ups, and every side effect commits before the next one starts, so a
+process that dies between two commits leaves a row that says what should happen next. Each
+such state is found here (the boundaries are the `crashpoint` names in the runner and outbox):
+
+- a job `queued` whose wake-up never ran (lost from Redis, or enqueued by a process that died
+  after its commit: runner.step_committed, runner.failure_recorded, runner.resumed);
+- a job `running` whose lease ran out (its worker died or stalled mid-step: runner.leased);
+- a job parked in `waiting_approval` with no open action left: the decision or the send was
+  committed, but the process died before waking the job (outbox.decided, outbox.finished);
+- an action `approved` past its undo window, or `executing` past its lease (its wake-up was
+  lost, or its worker died before, during or after the provider call: outbox.decided,
+  outbox.claimed, outbox.provider_called, outbox.failure_recorded);
+- a card that still shows an older status than its action (outbox.finished, after a decision).
 """
 
 from __future__ import annotations
@@ -9,14 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from db.models import ActionStatus, JobRun, JobStatus, PendingAction, SequenceJob
 from orchestrator.bootstrap import Deps
+from orchestrator.cards import refresh_card
+from orchestrator.runner import OPEN_ACTION_STATES, resume_if_decided
 
 # A queued wake-up normally runs within seconds; one this late is presumed lost.
 LOST_WAKEUP_GRACE = timedelta(seconds=60)
+# A card Slack keeps refusing to update (deleted, archived DM) is given up after this.
+CARD_REPAIR_WINDOW = timedelta(days=1)
 BATCH = 200
 
 
@@ -24,6 +39,8 @@ BATCH = 200
 class ReconcileReport:
     jobs: int
     actions: int
+    resumed: int = 0
+    cards: int = 0
 
 
 def reconcile(deps: Deps) -> ReconcileReport:
@@ -47,6 +64,16 @@ def reconcile(deps: Deps) -> ReconcileReport:
             )
             .limit(BATCH)
         ).all()
+        open_action = exists().where(
+            col(PendingAction.job_id) == SequenceJob.id,
+            col(PendingAction.status).in_(OPEN_ACTION_STATES),
+        )
+        parked = uow.session.exec(
+            select(SequenceJob.id)
+            .where(col(SequenceJob.status) == JobStatus.waiting_approval)
+            .where(~open_action)
+            .limit(BATCH)
+        ).all()
         actions = uow.session.exec(
             select(PendingAction.id)
             .where(
@@ -63,12 +90,34 @@ def reconcile(deps: Deps) -> ReconcileReport:
             )
             .limit(BATCH)
         ).all()
+        # A card is redrawn right after its action's commit; one still behind a minute later
+        # lost that redraw. An executing action's card keeps showing the approval until done.
+        stale_cards = uow.session.exec(
+            select(PendingAction.id)
+            .where(col(PendingAction.slack_ts).is_not(None))
+            .where(col(PendingAction.status) != ActionStatus.executing)
+            .where(col(PendingAction.card_status).is_distinct_from(col(PendingAction.status)))
+            .where(col(PendingAction.updated_at) <= now - LOST_WAKEUP_GRACE)
+            .where(col(PendingAction.updated_at) > now - CARD_REPAIR_WINDOW)
+            .limit(BATCH)
+        ).all()
         run.finished_at = deps.clock.now()
-        run.counts = {"jobs": len(jobs), "actions": len(actions)}
+        run.counts = {
+            "jobs": len(jobs),
+            "actions": len(actions),
+            "resumed": len(parked),
+            "cards": len(stale_cards),
+        }
         uow.session.add(run)
         uow.commit()
     for job_id in jobs:
         deps.wakeups.run_step(job_id, tag=tag)
+    for job_id in parked:
+        resume_if_decided(deps, job_id, tag=tag)
     for action_id in actions:
         deps.wakeups.execute_action(action_id, tag=tag)
-    return ReconcileReport(jobs=len(jobs), actions=len(actions))
+    for action_id in stale_cards:
+        refresh_card(deps, action_id)
+    return ReconcileReport(
+        jobs=len(jobs), actions=len(actions), resumed=len(parked), cards=len(stale_cards)
+    )

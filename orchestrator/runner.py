@@ -3,7 +3,9 @@
 The step's output, its pending actions, its follow-up events and the job's next state are
 written in one transaction; wake-ups are enqueued only after that commit. A crash before the
 commit leaves the row leased (`running`) until its lease runs out, when the reconciler wakes
-it again and the step runs from the start.
+it again and the step runs from the start. Each lease writes a fresh token to `locked_by`, and
+the step commits only while that token still holds the row: a worker that stalled past its
+lease, and was taken over, throws its work away instead of writing it a second time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlmodel import Session, col, select
 from connectors.errors import ReconnectRequired, TransientError
 from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
 from orchestrator.bootstrap import Deps
+from orchestrator.crashpoints import crashpoint
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
 from orchestrator.expiry import proposed_expiry
@@ -38,8 +41,10 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(300, 5 * 2 ** max(0, attempt - 1)))
 
 
-def lease(session: Session, job_id: uuid.UUID, *, now: datetime, seconds: int) -> bool:
-    """Conditionally take the row; False when another worker holds it or it is not runnable."""
+def lease(session: Session, job_id: uuid.UUID, *, now: datetime, seconds: int) -> str | None:
+    """Conditionally take the row and return this lease's token; None when another worker
+    holds it or it is not runnable."""
+    token = f"{WORKER_ID}/{uuid.uuid4().hex}"
     result = session.execute(
         update(SequenceJob)
         .where(col(SequenceJob.id) == job_id)
@@ -48,24 +53,46 @@ def lease(session: Session, job_id: uuid.UUID, *, now: datetime, seconds: int) -
         .where(or_(col(SequenceJob.locked_until).is_(None), col(SequenceJob.locked_until) < now))
         .values(
             status=JobStatus.running,
-            locked_by=WORKER_ID,
+            locked_by=token,
             locked_until=now + timedelta(seconds=seconds),
             attempts=SequenceJob.attempts + 1,
             updated_at=now,
         )
     )
+    return token if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def _fence(session: Session, job_id: uuid.UUID, token: str) -> bool:
+    """Lock the row if `token` still holds the lease, for the rest of this transaction (the
+    no-op write takes PostgreSQL's row lock, so no take-over can land before our commit)."""
+    result = session.execute(
+        update(SequenceJob)
+        .where(col(SequenceJob.id) == job_id)
+        .where(col(SequenceJob.status) == JobStatus.running)
+        .where(col(SequenceJob.locked_by) == token)
+        .values(locked_by=token)
+    )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _lease_lost(job_id: uuid.UUID) -> str:
+    log.warning("step_lease_lost", job_id=str(job_id))
+    return "lease-lost"
 
 
 def run_step(deps: Deps, job_id: uuid.UUID) -> str:
     now = deps.clock.now()
     with deps.uow() as uow:
-        if not lease(uow.session, job_id, now=now, seconds=deps.settings.step_lease_seconds):
+        token = lease(uow.session, job_id, now=now, seconds=deps.settings.step_lease_seconds)
+        if token is None:
             return "not-runnable"
         uow.commit()
+    crashpoint("runner.leased")
 
     with deps.uow() as uow:
         job = uow.session.get_one(SequenceJob, job_id)
+        if job.locked_by != token:
+            return _lease_lost(job_id)
         step = SEQUENCES[job.event_type][job.current_step]
         bound = log.bind(job_id=str(job.id), step=step.name, correlation_id=job.correlation_id)
         try:
@@ -74,10 +101,14 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             uow.session.rollback()
             bound.warning("step_failed", error=repr(exc))
-            return _record_failure(deps, job_id, step, exc, now=now)
+            return _record_failure(deps, job_id, token, step, exc, now=now)
+        crashpoint("runner.step_ran")
+        if not _fence(uow.session, job_id, token):
+            return _lease_lost(job_id)
         wake = _apply(uow.session, job, step, result, now=now)
         uow.commit()
         bound.info("step_done", status=job.status)
+    crashpoint("runner.step_committed")
     _send_wakeups(deps, *wake)
     return job.status
 
@@ -165,9 +196,11 @@ def _child_event(job: SequenceJob, event: Event) -> Event:
 
 
 def _record_failure(
-    deps: Deps, job_id: uuid.UUID, step: Step, exc: Exception, *, now: datetime
+    deps: Deps, job_id: uuid.UUID, token: str, step: Step, exc: Exception, *, now: datetime
 ) -> str:
     with deps.uow() as uow:
+        if not _fence(uow.session, job_id, token):
+            return _lease_lost(job_id)
         job = uow.session.get_one(SequenceJob, job_id)
         job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         job.locked_by = None
@@ -189,6 +222,7 @@ def _record_failure(
             job.run_after = retry_at = now
         uow.session.add(job)
         uow.commit()
+    crashpoint("runner.failure_recorded")
     if retry_at is not None and job.status == JobStatus.queued:
         deps.wakeups.run_step(job.id, tag=f"{job.current_step}-{job.attempts}", at=retry_at)
     if job.status == JobStatus.failed:
@@ -216,17 +250,20 @@ def _send_wakeups(deps: Deps, jobs: list[Wake], actions: list[uuid.UUID]) -> Non
         deps.wakeups.post_action_card(action_id)
 
 
-def resume_if_decided(deps: Deps, job_id: uuid.UUID | None) -> None:
+# An action in one of these still has a click or a send to come; its job stays parked.
+OPEN_ACTION_STATES = (ActionStatus.pending, ActionStatus.approved, ActionStatus.executing)
+
+
+def resume_if_decided(deps: Deps, job_id: uuid.UUID | None, *, tag: str = "resume") -> None:
     """Wake a job parked in `waiting_approval` once none of its actions is still open."""
     if job_id is None:
         return
     now = deps.clock.now()
-    open_states = [ActionStatus.pending, ActionStatus.approved, ActionStatus.executing]
     with deps.uow() as uow:
         still_open = uow.session.exec(
             select(PendingAction.id)
             .where(PendingAction.job_id == job_id)
-            .where(col(PendingAction.status).in_(open_states))
+            .where(col(PendingAction.status).in_(OPEN_ACTION_STATES))
         ).first()
         if still_open is not None:
             return
@@ -238,4 +275,5 @@ def resume_if_decided(deps: Deps, job_id: uuid.UUID | None) -> None:
         )
         uow.commit()
     if result.rowcount == 1:  # type: ignore[attr-defined]
-        deps.wakeups.run_step(job_id, tag="resume")
+        crashpoint("runner.resumed")
+        deps.wakeups.run_step(job_id, tag=tag)
