@@ -260,7 +260,8 @@ def _compact_date(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b{NOT_CLOCK}",
+    rf"\b(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b{NOT_CLOCK}"
+    + ORDINAL_FOLLOW,  # "Friday 20 attendees" counts people
     needs="dw",
 )
 def _weekday_daynum(m: re.Match[str], ctx: Context) -> Spec | None:

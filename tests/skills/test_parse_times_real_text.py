@@ -173,6 +173,10 @@ def test_weekday_with_day_number(text: str, expected: tuple[int, ...]) -> None:
     assert _start(text)[:3] == expected  # type: ignore[index]
 
 
+def test_weekday_with_a_count_after_it_is_not_a_date() -> None:
+    assert _found("On Friday 20 attendees came") == ["Friday"]
+
+
 def test_weekday_with_small_number_stays_a_clock() -> None:
     assert _start("Friday 9")[3] == 9  # type: ignore[index]
 
