@@ -41,7 +41,7 @@ def edit_view(view: ActionView) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
-        "private_metadata": view.action_id,
+        "private_metadata": f"{view.action_id}:{view.draft_version}",
         "title": {"type": "plain_text", "text": "Edit draft"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -50,6 +50,12 @@ def edit_view(view: ActionView) -> dict[str, Any]:
             _text_input("body", "Email", view.body, multiline=True),
         ],
     }
+
+
+def edit_target(metadata: str) -> tuple[str, int | None]:
+    """(the draft's id, the version the modal was opened on; None when it does not say)."""
+    action_id, _, version = metadata.partition(":")
+    return action_id, int(version) if version.isdigit() else None
 
 
 def reject_view(view: ActionView) -> dict[str, Any]:

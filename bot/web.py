@@ -16,6 +16,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from bot.replays import SeenRequests
+from bot.slack_gate import slack_gate
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
@@ -42,7 +44,11 @@ def health(deps: Deps) -> tuple[bool, dict[str, str]]:
 
 
 def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    slack = SlackRequestHandler(app)
+    slack = slack_gate(
+        SlackRequestHandler(app),
+        signing_secret=deps.settings.slack_signing_secret or "",
+        seen=SeenRequests(deps.sessions),
+    )
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

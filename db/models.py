@@ -239,6 +239,8 @@ class PendingAction(SQLModel, table=True):
     # A fresh one per claim: only the holder of the current claim may send or finish.
     claim_token: str | None = None
     attempts: int = 0
+    # Bumped by every edit: an Edit modal saves only over the draft it was opened on.
+    draft_version: int = 0
     slack_channel: str | None = None
     slack_ts: str | None = None
     # The status the card was last drawn with; the reconciler redraws a card that lags.
@@ -332,6 +334,16 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = None
     counts: dict[str, int] = json_field(default_factory=dict)
     errors: list[str] = json_field(default_factory=list)
+
+
+class SeenSlackRequest(SQLModel, table=True):
+    """A signed Slack request already served, kept past Slack's 5-minute signature window so
+    the same bytes sent again (a replay) are refused by every web process."""
+
+    __tablename__ = "seen_slack_requests"
+
+    signature: str = Field(primary_key=True)
+    seen_at: datetime = Field(index=True)
 
 
 class LLMUsage(SQLModel, table=True):

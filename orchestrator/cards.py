@@ -43,6 +43,8 @@ class ActionView:
     executed_at: datetime | None
     error: str | None
     cc: tuple[str, ...] = ()
+    # The draft's edit count: the Edit modal carries it, so it saves only over what it showed.
+    draft_version: int = 0
     # "Redraft with fresh times" fits this draft once it is stale or expired; or it was used.
     can_redraft: bool = False
     redrafted: bool = False
@@ -69,6 +71,7 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
         executed_at=action.executed_at,
         error=action.error,
         cc=tuple(data.get("cc", ())),
+        draft_version=action.draft_version,
         can_redraft=action.action_type in REDRAFTABLE,
         redrafted=bool((action.result or {}).get("redrafted")),
     )

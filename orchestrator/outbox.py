@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, false, func, or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError, TransientError
@@ -46,6 +46,10 @@ FILL_IN_FIRST = (
     "This draft still has a gap for your answer ([[ANSWER]]). Press Edit, write it, then approve."
 )
 MAX_SEND_ATTEMPTS = 5
+STALE_EDIT = (
+    "This draft changed since you opened it. Close this and press Edit again to see the "
+    "latest version."
+)
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,14 @@ def decide(
     send_at: datetime | None = None,
     reason: str = "",
     edits: dict[str, Any] | None = None,
+    version: int | None = None,
 ) -> Decision:
     """Apply a rep's click; a click that loses a race (or comes too late) is told so.
 
     `approve` (optionally `send_at` a later time: "Send later"), `reject` (with a `reason` the
     next draft can use), `undo` (inside the undo window), `retry` (a failed send), `edit`
-    (save `edits` over the draft while it is still pending).
+    (save `edits` over the draft while it is still pending and still at `version`, the one
+    the Edit modal was opened on).
     """
     now = deps.clock.now()
     if decision == "approve" and (
@@ -105,7 +111,14 @@ def decide(
         if decision == "approve" and ANSWER_PLACEHOLDER in str(action.effective_data().get("body")):
             return Decision(False, action.status, FILL_IN_FIRST, action)
         source, condition, values = _decision_rule(
-            decision, action, deps=deps, now=now, send_at=send_at, reason=reason, edits=edits
+            decision,
+            action,
+            deps=deps,
+            now=now,
+            send_at=send_at,
+            reason=reason,
+            edits=edits,
+            version=version,
         )
         if decision != "edit":
             values |= {"decided_by": slack_user_id, "decided_at": now}
@@ -120,6 +133,8 @@ def decide(
         uow.commit()
         uow.session.refresh(action)
     if not won:
+        if decision == "edit" and action.status == ActionStatus.pending:
+            return Decision(False, action.status, STALE_EDIT, action)
         return Decision(False, action.status, _already_handled(action), action)
     crashpoint("outbox.decided")
     if action.status == ActionStatus.approved:
@@ -141,6 +156,7 @@ def _decision_rule(
     send_at: datetime | None,
     reason: str,
     edits: dict[str, Any] | None,
+    version: int | None = None,
 ) -> tuple[list[str], Any, dict[str, Any]]:
     """(statuses it may leave, extra SQL condition, columns to set) for each decision."""
     if decision == "approve":
@@ -176,8 +192,14 @@ def _decision_rule(
             },
         )
     if decision == "edit":
+        # Only over the draft the modal showed: a stale or replayed modal would put back
+        # words the rep has since changed.
         merged = {**(action.edited_data or {}), **(edits or {})}
-        return [ActionStatus.pending], None, {"edited_data": merged}
+        return (
+            [ActionStatus.pending],
+            col(PendingAction.draft_version) == version if version is not None else false(),
+            {"edited_data": merged, "draft_version": PendingAction.draft_version + 1},
+        )
     raise ValueError(f"unknown decision {decision!r}")
 
 

@@ -30,6 +30,7 @@ TABLES = {
     "slack_notifications",
     "local_calendar_events",
     "local_mail",
+    "seen_slack_requests",
 }
 
 

@@ -10,7 +10,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import REDRAFT, SHOW_FULL_EMAIL, send_later_time
-from bot.draft_modals import EDIT_CALLBACK, REJECT_CALLBACK, edit_view, read_edit, reject_view
+from bot.draft_modals import (
+    EDIT_CALLBACK,
+    REJECT_CALLBACK,
+    edit_target,
+    edit_view,
+    read_edit,
+    reject_view,
+)
 from bot.full_email import full_email_view
 from db.models import PendingAction, Rep
 from orchestrator import requests
@@ -122,10 +129,10 @@ def register(app: App, deps: Deps) -> None:
         _tell(respond, outcome, deps)
 
     def decide_in_modal(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], field: str, **decision: Any
+        ack: Ack, body: dict[str, Any], ref: str, field: str, **decision: Any
     ) -> None:
         """Apply a modal's decision; a refusal is shown under `field`, not as a crash."""
-        action_id = parse_id(view["private_metadata"])
+        action_id = parse_id(ref)
         if action_id is None:
             ack(response_action="errors", errors={field: "This draft is gone."})
             return
@@ -142,12 +149,15 @@ def register(app: App, deps: Deps) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        decide_in_modal(ack, body, view, "body", decision="edit", edits=edits)
+        ref, version = edit_target(view["private_metadata"])
+        decide_in_modal(ack, body, ref, "body", decision="edit", edits=edits, version=version)
 
     @app.view(REJECT_CALLBACK)
     def save_reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = (view["state"]["values"]["reason"]["reason"].get("value") or "").strip()
-        decide_in_modal(ack, body, view, "reason", decision="reject", reason=reason)
+        decide_in_modal(
+            ack, body, view["private_metadata"], "reason", decision="reject", reason=reason
+        )
 
     @app.action("cancel_request")
     def cancel_request(
