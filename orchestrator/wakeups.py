@@ -47,7 +47,8 @@ class WakeUps:
 
     def _enqueue(self, func: str, arg: str, rq_id: str, at: datetime | None) -> None:
         if time.monotonic() < self._down_until:
-            log.info("wakeup_deferred_to_reconciler", job=rq_id)
+            # The failure that opened this window was logged; one line per row would flood.
+            log.debug("wakeup_deferred_to_reconciler", job=rq_id)
             return
         try:
             if at is None:
