@@ -219,7 +219,11 @@ class PendingAction(SQLModel, table=True):
     """The outbox: every email or invite waits here until the rep approves it."""
 
     __tablename__ = "pending_actions"
-    __table_args__ = (Index("ix_pending_actions_status", "status", "undo_until"),)
+    __table_args__ = (
+        Index("ix_pending_actions_status", "status", "undo_until"),
+        # The clock's expiry sweep: pending rows past their expiry, found without a scan.
+        Index("ix_pending_actions_expiry", "status", "expires_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: str = Field(index=True)
