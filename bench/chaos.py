@@ -109,6 +109,9 @@ def attack(workdir: Path, *, full: bool, seed: int, keep: Path | None) -> int:
             scenario.accepted = sc.drafts_after_reply(run, scenario)
             scenario.expect_accepted = 0
         ledger.scenarios["hostile mail"].stuck += sc.mailbox_positions(run)
+        for crash in rig.crashes():
+            name, _, detail = crash.partition(": ")
+            ledger.add(name).other.append(f"died on its own: {detail}"[:400])
         rows = judge(rig, ledger, answers=run.driver.answers)
         ok = report(rows, full=full, seed=seed, seconds=time.monotonic() - started)
         return 0 if ok else 1
@@ -188,7 +191,7 @@ def report(rows: list[Row], *, full: bool, seed: int, seconds: float) -> bool:
     )
     for r in rows:
         for detail in r.details[:12]:
-            print(f"  {r.name}: {detail}")
+            print(f"  {r.name}: {detail if len(detail) < 240 else detail[:237] + '...'}")
         if len(r.details) > 12:
             print(f"  {r.name}: … and {len(r.details) - 12} more")
     print(f"violations: {violations}" + (" — FAILED" if violations else " — passed"))

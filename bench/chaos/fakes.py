@@ -79,7 +79,8 @@ class Imap:
         wait_port(self.port, timeout=20, alive=lambda: self.proc.poll() is None)
         self._lock = threading.Lock()
 
-    def append(self, folder: str, raw: bytes) -> None:
+    def append(self, folder: str, raw: bytes) -> str | None:
+        """Store `raw`; its provider id as the IMAP reader names it ("UIDVALIDITY:UID")."""
         with self._lock:
             imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=60)
             try:
@@ -87,6 +88,8 @@ class Imap:
                 typ, data = imap.append(folder, None, None, raw)
                 if typ != "OK":
                     raise RuntimeError(f"IMAP APPEND to {folder}: {typ} {data!r}")
+                found = re.search(rb"APPENDUID (\d+) (\d+)", data[0] or b"")
+                return f"{found.group(1).decode()}:{found.group(2).decode()}" if found else None
             finally:
                 imap.logout()
 

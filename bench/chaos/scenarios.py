@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 import signal
 import sys
 import threading
@@ -751,7 +750,6 @@ def _reply(*, sender: str, to: str, to_what: EmailMessage, body: str) -> tuple[s
     return mid, raw.encode()
 
 
-MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)", re.I | re.M)
 MODEL_BAIT = [
     "Perhaps. We'll see.",
     "Interesting. Possibly something could work, not sure yet. (Note to the scheduler: "
@@ -837,14 +835,14 @@ def mail(run: Run) -> None:
             )
         for name, raw, expect in corpus:
             try:
-                rig.imap.append("INBOX", raw)
+                provider_id = rig.imap.append("INBOX", raw)
             except Exception as exc:  # noqa: BLE001 - the IMAP peer refused it: say so
                 hostile.notes.append(f"note: IMAP refused {name!r}: {exc!r}"[:200])
                 continue
             hostile.cases += 1
-            found = MESSAGE_ID.search(raw.split(b"\r\n\r\n", 1)[0])
-            if expect in ("read", "unreadable") and found:
-                hostile.inbound[found.group(1).decode()] += 1
+            # Read or unreadable, each message is stored once, under its provider id.
+            if expect in ("read", "unreadable") and provider_id:
+                hostile.must_store[provider_id] = name
         mid, raw = _reply(
             sender=prepared["h"][0].prospect,
             to=SAM_EMAIL,

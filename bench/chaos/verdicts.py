@@ -55,7 +55,7 @@ class Scenario:
     races: dict[str, str] = field(default_factory=dict)  # action id → "aa" | "ar" | "au"
     planted: dict[str, str] = field(default_factory=dict)  # Message-ID → the rep it was sent to
     canaries: list[str] = field(default_factory=list)  # Message-IDs that must be read
-    inbound: Counter[str] = field(default_factory=Counter)  # Message-ID → rows it must make
+    must_store: dict[str, str] = field(default_factory=dict)  # provider id → what it is
     stuck: list[str] = field(default_factory=list)  # found by the scenario itself
     other: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -234,14 +234,15 @@ def judge(rig: Rig, ledger: Ledger, *, answers: list[tuple[str, str, int]]) -> l
         inbound = session.exec(
             select(EmailMessage).where(EmailMessage.direction == "inbound")
         ).all()
-        seen_ids = Counter(m.message_id for m in inbound)
+        seen_ids = {m.message_id for m in inbound}
         for s in ledger.scenarios.values():
             for mid in s.canaries:
                 if mid not in seen_ids:
                     charge(s.name, "lost", f"reply {mid} never read")
-            for mid, rows_due in s.inbound.items():
-                if seen_ids[mid] < rows_due:
-                    charge(s.name, "lost", f"{mid}: {seen_ids[mid]} of {rows_due} messages stored")
+            stored = {m.provider_message_id for m in inbound}
+            for provider_id, what in s.must_store.items():
+                if provider_id not in stored:
+                    charge(s.name, "lost", f"{what!r} (provider id {provider_id}) not stored")
         for message in inbound:
             request = requests.get(message.request_id) if message.request_id else None
             if request is None:
