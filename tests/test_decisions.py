@@ -184,8 +184,14 @@ def test_a_question_gets_an_answer_draft_that_cannot_go_out_unfilled(stack: Stac
     body = draft.action_data["body"].replace("[[ANSWER]]", "Yes: a native two-way sync.")
     from orchestrator.outbox import decide
 
+    # An edit names the version it was made on, as the Edit modal does.
     assert decide(
-        stack.deps, action_id=draft.id, decision="edit", slack_user_id=REP_ID, edits={"body": body}
+        stack.deps,
+        action_id=draft.id,
+        decision="edit",
+        slack_user_id=REP_ID,
+        edits={"body": body},
+        version=still.draft_version,
     ).ok
     sent = _approve_latest(stack, ActionType.email_response)
     assert sent.status == ActionStatus.executed
