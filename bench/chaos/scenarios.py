@@ -34,6 +34,7 @@ SAM_EMAIL, ANA_EMAIL = REPS[SAM][2], REPS[ANA][2]
 class Sizes:
     kill: int
     kill_gap: tuple[float, float]  # seconds between two kills
+    min_kills: int
     stall: int
     redis: int
     races: int
@@ -49,6 +50,7 @@ class Sizes:
 REDUCED = Sizes(
     kill=12,
     kill_gap=(1.0, 3.0),
+    min_kills=15,
     stall=1,
     redis=6,
     races=15,
@@ -63,6 +65,7 @@ REDUCED = Sizes(
 FULL = Sizes(
     kill=60,
     kill_gap=(0.3, 2.0),
+    min_kills=150,
     stall=3,
     redis=30,
     races=501,
@@ -204,7 +207,12 @@ def kill9(run: Run) -> None:
                 approved.add(prospect)
                 time.sleep(run.rng.uniform(0, 0.3))
             time.sleep(0.5)
-        time.sleep(UNDO_SECONDS + 8)  # the sends themselves happen under fire too
+        # The sends themselves happen under fire too, and a fast run still takes its kills.
+        settle_by = time.monotonic() + UNDO_SECONDS + 8
+        while time.monotonic() < settle_by or (
+            sum(killer.counts.values()) < run.sizes.min_kills and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)
     finally:
         killer.stop()
         if armed:
