@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ STEP_LEASE_SECONDS = 10
 UNDO_SECONDS = 3
 CLOCK_INTERVAL_SECONDS = 1.0
 
+SCHEDULER_PID = re.compile(r"Scheduler for \S+ started with PID (\d+)")
 REPS = {
     "U0SAM": ("sam", "America/New_York", "sam@northwind.example", "Sam Rivera"),
     "U0ANA": ("ana", "Europe/Berlin", "ana@northwind.example", "Ana Weber"),
@@ -63,6 +65,8 @@ class Proc:
     stopped: bool = False  # SIGSTOPped by the rig
     expected_exit: bool = False  # killed by the rig: not a crash
     crashes: list[str] = field(default_factory=list)
+    scanned: int = 0  # how far the log was read for scheduler pids
+    schedulers: set[int] = field(default_factory=set)
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -85,9 +89,35 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def horse(self) -> int | None:
-        """The RQ work horse a worker forked for the job it is running, if any."""
+        """The RQ work horse a worker forked for the job it is running, if any (its other
+        child, the scheduler, says its pid in the log)."""
         kids = _children(self.pid) if self.alive() else []
-        return kids[0] if kids else None
+        if not kids:
+            return None
+        horses = [kid for kid in kids if kid not in self._schedulers()]
+        return horses[-1] if horses else None
+
+    def _schedulers(self) -> set[int]:
+        """Pids the worker logged for its schedulers, read on from where the last look ended."""
+        try:
+            with self.log.open("rb") as out:
+                out.seek(self.scanned)
+                new = out.read()
+        except OSError:
+            return self.schedulers
+        complete = new.rfind(b"\n") + 1
+        self.scanned += complete
+        text = new[:complete].decode(errors="replace")
+        self.schedulers |= {int(pid) for pid in SCHEDULER_PID.findall(text)}
+        return self.schedulers
+
+    def tail_text(self, size: int = 200_000) -> str:
+        try:
+            with self.log.open("rb") as out:
+                out.seek(max(0, self.log.stat().st_size - size))
+                return out.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def signal_all(self, sig: int) -> None:
         """The process and everything it forked (its session), like a container's kill."""

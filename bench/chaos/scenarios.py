@@ -327,7 +327,7 @@ def _sender_of(rig: Rig, action_id: uuid.UUID) -> tuple[int, Any] | None:
     ended = f"completed orchestrator.jobs.execute_action('{action_id}')"
     with rig._lock:
         for worker in rig.workers():
-            text = worker.log.read_text(errors="replace")[-50000:]
+            text = worker.tail_text()
             if text.rfind(started) > text.rfind(ended) and (horse := worker.horse()):
                 return horse, worker
     return None
