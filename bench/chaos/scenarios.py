@@ -251,6 +251,9 @@ def stall(run: Run) -> threading.Thread:
             s.notes.append(f"note: {draft.prospect}: {outcome}")
             if outcome.startswith("stopped"):
                 s.cases += 1
+        if s.cases == 0:
+            # An attack that never happened must not pass as one that was survived.
+            s.other.append("no round caught a sender between its claim and the send")
 
     thread = threading.Thread(target=rounds, name="chaos-stall", daemon=True)
     thread.start()
