@@ -54,7 +54,7 @@ def _has_user(payload: dict[str, Any]) -> bool:
 def _payload_ok(raw: str) -> bool:
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return False
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return False
@@ -67,7 +67,7 @@ def well_formed(text: str, content_type: str) -> bool:
     if content_type.startswith("application/json") or text.startswith("{"):
         try:
             event = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return isinstance(event, dict) and isinstance(event.get("type"), str)
     try:

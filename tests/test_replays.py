@@ -181,6 +181,9 @@ GARBAGE = [
     b"",
     b"{not json",
     b"[1, 2]",
+    # Nested past the JSON parser's recursion limit: the parse fails, the server must not.
+    b'{"type": "event_callback", "event": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b"payload=" + quote('{"type": "block_actions", "x": ' + "[" * 5000 + "]" * 5000 + "}").encode(),
 ]
 
 
