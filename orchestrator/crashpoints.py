@@ -4,7 +4,9 @@ Every state the runner and the outbox can leave between two commits must be one 
 repairs. Naming the places lets a test stop the code at each of them, and lets the attack suite
 kill a real process there (`CONVENE_CRASH_AT=outbox.finished:0.2,runner.step_committed`: each
 name, with an optional probability, exits the process as kill -9 would; read on first use, so
-every `convene` process obeys it without being told).
+every `convene` process obeys it without being told). `name:stop` freezes the process there
+with SIGSTOP instead, as a GC pause or a frozen VM would, until someone sends it SIGCONT: that
+is how the attack suite holds a sender past its lease at exactly the moment that matters.
 
 Unarmed, `crashpoint` is two dictionary lookups.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,10 +54,16 @@ _armed: dict[str, Callable[[], None] | None] = {}
 _from_environment: dict[str, float] | None = None
 
 
+STOP = -1.0  # the rate `name:stop` is stored as
+
+
 def crashpoint(name: str) -> None:
     environment = load_environment() if _from_environment is None else _from_environment
     if name in environment:
-        if random.random() < environment[name]:  # noqa: S311 - chaos, not security
+        rate = environment[name]
+        if rate == STOP:
+            os.kill(os.getpid(), signal.SIGSTOP)  # resumes here on SIGCONT
+        elif random.random() < rate:  # noqa: S311 - chaos, not security
             os._exit(EXIT_STATUS)
         return
     if name not in _armed:
@@ -92,6 +101,6 @@ def load_environment(value: str | None = None) -> dict[str, float]:
         name, _, rate = item.partition(":")
         if name not in POINTS:
             raise ValueError(f"{ENVIRONMENT}: no crash point named {name!r}")
-        points[name] = float(rate) if rate else 1.0
+        points[name] = STOP if rate == "stop" else float(rate) if rate else 1.0
     _from_environment = points
     return points

@@ -41,6 +41,8 @@ from skills.draft_email import ANSWER_PLACEHOLDER
 
 log = structlog.get_logger(__name__)
 
+# The default of `execution_lease_seconds`: a send claimed longer ago than this, and not
+# finished, is presumed dead and may be claimed again (its worker's later writes are fenced off).
 EXECUTION_LEASE = timedelta(minutes=2)
 FILL_IN_FIRST = (
     "This draft still has a gap for your answer ([[ANSWER]]). Press Edit, write it, then approve."
@@ -225,7 +227,7 @@ def _audit(
 # --- execution ---------------------------------------------------------------------------------
 
 
-def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> str | None:
+def claim(session: Session, action_id: uuid.UUID, *, now: datetime, lease: timedelta) -> str | None:
     """Take an approved action whose undo window has closed, or one whose executor died.
 
     Returns this claim's token (None: not ours to run). A worker that stalls past its lease
@@ -247,7 +249,7 @@ def claim(session: Session, action_id: uuid.UUID, *, now: datetime) -> str | Non
             ),
         ),
         status=ActionStatus.executing,
-        locked_until=now + EXECUTION_LEASE,
+        locked_until=now + lease,
         claim_token=token,
         attempts=PendingAction.attempts + 1,
         updated_at=now,
@@ -280,10 +282,14 @@ def _hold(deps: Deps, action_id: uuid.UUID, token: str) -> bool:
             action_id,
             source=[ActionStatus.executing],
             extra=col(PendingAction.claim_token) == token,
-            locked_until=now + EXECUTION_LEASE,
+            locked_until=now + _lease(deps),
         )
         uow.commit()
     return held
+
+
+def _lease(deps: Deps) -> timedelta:
+    return timedelta(seconds=deps.settings.execution_lease_seconds)
 
 
 def _superseded(action_id: uuid.UUID) -> str:
@@ -296,7 +302,7 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
     """Perform one approved action exactly once; every outcome is written to its row."""
     now = deps.clock.now()
     with deps.uow() as uow:
-        token = claim(uow.session, action_id, now=now)
+        token = claim(uow.session, action_id, now=now, lease=_lease(deps))
         if token is None:
             return "skipped"
         action = uow.session.get_one(PendingAction, action_id)

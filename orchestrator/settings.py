@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     undo_seconds: int = Field(default=30, ge=0, description="Undo window after Approve.")
     daily_send_limit: int = Field(default=50, ge=1)
     step_lease_seconds: int = Field(default=120, ge=5)
+    execution_lease_seconds: int = Field(
+        default=120, ge=5, description="How long a claimed send is its worker's alone."
+    )
     max_step_attempts: int = Field(default=5, ge=1)
     clock_interval_seconds: float = Field(default=30.0, gt=0)
     dm_per_hour_cap: int = Field(

@@ -8,6 +8,11 @@ state from the rows and the provider calls: one send, the follow-up scheduled, n
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -232,3 +237,38 @@ def test_the_environment_arms_points_with_a_rate(environment: None) -> None:
     }
     load_environment("outbox.claimed:0")
     crashpoint("outbox.claimed")  # a rate of 0 never fires
+
+
+def test_stop_freezes_the_process_at_the_point_until_sigcont() -> None:
+    """`name:stop` holds a real process still there (state T) until it is continued."""
+    code = (
+        "from orchestrator.crashpoints import crashpoint\n"
+        "print('before', flush=True)\n"
+        "crashpoint('outbox.claimed')\n"
+        "print('after', flush=True)\n"
+    )
+    env = {**os.environ, "CONVENE_CRASH_AT": "outbox.claimed:stop"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "before"
+        deadline = time.monotonic() + 10
+        while _state(proc.pid) != "T":
+            assert time.monotonic() < deadline, "the process never stopped itself"
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert proc.poll() is None and _state(proc.pid) == "T"  # still held
+        os.kill(proc.pid, signal.SIGCONT)
+        out, _ = proc.communicate(timeout=10)
+        assert out.strip() == "after" and proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.kill()
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]

@@ -336,6 +336,24 @@ class Rig:
                     proc.kill()
                 proc.start()
 
+    def add_worker(self, name: str, extra: dict[str, str]) -> Proc:
+        """Start (or restart) one more `convene worker` with `extra` in its environment."""
+        with self._lock:
+            if name in self.procs:
+                self.procs[name].kill()
+            base = self.procs["worker-1"]
+            proc = Proc(name, list(base.argv), dict(base.env) | extra, self.workdir / f"{name}.log")
+            proc.start()
+            self.procs[name] = proc
+            return proc
+
+    def remove_worker(self, name: str) -> None:
+        with self._lock:
+            proc = self.procs.pop(name, None)
+            if proc is not None:
+                proc.signal_all(signal.SIGCONT)
+                proc.kill()
+
     def crashes(self) -> list[str]:
         return [c for p in self.procs.values() for c in p.crashes]
 
@@ -351,29 +369,3 @@ def monitor(rig: Rig, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=loop, name="chaos-supervisor", daemon=True)
     thread.start()
     return thread
-
-
-def peer_of(pid: int, *, remote: bool = False) -> set[int]:
-    """The local (or remote) TCP ports of the connections the process holds."""
-    inodes = set()
-    try:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    except OSError:
-        return set()
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) > 9 and parts[9] in inodes:
-                ports.add(int(parts[2 if remote else 1].rsplit(":", 1)[1], 16))
-    return ports

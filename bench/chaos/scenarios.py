@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bench.chaos.clickers import Clickers
 from bench.chaos.driver import Answer, Draft, Driver, post, sign
 from bench.chaos.hostile_mail import own_corpus, project_corpus
-from bench.chaos.rig import REPS, UNDO_SECONDS, Rig, peer_of
+from bench.chaos.rig import REPS, UNDO_SECONDS, Rig
 from bench.chaos.verdicts import Ledger, Scenario
 from db.models import EmailMessage, PendingAction, Rep, SchedulingAttendee, SchedulingRequest
 
@@ -226,18 +226,22 @@ def kill9(run: Run) -> None:
 
 # --- SIGSTOP past the lease ----------------------------------------------------------------------
 
-THROTTLE_RUN, THROTTLE_PAUSE = 0.002, 0.02  # a CPU-throttled container: 2 ms of every 22
+# Where a frozen sender hurts: after its claim, before the provider call (the fence must stop it
+# sending once it wakes), and after the provider call, before its row says so (the worker that
+# takes over must find the email in Sent instead of sending it again).
+STALL_POINTS = ("outbox.claimed", "outbox.provider_called")
+STALL_WORKER = "worker-stall"
 
 
 def stall(run: Run) -> threading.Thread:
-    """A sender frozen between its claim and the provider call for longer than the execution
-    lease (the clock hands the send to another worker), then thawed.
+    """A sender frozen at a chosen point for longer than the execution lease (the clock hands
+    the send to another worker), then thawed.
 
-    The window is milliseconds wide, so the work horses are throttled the way a CPU quota does
-    (SIGCONT 2 ms, SIGSTOP 20 ms) from just before the undo window closes until the claim is
-    seen in the database; the horse that claimed it then stays stopped. A horse caught already
-    talking to SMTP is let go and the round is tried again: inside the call no fence can help,
-    and that is plain SMTP's documented gap, not this bug.
+    A third worker runs with `CONVENE_CRASH_AT=<point>:stop`, so the work horse that claims the
+    send stops itself (SIGSTOP) at exactly that point; the two ordinary workers are held with
+    SIGSTOP until it has, so the send cannot go elsewhere first. Then they are let go, and the
+    frozen horse stays stopped until the send was finished by another worker (or well past the
+    lease), when it gets SIGCONT and carries on from where it stopped.
     """
     s = run.scenario("SIGSTOP past lease")
     drafts = run.prepare(s, SAM, "s", run.sizes.stall * 3)
@@ -246,107 +250,70 @@ def stall(run: Run) -> threading.Thread:
     def rounds() -> None:
         for draft in drafts:
             if s.cases >= run.sizes.stall:
-                return
-            outcome = _stall_round(run, draft, lease)
+                break
+            point = STALL_POINTS[s.cases % len(STALL_POINTS)]
+            outcome = _stall_round(run, draft, lease, point)
             s.notes.append(f"note: {draft.prospect}: {outcome}")
             if outcome.startswith("stopped"):
                 s.cases += 1
-        if s.cases == 0:
+        run.rig.remove_worker(STALL_WORKER)
+        if s.cases < run.sizes.stall:
             # An attack that never happened must not pass as one that was survived.
-            s.other.append("no round caught a sender between its claim and the send")
+            s.other.append(f"only {s.cases} of {run.sizes.stall} rounds froze a sender")
 
     thread = threading.Thread(target=rounds, name="chaos-stall", daemon=True)
     thread.start()
-    say(f"SIGSTOP: up to {run.sizes.stall} round(s) past a {lease:.0f} s lease, alongside")
+    say(f"SIGSTOP: {run.sizes.stall} round(s) past a {lease:.0f} s lease, alongside")
     return thread
 
 
-def _stall_round(run: Run, draft: Draft, lease: float) -> str:
+def _stall_round(run: Run, draft: Draft, lease: float, point: str) -> str:
     rig = run.rig
-    assert rig.smtp is not None and rig.engine is not None
-    run.driver.click("approve_action", draft)
+    stall_worker = rig.add_worker(STALL_WORKER, {"CONVENE_CRASH_AT": f"{point}:stop"})
+    held = [w for w in rig.workers() if w is not stall_worker]
     action_id = uuid.UUID(draft.action_id)
-    time.sleep(max(0.0, UNDO_SECONDS - 0.5))
-    frozen: set[int] = set()
-    sender = None
-    deadline = time.monotonic() + 30
+    horse = None
     try:
-        while time.monotonic() < deadline:
-            with rig._lock:
-                horses = {h: w for w in rig.workers() if not w.stopped and (h := w.horse())}
-            _signal(frozen - set(horses), signal.SIGCONT)
-            frozen &= set(horses)
-            _signal(set(horses), signal.SIGCONT)
-            time.sleep(THROTTLE_RUN)
-            _signal(set(horses), signal.SIGSTOP)
-            frozen |= set(horses)
-            if _claimed(rig, action_id):
-                # A horse forked since the list above was never throttled: look again.
-                sender = _sender_of(rig, action_id)
-                if sender is not None:
-                    _signal({sender[0]}, signal.SIGSTOP)
-                    frozen.add(sender[0])
-                break
-            time.sleep(THROTTLE_PAUSE)
+        for worker in held:
+            worker.stopped = True
+            worker.signal_all(signal.SIGSTOP)
+        run.driver.click("approve_action", draft)
+        deadline = time.monotonic() + UNDO_SECONDS + 30
+        while horse is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            candidate = stall_worker.horse()
+            if candidate is not None and _state(candidate) == "T":
+                horse = candidate
     finally:
-        keep = {sender[0]} if sender else set()
-        _signal(frozen - keep, signal.SIGCONT)
-    if sender is None:
-        return "never caught the claim"
-    horse, worker = sender
-    if _talks_to(horse, rig.smtp.port):
-        os.kill(horse, signal.SIGCONT)
-        return "caught inside the SMTP call; let go, not counted"
-    worker.stopped = True  # out of the killer's reach while its horse is held
+        for worker in held:
+            worker.signal_all(signal.SIGCONT)
+            worker.stopped = False
+    if horse is None:
+        return f"never stopped at {point}"
     stopped_at = time.monotonic()
-    # Held until another worker took the send over and it went out, or well past the lease.
-    while time.monotonic() - stopped_at < lease + 60:
-        if _sent_by_other(rig, action_id):
-            break
+    # Held until another worker finished the send, or well past the lease.
+    while time.monotonic() - stopped_at < lease + 60 and not _finished(rig, action_id):
         time.sleep(0.5)
-    held = time.monotonic() - stopped_at
+    seconds = time.monotonic() - stopped_at
     with contextlib.suppress(ProcessLookupError):
         os.kill(horse, signal.SIGCONT)
-    worker.stopped = False
-    return f"stopped {held:.0f} s between claim and send, then continued"
+    time.sleep(2)  # let the thawed horse try whatever it was about to do
+    return f"stopped {seconds:.0f} s at {point}, then continued"
 
 
-def _signal(pids: set[int], sig: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+def _state(pid: int) -> str:
+    """A process's state letter from /proc (T: stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
-def _claimed(rig: Rig, action_id: uuid.UUID) -> bool:
+def _finished(rig: Rig, action_id: uuid.UUID) -> bool:
     with Session(rig.engine) as session:
         action = session.get(PendingAction, action_id)
-        return action is not None and action.status != "approved"
-
-
-def _sender_of(rig: Rig, action_id: uuid.UUID) -> tuple[int, Any] | None:
-    """The horse running this action now: its worker logged the job's start and not yet its
-    end (a second wake-up of the same action only finds it claimed, and ends at once)."""
-    started = f"convene: orchestrator.jobs.execute_action('{action_id}')"
-    ended = f"completed orchestrator.jobs.execute_action('{action_id}')"
-    with rig._lock:
-        for worker in rig.workers():
-            text = worker.tail_text()
-            if text.rfind(started) > text.rfind(ended) and (horse := worker.horse()):
-                return horse, worker
-    return None
-
-
-def _talks_to(pid: int, port: int) -> bool:
-    """Whether the process holds a TCP connection to 127.0.0.1:`port`."""
-    return port in peer_of(pid, remote=True)
-
-
-def _sent_by_other(rig: Rig, action_id: uuid.UUID) -> bool:
-    assert rig.smtp is not None
-    with Session(rig.engine) as session:
-        action = session.get(PendingAction, action_id)
-        mid = (action.action_data or {}).get("message_id") if action else None
-    return bool(mid) and any(c.message_id == mid for c in rig.smtp.sink.snapshot())
+        return action is not None and action.status in ("executed", "failed")
 
 
 # --- concurrent Starts --------------------------------------------------------------------------
