@@ -847,20 +847,27 @@ def _sentiment(intent: str, s: _Signals) -> Sentiment:
 _RETURN_ANCHOR = re.compile(
     r"\b(?:return(?:ing)?|back|until|till|through|thru|resum\w*)\b", re.IGNORECASE
 )
+_AWAY_THROUGH = frozenset({"through", "thru"})
 
 
 def _return_date(text: str, now: datetime) -> date | None:
-    """The first date after "back/return/until" (else anywhere), read simply, never in the past."""
+    """The first date after "back/return/until" (else anywhere), read simply, never in the past.
+
+    "Back Monday" and "until Monday" name the day they return; "through Monday" and a day
+    named with no such word ("I am off on Wednesday") name a day they are still away, so they
+    are back the day after.
+    """
     lowered = _normalise(text)
     anchor = _RETURN_ANCHOR.search(lowered)
-    for scope in ([lowered[anchor.end() :]] if anchor else []) + [lowered]:
+    scopes = [(lowered[anchor.end() :], anchor.group(0) in _AWAY_THROUGH)] if anchor else []
+    for scope, still_away in [*scopes, (lowered, True)]:
         mentions = _time_mentions(scope, in_question=False)
         # "Monday, March 16": the calendar date is the precise part.
         mentions.sort(key=lambda m: m.month is None)
         for mention in mentions:
             found = _mention_date(mention, now.date())
             if found is not None:
-                return found
+                return found + timedelta(days=1) if still_away else found
         if "next week" in scope:
             return now.date() + timedelta(days=7 - now.weekday())
     # "De vuelta el 14/03", "wieder ab dem 14. März": day-first, as the six languages write it.

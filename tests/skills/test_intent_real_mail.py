@@ -216,6 +216,23 @@ def test_foreign_out_of_office_with_its_return_date(body: str, back: date) -> No
 
 
 @pytest.mark.parametrize(
+    ("body", "back"),
+    [
+        # NOW is Monday 2 March: each names a day the writer is still away, or the day back.
+        ("I am off on Wednesday.", date(2026, 3, 5)),
+        ("Out of the office through Friday the 6th; replies will be slow.", date(2026, 3, 7)),
+        ("I'm travelling thru Thursday.", date(2026, 3, 6)),
+        ("I'm out of the office until Friday.", date(2026, 3, 6)),
+        ("Away this week, back on Monday.", date(2026, 3, 9)),
+    ],
+)
+def test_a_day_away_is_not_the_day_back(body: str, back: date) -> None:
+    result = detect(body)
+    assert result.intent == "out_of_office"
+    assert result.ooo_return == back
+
+
+@pytest.mark.parametrize(
     "body",
     [
         # Bad news around a yes: not a confident acceptance.
