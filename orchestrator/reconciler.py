@@ -111,11 +111,11 @@ def reconcile(deps: Deps) -> ReconcileReport:
         uow.session.add(run)
         uow.commit()
     for job_id in jobs:
-        deps.wakeups.run_step(job_id, tag=tag)
+        deps.wakeups.rewake_step(job_id)
     for job_id in parked:
         resume_if_decided(deps, job_id, tag=tag)
     for action_id in actions:
-        deps.wakeups.execute_action(action_id, tag=tag)
+        deps.wakeups.rewake_action(action_id)
     for action_id in stale_cards:
         refresh_card(deps, action_id)
     return ReconcileReport(

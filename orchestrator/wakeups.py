@@ -17,6 +17,7 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
+from rq.job import JobStatus
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +26,8 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 # After a failed enqueue the next ones skip Redis for a while instead of each waiting out a
 # connect timeout: a clock tick re-waking a few hundred rows must not stall for minutes.
 QUIET_SECONDS = 5.0
+# RQ states of a wake-up that has not started yet (a started one may have died with its worker).
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 
 
 class WakeUps:
@@ -40,10 +43,37 @@ class WakeUps:
             "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-{tag}", at
         )
 
+    def rewake_step(self, job_id: uuid.UUID) -> bool:
+        """The reconciler's wake-up for a job: at most one waits in the queue, however many
+        ticks find the job late. False when one is still waiting."""
+        return self._enqueue_once("orchestrator.jobs.run_step", str(job_id), f"step-{job_id}-late")
+
+    def rewake_action(self, action_id: uuid.UUID) -> bool:
+        """The reconciler's wake-up for an approved or abandoned send (see `rewake_step`)."""
+        return self._enqueue_once(
+            "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-late"
+        )
+
     def post_action_card(self, action_id: uuid.UUID) -> None:
         self._enqueue(
             "orchestrator.jobs.post_action_card", str(action_id), f"card-{action_id}", None
         )
+
+    def _enqueue_once(self, func: str, arg: str, rq_id: str) -> bool:
+        # A row is late when the queue is behind, not only when its wake-up was lost. Adding a
+        # new wake-up every tick while the last one still waits grows the backlog faster than
+        # workers drain it; one waiting wake-up per row is enough, since every job leases first.
+        if time.monotonic() >= self._down_until:
+            try:
+                waiting = self.queue.fetch_job(rq_id)
+                if waiting is not None and waiting.get_status(refresh=False) in WAITING:
+                    return False
+            except REDIS_DOWN as exc:
+                self._down_until = time.monotonic() + QUIET_SECONDS
+                log.warning("wakeup_deferred_to_reconciler", job=rq_id, error=repr(exc))
+                return False
+        self._enqueue(func, arg, rq_id, None)
+        return True
 
     def _enqueue(self, func: str, arg: str, rq_id: str, at: datetime | None) -> None:
         if time.monotonic() < self._down_until:

@@ -30,6 +30,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.outbox import decide, execute
+from orchestrator.reconciler import reconcile
 from tests.support.services import REDIS_URL, redis_db_number
 from tests.support.stack import REP_ID, Stack, wait_for
 
@@ -304,3 +305,20 @@ def test_revoked_calendar_tells_the_rep_to_reconnect_without_retrying(stack: Sta
     assert dm[0].text.startswith(":electric_plug: I lost access to a calendar or mailbox")
     assert "`/schedule connect`" in dm[0].text
     assert stack.cards() == []
+
+
+def test_a_late_job_waits_in_the_queue_once_however_many_ticks_find_it(stack: Stack) -> None:
+    """A backlog makes rows look late; re-waking them every tick would only grow the backlog."""
+    stack.schedule(f"demo with {PROSPECT}")  # its wake-up waits; nobody drains the queue
+    stack.deps.queue.empty()  # as if the wake-up was lost
+    stack.clock.advance(timedelta(minutes=2))
+    for _ in range(5):
+        reconcile(stack.deps)  # the clock's tick, with no worker draining the queue
+        stack.clock.advance(timedelta(seconds=30))
+    (job,) = stack.rows(SequenceJob)
+    waiting = [rq_id for rq_id in stack.deps.queue.get_job_ids() if str(job.id) in rq_id]
+    assert len(waiting) == 1, waiting
+
+    stack.drain()  # once it has run, a later tick may wake it again if it is still late
+    (job,) = stack.rows(SequenceJob)
+    assert job.status == JobStatus.waiting_approval
