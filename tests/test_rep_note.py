@@ -51,8 +51,10 @@ def test_rules_read_back_as_a_sentence() -> None:
 
 def _reject(stack: Stack, note: str) -> None:
     card = wait_for(stack.cards, "the card")[-1]
+    opened = len(stack.slack.modals)
     stack.click("reject_action", card)
-    modal = wait_for(lambda: stack.slack.modals, "the reject modal")[-1]
+    # The listener opens the modal after the ack: wait for this click's, not an earlier one.
+    modal = wait_for(lambda: stack.slack.modals[opened:], "the reject modal")[-1]
     assert "afternoons only" in modal["blocks"][0]["hint"]["text"]
     assert stack.submit(modal, {"reason": {"reason": {"value": note}}}).status == 200
     stack.drain()
