@@ -7,8 +7,9 @@
   insert after a lost answer gets 409 and we read the existing event instead of making two.
   Attendees are notified (``sendUpdates=all``); Meet rooms via ``conferenceData.createRequest``.
 - update/cancel: ``events.patch`` / ``events.delete`` on that same id, attendees notified.
-- errors: 401 or a dead refresh token -> ReconnectRequired (tell the rep, never retry);
-  429, quota 403s, 5xx, timeouts -> TransientError/RateLimited; the rest -> PermanentError.
+- errors: a dead refresh token -> ReconnectRequired (tell the rep, never retry); HTTP errors
+  by :func:`connectors.http_errors.error_for`, 409 being our own id taken (DuplicateEventId);
+  timeouts -> TransientError.
   Every HTTP call, token refreshes included, has a timeout and no library-level retries: the
   orchestrator owns retrying.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -30,21 +30,15 @@ from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from sqlalchemy import func
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from connectors.credentials import CredentialStore
-from connectors.errors import (
-    EventNotFound,
-    PermanentError,
-    RateLimited,
-    ReconnectRequired,
-    TransientError,
-)
+from connectors.clock import SystemClock
+from connectors.credentials import CredentialStore, rep_id_for_email
+from connectors.errors import EventNotFound, PermanentError, ReconnectRequired, TransientError
+from connectors.http_errors import GOOGLE_THROTTLE_REASONS, error_for, google_reasons, retry_after
 from connectors.oauth import GOOGLE_TOKEN_URL
 from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
-from db.models import Rep
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +50,6 @@ _RESPONSES = {
     "tentative": "tentative",
     "needsAction": "needs_action",
 }
-_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 _SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 
@@ -77,47 +70,23 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _reasons(error: HttpError) -> set[str]:
-    try:
-        detail = json.loads(error.content or b"{}").get("error", {})
-    except (ValueError, AttributeError):
-        return set()
-    reasons = {str(e.get("reason", "")) for e in detail.get("errors", []) if isinstance(e, dict)}
-    reasons |= {str(d.get("reason", "")) for d in detail.get("details", []) if isinstance(d, dict)}
-    return reasons - {""}
-
-
-def _retry_after(error: HttpError) -> float | None:
-    value = error.resp.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 class DuplicateEventId(PermanentError):
     """409: an event with our chosen id exists (an earlier attempt of this create landed)."""
 
 
-def map_http_error(error: HttpError, what: str) -> Exception:
-    status, reasons = int(error.resp.status), _reasons(error)
-    if status == 401:
-        return ReconnectRequired(f"Google rejected the rep's token while trying to {what}")
-    if status == 403 and reasons & _SCOPE_REASONS:
-        return ReconnectRequired(f"Google calendar permission missing to {what}")
-    if status == 429 or (status == 403 and reasons & _RATE_REASONS):
-        return RateLimited(
-            f"Google rate limit while trying to {what}", retry_after=_retry_after(error)
-        )
-    if status >= 500:
-        if (seconds := _retry_after(error)) is not None:
-            return RateLimited(f"Google answered {status} to {what}", retry_after=seconds)
-        return TransientError(f"Google answered {status} to {what}")
-    if status == 409:
-        return DuplicateEventId(f"Google already has this event id ({what})")
-    if status in (404, 410):
-        return EventNotFound(f"Google has no such event ({status}) to {what}")
-    return PermanentError(f"Google refused to {what}: {status} {sorted(reasons)}")
+def map_http_error(error: HttpError, what: str, *, now: datetime) -> Exception:
+    status = int(error.resp.status)
+    reasons, message = google_reasons(error.content)
+    return error_for(
+        status,
+        f"Google calendar {what}: HTTP {status} {' '.join(reasons)}: {message}".strip(),
+        codes=reasons,
+        retry_after=retry_after(error.resp.get("retry-after"), now=now),
+        throttle_codes=GOOGLE_THROTTLE_REASONS,
+        # Calendar also answers 403 for refusals a new grant cannot fix (forbiddenForNonOrganizer).
+        scope_codes=_SCOPE_REASONS,
+        conflict=DuplicateEventId,
+    )
 
 
 class GoogleCalendar:
@@ -135,7 +104,10 @@ class GoogleCalendar:
         api_endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_refresh: Callable[[str, Credentials], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` dates a Retry-After given as an HTTP-date (the system clock by default)."""
+        self._clock = clock or SystemClock()
         self._credentials_for = credentials_for
         self._api_endpoint = api_endpoint
         self._timeout = timeout
@@ -169,7 +141,7 @@ class GoogleCalendar:
         try:
             return request.execute(num_retries=0)
         except HttpError as error:
-            raise map_http_error(error, what) from None
+            raise map_http_error(error, what, now=self._clock.now()) from None
         except RefreshError as error:
             data = error.args[1] if len(error.args) > 1 else {}
             code = data.get("error") if isinstance(data, dict) else None
@@ -390,12 +362,7 @@ class StoredGoogleAccounts:
         self._token_uri = token_uri
 
     def _rep_id(self, email: str) -> uuid.UUID | None:
-        with self._sessions() as session:
-            return session.exec(
-                select(Rep.id).where(
-                    Rep.org_id == self._org_id, func.lower(Rep.email) == email.lower()
-                )
-            ).first()
+        return rep_id_for_email(self._sessions, org_id=self._org_id, email=email)
 
     def credentials_for(self, email: str) -> Credentials | None:
         rep_id = self._rep_id(email)

@@ -13,8 +13,8 @@ timeout and ``num_retries=0`` — retrying is the orchestrator's decision, with 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import google_auth_httplib2
@@ -25,7 +25,8 @@ from google.auth.exceptions import TransportError as AuthTransportError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
+from connectors.errors import PermanentError, ReconnectRequired, TransientError
+from connectors.http_errors import GOOGLE_THROTTLE_REASONS, error_for, google_reasons, retry_after
 from connectors.mail.mime import message_bytes
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 
@@ -33,8 +34,6 @@ DEFAULT_TIMEOUT = 30.0
 # After a history gap (cursor older than Gmail keeps, ~a week) we re-read this much of the
 # inbox; duplicates are harmless because intake de-duplicates on the provider message id.
 RESYNC_QUERY = "in:inbox newer_than:8d"
-# Gmail answers 403 (not 429) for some quota errors; those are worth a retry, not a reconnect.
-_QUOTA_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 
 
 class GmailNotFound(PermanentError):
@@ -208,7 +207,7 @@ class GmailMailbox:
             result: dict[str, Any] = make(self._gmail()).execute(num_retries=0)
             return result
         except HttpError as exc:
-            raise _mapped(exc, what) from exc
+            raise _mapped(exc, what, now=self._clock.now()) from exc
         except RefreshError as exc:
             if getattr(exc, "retryable", False):
                 raise TransientError(f"gmail {what}: token refresh failed: {exc}") from exc
@@ -222,35 +221,14 @@ class GmailMailbox:
                 self._on_refresh(self._credentials)
 
 
-def _mapped(exc: HttpError, what: str) -> Exception:
+def _mapped(exc: HttpError, what: str, *, now: datetime) -> Exception:
     status = int(exc.resp.status)
-    reason, message = _error_details(exc)
-    text = f"gmail {what}: HTTP {status} {reason}: {message}".strip()
-    if status == 429 or (status == 403 and reason in _QUOTA_REASONS):
-        return RateLimited(text, retry_after=_retry_after(exc))
-    if status >= 500:
-        return TransientError(text)
-    if status in (401, 403):
-        return ReconnectRequired(text)
-    if status == 404:
-        return GmailNotFound(text)
-    return PermanentError(text)
-
-
-def _error_details(exc: HttpError) -> tuple[str, str]:
-    try:
-        error = json.loads(exc.content.decode("utf-8", "replace")).get("error", {})
-    except (ValueError, AttributeError):
-        return "", ""
-    if not isinstance(error, dict):
-        return str(error), ""
-    reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
-    return (reasons[0] if reasons else error.get("status", "")), error.get("message", "")
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date; the caller's own backoff applies
+    reasons, message = google_reasons(exc.content)
+    return error_for(
+        status,
+        f"gmail {what}: HTTP {status} {reasons[0] if reasons else ''}: {message}".strip(),
+        codes=reasons,
+        retry_after=retry_after(exc.resp.get("retry-after"), now=now),
+        throttle_codes=GOOGLE_THROTTLE_REASONS,
+        not_found=GmailNotFound,
+    )
