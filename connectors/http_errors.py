@@ -17,7 +17,6 @@ token endpoint) reads its SDK's error into a status, the provider's error codes 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -62,28 +61,6 @@ def retry_after(value: str | None, *, now: datetime) -> float | None:
     if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-# Google's words for "a quota ran out" (Calendar and Gmail share them; some come with 403).
-GOOGLE_THROTTLE_REASONS = frozenset(
-    {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
-)
-
-
-def google_reasons(content: bytes | str | None) -> tuple[list[str], str]:
-    """The reasons and the message in a Google API error body, most specific reason first
-    (``errors[].reason``, then ``details[].reason``, then the status word)."""
-    try:
-        error = json.loads(content or b"{}").get("error", {})
-    except (ValueError, AttributeError, TypeError):
-        return [], ""
-    if not isinstance(error, dict):
-        return [str(error)], ""
-    found = [e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)]
-    found += [d.get("reason") for d in error.get("details", []) if isinstance(d, dict)]
-    found.append(error.get("status"))
-    reasons = [str(r) for r in dict.fromkeys(found) if r]
-    return reasons, str(error.get("message", "") or "")
 
 
 def retryable_status(status: int) -> bool:

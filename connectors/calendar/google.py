@@ -24,19 +24,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import google_auth_httplib2
-import httplib2
-from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from connectors.clock import SystemClock
 from connectors.credentials import CredentialStore, rep_id_for_email
-from connectors.errors import EventNotFound, PermanentError, ReconnectRequired, TransientError
-from connectors.http_errors import GOOGLE_THROTTLE_REASONS, error_for, google_reasons, retry_after
+from connectors.errors import EventNotFound, PermanentError, ReconnectRequired
+from connectors.google_runtime import execute, google_service
 from connectors.oauth import GOOGLE_TOKEN_URL
 from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
 
@@ -50,6 +45,8 @@ _RESPONSES = {
     "tentative": "tentative",
     "needsAction": "needs_action",
 }
+# Calendar also answers 403 for refusals a new grant cannot fix (forbiddenForNonOrganizer), so
+# only these 403s ask the rep to reconnect.
 _SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 
@@ -72,21 +69,6 @@ def _parse(value: str) -> datetime:
 
 class DuplicateEventId(PermanentError):
     """409: an event with our chosen id exists (an earlier attempt of this create landed)."""
-
-
-def map_http_error(error: HttpError, what: str, *, now: datetime) -> Exception:
-    status = int(error.resp.status)
-    reasons, message = google_reasons(error.content)
-    return error_for(
-        status,
-        f"Google calendar {what}: HTTP {status} {' '.join(reasons)}: {message}".strip(),
-        codes=reasons,
-        retry_after=retry_after(error.resp.get("retry-after"), now=now),
-        throttle_codes=GOOGLE_THROTTLE_REASONS,
-        # Calendar also answers 403 for refusals a new grant cannot fix (forbiddenForNonOrganizer).
-        scope_codes=_SCOPE_REASONS,
-        conflict=DuplicateEventId,
-    )
 
 
 class GoogleCalendar:
@@ -115,50 +97,33 @@ class GoogleCalendar:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _service(self, credentials: Credentials) -> Any:
-        # httplib2 carries the timeout for API calls and for google-auth's token refreshes.
-        http = google_auth_httplib2.AuthorizedHttp(
-            credentials, http=httplib2.Http(timeout=self._timeout)
-        )
-        options = {"api_endpoint": self._api_endpoint} if self._api_endpoint else None
-        return build(
-            "calendar",
-            "v3",
-            http=http,
-            static_discovery=True,  # the discovery document ships in the wheel: no network
-            cache_discovery=False,
-            client_options=options,
-        )
-
     def _credentials(self, email: str) -> Credentials:
         credentials = self._credentials_for(email.lower())
         if credentials is None:
             raise ReconnectRequired(f"{email} has not connected a Google calendar")
         return credentials
 
-    def _execute(self, email: str, credentials: Credentials, request: Any, what: str) -> Any:
-        token_before = credentials.token
-        try:
-            return request.execute(num_retries=0)
-        except HttpError as error:
-            raise map_http_error(error, what, now=self._clock.now()) from None
-        except RefreshError as error:
-            data = error.args[1] if len(error.args) > 1 else {}
-            code = data.get("error") if isinstance(data, dict) else None
-            if code == "invalid_grant":
-                raise ReconnectRequired(f"{email}'s Google grant was revoked or expired") from None
-            if error.retryable:
-                raise TransientError(f"Google token refresh failed: {error.args[0]}") from None
-            raise ReconnectRequired(f"Google token refresh failed: {error.args[0]}") from None
-        except (TransportError, httplib2.HttpLib2Error, TimeoutError, OSError) as error:
-            raise TransientError(f"Google unreachable while trying to {what}: {error!r}") from None
-        finally:
-            if self._on_refresh is not None and credentials.token != token_before:
-                self._on_refresh(email.lower(), credentials)
-
     def _call(self, email: str, what: str, make: Callable[[Any], Any]) -> Any:
         credentials = self._credentials(email)
-        return self._execute(email, credentials, make(self._service(credentials)), what)
+        service = google_service(
+            "calendar", "v3", credentials, timeout=self._timeout, endpoint=self._api_endpoint
+        )
+        on_refresh = self._on_refresh
+
+        def refreshed() -> None:
+            if on_refresh is not None:
+                on_refresh(email.lower(), credentials)
+
+        return execute(
+            make(service),
+            credentials=credentials,
+            label="google calendar",
+            what=what,
+            clock=self._clock,
+            refreshed=refreshed,
+            scope_codes=_SCOPE_REASONS,
+            conflict=DuplicateEventId,
+        )
 
     # --- CalendarPort ---------------------------------------------------------------------
 

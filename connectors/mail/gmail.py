@@ -14,19 +14,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
-import google_auth_httplib2
-import httplib2
 from google.auth.credentials import Credentials
-from google.auth.exceptions import RefreshError
-from google.auth.exceptions import TransportError as AuthTransportError
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
 
-from connectors.errors import PermanentError, ReconnectRequired, TransientError
-from connectors.http_errors import GOOGLE_THROTTLE_REASONS, error_for, google_reasons, retry_after
+from connectors.errors import PermanentError
+from connectors.google_runtime import execute, google_service
 from connectors.mail.mime import message_bytes
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 
@@ -185,50 +178,26 @@ class GmailMailbox:
             raw=base64.urlsafe_b64decode(message["raw"] + "=" * (-len(message["raw"]) % 4)),
         )
 
-    def _gmail(self) -> Any:
-        if self._service is None:
-            http = google_auth_httplib2.AuthorizedHttp(
-                self._credentials, http=httplib2.Http(timeout=self._timeout)
-            )
-            options = {"api_endpoint": self._endpoint} if self._endpoint else None
-            self._service = build(
-                "gmail",
-                "v1",
-                http=http,
-                static_discovery=True,
-                cache_discovery=False,
-                client_options=options,
-            )
-        return self._service
-
     def _call(self, make: Callable[[Any], Any], *, what: str) -> dict[str, Any]:
-        token_before = self._credentials.token
-        try:
-            result: dict[str, Any] = make(self._gmail()).execute(num_retries=0)
-            return result
-        except HttpError as exc:
-            raise _mapped(exc, what, now=self._clock.now()) from exc
-        except RefreshError as exc:
-            if getattr(exc, "retryable", False):
-                raise TransientError(f"gmail {what}: token refresh failed: {exc}") from exc
-            raise ReconnectRequired(f"gmail {what}: the Google grant is no longer valid") from exc
-        except (TimeoutError, AuthTransportError, httplib2.HttpLib2Error, OSError) as exc:
-            # Timeouts and lost connections: the request may or may not have been applied,
-            # which is why sends are reconciled with find_sent before any retry.
-            raise TransientError(f"gmail {what}: {type(exc).__name__}: {exc}") from exc
-        finally:
-            if self._on_refresh is not None and self._credentials.token != token_before:
-                self._on_refresh(self._credentials)
+        if self._service is None:
+            self._service = google_service(
+                "gmail", "v1", self._credentials, timeout=self._timeout, endpoint=self._endpoint
+            )
+        on_refresh, credentials = self._on_refresh, self._credentials
 
+        def refreshed() -> None:
+            if on_refresh is not None:
+                on_refresh(credentials)
 
-def _mapped(exc: HttpError, what: str, *, now: datetime) -> Exception:
-    status = int(exc.resp.status)
-    reasons, message = google_reasons(exc.content)
-    return error_for(
-        status,
-        f"gmail {what}: HTTP {status} {reasons[0] if reasons else ''}: {message}".strip(),
-        codes=reasons,
-        retry_after=retry_after(exc.resp.get("retry-after"), now=now),
-        throttle_codes=GOOGLE_THROTTLE_REASONS,
-        not_found=GmailNotFound,
-    )
+        # A send that timed out may still have been applied: sends are reconciled with
+        # find_sent before any retry.
+        result: dict[str, Any] = execute(
+            make(self._service),
+            credentials=self._credentials,
+            label="gmail",
+            what=what,
+            clock=self._clock,
+            refreshed=refreshed,
+            not_found=GmailNotFound,
+        )
+        return result
