@@ -28,6 +28,7 @@ from google.oauth2.credentials import Credentials
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from connectors.calendar.free_busy import asker_and_batches, utc
 from connectors.clock import SystemClock
 from connectors.credentials import CredentialStore, rep_id_for_email
 from connectors.errors import EventNotFound, PermanentError, ReconnectRequired
@@ -58,9 +59,7 @@ def google_event_id(event_id: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(value: str) -> datetime:
@@ -132,15 +131,14 @@ class GoogleCalendar:
     ) -> Mapping[str, Sequence[Interval]]:
         """Busy per email. A calendar Google will not show us (not shared, unknown) is left out
         of the answer rather than reported free, so callers can tell "free" from "unknown"."""
-        wanted = list(dict.fromkeys(e.lower() for e in emails))
-        if not wanted:
-            return {}
-        asker = next((e for e in wanted if self._credentials_for(e) is not None), None)
-        if asker is None:
-            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Google Calendar")
+        asker, batches = asker_and_batches(
+            emails,
+            connected=lambda e: self._credentials_for(e) is not None,
+            provider="Google Calendar",
+            per_call=FREEBUSY_MAX_CALENDARS,
+        )
         busy: dict[str, list[Interval]] = {}
-        for offset in range(0, len(wanted), FREEBUSY_MAX_CALENDARS):
-            chunk = wanted[offset : offset + FREEBUSY_MAX_CALENDARS]
+        for chunk in batches:
             body: dict[str, Any] = {
                 "timeMin": _iso(start),
                 "timeMax": _iso(end),

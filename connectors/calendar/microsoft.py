@@ -51,6 +51,7 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
 )
 from msgraph_core import GraphClientFactory
 
+from connectors.calendar.free_busy import asker_and_batches, utc
 from connectors.clock import SystemClock
 from connectors.errors import EventNotFound, PermanentError, ReconnectRequired, TransientError
 from connectors.graph_runtime import GRAPH_URL, LoopThread, graph_error
@@ -114,11 +115,7 @@ class Availability:
 
 
 def _graph_time(value: datetime) -> DateTimeTimeZone:
-    if value.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return DateTimeTimeZone(
-        date_time=value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC"
-    )
+    return DateTimeTimeZone(date_time=utc(value).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
 
 
 def _parse_graph_time(value: DateTimeTimeZone | None) -> datetime:
@@ -234,15 +231,14 @@ class MicrosoftCalendar:
     ) -> Mapping[str, Availability]:
         """Busy times and working hours per mailbox. Mailboxes Graph cannot read for us are
         left out (unknown is not free)."""
-        wanted = list(dict.fromkeys(e.lower() for e in emails))
-        if not wanted:
-            return {}
-        asker = next((e for e in wanted if self._credential_for(e) is not None), None)
-        if asker is None:
-            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Microsoft 365")
+        asker, batches = asker_and_batches(
+            emails,
+            connected=lambda e: self._credential_for(e) is not None,
+            provider="Microsoft 365",
+            per_call=SCHEDULES_PER_CALL,
+        )
         found: dict[str, Availability] = {}
-        for offset in range(0, len(wanted), SCHEDULES_PER_CALL):
-            chunk = wanted[offset : offset + SCHEDULES_PER_CALL]
+        for chunk in batches:
             body = GetSchedulePostRequestBody(
                 schedules=chunk,
                 start_time=_graph_time(start),
