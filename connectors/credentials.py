@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import func
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
 from connectors.errors import PermanentError
-from db.models import Credential
+from db.models import Credential, Rep
 
 
 class CredentialKeyError(PermanentError):
@@ -175,4 +176,14 @@ class CredentialStore:
                 Credential.rep_id == rep_id,
                 Credential.provider == provider,
             )
+        ).first()
+
+
+def rep_id_for_email(
+    sessions: sessionmaker[Session], *, org_id: str, email: str
+) -> uuid.UUID | None:
+    """The rep in ``org_id`` with this email (any case): whose stored token a call uses."""
+    with sessions() as session:
+        return session.exec(
+            select(Rep.id).where(Rep.org_id == org_id, func.lower(Rep.email) == email.lower())
         ).first()

@@ -24,8 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from connectors.clock import SystemClock
 from connectors.errors import PermanentError, RateLimited, TransientError
-from connectors.ports import LLMError, LLMReply
+from connectors.http_errors import error_for, header, retry_after
+from connectors.ports import Clock, LLMError, LLMReply
 
 # How much of a provider's error text is kept in our message: enough to debug a bad request,
 # short enough that a chatty provider cannot flood the logs.
@@ -87,7 +89,10 @@ class LiteLLMClient:
         api_base: str | None = None,
         api_key: str | None = None,
         timeout_seconds: float = 20.0,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` dates a Retry-After given as an HTTP-date (the system clock by default)."""
+        self._clock = clock or SystemClock()
         self.model = model
         self.api_base = api_base or None
         self._api_key = api_key or None  # private: never in a repr, a log line or an error
@@ -149,17 +154,23 @@ class LiteLLMClient:
         if self._api_key:
             text = text.replace(self._api_key, "***")
         message = f"{type(error).__name__}: {text[:ERROR_TEXT_LIMIT]}"
-        if status == 429:
-            return LLMRateLimited(message, retry_after=_retry_after(error))
-        if isinstance(error, litellm.Timeout | litellm.APIConnectionError):
+        if isinstance(error, litellm.Timeout | litellm.APIConnectionError) and status != 429:
             return LLMUnavailable(message)
-        if isinstance(status, int) and (status == 408 or status >= 500):
+        if not isinstance(status, int) or status < 400:
+            # Not an HTTP answer at all (a litellm bug, an unsupported parameter): not retryable
+            # as far as we know, and still an LLMError so the caller escalates.
+            return LLMError(message)
+        headers = getattr(error, "litellm_response_headers", None)
+        found = error_for(
+            status,
+            message,
+            retry_after=retry_after(header(headers, "retry-after"), now=self._clock.now()),
+        )
+        if isinstance(found, RateLimited):
+            return LLMRateLimited(message, retry_after=found.retry_after)
+        if isinstance(found, TransientError):
             return LLMUnavailable(message)
-        if isinstance(status, int) and 400 <= status < 500:
-            return LLMRejected(message)
-        # Not an HTTP answer at all (a litellm bug, an unsupported parameter): not retryable
-        # as far as we know, and still an LLMError so the caller escalates.
-        return LLMError(message)
+        return LLMRejected(message)
 
 
 def parse_answer(content: object, schema: type[BaseModel], *, spent: LLMSpend) -> BaseModel:
@@ -204,13 +215,3 @@ def _content(response: Any) -> object:
         return response.choices[0].message.content
     except (AttributeError, IndexError, TypeError):
         return None
-
-
-def _retry_after(error: Exception) -> float | None:
-    """Seconds from the provider's Retry-After header, when it sent a number."""
-    headers = getattr(error, "litellm_response_headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None  # an HTTP date: rare for model APIs, and our backoff has its own floor

@@ -29,6 +29,7 @@ from urllib.request import Request, urlopen
 
 from connectors.credentials import CredentialStore
 from connectors.errors import PermanentError, ReconnectRequired, TransientError
+from connectors.http_errors import retryable_status
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -250,7 +251,7 @@ def _post_form(url: str, form: Mapping[str, str], *, timeout: float) -> dict[str
         except ValueError:
             detail = {}
         code = str(detail.get("error", "")) if isinstance(detail, dict) else ""
-        if error.code == 429 or error.code >= 500:
+        if retryable_status(error.code):
             raise TransientError(f"token endpoint answered {error.code}") from None
         if code == "invalid_grant":
             raise ReconnectRequired(

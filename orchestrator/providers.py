@@ -118,7 +118,9 @@ def calendar_factory(
 
         return google_for
 
-    from connectors.calendar.microsoft import GRAPH_URL, MicrosoftCalendar, StoredMicrosoftAccounts
+    from connectors.calendar.microsoft import MicrosoftCalendar
+    from connectors.graph_accounts import StoredMicrosoftAccounts
+    from connectors.graph_runtime import GRAPH_URL
 
     microsoft = providers["microsoft"]
 
@@ -335,7 +337,8 @@ class RepMailboxes:
         return RepMailbox(port=box, reader=box, grant=grant)
 
     def _microsoft(self, rep: Rep, grant: str) -> RepMailbox:
-        from connectors.calendar.microsoft import GRAPH_URL, StoredGraphCredential
+        from connectors.graph_accounts import StoredGraphCredential
+        from connectors.graph_runtime import GRAPH_URL
         from connectors.mail.graph import GraphMailbox
 
         # Reads the stored token on each request and refreshes (and stores) it when stale.

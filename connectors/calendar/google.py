@@ -7,8 +7,9 @@
   insert after a lost answer gets 409 and we read the existing event instead of making two.
   Attendees are notified (``sendUpdates=all``); Meet rooms via ``conferenceData.createRequest``.
 - update/cancel: ``events.patch`` / ``events.delete`` on that same id, attendees notified.
-- errors: 401 or a dead refresh token -> ReconnectRequired (tell the rep, never retry);
-  429, quota 403s, 5xx, timeouts -> TransientError/RateLimited; the rest -> PermanentError.
+- errors: a dead refresh token -> ReconnectRequired (tell the rep, never retry); HTTP errors
+  by :func:`connectors.http_errors.error_for`, 409 being our own id taken (DuplicateEventId);
+  timeouts -> TransientError.
   Every HTTP call, token refreshes included, has a timeout and no library-level retries: the
   orchestrator owns retrying.
 """
@@ -17,34 +18,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import google_auth_httplib2
-import httplib2
-from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
-from sqlalchemy import func
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from connectors.credentials import CredentialStore
-from connectors.errors import (
-    EventNotFound,
-    PermanentError,
-    RateLimited,
-    ReconnectRequired,
-    TransientError,
-)
+from connectors.calendar.free_busy import asker_and_batches, utc
+from connectors.clock import SystemClock
+from connectors.credentials import CredentialStore, rep_id_for_email
+from connectors.errors import EventNotFound, PermanentError, ReconnectRequired
+from connectors.google_runtime import execute, google_service
 from connectors.oauth import GOOGLE_TOKEN_URL
 from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
-from db.models import Rep
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +46,8 @@ _RESPONSES = {
     "tentative": "tentative",
     "needsAction": "needs_action",
 }
-_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+# Calendar also answers 403 for refusals a new grant cannot fix (forbiddenForNonOrganizer), so
+# only these 403s ask the rep to reconnect.
 _SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 
@@ -68,56 +59,15 @@ def google_event_id(event_id: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _reasons(error: HttpError) -> set[str]:
-    try:
-        detail = json.loads(error.content or b"{}").get("error", {})
-    except (ValueError, AttributeError):
-        return set()
-    reasons = {str(e.get("reason", "")) for e in detail.get("errors", []) if isinstance(e, dict)}
-    reasons |= {str(d.get("reason", "")) for d in detail.get("details", []) if isinstance(d, dict)}
-    return reasons - {""}
-
-
-def _retry_after(error: HttpError) -> float | None:
-    value = error.resp.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 class DuplicateEventId(PermanentError):
     """409: an event with our chosen id exists (an earlier attempt of this create landed)."""
-
-
-def map_http_error(error: HttpError, what: str) -> Exception:
-    status, reasons = int(error.resp.status), _reasons(error)
-    if status == 401:
-        return ReconnectRequired(f"Google rejected the rep's token while trying to {what}")
-    if status == 403 and reasons & _SCOPE_REASONS:
-        return ReconnectRequired(f"Google calendar permission missing to {what}")
-    if status == 429 or (status == 403 and reasons & _RATE_REASONS):
-        return RateLimited(
-            f"Google rate limit while trying to {what}", retry_after=_retry_after(error)
-        )
-    if status >= 500:
-        if (seconds := _retry_after(error)) is not None:
-            return RateLimited(f"Google answered {status} to {what}", retry_after=seconds)
-        return TransientError(f"Google answered {status} to {what}")
-    if status == 409:
-        return DuplicateEventId(f"Google already has this event id ({what})")
-    if status in (404, 410):
-        return EventNotFound(f"Google has no such event ({status}) to {what}")
-    return PermanentError(f"Google refused to {what}: {status} {sorted(reasons)}")
 
 
 class GoogleCalendar:
@@ -135,7 +85,10 @@ class GoogleCalendar:
         api_endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_refresh: Callable[[str, Credentials], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` dates a Retry-After given as an HTTP-date (the system clock by default)."""
+        self._clock = clock or SystemClock()
         self._credentials_for = credentials_for
         self._api_endpoint = api_endpoint
         self._timeout = timeout
@@ -143,50 +96,33 @@ class GoogleCalendar:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _service(self, credentials: Credentials) -> Any:
-        # httplib2 carries the timeout for API calls and for google-auth's token refreshes.
-        http = google_auth_httplib2.AuthorizedHttp(
-            credentials, http=httplib2.Http(timeout=self._timeout)
-        )
-        options = {"api_endpoint": self._api_endpoint} if self._api_endpoint else None
-        return build(
-            "calendar",
-            "v3",
-            http=http,
-            static_discovery=True,  # the discovery document ships in the wheel: no network
-            cache_discovery=False,
-            client_options=options,
-        )
-
     def _credentials(self, email: str) -> Credentials:
         credentials = self._credentials_for(email.lower())
         if credentials is None:
             raise ReconnectRequired(f"{email} has not connected a Google calendar")
         return credentials
 
-    def _execute(self, email: str, credentials: Credentials, request: Any, what: str) -> Any:
-        token_before = credentials.token
-        try:
-            return request.execute(num_retries=0)
-        except HttpError as error:
-            raise map_http_error(error, what) from None
-        except RefreshError as error:
-            data = error.args[1] if len(error.args) > 1 else {}
-            code = data.get("error") if isinstance(data, dict) else None
-            if code == "invalid_grant":
-                raise ReconnectRequired(f"{email}'s Google grant was revoked or expired") from None
-            if error.retryable:
-                raise TransientError(f"Google token refresh failed: {error.args[0]}") from None
-            raise ReconnectRequired(f"Google token refresh failed: {error.args[0]}") from None
-        except (TransportError, httplib2.HttpLib2Error, TimeoutError, OSError) as error:
-            raise TransientError(f"Google unreachable while trying to {what}: {error!r}") from None
-        finally:
-            if self._on_refresh is not None and credentials.token != token_before:
-                self._on_refresh(email.lower(), credentials)
-
     def _call(self, email: str, what: str, make: Callable[[Any], Any]) -> Any:
         credentials = self._credentials(email)
-        return self._execute(email, credentials, make(self._service(credentials)), what)
+        service = google_service(
+            "calendar", "v3", credentials, timeout=self._timeout, endpoint=self._api_endpoint
+        )
+        on_refresh = self._on_refresh
+
+        def refreshed() -> None:
+            if on_refresh is not None:
+                on_refresh(email.lower(), credentials)
+
+        return execute(
+            make(service),
+            credentials=credentials,
+            label="google calendar",
+            what=what,
+            clock=self._clock,
+            refreshed=refreshed,
+            scope_codes=_SCOPE_REASONS,
+            conflict=DuplicateEventId,
+        )
 
     # --- CalendarPort ---------------------------------------------------------------------
 
@@ -195,15 +131,14 @@ class GoogleCalendar:
     ) -> Mapping[str, Sequence[Interval]]:
         """Busy per email. A calendar Google will not show us (not shared, unknown) is left out
         of the answer rather than reported free, so callers can tell "free" from "unknown"."""
-        wanted = list(dict.fromkeys(e.lower() for e in emails))
-        if not wanted:
-            return {}
-        asker = next((e for e in wanted if self._credentials_for(e) is not None), None)
-        if asker is None:
-            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Google Calendar")
+        asker, batches = asker_and_batches(
+            emails,
+            connected=lambda e: self._credentials_for(e) is not None,
+            provider="Google Calendar",
+            per_call=FREEBUSY_MAX_CALENDARS,
+        )
         busy: dict[str, list[Interval]] = {}
-        for offset in range(0, len(wanted), FREEBUSY_MAX_CALENDARS):
-            chunk = wanted[offset : offset + FREEBUSY_MAX_CALENDARS]
+        for chunk in batches:
             body: dict[str, Any] = {
                 "timeMin": _iso(start),
                 "timeMax": _iso(end),
@@ -390,12 +325,7 @@ class StoredGoogleAccounts:
         self._token_uri = token_uri
 
     def _rep_id(self, email: str) -> uuid.UUID | None:
-        with self._sessions() as session:
-            return session.exec(
-                select(Rep.id).where(
-                    Rep.org_id == self._org_id, func.lower(Rep.email) == email.lower()
-                )
-            ).first()
+        return rep_id_for_email(self._sessions, org_id=self._org_id, email=email)
 
     def credentials_for(self, email: str) -> Credentials | None:
         rep_id = self._rep_id(email)

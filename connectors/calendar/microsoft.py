@@ -7,30 +7,23 @@
   derived from our id makes Graph return the first event when a create is retried. Our id is
   also stored as a single-value extended property, which is how update/cancel/responses find
   the Graph event again without a column of provider ids.
-- errors: 401 or a refresh token refused -> ReconnectRequired; 429/5xx/timeouts ->
-  TransientError (RateLimited with Retry-After); 404 -> EventNotFound; others permanent.
+- errors: Graph's, read by :func:`connectors.graph_runtime.graph_error`; 404 -> EventNotFound.
 
-The SDK is async; a private event loop on one daemon thread runs it, so callers stay
-synchronous (RQ jobs, the web thread) and nothing starts until the first call. Graph's retry
-middleware is kept to one quick retry: the orchestrator owns backoff.
+The SDK runs on a private event loop (:class:`connectors.graph_runtime.LoopThread`). Graph's
+retry middleware is kept to one quick retry: the orchestrator owns backoff.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import threading
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from azure.core.credentials import AccessToken
-from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
@@ -45,7 +38,6 @@ from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.location import Location
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
 from msgraph.generated.models.single_value_legacy_extended_property import (
     SingleValueLegacyExtendedProperty,
@@ -58,29 +50,18 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
     CancelPostRequestBody,
 )
 from msgraph_core import GraphClientFactory
-from sqlalchemy import func
-from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, select
 
-from connectors.credentials import CredentialStore
-from connectors.errors import (
-    EventNotFound,
-    PermanentError,
-    RateLimited,
-    ReconnectRequired,
-    TransientError,
-)
-from connectors.oauth import OAuthProvider, refresh_access_token
-from connectors.oauth import expires_at as token_expiry
+from connectors.calendar.free_busy import asker_and_batches, utc
+from connectors.clock import SystemClock
+from connectors.errors import EventNotFound, PermanentError, ReconnectRequired, TransientError
+from connectors.graph_runtime import GRAPH_URL, LoopThread, graph_error
 from connectors.ports import CalendarEvent, Clock, CreatedEvent, Interval
-from db.models import Rep
 from skills.calendar_busy import counts_as_busy, show_as_availability
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-GRAPH_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_TIMEOUT = 10.0
 SCHEDULES_PER_CALL = 20
 # A named MAPI string property in the PS_PUBLIC_STRINGS set: where our event id lives.
@@ -130,89 +111,11 @@ class Availability:
     timezone: str | None
 
 
-# --- sync runner ------------------------------------------------------------------------------
-
-
-class _LoopThread:
-    """One event loop on one daemon thread, started on first use."""
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        with self._lock:
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-                threading.Thread(
-                    target=self._loop.run_forever, name="graph-loop", daemon=True
-                ).start()
-            loop = self._loop
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise TransientError(f"Microsoft Graph did not answer within {timeout:.0f}s") from None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                self._loop = None
-
-
-# --- error mapping ----------------------------------------------------------------------------
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    return None
-
-
-def map_graph_error(error: BaseException, what: str) -> BaseException:
-    if isinstance(error, (TransientError, PermanentError)):
-        return error  # already ours (a credential refusing to refresh raises ReconnectRequired)
-    if isinstance(error, APIError):
-        status = error.response_status_code or 0
-        code = ""
-        if isinstance(error, ODataError) and error.error is not None:
-            code = error.error.code or ""
-        retry_after = _retry_after(error.response_headers)
-        if status == 401:
-            return ReconnectRequired(f"Microsoft rejected the rep's token ({code}) to {what}")
-        if status == 403:
-            # We only touch the rep's own mailbox, so a refusal means consent or scope is gone.
-            return ReconnectRequired(f"Microsoft denied access ({code}) to {what}")
-        if status == 404:
-            return EventNotFound(f"Microsoft has no such item ({code}) to {what}")
-        if status == 429 or (status >= 500 and retry_after is not None):
-            return RateLimited(
-                f"Microsoft throttled ({status} {code}) {what}", retry_after=retry_after
-            )
-        if status >= 500 or status == 409:
-            # 409 is Exchange's "changed underneath you": a fresh try resolves it.
-            return TransientError(f"Microsoft answered {status} {code} to {what}")
-        return PermanentError(f"Microsoft refused ({status} {code}) to {what}")
-    if isinstance(error, (httpx.TimeoutException, httpx.TransportError, TimeoutError, OSError)):
-        return TransientError(f"Microsoft Graph unreachable to {what}: {error!r}")
-    return error
-
-
 # --- conversions ------------------------------------------------------------------------------
 
 
 def _graph_time(value: datetime) -> DateTimeTimeZone:
-    if value.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return DateTimeTimeZone(
-        date_time=value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC"
-    )
+    return DateTimeTimeZone(date_time=utc(value).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
 
 
 def _parse_graph_time(value: DateTimeTimeZone | None) -> datetime:
@@ -264,14 +167,17 @@ class MicrosoftCalendar:
         max_retries: int = 1,
         tentative_is_busy: bool = True,
         interval_minutes: int = 15,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` dates a Retry-After given as an HTTP-date (the system clock by default)."""
         self._credential_for = credential_for
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
         self._tentative_is_busy = tentative_is_busy
         self._interval = interval_minutes
-        self._runner = _LoopThread()
+        self._clock = clock or SystemClock()
+        self._runner = LoopThread("graph-loop")
         self._graph_ids: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
@@ -305,9 +211,9 @@ class MicrosoftCalendar:
         # The middleware may retry once after Retry-After; allow for it, then give up.
         deadline = self._timeout * (self._max_retries + 1) + 5.0
         try:
-            return self._runner.run(go(), deadline)
+            return self._runner.run(go(), timeout=deadline, what=what)
         except BaseException as error:
-            mapped = map_graph_error(error, what)
+            mapped = graph_error(error, what, now=self._clock.now())
             if mapped is error:
                 raise
             raise mapped from None
@@ -325,15 +231,14 @@ class MicrosoftCalendar:
     ) -> Mapping[str, Availability]:
         """Busy times and working hours per mailbox. Mailboxes Graph cannot read for us are
         left out (unknown is not free)."""
-        wanted = list(dict.fromkeys(e.lower() for e in emails))
-        if not wanted:
-            return {}
-        asker = next((e for e in wanted if self._credential_for(e) is not None), None)
-        if asker is None:
-            raise ReconnectRequired(f"none of {', '.join(wanted)} has connected Microsoft 365")
+        asker, batches = asker_and_batches(
+            emails,
+            connected=lambda e: self._credential_for(e) is not None,
+            provider="Microsoft 365",
+            per_call=SCHEDULES_PER_CALL,
+        )
         found: dict[str, Availability] = {}
-        for offset in range(0, len(wanted), SCHEDULES_PER_CALL):
-            chunk = wanted[offset : offset + SCHEDULES_PER_CALL]
+        for chunk in batches:
             body = GetSchedulePostRequestBody(
                 schedules=chunk,
                 start_time=_graph_time(start),
@@ -509,106 +414,3 @@ class MicrosoftCalendar:
             body.is_online_meeting = True
             body.online_meeting_provider = OnlineMeetingProviderType.TeamsForBusiness
         return body
-
-
-# --- credentials from the store ---------------------------------------------------------------
-
-
-class StoredGraphCredential:
-    """An azure-core ``TokenCredential`` over a rep's stored Microsoft token: hands out the
-    access token while it is fresh, refreshes it at the token endpoint when it is not, and
-    stores the new one (Microsoft rotates refresh tokens, so the new one must be kept)."""
-
-    EARLY = timedelta(minutes=5)
-
-    def __init__(
-        self,
-        *,
-        store: CredentialStore,
-        provider: OAuthProvider,
-        org_id: str,
-        rep_id: uuid.UUID,
-        clock: Clock,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        self._store = store
-        self._provider = provider
-        self._org_id = org_id
-        self._rep_id = rep_id
-        self._clock = clock
-        self._timeout = timeout
-        self._lock = threading.Lock()
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        with self._lock:
-            stored = self._store.load(
-                org_id=self._org_id, rep_id=self._rep_id, provider=self._provider.name
-            )
-            if stored is None or not stored.token.get("refresh_token"):
-                raise ReconnectRequired("no stored Microsoft token for this rep")
-            now = self._clock.now()
-            expiry = stored.expires_at
-            if (
-                expiry is not None
-                and expiry - self.EARLY > now
-                and stored.token.get("access_token")
-            ):
-                return AccessToken(str(stored.token["access_token"]), int(expiry.timestamp()))
-            token = refresh_access_token(
-                self._provider,
-                refresh_token=str(stored.token["refresh_token"]),
-                timeout=self._timeout,
-            )
-            expiry = token_expiry(token, now) or now + timedelta(hours=1)
-            self._store.save(
-                org_id=self._org_id,
-                rep_id=self._rep_id,
-                provider=self._provider.name,
-                token=token,
-                scopes=stored.scopes,
-                expires_at=expiry,
-                now=now,
-            )
-            return AccessToken(str(token["access_token"]), int(expiry.timestamp()))
-
-
-class StoredMicrosoftAccounts:
-    """``credential_for(email)`` for MicrosoftCalendar: the rep with that email in the org, if
-    they connected Microsoft 365."""
-
-    def __init__(
-        self,
-        *,
-        session_factory: sessionmaker[Session],
-        store: CredentialStore,
-        provider: OAuthProvider,
-        org_id: str,
-        clock: Clock,
-    ) -> None:
-        self._sessions = session_factory
-        self._store = store
-        self._provider = provider
-        self._org_id = org_id
-        self._clock = clock
-
-    def credential_for(self, email: str) -> StoredGraphCredential | None:
-        with self._sessions() as session:
-            rep_id = session.exec(
-                select(Rep.id).where(
-                    Rep.org_id == self._org_id, func.lower(Rep.email) == email.lower()
-                )
-            ).first()
-        if rep_id is None:
-            return None
-        if (
-            self._store.load(org_id=self._org_id, rep_id=rep_id, provider=self._provider.name)
-            is None
-        ):
-            return None
-        return StoredGraphCredential(
-            store=self._store,
-            provider=self._provider,
-            org_id=self._org_id,
-            rep_id=rep_id,
-            clock=self._clock,
-        )

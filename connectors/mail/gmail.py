@@ -13,19 +13,13 @@ timeout and ``num_retries=0`` — retrying is the orchestrator's decision, with 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import google_auth_httplib2
-import httplib2
 from google.auth.credentials import Credentials
-from google.auth.exceptions import RefreshError
-from google.auth.exceptions import TransportError as AuthTransportError
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
 
-from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
+from connectors.errors import PermanentError
+from connectors.google_runtime import execute, google_service
 from connectors.mail.mime import message_bytes
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 
@@ -33,8 +27,6 @@ DEFAULT_TIMEOUT = 30.0
 # After a history gap (cursor older than Gmail keeps, ~a week) we re-read this much of the
 # inbox; duplicates are harmless because intake de-duplicates on the provider message id.
 RESYNC_QUERY = "in:inbox newer_than:8d"
-# Gmail answers 403 (not 429) for some quota errors; those are worth a retry, not a reconnect.
-_QUOTA_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 
 
 class GmailNotFound(PermanentError):
@@ -186,71 +178,26 @@ class GmailMailbox:
             raw=base64.urlsafe_b64decode(message["raw"] + "=" * (-len(message["raw"]) % 4)),
         )
 
-    def _gmail(self) -> Any:
-        if self._service is None:
-            http = google_auth_httplib2.AuthorizedHttp(
-                self._credentials, http=httplib2.Http(timeout=self._timeout)
-            )
-            options = {"api_endpoint": self._endpoint} if self._endpoint else None
-            self._service = build(
-                "gmail",
-                "v1",
-                http=http,
-                static_discovery=True,
-                cache_discovery=False,
-                client_options=options,
-            )
-        return self._service
-
     def _call(self, make: Callable[[Any], Any], *, what: str) -> dict[str, Any]:
-        token_before = self._credentials.token
-        try:
-            result: dict[str, Any] = make(self._gmail()).execute(num_retries=0)
-            return result
-        except HttpError as exc:
-            raise _mapped(exc, what) from exc
-        except RefreshError as exc:
-            if getattr(exc, "retryable", False):
-                raise TransientError(f"gmail {what}: token refresh failed: {exc}") from exc
-            raise ReconnectRequired(f"gmail {what}: the Google grant is no longer valid") from exc
-        except (TimeoutError, AuthTransportError, httplib2.HttpLib2Error, OSError) as exc:
-            # Timeouts and lost connections: the request may or may not have been applied,
-            # which is why sends are reconciled with find_sent before any retry.
-            raise TransientError(f"gmail {what}: {type(exc).__name__}: {exc}") from exc
-        finally:
-            if self._on_refresh is not None and self._credentials.token != token_before:
-                self._on_refresh(self._credentials)
+        if self._service is None:
+            self._service = google_service(
+                "gmail", "v1", self._credentials, timeout=self._timeout, endpoint=self._endpoint
+            )
+        on_refresh, credentials = self._on_refresh, self._credentials
 
+        def refreshed() -> None:
+            if on_refresh is not None:
+                on_refresh(credentials)
 
-def _mapped(exc: HttpError, what: str) -> Exception:
-    status = int(exc.resp.status)
-    reason, message = _error_details(exc)
-    text = f"gmail {what}: HTTP {status} {reason}: {message}".strip()
-    if status == 429 or (status == 403 and reason in _QUOTA_REASONS):
-        return RateLimited(text, retry_after=_retry_after(exc))
-    if status >= 500:
-        return TransientError(text)
-    if status in (401, 403):
-        return ReconnectRequired(text)
-    if status == 404:
-        return GmailNotFound(text)
-    return PermanentError(text)
-
-
-def _error_details(exc: HttpError) -> tuple[str, str]:
-    try:
-        error = json.loads(exc.content.decode("utf-8", "replace")).get("error", {})
-    except (ValueError, AttributeError):
-        return "", ""
-    if not isinstance(error, dict):
-        return str(error), ""
-    reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
-    return (reasons[0] if reasons else error.get("status", "")), error.get("message", "")
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date; the caller's own backoff applies
+        # A send that timed out may still have been applied: sends are reconciled with
+        # find_sent before any retry.
+        result: dict[str, Any] = execute(
+            make(self._service),
+            credentials=self._credentials,
+            label="gmail",
+            what=what,
+            clock=self._clock,
+            refreshed=refreshed,
+            not_found=GmailNotFound,
+        )
+        return result

@@ -8,23 +8,20 @@ behind, and ``find_sent`` looks the id up in Sent Items. ``Prefer: IdType="Immut
 the message id stable when the sent draft moves folders. Inbound mail is read with a delta
 query on the Inbox; the cursor is the delta link.
 
-The SDK is async; a private event loop on one daemon thread runs its coroutines so the sync
-orchestrator can call it from any thread. The SDK's own retry middleware is switched off — the
-orchestrator owns retries — and every request has an httpx timeout.
+The SDK runs on a private event loop (:class:`connectors.graph_runtime.LoopThread`) so the
+sync orchestrator can call it from any thread; its errors are read by
+:func:`connectors.graph_runtime.graph_error`. The SDK's own retry middleware is switched off —
+the orchestrator owns retries — and every request has an httpx timeout.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ClientAuthenticationError
-from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
@@ -51,13 +48,13 @@ from msgraph.generated.users.item.messages.messages_request_builder import (
 from msgraph.graph_request_adapter import options as graph_adapter_options
 from msgraph_core import GraphClientFactory
 
-from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
+from connectors.errors import PermanentError, TransientError
+from connectors.graph_runtime import GRAPH_URL, LoopThread, graph_error
 from connectors.mail.mime import build_mime, parse_address
 from connectors.mail.outbound import thread_subject
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 
 DEFAULT_TIMEOUT = 30.0
-GRAPH_URL = "https://graph.microsoft.com/v1.0"
 SCOPES = ("https://graph.microsoft.com/.default",)
 # After the delta state expired we re-read this much of the Inbox (intake de-duplicates).
 RESYNC_WINDOW = timedelta(days=8)
@@ -100,8 +97,7 @@ class GraphMailbox:
         self._timeout = timeout
         self._scopes = scopes
         self._client: GraphServiceClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
+        self._runner = LoopThread("graph-mailbox")
 
     # --- MailPort -----------------------------------------------------------------------------
 
@@ -125,10 +121,8 @@ class GraphMailbox:
 
     def close(self) -> None:
         """Stop the private event loop (the adapter can be used again afterwards)."""
-        with self._lock:
-            loop, self._loop, self._client = self._loop, None, None
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
+        self._client = None
+        self._runner.close()
 
     # --- async internals ----------------------------------------------------------------------
 
@@ -293,39 +287,18 @@ class GraphMailbox:
             self._client = GraphServiceClient(request_adapter=adapter)
         return self._client
 
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="graph-mailbox", daemon=True).start()
-                self._loop = loop
-            return self._loop
-
     def _run(self, make: Callable[[], Awaitable[T]], *, what: str) -> T:
-        loop = self._event_loop()
-
         async def guarded() -> T:
             return await make()
 
-        future = asyncio.run_coroutine_threadsafe(guarded(), loop)
         try:
             # Several requests per call, each with its own timeout; this is the outer bound.
-            return future.result(timeout=self._timeout * 6 + 5)
-        except TimeoutError as exc:
-            future.cancel()
-            raise TransientError(f"graph {what}: timed out") from exc
-        except ODataError as exc:
-            raise _mapped(exc, what) from exc
-        except APIError as exc:
-            raise _mapped(exc, what) from exc
-        except ClientAuthenticationError as exc:
-            raise ReconnectRequired(
-                f"graph {what}: the Microsoft grant is no longer valid"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"graph {what}: timed out ({type(exc).__name__})") from exc
-        except (httpx.TransportError, OSError) as exc:
-            raise TransientError(f"graph {what}: {type(exc).__name__}: {exc}") from exc
+            return self._runner.run(guarded(), timeout=self._timeout * 6 + 5, what=what)
+        except Exception as exc:
+            mapped = graph_error(exc, what, now=self._clock.now(), not_found=GraphNotFound)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
 
 def _graph_message(email: OutboundEmail) -> Message:
@@ -370,31 +343,3 @@ def _graph_message(email: OutboundEmail) -> Message:
             )
         ]
     return message
-
-
-def _mapped(exc: APIError, what: str) -> Exception:
-    status = int(exc.response_status_code or 0)
-    code, message = "", str(exc.message or "")
-    if isinstance(exc, ODataError) and exc.error is not None:
-        code, message = exc.error.code or "", exc.error.message or message
-    text = f"graph {what}: HTTP {status} {code}: {message}".strip()
-    if status == 429 or code in {"ApplicationThrottled", "TooManyRequests"}:
-        return RateLimited(text, retry_after=_retry_after(exc))
-    if status >= 500:
-        return TransientError(text)
-    if status in (401, 403):
-        return ReconnectRequired(text)
-    if status == 404:
-        return GraphNotFound(text)
-    return PermanentError(text)
-
-
-def _retry_after(exc: APIError) -> float | None:
-    headers = exc.response_headers or {}
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None

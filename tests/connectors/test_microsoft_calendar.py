@@ -18,7 +18,6 @@ from sqlmodel import Session
 from connectors.calendar.microsoft import (
     EVENT_ID_PROPERTY,
     MicrosoftCalendar,
-    StoredMicrosoftAccounts,
     transaction_id,
 )
 from connectors.clock import ManualClock
@@ -30,6 +29,7 @@ from connectors.errors import (
     ReconnectRequired,
     TransientError,
 )
+from connectors.graph_accounts import StoredMicrosoftAccounts
 from connectors.oauth import microsoft_provider
 from connectors.ports import CalendarEvent, CalendarPort, CreatedEvent, EventAttendee, Interval
 from db.engine import make_engine, make_session_factory
