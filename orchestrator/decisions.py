@@ -30,7 +30,7 @@ from orchestrator.dispatch import dispatch, insert_job
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
 from orchestrator.recipients import Proposal, proposed_by
-from skills.decide import EVENT_TYPE, EventSubtype
+from skills.next_move.model import EVENT_TYPE, EventSubtype
 
 # The buttons each decision offers, in the order shown.
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -30,6 +30,8 @@ from typing import Literal
 
 from dateutil.rrule import rruleset, rrulestr
 
+from skills.intervals import merge
+
 Availability = Literal["free", "tentative", "busy"]
 
 # An instance cap per series, so a pathological rule (FREQ=SECONDLY since 1970) cannot stall a
@@ -285,19 +287,7 @@ def expand(
     return found
 
 
-# --- intervals --------------------------------------------------------------------------------
-
-
-def merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Union of intervals, sorted; touching intervals join."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
+# --- busy time ------------------------------------------------------------------------------
 
 
 def busy_intervals(

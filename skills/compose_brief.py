@@ -20,6 +20,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from skills.intervals import subtract
+
 BOOKED = ("confirmed", "reminder_sent")
 IN_FLIGHT = ("initiated", "proposing", "awaiting_response", "negotiating", "confirming")
 # Pulse rows in the order a rep reads them; statuses not listed are not counted.
@@ -228,30 +230,12 @@ def _calendar_meetings(
             named.append((start, r.meeting_end or holding[0].end))
     for block in busy:
         span = (max(block.start, day_start), min(block.end, day_end))
-        for start, end in _subtract(span, named):
+        # What is left of the busy stretch outside the named meetings it holds.
+        for start, end in subtract([span], sorted(named)):
             lines.append(
                 MeetingLine(ref="", title="", start=start, end=end, prospect="", on_calendar=True)
             )
     return tuple(sorted(lines, key=lambda m: m.start))
-
-
-def _subtract(
-    span: tuple[datetime, datetime], cuts: Sequence[tuple[datetime, datetime]]
-) -> list[tuple[datetime, datetime]]:
-    """What is left of ``span`` outside every cut (a busy stretch around a named meeting)."""
-    pieces = [span] if span[0] < span[1] else []
-    for cut_start, cut_end in cuts:
-        left: list[tuple[datetime, datetime]] = []
-        for start, end in pieces:
-            if cut_end <= start or end <= cut_start:
-                left.append((start, end))
-                continue
-            if start < cut_start:
-                left.append((start, cut_start))
-            if cut_end < end:
-                left.append((cut_end, end))
-        pieces = left
-    return pieces
 
 
 def _attention(
@@ -319,7 +303,7 @@ def _attention(
 
 def _unanswered_check(request: RequestInfo, now: datetime) -> bool:
     """A booked meeting that has ended but nobody said how it went."""
-    booked = request.status in ("confirmed", "reminder_sent")
+    booked = request.status in BOOKED
     return booked and request.meeting_end is not None and request.meeting_end < now
 
 

@@ -35,10 +35,19 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
-from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-Interval = tuple[datetime, datetime]
+from skills.intervals import (
+    Interval,
+    clip,
+    dates,
+    first_on_grid,
+    intersect,
+    merge,
+    since_midnight,
+    subtract,
+    wall,
+)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -62,6 +71,8 @@ OPTIONAL_CONFLICT_PENALTY = 10
 DEFAULT_MIN_NOTICE = timedelta(hours=4)
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
+# Steps back from an exclusive end to the last instant a meeting occupies.
+_TICK = timedelta(microseconds=1)
 
 
 def default_working_hours() -> dict[int, tuple[time, time]]:
@@ -190,7 +201,7 @@ class _Attendee:
         self.tz = ZoneInfo(person.tz)
         self.hours = person.working_hours
         self.duration = duration
-        self.busy = _merge(person.busy)
+        self.busy = merge(person.busy)
         self.busy_ends = [end for _, end in self.busy]
         self._windows: dict[date, Interval | None] = {}
 
@@ -208,13 +219,13 @@ class _Attendee:
             hours = self.hours.get(day.weekday())
             self._windows[day] = None
             if hours:
-                start, end = (_wall(day, _since_midnight(t), self.tz) for t in hours)
+                start, end = (wall(day, since_midnight(t), self.tz) for t in hours)
                 self._windows[day] = (start, end)
         return self._windows[day]
 
     def windows(self, lo: datetime, hi: datetime) -> list[Interval]:
         """Working windows on every local date touched by ``[lo, hi]``."""
-        days = _dates(lo.astimezone(self.tz).date(), hi.astimezone(self.tz).date())
+        days = dates(lo.astimezone(self.tz).date(), hi.astimezone(self.tz).date())
         return [window for window in map(self.window_on, days) if window]
 
 
@@ -242,7 +253,7 @@ def _start_blocks(ctx: _Context) -> Iterator[tuple[date, datetime, int]]:
     """Each stretch of allowed start times as ``(prospect's date, first start, how many)``."""
     q = ctx.query
     for a, b in _free_time(ctx):
-        first = _first_on_grid(a, ctx.ptz, q.step)
+        first = first_on_grid(a, ctx.ptz, q.step)
         last = b - q.duration
         if first <= last:
             yield first.astimezone(ctx.ptz).date(), first, (last - first) // q.step + 1
@@ -250,31 +261,31 @@ def _start_blocks(ctx: _Context) -> Iterator[tuple[date, datetime, int]]:
 
 def _free_time(ctx: _Context) -> list[Interval]:
     """Where a whole meeting may sit: allowed windows minus required busy time and buffers."""
-    allowed = _clip(_prospect_windows(ctx), ctx.lo, ctx.hi)
+    allowed = clip(_prospect_windows(ctx), ctx.lo, ctx.hi)
     for person in ctx.required:
-        allowed = _intersect(allowed, person.windows(ctx.lo, ctx.hi))
-    allowed = _subtract(allowed, _holiday_blocks(ctx))
-    busy = _merge(chain.from_iterable(person.busy for person in ctx.required))
+        allowed = intersect(allowed, person.windows(ctx.lo, ctx.hi))
+    allowed = subtract(allowed, _holiday_blocks(ctx))
+    busy = merge(chain.from_iterable(person.busy for person in ctx.required))
     buffer = ctx.query.buffer
-    return _subtract(allowed, [(s - buffer, e + buffer) for s, e in busy])
+    return subtract(allowed, [(s - buffer, e + buffer) for s, e in busy])
 
 
 def _prospect_windows(ctx: _Context) -> list[Interval]:
     """The prospect's tolerated hours on each of their workdays, minus the avoided periods."""
     windows: list[Interval] = []
-    for day in _dates(ctx.lo.astimezone(ctx.ptz).date(), ctx.hi.astimezone(ctx.ptz).date()):
+    for day in dates(ctx.lo.astimezone(ctx.ptz).date(), ctx.hi.astimezone(ctx.ptz).date()):
         if day.weekday() in ctx.query.prospect_weekend:
             continue
         tolerated = [
-            (_wall(day, TOLERATED_HOURS[0], ctx.ptz), _wall(day, TOLERATED_HOURS[1], ctx.ptz))
+            (wall(day, TOLERATED_HOURS[0], ctx.ptz), wall(day, TOLERATED_HOURS[1], ctx.ptz))
         ]
-        windows += _subtract(tolerated, [period for _, period in _avoid_periods(ctx, day)])
+        windows += subtract(tolerated, [period for _, period in _avoid_periods(ctx, day)])
     return windows
 
 
 def _holiday_blocks(ctx: _Context) -> list[Interval]:
-    return _merge(
-        (_wall(day, _ZERO, tz), _wall(day, _DAY, tz)) for tz in ctx.zones for day in ctx.holidays
+    return merge(
+        (wall(day, _ZERO, tz), wall(day, _DAY, tz)) for tz in ctx.zones for day in ctx.holidays
     )
 
 
@@ -284,7 +295,7 @@ def _avoid_periods(ctx: _Context, day: date) -> list[tuple[str, Interval]]:
     for weekday, part in ctx.avoid:
         if weekday is None or weekday == day.weekday():
             lo, hi = PARTS[part] if part else (_ZERO, _DAY)
-            period = (_wall(day, lo, ctx.ptz), _wall(day, hi, ctx.ptz))
+            period = (wall(day, lo, ctx.ptz), wall(day, hi, ctx.ptz))
             periods.append((_avoid_name(weekday, part), period))
     return periods
 
@@ -315,8 +326,8 @@ def _scored_runs(ctx: _Context, day: date, first: datetime, length: int) -> list
         cuts.update(i for i in (index, index + 1) if 0 < i < length)
 
     for offset in (REASONABLE_HOURS[0], *(lo for lo, _ in PARTS.values())):
-        cut_at(_wall(day, offset, ctx.ptz))
-    cut_at(_wall(day, REASONABLE_HOURS[1], ctx.ptz) - q.duration)
+        cut_at(wall(day, offset, ctx.ptz))
+    cut_at(wall(day, REASONABLE_HOURS[1], ctx.ptz) - q.duration)
     last = first + (length - 1) * q.step
     for person in ctx.optional:
         for moment in _change_points(person, first, last + q.duration):
@@ -423,11 +434,11 @@ def _hard_problem(ctx: _Context, start: datetime) -> str | None:
     if start < q.window_start or end > q.window_end:
         return "outside the search window"
     for tz in ctx.zones:
-        for day in _dates(start.astimezone(tz).date(), (end - _TICK).astimezone(tz).date()):
+        for day in dates(start.astimezone(tz).date(), (end - _TICK).astimezone(tz).date()):
             if day in ctx.holidays:
                 return f"on a holiday ({day.isoformat()} in {tz.key})"
     local = (start.astimezone(ctx.ptz).date(), (end - _TICK).astimezone(ctx.ptz).date())
-    for day in _dates(*local):
+    for day in dates(*local):
         for name, (lo, hi) in _avoid_periods(ctx, day):
             if lo < end and start < hi:
                 return f"avoided ({name})"
@@ -441,97 +452,7 @@ def _hard_problem(ctx: _Context, start: datetime) -> str | None:
     return None
 
 
-# --- interval arithmetic on sorted, disjoint [start, end) lists --------------------------------
-
-
-def _merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted union in UTC; touching intervals join, empty ones vanish."""
-    merged: list[Interval] = []
-    ordered = sorted(intervals, key=itemgetter(0))
-    if not ordered:
-        return merged
-    cur_start, cur_end = ordered[0]
-    for start, end in ordered:
-        if start > cur_end:
-            if cur_end > cur_start:
-                merged.append((cur_start.astimezone(UTC), cur_end.astimezone(UTC)))
-            cur_start, cur_end = start, end
-        elif end > cur_end:
-            cur_end = end
-    if cur_end > cur_start:
-        merged.append((cur_start.astimezone(UTC), cur_end.astimezone(UTC)))
-    return merged
-
-
-def _intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
-    out = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def _subtract(base: list[Interval], cuts: list[Interval]) -> list[Interval]:
-    """``base`` minus ``cuts``; ``cuts`` must be sorted by start and end but may overlap."""
-    out = []
-    j = 0
-    for start, end in base:
-        while j < len(cuts) and cuts[j][1] <= start:
-            j += 1
-        cursor = start
-        k = j
-        while k < len(cuts) and cuts[k][0] < end:
-            if cuts[k][0] > cursor:
-                out.append((cursor, cuts[k][0]))
-            cursor = max(cursor, cuts[k][1])
-            k += 1
-        if cursor < end:
-            out.append((cursor, end))
-    return out
-
-
-def _clip(intervals: list[Interval], lo: datetime, hi: datetime) -> list[Interval]:
-    return [(max(s, lo), min(e, hi)) for s, e in intervals if s < hi and e > lo and lo < hi]
-
-
-# --- local time -------------------------------------------------------------------------------
-
-_TICK = timedelta(microseconds=1)
-
-
-def _wall(day: date, since_midnight: timedelta, tz: ZoneInfo) -> datetime:
-    """The UTC instant at a wall-clock offset from local midnight; DST-correct via zoneinfo."""
-    naive = datetime.combine(day, time()) + since_midnight
-    return naive.replace(tzinfo=tz).astimezone(UTC)
-
-
-def _since_midnight(moment: time) -> timedelta:
-    return timedelta(hours=moment.hour, minutes=moment.minute, seconds=moment.second)
-
-
-def _dates(first: date, last: date) -> Iterator[date]:
-    day = first
-    while day <= last:
-        yield day
-        day += _DAY
-
-
-def _first_on_grid(moment: datetime, tz: ZoneInfo, step: timedelta) -> datetime:
-    """The first start at or after ``moment`` that is a multiple of ``step`` from local midnight.
-
-    Allowed windows never cross 20:00-07:00 for the prospect, where DST changes happen, so one
-    offset holds for the whole window.
-    """
-    local = moment.astimezone(tz).replace(tzinfo=None)
-    late_by = (local - datetime.combine(local.date(), time())) % step
-    return moment if not late_by else moment + (step - late_by)
+# --- avoid rules and wording ------------------------------------------------------------------
 
 
 def _parse_avoid(token: str) -> tuple[int | None, str | None]:

@@ -26,7 +26,8 @@ from db.models import (
 )
 from orchestrator.events import StepContext, StepResult
 from orchestrator.steps.scheduling import audit, load_request
-from skills.decide import (
+from skills.decide import decide_attendees, decide_event
+from skills.next_move.model import (
     AttendeeDecision,
     AttendeeFacts,
     EventDecision,
@@ -35,8 +36,6 @@ from skills.decide import (
     MessageFacts,
     Outreach,
     OutreachKind,
-    decide_attendees,
-    decide_event,
     is_named_in_title,
 )
 

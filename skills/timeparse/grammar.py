@@ -264,9 +264,6 @@ def _share_list_qualifiers(exprs: list[Expression], gaps: list[str]) -> None:
                 tz_label=b.tz_label,
                 excluded=a.excluded,
             )
-            merged = merge(a, extra)
-            if merged is not None:
-                exprs[k - 1].spec = merged
         elif _kind(a) == "clock" and b.has_date():
             extra = Spec(
                 year=b.year,
@@ -278,6 +275,8 @@ def _share_list_qualifiers(exprs: list[Expression], gaps: list[str]) -> None:
                 holiday=b.holiday,
                 excluded=a.excluded,
             )
-            merged = merge(a, extra)
-            if merged is not None:
-                exprs[k - 1].spec = merged
+        else:
+            continue
+        merged = merge(a, extra)
+        if merged is not None:
+            exprs[k - 1].spec = merged

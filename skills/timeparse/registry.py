@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from .context import Context
 from .lexicon import FIXED_ABBREVIATIONS, MONTHS, WEEKDAYS, ZONE_WORDS, alternation
 from .spec import Interval, Spec
+from .zones import localize
 
 Handler = Callable[[re.Match[str], Context], Spec | None]
 
@@ -79,6 +80,12 @@ def future_year(ctx: Context, build: Callable[[int], date | None]) -> date | Non
 
 def interval_spec(ctx: Context, first: date, last_exclusive: date, grain: str) -> Spec:
     return Spec(interval=Interval(ctx.midnight(first), ctx.midnight(last_exclusive), grain))
+
+
+def weekend_spec(ctx: Context, first: date, last: date, hour: int = 18) -> Spec:
+    """From ``hour`` on ``first`` to the end of ``last``: a weekend starts on Friday evening."""
+    start = localize(first, hour, 0, ctx.tz)[0]
+    return Spec(interval=Interval(start, ctx.midnight(last + timedelta(days=1)), "hour"))
 
 
 def calendar_spec(day: int | None, month: int | None, year: int | None) -> Spec | None:

@@ -30,10 +30,11 @@ from .registry import (
     ordinal_of,
     rule,
     weekday_of,
+    weekend_spec,
     year_of,
 )
-from .spec import Interval, Spec
-from .zones import fixed_offset, localize
+from .spec import Spec
+from .zones import fixed_offset
 
 # ---- dates ---------------------------------------------------------------------------
 
@@ -171,9 +172,11 @@ def _numeric(a: int, b: int, year: int | None, ctx: Context) -> Spec | None:
     needs="dm",
 )
 def _numeric_month_name(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "5-Mar-2026", "2026 Mar 5", and (registered again below) "Sep-23-2020", "2020/23/Sep":
+    the month name says which number is the day; a leading year is always four digits."""
     if m.group("m2"):
         return calendar_spec(int(m.group("d2")), month_of(m.group("m2")), int(m.group("y2")))
-    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+    return _month_day(m, ctx)
 
 
 @rule(
@@ -182,16 +185,15 @@ def _numeric_month_name(m: re.Match[str], ctx: Context) -> Spec | None:
     needs="dm",
 )
 def _month_day(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "March 5th, 2026" and (registered again below) "the 5th of March": day, month, year."""
     return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
 
 
-@rule(
+rule(
     rf"\b(?:the\s+)?{DAYNUM}(?:\s+of\s+|\s+|\.\s+|[-/.]|)(?:the\s+month\s+of\s+)?"
     rf"(?P<m>{MONTH_RE})(?![a-z]){YEAR_TAIL}",
     needs="dm",
-)
-def _day_month(m: re.Match[str], ctx: Context) -> Spec | None:
-    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+)(_month_day)
 
 
 @rule(rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?P<y>(?:19|20)\d{{2}})\b", needs="dm")
@@ -236,16 +238,11 @@ def _day_range(m: re.Match[str], ctx: Context) -> Spec | None:
     return start
 
 
-@rule(
+rule(
     rf"\b(?P<m>{MONTH_RE})(?![a-z])(?P<sep>[-/])(?P<d>\d{{1,2}})(?:(?P=sep)(?P<y>\d{{4}}))?(?![\d:/-])"
     rf"|\b(?P<y2>\d{{4}})/(?P<d2>\d{{1,2}})/(?P<m2>{MONTH_RE})(?![a-z])",
     needs="dm",
-)
-def _month_name_numeric(m: re.Match[str], ctx: Context) -> Spec | None:
-    """ "Sep-23-2020", "Jan/3", "2020/23/Sep": the month name says which number is the day."""
-    if m.group("m2"):
-        return calendar_spec(int(m.group("d2")), month_of(m.group("m2")), int(m.group("y2")))
-    return calendar_spec(int(m.group("d")), month_of(m.group("m")), year_of(m.group("y")))
+)(_numeric_month_name)
 
 
 @rule(
@@ -338,8 +335,7 @@ def _holiday(m: re.Match[str], ctx: Context) -> Spec | None:
     else:
         friday = day + timedelta(days=4 - wd) if wd < 4 else day - timedelta(days=wd - 4)
         first, last, hour = friday, friday + timedelta(days=2), 18
-    start = localize(first, hour, 0, ctx.tz)[0]
-    return Spec(interval=Interval(start, ctx.midnight(last + timedelta(days=1)), "hour"))
+    return weekend_spec(ctx, first, last, hour)
 
 
 @rule(r"\b(?P<y>(?:19|20)\d{2})\b(?![:/.\-]\d|\s*(?:am|pm|hours|h\b))", needs="d")
@@ -489,6 +485,5 @@ def _nth_week(m: re.Match[str], ctx: Context) -> Spec | None:
     if d is None:
         return None
     if weekend:
-        start = localize(d, 18, 0, ctx.tz)[0]
-        return Spec(interval=Interval(start, ctx.midnight(d + timedelta(days=3)), "hour"))
+        return weekend_spec(ctx, d, d + timedelta(days=2))
     return interval_spec(ctx, d, d + timedelta(days=7), "week")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from .calendar_math import add_months, monday_of, month_length
 from .context import Context
@@ -19,10 +19,9 @@ from .durations import (
     unit_of,
 )
 from .lexicon import MONTH_RE, UNIT_RE, WEEKDAY_RE
-from .registry import interval_spec, month_of, rule, weekday_of
+from .registry import interval_spec, month_of, rule, weekday_of, weekend_spec
 from .resolve import resolve_day
 from .spec import Interval, Spec
-from .zones import localize
 
 # ---- operators that need the date that follows ----------------------------------------
 
@@ -31,17 +30,24 @@ def _op(fn: Callable[[Spec, Context], Spec | None], ctx: Context) -> Spec:
     return Spec(op=lambda target: fn(target, ctx))
 
 
-@rule(r"\b(?:the\s+)?week\s+of\s+(?:the\s+)?")
-def _week_of(m: re.Match[str], ctx: Context) -> Spec | None:
+def _day_op(fn: Callable[[date, Context], Spec | None], ctx: Context) -> Spec:
+    """An operator on the day the following expression names; nothing when it names none."""
+
     def apply(target: Spec, c: Context) -> Spec | None:
         d = resolve_day(target, c)
-        if d is None:
-            return None
+        return None if d is None else fn(d, c)
+
+    return _op(apply, ctx)
+
+
+@rule(r"\b(?:the\s+)?week\s+of\s+(?:the\s+)?")
+def _week_of(m: re.Match[str], ctx: Context) -> Spec | None:
+    def apply(d: date, c: Context) -> Spec | None:
         # "The week of Sunday the 6th" is the working week that Sunday opens.
         monday = monday_of(d) if d.weekday() < 5 else d + timedelta(days=7 - d.weekday())
         return interval_spec(c, monday, monday + timedelta(days=7), "week")
 
-    return _op(apply, ctx)
+    return _day_op(apply, ctx)
 
 
 @rule(
@@ -52,16 +58,13 @@ def _week_of(m: re.Match[str], ctx: Context) -> Spec | None:
 def _closest(m: re.Match[str], ctx: Context) -> Spec | None:
     wd, n = weekday_of(m.group("wd")), int(m.group("n") or 1)
 
-    def apply(target: Spec, c: Context) -> Spec | None:
-        d = resolve_day(target, c)
-        if d is None:
-            return None
+    def apply(d: date, c: Context) -> Spec | None:
         candidates = [d + timedelta(days=k) for k in range(-7 * n - 7, 7 * n + 8)]
         matching = [x for x in candidates if x.weekday() == wd]
         matching.sort(key=lambda x: (abs((x - d).days), x))
         return Spec(date=matching[n - 1])
 
-    return _op(apply, ctx)
+    return _day_op(apply, ctx)
 
 
 @rule(
@@ -72,10 +75,7 @@ def _closest(m: re.Match[str], ctx: Context) -> Spec | None:
 def _nth_weekday_after(m: re.Match[str], ctx: Context) -> Spec | None:
     wd, n, forward = weekday_of(m.group("wd")), int(m.group("n")), m.group("dir") == "after"
 
-    def apply(target: Spec, c: Context) -> Spec | None:
-        d = resolve_day(target, c)
-        if d is None:
-            return None
+    def apply(d: date, c: Context) -> Spec | None:
         step = 1 if forward else -1
         cur, count = d, 0
         while count < n:
@@ -83,7 +83,7 @@ def _nth_weekday_after(m: re.Match[str], ctx: Context) -> Spec | None:
             count += cur.weekday() == wd
         return Spec(date=cur)
 
-    return _op(apply, ctx)
+    return _day_op(apply, ctx)
 
 
 @rule(rf"(?<!for )\b{DURATION}\s+(?P<dir>after|before|from)\s+(?!now\b|right\s+now\b)", needs="d")
@@ -106,10 +106,7 @@ def _one_unit_op(m: re.Match[str], ctx: Context) -> Spec | None:
 def _shift_op(amounts: list[tuple[float, str]], sign: int, ctx: Context) -> Spec:
     def apply(target: Spec, c: Context) -> Spec | None:
         if target.instant is not None:
-            moment = target.instant
-            for amount, unit in amounts:
-                moment = shift_instant(moment, sign * amount, unit, c)
-            return Spec(instant=moment, instant_grain=GRAIN_OF_UNIT[amounts[-1][1]])
+            return _shifted(target.instant, amounts, sign, c)
         d = resolve_day(target, c)
         if d is None:
             return None
@@ -132,7 +129,11 @@ def _offset_spec(m: re.Match[str], ctx: Context, sign: int = 1) -> Spec | None:
     amounts = parts(m)
     if not amounts:
         return None
-    moment = ctx.now
+    return _shifted(ctx.now, amounts, sign, ctx)
+
+
+def _shifted(moment: datetime, amounts: list[tuple[float, str]], sign: int, ctx: Context) -> Spec:
+    """``moment`` moved by every amount in turn, as precise as the last unit named."""
     for amount, unit in amounts:
         moment = shift_instant(moment, sign * amount, unit, ctx)
     return Spec(instant=moment, instant_grain=GRAIN_OF_UNIT[amounts[-1][1]])
@@ -207,9 +208,7 @@ def _window(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(rf"\b(?P<n>\d+)\s+(?:upcoming|coming)\s+(?P<u>{UNIT_RE})(?![a-z])", needs="d")
 def _n_upcoming(m: re.Match[str], ctx: Context) -> Spec | None:
-    unit = unit_of(m.group("u"))
-    moment = shift_instant(ctx.now, float(m.group("n")), unit, ctx)
-    return Spec(instant=moment, instant_grain=GRAIN_OF_UNIT[unit])
+    return _shifted(ctx.now, [(float(m.group("n")), unit_of(m.group("u")))], 1, ctx)
 
 
 @rule(r"\b(?:the\s+)?(?:next|following)\s+(?P<u>hour|minute)\b")
@@ -255,8 +254,7 @@ def _period(m: re.Match[str], ctx: Context) -> Spec | None:
         if ctx.today.weekday() >= 5:  # already in the weekend: "this weekend" is this one
             friday = ctx.today - timedelta(days=ctx.today.weekday() - 4)
         friday += timedelta(weeks=max(step, 0) if step >= 0 else step)
-        start = localize(friday, 18, 0, ctx.tz)[0]
-        return Spec(interval=Interval(start, ctx.midnight(friday + timedelta(days=3)), "hour"))
+        return weekend_spec(ctx, friday, friday + timedelta(days=2))
     if unit == "month":
         first = add_months(ctx.today.replace(day=1), step)
         first_day = max(first, ctx.today) if step == 0 else first

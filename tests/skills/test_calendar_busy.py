@@ -14,9 +14,9 @@ from skills.calendar_busy import (
     busy_intervals,
     counts_as_busy,
     expand,
-    merge,
     show_as_availability,
 )
+from skills.intervals import merge
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

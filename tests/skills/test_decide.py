@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skills.decide import (
+from skills.decide import decide_attendee, decide_attendees, decide_event
+from skills.detect_intent import IntentAnalysis
+from skills.next_move.model import (
     EVENT_TYPE,
     NON_BLOCKING_ACTIONS,
     AttendeeDecision,
@@ -18,13 +20,9 @@ from skills.decide import (
     EventProgress,
     MessageFacts,
     Outreach,
-    decide_attendee,
-    decide_attendees,
-    decide_event,
     format_slot,
     is_named_in_title,
 )
-from skills.detect_intent import IntentAnalysis
 
 # Monday 2 March 2026, 15:00 UTC.
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
