@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.ports import LLMError, LLMPort
 from skills.email_templates import DEFAULTS, KIND_FIELDS, TEMPLATE_KINDS, Wording
+from skills.email_text import reply_subject, without_reply_prefixes
 from skills.parse_times import ParsedTime, extract_times
 
 KINDS = (
@@ -513,7 +514,8 @@ def _values(facts: _Facts, *, with_context: bool) -> dict[str, str]:
         "meeting_title": title,
         "minutes": str(facts.minutes),
         "context": _sentence(facts.context) if with_context else "",
-        "original_subject": _thread_subject(facts.original_subject) or f"{title} — finding a time",
+        "original_subject": without_reply_prefixes(facts.original_subject)
+        or f"{title} — finding a time",
         "slots": _slot_lines(facts.slots, tz=facts.recipient_tz, also_tz=facts.our_tz),
         "time": shown,
         "link": facts.link,
@@ -530,17 +532,13 @@ def _sentence(text: str) -> str:
     return f" {text}" if text[-1] in ".!?" else f" {text}."
 
 
-def _thread_subject(subject: str) -> str:
-    # Stack no "Re: Re:" when the thread's subject already carries one.
-    return re.sub(r"^(?:\s*re\s*:\s*)+", "", subject, flags=re.IGNORECASE).strip()
-
-
 def _in_thread(facts: _Facts, subject: str) -> str:
     """A reply keeps the thread's subject: mail clients (Gmail above all) split a conversation
     whose subject changes, so a template's or the model's own subject only starts a thread."""
-    thread = _thread_subject(facts.original_subject)
+    # Stack no "Re: Re:" when the thread's subject already carries one.
+    thread = without_reply_prefixes(facts.original_subject)
     if facts.kind in IN_THREAD_KINDS and thread:
-        return f"Re: {thread}"
+        return reply_subject(thread)
     return subject
 
 
