@@ -36,13 +36,9 @@ from orchestrator.steps.scheduling import (
     load_request,
     message_id,
 )
-from skills.draft_email import (
-    FollowUpInput,
-    TemplateError,
-    follow_up_email,
-    follow_up_tone,
-    validate_draft,
-)
+from skills.draft_email import FollowUpInput, follow_up_email
+from skills.draft_inputs import TemplateError, follow_up_tone
+from skills.draft_validation import validate_draft
 from skills.email_fields import addressed, reply_fields
 
 # Silence is only silence in these states; any other means the conversation moved on.

@@ -47,13 +47,13 @@ from skills.draft_email import (
     Draft,
     NoShowInput,
     ReminderInput,
-    TemplateError,
     counter_proposal_email,
-    format_slot,
     no_show_email,
     reminder_email,
-    validate_draft,
 )
+from skills.draft_inputs import TemplateError
+from skills.draft_validation import validate_draft
+from skills.draft_wording import format_slot
 from skills.email_fields import addressed, reply_fields
 
 # --- when -------------------------------------------------------------------------------------
