@@ -39,7 +39,7 @@ from db.models import (
     SchedulingRequest,
 )
 from orchestrator.bootstrap import Deps
-from skills.draft_email import format_slot
+from skills.draft_wording import format_slot
 
 Executor = Callable[[Deps, PendingAction, Rep], dict[str, Any]]
 

@@ -62,8 +62,9 @@ from orchestrator.providers import mail_provider_of
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.stranger_replies import hold_stranger_reply
 from skills.clean_text import clean_line
+from skills.email_text import bare_subject, clean_body
 from skills.parse_times import parse_time
-from skills.read_email import Classification, InboundEmail, classify, clean_body, parse_email
+from skills.read_email import Classification, InboundEmail, classify, parse_email
 
 log = structlog.get_logger(__name__)
 
@@ -87,9 +88,6 @@ MAX_QUOTED_IDS = 50  # Message-ID lines a bounce may quote
 # An out-of-office person is taken to be back at this local time on their return day.
 BACK_AT = time(9, 0)
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
-_REPLY_PREFIXES = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr|antw|vs)(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE
-)
 _QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _THROUGH = r"\b(?:through|thru)\s+"
 
@@ -656,11 +654,6 @@ def _our_subjects(session: Session, request: SchedulingRequest) -> set[str]:
         )
     ).all()
     return {bare_subject(s) for s in subjects}
-
-
-def bare_subject(subject: str) -> str:
-    """The subject without "Re:"/"Fwd:"/"AW:" prefixes, case and spacing: what threads share."""
-    return " ".join(_REPLY_PREFIXES.sub("", subject).split()).lower()
 
 
 def _concerns_us(

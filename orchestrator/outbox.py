@@ -37,7 +37,7 @@ from orchestrator.crashpoints import crashpoint
 from orchestrator.mrkdwn import owner_only
 from orchestrator.revalidate import refuse_stale_approval, refuse_stale_send
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
-from skills.draft_email import ANSWER_PLACEHOLDER
+from skills.draft_inputs import ANSWER_PLACEHOLDER
 
 log = structlog.get_logger(__name__)
 

@@ -55,7 +55,7 @@ from orchestrator.expiry import (
 )
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
 from orchestrator.runner import resume_if_decided
-from skills.draft_email import format_slot
+from skills.draft_wording import format_slot
 
 log = structlog.get_logger(__name__)
 

@@ -28,7 +28,8 @@ from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
 from orchestrator.notifications import claim, record_ts
 from orchestrator.notify import tell_rep
-from skills.read_email import InboundEmail, clean_body
+from skills.email_text import clean_body
+from skills.read_email import InboundEmail
 
 log = structlog.get_logger(__name__)
 

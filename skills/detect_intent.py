@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connectors.ports import LLMError, LLMPort
 from skills import intent_rules as rules
 from skills import intent_rules_languages as languages
-from skills.read_email import clean_body as clean_reply  # the one quote/signature stripper
+from skills.email_text import clean_body as clean_reply  # the one quote/signature stripper
 
 Intent = Literal[
     "accept",

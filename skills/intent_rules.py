@@ -652,24 +652,3 @@ NEGATIVE: tuple[Cue, ...] = (
     # Bad news said around a yes ("unfortunately ..., see you next week"): the yes is in doubt.
     cue("regret", r"\b(?:unfortunately|regrettably|sadly|i'?m afraid|i regret)\b", WEAK),
 )
-
-# Lines that end the new part of an email: quoted history and forwarded blocks.
-QUOTE_HEADERS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"^\s*On\b[^\n]{0,200}(?:\n[^\n]{0,200}){0,2}?\bwrote:\s*$", re.MULTILINE),
-    re.compile(r"^\s*-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}", re.MULTILINE | re.IGNORECASE),
-    re.compile(r"^\s*Begin forwarded message:", re.MULTILINE | re.IGNORECASE),
-    re.compile(r"^\s*_{5,}\s*$", re.MULTILINE),
-    re.compile(r"^\s*From:\s.*\n(?:.*\n){0,3}?\s*(?:Sent|Date|To|Subject):\s", re.MULTILINE),
-    re.compile(
-        r"^\s*Le .{0,200} a écrit\s*:\s*$|^\s*Am .{0,200} schrieb .{0,200}:\s*$", re.MULTILINE
-    ),
-)
-
-# Lines that start a signature.
-SIGNATURE_START = re.compile(
-    r"^\s*(?:--\s*|__+|sent from my \w+.*|get outlook for .*|sent via .*|"
-    r"(?:best|best regards|kind regards|warm regards|warmest regards|regards|many thanks|thanks|"
-    r"thank you|thanks again|thanks so much|cheers|sincerely|yours|yours truly|talk soon|speak "
-    r"soon|all the best|best wishes|with thanks|br|rgds|thx|tia)\s*[,.!]?)\s*$",
-    re.IGNORECASE,
-)

@@ -1,14 +1,11 @@
-"""Read an inbound email: parse raw MIME, clean the new text, classify what kind of mail it is.
+"""Read an inbound email: parse raw MIME and classify what kind of mail it is.
 
-The one place that strips quoted history and signatures (``skills.detect_intent`` reuses
-:func:`clean_body`). Pure: bytes in, values out — no I/O, no clock, no SDK.
+Pure: bytes in, values out — no I/O, no clock, no SDK. The new part of a reply (quoted history
+and signature removed) is :func:`skills.email_text.clean_body`.
 
 - :func:`parse_email` — RFC 5322 bytes → :class:`InboundEmail` (charset-decoded text; HTML
   turned into text when there is no plain part; large bodies truncated with a note, never
   dropped).
-- :func:`clean_body` — the new part of a reply: Gmail "On … wrote:", ``>`` lines, Outlook
-  "From:/Sent:" blocks and "-----Original Message-----", Apple Mail "Begin forwarded message" /
-  "On … at …, X wrote:", and the signature removed.
 - :func:`classify` — normal, auto_reply (with the stated return text), bounce (with the failed
   recipients) or calendar_reply (attendee and PARTSTAT).
 """
@@ -28,6 +25,7 @@ from html.parser import HTMLParser
 from typing import Literal
 
 from skills.clean_text import clean_line, clean_text
+from skills.email_text import clean_body
 
 MAX_BODY_CHARS = 100_000
 TRUNCATION_NOTE = "\n\n[Message truncated by Convene: {kept} of {total} characters shown.]"
@@ -346,64 +344,6 @@ def html_to_text(markup: str) -> str:
     lines = [line.strip().replace("\xa0", " ") for line in "".join(parser.out).split("\n")]
     text = "\n".join(lines)
     return html.unescape(re.sub(r"\n{3,}", "\n\n", text)).strip()
-
-
-# --- cleaning ----------------------------------------------------------------------------------
-
-# Lines that end the new part of an email: quoted history and forwarded blocks.
-QUOTE_HEADERS: tuple[re.Pattern[str], ...] = (
-    # Gmail / Apple Mail: "On Mon, Mar 2, 2026 at 9:14 AM Sam <sam@x> wrote:" (may wrap).
-    re.compile(r"^\s*On\b[^\n]{0,200}(?:\n[^\n]{0,200}){0,2}?\bwrote:\s*$", re.MULTILINE),
-    re.compile(r"^\s*-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}", re.MULTILINE | re.IGNORECASE),
-    re.compile(r"^\s*Begin forwarded message:", re.MULTILINE | re.IGNORECASE),
-    re.compile(r"^\s*_{5,}\s*$", re.MULTILINE),  # Outlook's horizontal rule before headers
-    # Outlook: "From: …" followed within a few lines by "Sent:/Date:/To:/Subject:".
-    re.compile(
-        r"^\s*\*?From:\*?\s.*\n(?:.*\n){0,3}?\s*\*?(?:Sent|Date|To|Subject):\*?\s", re.MULTILINE
-    ),
-    re.compile(
-        r"^\s*Le .{0,200} a écrit\s*:\s*$|^\s*Am .{0,200} schrieb .{0,200}:\s*$", re.MULTILINE
-    ),
-)
-
-# Lines that start a signature.
-SIGNATURE_START = re.compile(
-    r"^\s*(?:--\s*|__+|sent from my \w+.*|get outlook for .*|sent via .*|"
-    r"(?:best|best regards|kind regards|warm regards|warmest regards|regards|many thanks|thanks|"
-    r"thank you|thanks again|thanks so much|cheers|sincerely|yours|yours truly|talk soon|speak "
-    r"soon|all the best|best wishes|with thanks|br|rgds|thx|tia)\s*[,.!]?)\s*$",
-    re.IGNORECASE,
-)
-
-_CONTACT_LINE = re.compile(
-    r"(?:\+?\d[\d\s().-]{7,}\d|https?://|www\.|\|)|^\s*\S+@\S+\s*$", re.IGNORECASE
-)
-
-
-def clean_body(text: str) -> str:
-    """The new part of an email reply: quoted history, forwarded blocks and signature removed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    cut = len(text)
-    for header in QUOTE_HEADERS:
-        match = header.search(text)
-        if match is not None:
-            cut = min(cut, match.start())
-    lines = [line for line in text[:cut].split("\n") if not line.lstrip().startswith(">")]
-    return "\n".join(_drop_signature(lines)).strip()
-
-
-def _drop_signature(lines: list[str]) -> list[str]:
-    """Cut at a sign-off ("Best," / "--" / "Sent from my phone") that follows some content."""
-    has_content = False
-    for index, line in enumerate(lines):
-        if has_content and SIGNATURE_START.match(line):
-            return lines[:index]
-        has_content = has_content or bool(line.strip())
-    # No sign-off: still drop a trailing block of phone numbers, links and "Title | Company".
-    end = len(lines)
-    while end > 1 and (not lines[end - 1].strip() or _CONTACT_LINE.search(lines[end - 1])):
-        end -= 1
-    return lines[:end]
 
 
 # --- classification ----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from db.models import (
 )
 from orchestrator.outbox import execute
 from orchestrator.steps.meeting import MeetingCheck, reminder_at
-from skills.draft_email import word_count
+from skills.draft_validation import word_count
 from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, Stack, wait_for
 from tests.test_mail_intake import PROSPECT, a_reply, deliver, send_first_email
 

@@ -33,9 +33,9 @@ from connectors.mail.mime import build_mime
 from connectors.ports import Clock, InboundBatch, InboundRaw, OutboundEmail, SentEmail
 from db.models import LocalMailMessage, Rep
 from skills.clean_text import clean_line
+from skills.email_text import bare_subject
 
 FETCH_LIMIT = 200
-_REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr|antw|vs)(?:\[\d+\])?\s*:\s*)+", re.I)
 _MSG_IDS = re.compile(r"<[^<>\s]+>")
 # Raw bytes a text column cannot hold are stored as this prefix and their base64.
 _ENCODED = "x-convene-base64:"
@@ -251,7 +251,7 @@ class LocalMailbox:
             )
         ).all()
         # Gmail starts a new conversation when the subject changes, even with In-Reply-To.
-        same_subject = [m for m in known if _bare_subject(m.subject) == _bare_subject(subject)]
+        same_subject = [m for m in known if bare_subject(m.subject) == bare_subject(subject)]
         return same_subject[0].thread_id if same_subject else None
 
     def _row(
@@ -355,7 +355,3 @@ def _first_id(value: str) -> str:
 def _first_address(value: str) -> str:
     found = [a.lower() for _, a in getaddresses([value]) if a]
     return found[0] if found else ""
-
-
-def _bare_subject(subject: str) -> str:
-    return " ".join(_REPLY_PREFIXES.sub("", subject).split()).lower()

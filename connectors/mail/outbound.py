@@ -10,10 +10,7 @@ import re
 from dataclasses import replace
 
 from connectors.ports import OutboundEmail
-
-# "Re:", "RE:", "Re[2]:", "AW:", "SV:" ... — a reply subject already carrying one is left alone so
-# replies to replies don't grow "Re: Re: Re:" (Gmail and Outlook thread on the bare subject).
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw|vs)(?:\[\d+\])?\s*:", re.IGNORECASE)
+from skills.email_text import reply_subject
 
 # RFC 3676 signature separator: clients recognise "-- " and can fold or strip the signature.
 SIGNATURE_SEPARATOR = "-- "
@@ -21,10 +18,7 @@ SIGNATURE_SEPARATOR = "-- "
 
 def thread_subject(subject: str, *, replying: bool) -> str:
     """The subject as sent: replies carry "Re: " once, so every client files them in the thread."""
-    subject = subject.strip()
-    if not replying or _REPLY_PREFIX.match(subject):
-        return subject
-    return f"Re: {subject}"
+    return reply_subject(subject) if replying else subject.strip()
 
 
 def thread_references(

@@ -36,13 +36,10 @@ from orchestrator.steps.scheduling import (
     load_request,
     message_id,
 )
-from skills.draft_email import (
-    FollowUpInput,
-    TemplateError,
-    follow_up_email,
-    follow_up_tone,
-    validate_draft,
-)
+from skills.draft_email import FollowUpInput, follow_up_email
+from skills.draft_inputs import TemplateError, follow_up_tone
+from skills.draft_validation import validate_draft
+from skills.email_fields import addressed, reply_fields
 
 # Silence is only silence in these states; any other means the conversation moved on.
 # `negotiating` counts: after our counter-proposal or answer goes out, the ball is theirs again.
@@ -235,17 +232,11 @@ def _email_data(
     attendees: list[SchedulingAttendee],
 ) -> dict[str, Any]:
     """Who and how: the initial email's recipients, threaded under the last email we sent."""
-    external = [a for a in attendees if a.side == "external"]
-    references = list(dict.fromkeys([*last.references, last.message_id]))
     return {
-        "to": [a.email for a in external if a.required],
-        "cc": [a.email for a in external if not a.required],
-        "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        **addressed(attendees),
         "body": body,
         "message_id": message_id(job, ctx, "email_follow_up"),
-        "in_reply_to": last.message_id,
-        "references": references,
-        "thread_id": last.thread_id,
+        **reply_fields(last, subject=subject),
     }
 
 

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
-from connectors.mail.outbound import thread_subject
 from db.models import (
     ActionStatus,
     ActionType,
@@ -48,13 +47,14 @@ from skills.draft_email import (
     Draft,
     NoShowInput,
     ReminderInput,
-    TemplateError,
     counter_proposal_email,
-    format_slot,
     no_show_email,
     reminder_email,
-    validate_draft,
 )
+from skills.draft_inputs import TemplateError
+from skills.draft_validation import validate_draft
+from skills.draft_wording import format_slot
+from skills.email_fields import addressed, reply_fields
 
 # --- when -------------------------------------------------------------------------------------
 
@@ -153,21 +153,14 @@ def _email_data(
 ) -> dict[str, Any]:
     """Recipients from the request (never from a draft), threaded under our last email."""
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    external = [a for a in attendees if a.side == "external"]
     data: dict[str, Any] = {
-        "to": [a.email for a in external if a.required],
-        "cc": [a.email for a in external if not a.required],
+        **addressed(attendees),
         "subject": draft.subject,
         "body": draft.body,
         "message_id": message_id(job, ctx, key),
     }
     if last is not None:
-        data |= {
-            "subject": thread_subject(_first_subject(ctx.session, request), replying=True),
-            "in_reply_to": last.message_id,
-            "references": list(dict.fromkeys([*last.references, last.message_id])),
-            "thread_id": last.thread_id,
-        }
+        data |= reply_fields(last, subject=_first_subject(ctx.session, request))
     return data
 
 

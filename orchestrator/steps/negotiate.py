@@ -41,6 +41,7 @@ from skills.draft_email import (
     confirmation_email,
     counter_proposal_email,
 )
+from skills.email_fields import threaded_under
 from skills.find_slots import check_slots
 
 if TYPE_CHECKING:
@@ -69,16 +70,6 @@ def _context(
     )
     inbound = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
     return request, rep, attendees, inbound
-
-
-def reply_headers(inbound: EmailMessage) -> dict[str, Any]:
-    """Answer in their thread: In-Reply-To their message, References its chain."""
-    references = list(dict.fromkeys([*inbound.references, inbound.message_id]))
-    return {
-        "in_reply_to": inbound.message_id,
-        "references": references,
-        "thread_id": inbound.thread_id,
-    }
 
 
 def fresh_slots(reply: Reply) -> tuple[datetime, ...]:
@@ -192,7 +183,7 @@ def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedA
             "body": draft.body,
             "message_id": message_id(reply.job, reply.ctx, "email_response"),
             "slots": [s.isoformat() for s in draft.slots],
-            **reply_headers(reply.inbound),
+            **threaded_under(reply.inbound),
         },
         reasoning=f"Fresh times, because {why}.",
         confidence=0.8,
@@ -246,7 +237,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
                     "subject": draft.subject,
                     "body": draft.body,
                     "message_id": message_id(job, ctx, "email_confirmation"),
-                    **reply_headers(inbound),
+                    **threaded_under(inbound),
                 },
                 reasoning="The meeting is on the calendar; a short note confirms it.",
                 confidence=0.95,

@@ -30,8 +30,8 @@ from orchestrator.notifications import claim, gate
 from orchestrator.notify import release_time
 from orchestrator.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
+from skills.email_text import clean_body
 from skills.parse_times import extract_times, match_to_proposed
-from skills.read_email import clean_body
 
 COUNTERS = {"counter_propose", "reschedule"}
 EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book

@@ -48,6 +48,7 @@ from skills.draft_email import (
     clarification_email,
     delegate_email,
 )
+from skills.email_fields import threaded_under
 
 # The prospect is back at this hour of their return day.
 BACK_AT = time(9, 0)
@@ -248,7 +249,7 @@ def _email(
             "body": body,
             "message_id": message_id(reply.job, reply.ctx, "email_response"),
             "slots": [s.isoformat() for s in slots],
-            **negotiate.reply_headers(reply.inbound),
+            **threaded_under(reply.inbound),
         },
         reasoning=reasoning,
         confidence=confidence,

@@ -23,6 +23,7 @@ from db.models import (
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
+from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
 from skills.find_slots import find_slots as find_free_slots
 from skills.rep_note import NoteRules, read_rep_note
@@ -203,8 +204,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                 action_type=ActionType.email_initial,
                 key="email_initial",
                 action_data={
-                    "to": [a.email for a in external if a.required],
-                    "cc": [a.email for a in external if not a.required],
+                    **addressed(attendees),
                     "subject": draft.subject,
                     "body": draft.body,
                     "message_id": message_id(job, ctx, "email_initial"),

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from connectors.ports import LLMError, LLMReply
-from skills.draft_email import (
+from skills.draft_email import allowed_slots, draft_with_llm, initial_email, render_draft
+from skills.draft_inputs import (
     KINDS,
     WORD_LIMITS,
     AnswerInput,
@@ -22,23 +23,17 @@ from skills.draft_email import (
     DelegateInput,
     Draft,
     DraftInput,
-    DraftProse,
     FollowUpInput,
     InitialEmailInput,
     NoShowInput,
     ReminderInput,
     TemplateError,
-    allowed_slots,
-    check_templates,
-    draft_with_llm,
     follow_up_tone,
-    format_slot,
-    initial_email,
     no_show_tone,
-    render_draft,
-    validate_draft,
-    word_count,
 )
+from skills.draft_prose import DraftProse
+from skills.draft_validation import validate_draft, word_count
+from skills.draft_wording import check_templates, format_slot
 
 NY, BERLIN, TOKYO, LA = "America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles"
 MEET = "https://meet.google.com/abc-defg-hij"
