@@ -28,9 +28,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import func, update
@@ -62,7 +61,7 @@ from orchestrator.providers import mail_provider_of
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.stranger_replies import hold_stranger_reply
 from skills.clean_text import clean_line
-from skills.parse_times import parse_time
+from skills.out_of_office import back_at, return_day
 from skills.read_email import Classification, InboundEmail, classify, clean_body, parse_email
 
 log = structlog.get_logger(__name__)
@@ -84,14 +83,11 @@ _REFUSED_VALUE = ("22", "54")
 MAX_ID_CHARS = 250
 MAX_SUBJECT_SHOWN = 200
 MAX_QUOTED_IDS = 50  # Message-ID lines a bounce may quote
-# An out-of-office person is taken to be back at this local time on their return day.
-BACK_AT = time(9, 0)
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
 _REPLY_PREFIXES = re.compile(
     r"^\s*(?:(?:re|fwd?|aw|sv|wg|tr|antw|vs)(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE
 )
 _QUOTED_MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
-_THROUGH = r"\b(?:through|thru)\s+"
 
 
 ReaderFor = Callable[[Rep], "MailReader | None"]
@@ -768,7 +764,8 @@ def _on_auto_reply(m: Inbound) -> Outcome:
         _audit(m, "auto_reply", actor="system", reasoning=f"{m.kind.reason}; not on the request")
         return Outcome("auto_replies")
     tz = prospect_tz(m.session, request, m.email.sender)
-    back = _back_at(m.email.text, m.kind.return_text, now=m.now, tz=tz)
+    day = return_day(clean_body(m.email.text), now=m.now, tz=tz)
+    back = back_at(day, tz) if day is not None else None
     paused_until = _hold_follow_ups(request, back=back, now=m.now)
     if paused_until is not None:
         m.session.add(request)
@@ -783,25 +780,11 @@ def _on_auto_reply(m: Inbound) -> Outcome:
     return Outcome("auto_replies")
 
 
-def _back_at(text: str, return_text: str | None, *, now: datetime, tz: str) -> datetime | None:
-    """When an out-of-office person is back: their return day at 9:00 their time. "Through
-    Friday" means back the day after; "back on"/"until" name the return day itself."""
-    parsed = parse_time(return_text, now=now, tz=tz) if return_text else None
-    if parsed is None or return_text is None:
-        return None
-    zone = ZoneInfo(tz)
-    day = parsed.start.astimezone(zone).date()
-    if re.search(_THROUGH + re.escape(return_text), " ".join(text.split()), re.IGNORECASE):
-        day += timedelta(days=1)
-    back = datetime.combine(day, BACK_AT, tzinfo=zone).astimezone(UTC)
-    return back if back > now else None
-
-
 def _hold_follow_ups(
     request: SchedulingRequest, *, back: datetime | None, now: datetime
 ) -> datetime | None:
     """Move a pending follow-up to the return time (never earlier); None when unchanged."""
-    if back is None or request.status in FINISHED:
+    if back is None or back <= now or request.status in FINISHED:
         return None
     if request.next_action_type != "follow_up" or request.next_action_at is None:
         return None

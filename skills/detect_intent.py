@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connectors.ports import LLMError, LLMPort
 from skills import intent_rules as rules
 from skills import intent_rules_languages as languages
+from skills.out_of_office import mentions_return, return_day
 from skills.read_email import clean_body as clean_reply  # the one quote/signature stripper
 
 Intent = Literal[
@@ -191,12 +192,13 @@ def detect_intent(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     zone = _zone(tz, now)
-    signals = _read_signals(clean_reply(body), proposed=proposed, now=now.astimezone(zone))
+    local_now = now.astimezone(zone)
+    signals = _read_signals(clean_reply(body), proposed=proposed, now=local_now)
     verdict = _decide(signals, proposed=proposed, zone=zone)
-    ruled = _analysis(verdict, signals, now=now.astimezone(zone), source="rules")
+    ruled = _analysis(verdict, signals, now=local_now, source="rules")
     if ruled.confidence != "low" or llm is None:
         return ruled
-    return _ask_llm(llm, ruled, signals, proposed=proposed, zone=zone, now=now.astimezone(zone))
+    return _ask_llm(llm, ruled, signals, proposed=proposed, zone=zone, now=local_now)
 
 
 def _normalise(text: str) -> str:
@@ -627,7 +629,7 @@ def _away(s: _Signals) -> _Verdict | None:
     ("I'm in London next week"): not a counter-proposal, though the date looks like one;
     follow-ups should wait for their return. Away on the very day we asked about ("I'm out of
     town that day") refuses it."""
-    returning = _RETURN_ANCHOR.search(_normalise(s.text))
+    returning = mentions_return(s.text)
     busy_answering = s.questions or s.score("accept") or s.score("counter")
     named = [t for t in s.times if not t.away and not t.in_question]
     # "Won't be back until May; please go ahead without me": the absence is the answer.
@@ -812,7 +814,7 @@ def _analysis(
         delegate_name=s.delegate_name if delegating else None,
         delegate_email=s.delegate_email if delegating else None,
         question=" ".join(s.questions)[:500] or None,
-        ooo_return=_return_date(s.text, now) if verdict.intent == "out_of_office" else None,
+        ooo_return=_ooo_return(s.text, now) if verdict.intent == "out_of_office" else None,
         reschedule_later=s.horizon if verdict.intent == "reschedule" else None,
         extras=_extras(verdict.intent, s),
     )
@@ -844,52 +846,13 @@ def _sentiment(intent: str, s: _Signals) -> Sentiment:
     return "neutral"
 
 
-_RETURN_ANCHOR = re.compile(
-    r"\b(?:return(?:ing)?|back|until|till|through|thru|resum\w*)\b", re.IGNORECASE
-)
-_AWAY_THROUGH = frozenset({"through", "thru"})
-
-
-def _return_date(text: str, now: datetime) -> date | None:
-    """The first date after "back/return/until" (else anywhere), read simply, never in the past.
-
-    "Back Monday" and "until Monday" name the day they return; "through Monday" and a day
-    named with no such word ("I am off on Wednesday") name a day they are still away, so they
-    are back the day after.
-    """
-    lowered = _normalise(text)
-    anchor = _RETURN_ANCHOR.search(lowered)
-    scopes = [(lowered[anchor.end() :], anchor.group(0) in _AWAY_THROUGH)] if anchor else []
-    for scope, still_away in [*scopes, (lowered, True)]:
-        mentions = _time_mentions(scope, in_question=False)
-        # "Monday, March 16": the calendar date is the precise part.
-        mentions.sort(key=lambda m: m.month is None)
-        for mention in mentions:
-            found = _mention_date(mention, now.date())
-            if found is not None:
-                return found + timedelta(days=1) if still_away else found
-        if "next week" in scope:
-            return now.date() + timedelta(days=7 - now.weekday())
-    # "De vuelta el 14/03", "wieder ab dem 14. März": day-first, as the six languages write it.
-    return languages.return_date(lowered, now.date())
-
-
-def _mention_date(mention: _TimeMention, today: date) -> date | None:
-    if mention.relative_days is not None:
-        return today + timedelta(days=mention.relative_days)
-    if mention.weekday is not None:
-        ahead = (mention.weekday - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead)
-    if mention.day is None or mention.month is None:
-        return None
-    for year in (today.year, today.year + 1):
-        try:
-            candidate = date(year, mention.month, mention.day)
-        except ValueError:
-            return None
-        if candidate >= today:
-            return candidate
-    return None
+def _ooo_return(text: str, now: datetime) -> date | None:
+    """The day an away writer is back; ``now`` is in the zone the reply is read in."""
+    assert now.tzinfo is not None
+    key = getattr(now.tzinfo, "key", None)
+    offset = now.strftime("%z")
+    tz = key if isinstance(key, str) else f"UTC{offset[:3]}:{offset[3:]}"
+    return return_day(text, now=now, tz=tz)
 
 
 def _zone(tz: str, now: datetime) -> tzinfo:
@@ -986,7 +949,7 @@ def _from_llm(
         delegate_name=s.delegate_name if delegating else None,
         delegate_email=s.delegate_email if delegating else None,
         question=ruled.question,
-        ooo_return=_return_date(s.text, now) if answer.intent == "out_of_office" else None,
+        ooo_return=_ooo_return(s.text, now) if answer.intent == "out_of_office" else None,
         reschedule_later=s.horizon if answer.intent == "reschedule" else None,
         extras=tuple(extra for extra in ruled.extras if extra != answer.intent),
         llm_calls=1,
