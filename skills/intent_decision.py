@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from skills import intent_rules as rules
+from skills import intent_rules_situations as situations
 from skills.intent_result import Confidence, Verdict
 from skills.intent_signals import Signals
 from skills.intent_times import TimeMention, matches_proposed
@@ -31,7 +32,7 @@ def decide(signals: Signals, *, proposed: Sequence[datetime], zone: tzinfo) -> V
 
 def _auto_reply(s: Signals) -> Verdict | None:
     # "I'm out of the office that day" answers our question; an auto-reply knows no "that day".
-    answering = bool(s.away) and bool(rules.THAT_TIME.search(s.lowered))
+    answering = bool(s.away) and bool(situations.THAT_TIME.search(s.lowered))
     if s.score("ooo") >= rules.DECISIVE and not s.has("decline", "they cannot") and not answering:
         return Verdict("out_of_office", "high", "auto-reply: " + _joined(s, "ooo"))
     return None
@@ -51,7 +52,7 @@ def _away(s: Signals) -> Verdict | None:
         return Verdict("out_of_office", "medium", "away: " + _joined(s, "ooo"))
     if not s.away or busy_answering or s.score("delegate") or s.score("reschedule"):
         return None
-    if rules.THAT_TIME.search(s.lowered) or _declines(s):
+    if situations.THAT_TIME.search(s.lowered) or _declines(s):
         return Verdict("decline", "medium", "away at the time asked about: " + s.away[0][:80])
     return Verdict("out_of_office", "medium", "away: " + s.away[0][:80])
 

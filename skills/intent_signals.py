@@ -14,6 +14,7 @@ from datetime import datetime
 
 from skills import intent_rules as rules
 from skills import intent_rules_languages as languages
+from skills import intent_rules_situations as situations
 from skills.intent_times import TimeMention, time_mentions
 
 
@@ -56,14 +57,14 @@ _SIGNAL_TABLES: dict[str, tuple[rules.Cue, ...]] = {
     "decline": rules.DECLINE + languages.DECLINE,
     "counter": rules.COUNTER,
     "slot_rejected": rules.SLOT_REJECTED,
-    "delegate": rules.DELEGATE,
-    "ooo": rules.OUT_OF_OFFICE + languages.OUT_OF_OFFICE,
-    "confused": rules.CONFUSED,
-    "reschedule": rules.RESCHEDULE,
-    "defer": rules.DEFER,
-    "away": rules.AWAY_TIME,
-    "positive": rules.POSITIVE,
-    "negative": rules.NEGATIVE,
+    "delegate": situations.DELEGATE,
+    "ooo": situations.OUT_OF_OFFICE + languages.OUT_OF_OFFICE,
+    "confused": situations.CONFUSED,
+    "reschedule": situations.RESCHEDULE,
+    "defer": situations.DEFER,
+    "away": situations.AWAY_TIME,
+    "positive": situations.POSITIVE,
+    "negative": situations.NEGATIVE,
 }
 
 
@@ -127,7 +128,7 @@ _CLAUSES = re.compile(r"[;]|,?\s*\b(?:but|however|though|although|whereas)\b", r
 
 def _says_away(sentence: str) -> bool:
     """Whether the sentence says the writer is away (so its times are out, not offered)."""
-    if any(_cue_matches(c, _normalise(sentence)) for c in rules.AWAY_TIME):
+    if any(_cue_matches(c, _normalise(sentence)) for c in situations.AWAY_TIME):
         return True
     place = _AWAY_IN_PLACE.search(sentence)
     return place is not None and place["place"] not in _NOT_NAMES
