@@ -170,10 +170,11 @@ _NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2,4}))
 _WORDED_DATE = re.compile(r"(?<!\d)(\d{1,2})(?:º|er|\.)?\s+(?:de\s+)?([a-zäöüéûàèì]{3,})")
 
 
-def return_date(lowered: str, today: date) -> date | None:
-    """The first day-first date after a "back on / until" word (else anywhere), never past."""
+def return_date(lowered: str, today: date, *, anywhere: bool = True) -> date | None:
+    """The first day-first date after a "back on / until" word (else, when ``anywhere``,
+    anywhere), never past."""
     anchor = _RETURN_WORDS.search(lowered)
-    for scope in ([lowered[anchor.end() :]] if anchor else []) + [lowered]:
+    for scope in ([lowered[anchor.end() :]] if anchor else []) + ([lowered] if anywhere else []):
         for day, month, year in _dates(scope):
             found = _upcoming(day, month, year, today)
             if found is not None:

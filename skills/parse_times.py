@@ -5,6 +5,7 @@ Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zonein
 - :func:`parse_time` reads one expression ("next Tuesday at 2", "3-4pm EST").
 - :func:`extract_times` finds every expression in free text (an email body), in order.
 - :func:`extract_exclusions` finds the times the writer rules out ("not Monday").
+- :func:`extract_days` finds the expressions that name one day or week ("Friday", "Dec 3").
 - :func:`match_to_proposed` maps "the first one" / "Tuesday works" to a proposed slot.
 - :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
 
@@ -42,6 +43,7 @@ __all__ = [
     "GRAINS",
     "ParsedTime",
     "detect_timezone",
+    "extract_days",
     "extract_exclusions",
     "extract_times",
     "match_to_proposed",
@@ -149,6 +151,29 @@ def extract_exclusions(
         include_excluded=True,
     )
     return [p for p in found if p.excluded]
+
+
+def extract_days(text: str, *, now: datetime, tz: str) -> list[ParsedTime]:
+    """The expressions in free text that name one particular day or week, in order.
+
+    "Friday", "Dec 3", "the 16th", "tomorrow", "Monday at 9", "next week" name one; a clock
+    alone ("until 3pm") or a month alone ("in January") does not.  Days the writer rules out
+    ("I am off on Wednesday") are kept, marked ``excluded``.  Quoted history is skipped and
+    only the English rules read (a caller that knows which other language it is reading
+    reads that itself).
+    """
+    ctx = Context.build(now, tz)
+    found = _read(mask_quoted(text), ctx, whole=False, original=text)
+    return [p for p, spec in found if _names_one_day(spec) or p.grain == "week"]
+
+
+def _names_one_day(spec: Spec) -> bool:
+    return (
+        spec.day is not None
+        or spec.weekday is not None
+        or spec.date is not None
+        or spec.holiday is not None
+    )
 
 
 def match_to_proposed(

@@ -20,9 +20,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -49,9 +48,8 @@ from skills.draft_email import (
     delegate_email,
 )
 from skills.email_fields import threaded_under
+from skills.out_of_office import back_at
 
-# The prospect is back at this hour of their return day.
-BACK_AT = time(9, 0)
 # A reply may move a booked meeting; other replies on a booked request are only reported.
 BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
 MOVES = {"reschedule", "counter_propose"}
@@ -199,8 +197,7 @@ def _back(reply: Reply) -> datetime | None:
     text = reply.analysis.get("ooo_return")
     if not text:
         return None
-    day = datetime.fromisoformat(text).date()
-    return datetime.combine(day, BACK_AT, tzinfo=ZoneInfo(reply.tz)).astimezone(UTC)
+    return back_at(datetime.fromisoformat(text).date(), reply.tz)
 
 
 def _clarify(reply: Reply, reason: str) -> StepResult:

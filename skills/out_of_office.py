@@ -1,0 +1,93 @@
+"""When someone who is away is back: one rule for a person's note and for an auto-reply.
+
+The writer is back the morning after their last day away, and on the morning of the day they
+say they return: "through Friday", "thru Thursday" and a day named with no return word ("I am
+off on Wednesday") name a day still away, so they are back the day after; "back on Monday",
+"until Monday", "returning Monday" name the day back. A date is read by
+:mod:`skills.parse_times`; the six other languages' day-first dates by
+:mod:`skills.intent_rules_languages`. "Back" means :data:`BACK_AT` in the writer's zone.
+
+Pure: no I/O, no clock (``now`` is passed in).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from skills import intent_rules_languages as languages
+from skills.parse_times import ParsedTime, extract_days
+
+# An away person is taken to be back at this local time on their return day.
+BACK_AT = time(9, 0)
+
+_RETURN_ANCHOR = re.compile(
+    r"\b(?:return(?:ing)?|back|until|till|through|thru|resum\w*)\b", re.IGNORECASE
+)
+_AWAY_THROUGH = frozenset({"through", "thru"})
+
+
+def mentions_return(text: str) -> bool:
+    """Whether the text says when the writer is back, or until when they are away."""
+    return _RETURN_ANCHOR.search(text) is not None
+
+
+def return_day(text: str, *, now: datetime, tz: str) -> date | None:
+    """The day the writer of an away note is back, never before ``now``'s day in ``tz``.
+
+    ``tz`` is the zone the writer's words are read in (an IANA name, or a fixed offset such as
+    "UTC+05:30" with ``now`` already in it).
+
+    The first day named after "back/return/until/through" is read first, then a date after a
+    return word in one of six other languages, then the first day named before the English
+    word or, with no such word, anywhere (a day or week still away).
+    """
+    today = _today(now, tz)
+    anchor = _RETURN_ANCHOR.search(text)
+    if anchor:
+        through = anchor.group(0).lower() in _AWAY_THROUGH
+        found = _first_day(text[anchor.end() :], now=now, tz=tz, still_away=through)
+        if found is not None:
+            return found
+    # "Regreso el 16/03": another language's return word, with the date written day first.
+    lowered = _lowered(text)
+    found = languages.return_date(lowered, today, anywhere=False)
+    if found is None:
+        away = text[: anchor.start()] if anchor else text
+        found = _first_day(away, now=now, tz=tz, still_away=True)
+    return found or languages.return_date(lowered, today)
+
+
+def _first_day(text: str, *, now: datetime, tz: str, still_away: bool) -> date | None:
+    today = _today(now, tz)
+    for found in extract_days(text, now=now, tz=tz):
+        if found.start.date() >= today:
+            return _day_after(found) if still_away else found.start.date()
+    return None
+
+
+def _day_after(away: ParsedTime) -> date:
+    """The first day after a period away: a day's or a week's end, else the next day."""
+    if away.end is not None and away.grain in ("day", "week"):
+        return away.end.date()
+    return away.start.date() + timedelta(days=1)
+
+
+def back_at(day: date, tz: str) -> datetime:
+    """The instant a person back on ``day`` is back: :data:`BACK_AT` there, in UTC."""
+    return datetime.combine(day, BACK_AT, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def _today(now: datetime, tz: str) -> date:
+    """``now``'s day in ``tz``; a fixed offset ("UTC+05:30") is taken to be ``now``'s own."""
+    try:
+        return now.astimezone(ZoneInfo(tz)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
+def _lowered(text: str) -> str:
+    for curly, straight in (("\u2019", "'"), ("\u2018", "'")):
+        text = text.replace(curly, straight)
+    return text.lower()
