@@ -52,7 +52,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
