@@ -18,7 +18,7 @@ from bot.listeners import (
     start,
     stranger_replies,
 )
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 
 
 def build_app(deps: Deps, *, socket_mode: bool = False) -> App:

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
-from orchestrator.cards import ActionView
+from orchestrator.views import ActionView
 
 # Two blocks per draft: 15 of them plus the header and footer stay well under Slack's 50.
 MAX_ITEMS = 15

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orchestrator.cards import ActionView
 from orchestrator.mrkdwn import escape_mrkdwn as escape
+from orchestrator.views import ActionView
 
 Block = dict[str, Any]
 

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, escape, section
 from bot.meeting_blocks import ANSWERED
-from orchestrator.cards import ActionView
-from orchestrator.steps.meeting import start_token
+from orchestrator.views import ActionView, start_token
 from skills.compose_brief import AttentionItem, Brief, MeetingLine
 
 # The brief's buttons: action_id -> what the click does.

@@ -10,9 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
-from orchestrator.decisions import LABELS, RECIPIENT_LABELS, DecisionView, Option
 from orchestrator.mrkdwn import escape_mrkdwn as escape
-from orchestrator.recipients import Proposal
+from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
 
 TITLES = {
     "get_alternatives": "They turned down our times twice",

@@ -26,7 +26,8 @@ from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
 from db.migrate import upgrade
 from db.models import LocalCalendarEvent, PendingAction, SchedulingAction, SchedulingRequest
-from orchestrator.bootstrap import Deps, bootstrap
+from orchestrator.bootstrap import bootstrap
+from orchestrator.deps import Deps
 from orchestrator.embedded import drain
 from orchestrator.logs import configure as configure_logs
 from orchestrator.reconciler import reconcile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.cards import ActionView
+from orchestrator.views import ActionView
 
 EDIT_CALLBACK = "edit_draft"
 REJECT_CALLBACK = "reject_draft"

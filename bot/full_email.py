@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks import SECTION_LIMIT, Block, context, section
-from orchestrator.cards import ActionView
 from orchestrator.mrkdwn import escape_mrkdwn as escape
+from orchestrator.views import ActionView
 
 FULL_EMAIL_CALLBACK = "full_email"
 MAX_MODAL_BLOCKS = 100

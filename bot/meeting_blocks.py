@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.blocks import Block, button, context, section
 from orchestrator.mrkdwn import escape_mrkdwn as escape
-from orchestrator.steps.meeting import MeetingCheck
+from orchestrator.views import MeetingCheck
 
 # action_id -> the answer it records; the listener registers one handler per id.
 ANSWERS = {

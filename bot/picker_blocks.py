@@ -10,7 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, escape, section
-from orchestrator.steps.find_times import PAGE_SIZE, PickerOption, PickerView
+from orchestrator.views import PAGE_SIZE, PickerOption, PickerView
 from skills.find_slots import REASONABLE_HOURS
 
 Fit = Literal["early", "late", "ok"]

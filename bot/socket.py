@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import build_app
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 
 
 def socket_mode_handler(deps: Deps) -> SocketModeHandler:

@@ -21,7 +21,7 @@ from bot.slack_gate import slack_gate
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.notify import tell_rep
 
 StartResponse = Callable[..., Any]

@@ -38,7 +38,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from skills.draft_wording import format_slot
 
 Executor = Callable[[Deps, PendingAction, Rep], dict[str, Any]]

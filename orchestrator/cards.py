@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.expiry import REDRAFTABLE
 from orchestrator.notifications import claim, gate
+from orchestrator.views import ActionView
 
 log = structlog.get_logger(__name__)
 
@@ -21,33 +21,6 @@ log = structlog.get_logger(__name__)
 VOLUNTEERED = frozenset({"email_received", "follow_up_due", "reminder_due"})
 CARD_GRACE = timedelta(minutes=1)
 CARD_BATCH = 50
-
-
-@dataclass(frozen=True)
-class ActionView:
-    """Everything an approval card shows, read from the database in one place."""
-
-    action_id: str
-    action_type: str
-    status: str
-    to: tuple[str, ...]
-    subject: str
-    body: str
-    reasoning: str
-    confidence: float | None
-    request_ref: str
-    request_title: str
-    rep_timezone: str
-    undo_until: datetime | None
-    decided_by: str | None
-    executed_at: datetime | None
-    error: str | None
-    cc: tuple[str, ...] = ()
-    # The draft's edit count: the Edit modal carries it, so it saves only over what it showed.
-    draft_version: int = 0
-    # "Redraft with fresh times" fits this draft once it is stale or expired; or it was used.
-    can_redraft: bool = False
-    redrafted: bool = False
 
 
 def action_view(session: Session, action: PendingAction) -> ActionView:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.bootstrap import Deps
 from orchestrator.cards import post_waiting_cards
+from orchestrator.deps import Deps
 from orchestrator.due import DueReport, dispatch_due
 from orchestrator.mail_intake import poll_inboxes
 from orchestrator.notify import deliver_held

@@ -19,7 +19,7 @@ from db.models import (
     SchedulingRequest,
 )
 from orchestrator import requests
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 
 IN_FLIGHT = {
     RequestStatus.initiated,

@@ -25,11 +25,12 @@ from sqlmodel import Session, col, select
 from db.audit import record_action
 from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest, SequenceJob
 from orchestrator import requests
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import dispatch, insert_job
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
-from orchestrator.recipients import Proposal, proposed_by
+from orchestrator.recipients import proposed_by
+from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
 from skills.next_move.model import EVENT_TYPE, EventSubtype
 
 # The buttons each decision offers, in the order shown.
@@ -40,49 +41,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "recommend_cancel": ("cancel_request", "keep_open", "handle_myself"),
     "unusual": ("clarify", "offer_times", "keep_open", "handle_myself", "cancel_request"),
 }
-LABELS = {
-    "offer_times": "Offer fresh times",
-    "book_slot": "Book the selected time",
-    "clarify": "Ask them to clarify",
-    "keep_open": "Keep it open",
-    "handle_myself": "I'll handle this",
-    "cancel_request": "Cancel the request",
-}
 # Choices that need a draft (run by the `decision_made` sequence).
 DRAFTING = {"offer_times", "book_slot", "clarify"}
 # The recipient card's buttons, and the sequence each starts.
 RECIPIENT_SUBTYPE = "confirm_recipient"
-RECIPIENT_LABELS = {"add_recipient": "Add them and draft a note", "ignore_recipient": "Don't add"}
 RECIPIENT_EVENTS = {
     "add_recipient": "recipient_confirmed",
     "ignore_recipient": "recipient_declined",
 }
 # Once the request is closed nobody joins it.
 CLOSED = {RequestStatus.cancelled, RequestStatus.completed, RequestStatus.paused}
-
-
-@dataclass(frozen=True)
-class Option:
-    slot: datetime
-    attendees: tuple[str, ...]
-    fits_all: bool
-
-
-@dataclass(frozen=True)
-class DecisionView:
-    """Everything a decision card shows."""
-
-    request_id: str
-    ref: str
-    title: str
-    subtype: str
-    summary: str
-    reasons: tuple[str, ...]
-    options: tuple[Option, ...]
-    choices: tuple[str, ...]
-    rep_timezone: str
-    reply: str  # the rep's reply summary, already escaped mrkdwn
-    recipient: Proposal | None = None  # someone the reply names, to confirm before adding
 
 
 @dataclass(frozen=True)

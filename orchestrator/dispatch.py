@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from db.models import JobStatus, SequenceJob
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.events import Event
 
 

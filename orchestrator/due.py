@@ -41,8 +41,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.bootstrap import Deps
 from orchestrator.cards import refresh_card
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.expiry import rule_for
@@ -63,8 +63,8 @@ from orchestrator.steps.meeting import (
     prospect_zone,
     reminder_at,
     reminder_rule,
-    start_token,
 )
+from orchestrator.views import start_token
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from db.models import ActionType, SequenceJob
 
 if TYPE_CHECKING:
-    from orchestrator.bootstrap import Deps
+    from orchestrator.deps import Deps
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from db.audit import record_action
 from db.models import Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 

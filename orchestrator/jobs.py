@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 
 _deps: Deps | None = None
 

@@ -30,7 +30,7 @@ from db.uow import UnitOfWork
 from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
-    from orchestrator.bootstrap import Deps
+    from orchestrator.deps import Deps
 
 # The offline rules: no model at all.
 RULES = "rules"

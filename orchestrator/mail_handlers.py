@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from connectors.ports import InboundRaw
 from db.audit import record_action
 from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.mail_matching import FINISHED, known_prospect_requests

@@ -41,7 +41,7 @@ from sqlmodel import Session, col, select
 from connectors.errors import ReconnectRequired, TransientError
 from connectors.ports import InboundRaw, MailReader
 from db.models import JobRun, Rep
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.mail_handlers import HANDLERS, Inbound, Outcome, escalate_unmatched, on_unreadable
 from orchestrator.mail_matching import concerns_us, match_request
 from orchestrator.mail_records import provider_key, record_inbound, record_unreadable, seen

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from connectors.ports import InboundRaw
 from db.audit import record_action
 from db.models import EmailMessage, Rep, SchedulingRequest
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.mail_matching import MAX_ID_CHARS
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep

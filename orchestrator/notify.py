@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import Rep, SlackNotification
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.notifications import claim, gate, parse_clock, rep_zone
 
 log = structlog.get_logger(__name__)

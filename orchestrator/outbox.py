@@ -29,11 +29,11 @@ from db.models import (
     PendingAction,
     Rep,
 )
-from orchestrator.bootstrap import Deps
 from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.calendar_actions import invitation, record_on_request
 from orchestrator.cards import refresh_card
 from orchestrator.crashpoints import crashpoint
+from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
 from orchestrator.revalidate import refuse_stale_approval, refuse_stale_send
 from orchestrator.runner import TRANSIENT, backoff, resume_if_decided

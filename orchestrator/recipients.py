@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
@@ -23,6 +22,7 @@ from sqlmodel import Session, select
 from connectors.errors import PermanentError
 from db.models import SchedulingAttendee, SequenceJob
 from orchestrator.events import ProposedAction
+from orchestrator.views import Proposal, domain_of
 from skills.intent_rules import EMAIL_ADDRESS
 
 # RFC 5321's limit; longer is no mailbox anyone can send to, only a way to overflow a card.
@@ -31,29 +31,6 @@ MAX_ADDRESS = 254
 
 class UntrustedRecipient(PermanentError):
     """A step proposed an email or invite to someone who is not on the request."""
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """Someone a reply asks us to bring in, waiting for the rep to confirm them."""
-
-    address: str
-    name: str
-    job_id: str  # the reply's `email_received` job: the card's buttons name it, not the address
-    prospect_domains: tuple[str, ...]
-
-    @property
-    def domain(self) -> str:
-        return domain_of(self.address)
-
-    @property
-    def outside(self) -> bool:
-        """Not at the domain of anyone already on their side: the card warns."""
-        return self.domain not in self.prospect_domains
-
-
-def domain_of(address: str) -> str:
-    return address.rpartition("@")[2].strip().lower()
 
 
 def attendee(address: str, attendees: Iterable[SchedulingAttendee]) -> SchedulingAttendee | None:

@@ -24,8 +24,8 @@ from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from db.models import ActionStatus, JobRun, JobStatus, PendingAction, SequenceJob
-from orchestrator.bootstrap import Deps
 from orchestrator.cards import refresh_card
+from orchestrator.deps import Deps
 from orchestrator.runner import OPEN_ACTION_STATES, resume_if_decided
 
 # A queued wake-up normally runs within seconds; one this late is presumed lost.

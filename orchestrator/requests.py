@@ -23,15 +23,16 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
-from orchestrator.bootstrap import Deps
 from orchestrator.cadence import MAX_NO_SHOWS
 from orchestrator.calendar_actions import cancel_action, future_events
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.intake import RepProfile, ensure_rep
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
-from orchestrator.steps.meeting import BOOKED, MeetingCheck, check_key, meeting_check, start_token
+from orchestrator.steps.meeting import BOOKED, check_key, meeting_check
+from orchestrator.views import MeetingCheck, start_token
 
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 

@@ -41,8 +41,8 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
-from orchestrator.bootstrap import Deps
 from orchestrator.cards import refresh_card
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.expiry import (

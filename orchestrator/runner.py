@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
 from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
-from orchestrator.bootstrap import Deps
 from orchestrator.crashpoints import crashpoint
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
 from orchestrator.expiry import proposed_expiry

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from db.audit import record_action
 from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn

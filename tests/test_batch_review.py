@@ -14,7 +14,7 @@ from bot.batch_blocks import approve_all_note, batch_card, batch_members
 from bot.local_slack import Message, block_errors
 from bot.slack_requests import button_click, post_signed
 from db.models import ActionStatus, ActionType, PendingAction, SchedulingRequest
-from orchestrator.cards import ActionView
+from orchestrator.views import ActionView
 from tests.support.stack import OTHER_ID, REP_ID, SECRET, Stack, wait_for
 
 PROSPECTS = ("john@acme.example", "ann@globex.example", "li@initech.example")

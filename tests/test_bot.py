@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.blocks import approval_card
 from bot.local_slack import block_errors
 from db.models import SchedulingRequest, SequenceJob
-from orchestrator.cards import ActionView
+from orchestrator.views import ActionView
 from tests.support.stack import Stack, wait_for
 
 

@@ -33,7 +33,8 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.outbox import execute
-from orchestrator.steps.meeting import MeetingCheck, reminder_at
+from orchestrator.steps.meeting import reminder_at
+from orchestrator.views import MeetingCheck
 from skills.draft_validation import word_count
 from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, Stack, wait_for
 from tests.test_mail_intake import PROSPECT, a_reply, deliver, send_first_email

@@ -18,7 +18,8 @@ from bot.local_slack import LocalSlack
 from bot.socket import socket_mode_handler
 from connectors.clock import ManualClock
 from db.models import SchedulingRequest
-from orchestrator.bootstrap import Deps, bootstrap
+from orchestrator.bootstrap import bootstrap
+from orchestrator.deps import Deps
 from orchestrator.settings import Settings
 from tests.support.stack import REP_ID, USERS, wait_for
 

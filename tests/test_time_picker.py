@@ -27,7 +27,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.steps.find_times import PickerOption, PickerView, PickOutcome, choose
+from orchestrator.steps.find_times import PickOutcome, choose
+from orchestrator.views import PickerOption, PickerView
 from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, SECRET, Stack, wait_for
 
 PROSPECT = "john@acme.example"

@@ -23,8 +23,8 @@ from bot.brief_blocks import (
 )
 from bot.listeners.cards import parse_id
 from bot.listeners.meeting import apply_answer
-from orchestrator.bootstrap import Deps
 from orchestrator.cards import load_view, refresh_card
+from orchestrator.deps import Deps
 from orchestrator.outbox import decide
 from orchestrator.steps.brief import repost_decision_card
 

@@ -21,11 +21,12 @@ from bot.draft_modals import (
 from bot.full_email import full_email_view
 from db.models import PendingAction, Rep
 from orchestrator import requests
-from orchestrator.bootstrap import Deps
-from orchestrator.cards import ActionView, action_view, load_view, refresh_card
+from orchestrator.cards import action_view, load_view, refresh_card
+from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox import Decision, decide
 from orchestrator.revalidate import redraft
+from orchestrator.views import ActionView
 
 BUTTONS = {"approve_action": "approve", "undo_action": "undo", "retry_action": "retry"}
 # Buttons that open a modal on the draft; only someone who may decide it gets one.

@@ -11,8 +11,9 @@ import structlog
 from slack_bolt import Ack, App, Respond
 
 from bot.decision_blocks import SLOT_ACTION, choice_action_id, decided_card
-from orchestrator.bootstrap import Deps
-from orchestrator.decisions import LABELS, RECIPIENT_LABELS, confirm_recipient, resolve
+from orchestrator.decisions import confirm_recipient, resolve
+from orchestrator.deps import Deps
+from orchestrator.views import LABELS, RECIPIENT_LABELS
 
 log = structlog.get_logger(__name__)
 

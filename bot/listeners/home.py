@@ -19,10 +19,11 @@ from bot.listeners.review import post_batch
 from bot.views import home_view, request_status, status_modal
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest
 from orchestrator import requests
-from orchestrator.bootstrap import Deps
-from orchestrator.cards import ActionView, action_view
+from orchestrator.cards import action_view
 from orchestrator.dashboard import dashboard_for
+from orchestrator.deps import Deps
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.views import ActionView
 
 
 def publish_home(deps: Deps, client: WebClient, *, org_id: str, slack_user_id: str) -> None:

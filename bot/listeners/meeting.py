@@ -10,7 +10,7 @@ import structlog
 from slack_bolt import Ack, App, Respond
 
 from bot.meeting_blocks import ANSWERS, meeting_check_card
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.requests import answer_meeting
 
 log = structlog.get_logger(__name__)

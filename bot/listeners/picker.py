@@ -11,8 +11,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.picker_blocks import SELECT_ACTION, picker_card
-from orchestrator.bootstrap import Deps
-from orchestrator.steps.find_times import PickerView, PickOutcome, choose, show_more
+from orchestrator.deps import Deps
+from orchestrator.steps.find_times import PickOutcome, choose, show_more
+from orchestrator.views import PickerView
 
 log = structlog.get_logger(__name__)
 

@@ -17,10 +17,11 @@ from sqlmodel import Session, col, or_, select
 from bot.batch_blocks import MAX_ITEMS, approve_all_note, batch_card, batch_members
 from db.models import ActionStatus, PendingAction, Rep
 from orchestrator import requests
-from orchestrator.bootstrap import Deps
-from orchestrator.cards import ActionView, action_view, refresh_card
+from orchestrator.cards import action_view, refresh_card
+from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox import decide
+from orchestrator.views import ActionView
 
 APPROVE = re.compile(r"^batch_approve:\d+$")
 SKIP = re.compile(r"^batch_skip:\d+$")

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.intake import RepProfile, ScheduleCommand, Started, start_scheduling
 
 log = structlog.get_logger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 from slack_bolt import Ack, App, Respond
 
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.stranger_replies import ACTION_ID, BUTTON, take_as_reply
 
 log = structlog.get_logger(__name__)

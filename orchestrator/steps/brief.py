@@ -33,13 +33,14 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.bootstrap import Deps
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
-from orchestrator.decisions import DecisionView, decision_view
+from orchestrator.decisions import decision_view
+from orchestrator.deps import Deps
 from orchestrator.events import StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
 from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
 from orchestrator.steps.replies import summary_of
+from orchestrator.views import DecisionView
 from skills.compose_brief import (
     ActionInfo,
     BusyTime,

@@ -16,7 +16,8 @@ from db.models import ActionStatus, ActionType, PendingAction, SchedulingAttende
 from orchestrator import recipients
 from orchestrator.events import StepContext, StepResult
 from orchestrator.steps import negotiate
-from orchestrator.steps.respond import BOOKED, delegate_note, load_reply
+from orchestrator.steps.offers import ACTIVE, load_reply
+from orchestrator.steps.respond import BOOKED, delegate_note
 from orchestrator.steps.scheduling import audit, load_request
 
 # The rep never let the note go out; the person they named goes back off the request.
@@ -26,7 +27,7 @@ NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
 def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:
     payload = job.trigger_payload
     reply = load_reply(job, ctx)
-    if reply.request.status not in negotiate.ACTIVE | BOOKED:
+    if reply.request.status not in ACTIVE | BOOKED:
         return StepResult(output={"added": False, "why": reply.request.status}, stop=True)
     address, by = str(payload["address"]), str(payload["decided_by"])
     delegate = recipients.attendee(address, reply.attendees)

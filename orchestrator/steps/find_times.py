@@ -30,7 +30,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.bootstrap import Deps
+from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
@@ -44,54 +44,16 @@ from orchestrator.steps.scheduling import (
     record_sent,
     slot_query,
 )
+from orchestrator.views import PAGE_SIZE, PickerOption, PickerView
 from skills.find_slots import Slot, SlotQuery, check_slots
 from skills.find_slots import find_slots as find_free_slots
 
 FIND_EVENT = "calendar_find_times"
 CHOSEN_EVENT = "calendar_times_chosen"
 CHOICES = ("email", "invite", "handle")
-PAGE_SIZE = 4  # what fits a glance, as in seed 002's mock
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
-
-
-@dataclass(frozen=True)
-class PickerOption:
-    index: int  # position in the job's stored options: buttons carry this, never a time
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True)
-class PickerView:
-    """Everything the picker card shows, read from the database in one place."""
-
-    job_id: str
-    ref: str
-    meeting_type: str
-    duration_minutes: int
-    prospect: str
-    rep_timezone: str
-    prospect_timezone: str
-    options: tuple[PickerOption, ...]
-    page: int = 0
-    channel: str | None = None
-    ts: str | None = None
-    choice: str | None = None  # set once the rep chose; the card is then final
-    chosen: tuple[int, ...] = ()
-    decided_by: str | None = None
-
-    def page_options(self, page: int) -> tuple[PickerOption, ...]:
-        return self.options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-
-    def shown(self) -> tuple[PickerOption, ...]:
-        if self.choice is not None:
-            return tuple(o for o in self.options if o.index in self.chosen)
-        return self.page_options(self.page)
-
-    def has_more(self) -> bool:
-        return (self.page + 1) * PAGE_SIZE < len(self.options)
 
 
 @dataclass(frozen=True)

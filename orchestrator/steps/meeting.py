@@ -16,7 +16,6 @@ and the first subject names no time that could since have moved).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +41,7 @@ from orchestrator.notifications import claim, record_ts
 from orchestrator.notify import tell_rep
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
 from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
+from orchestrator.views import MeetingCheck, start_token
 from skills.draft_email import (
     CounterProposalInput,
     Draft,
@@ -93,11 +93,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def start_token(start: datetime) -> str:
-    """One meeting time as a key part: a moved meeting gets new keys, so new work."""
-    return str(int(start.timestamp()))
 
 
 def prospect_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
@@ -322,26 +317,6 @@ def _sent(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- meeting_ended ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeetingCheck:
-    """What the Held · No-show · Rescheduled card shows, and how it was answered."""
-
-    request_id: str
-    ref: str
-    title: str
-    prospect: str
-    start: datetime
-    end: datetime
-    rep_timezone: str
-    answer: str | None = None  # held | no_show | rescheduled
-    answered_by: str | None = None
-
-    @property
-    def value(self) -> str:
-        """What each button carries: the request and the meeting time it asks about."""
-        return f"{self.request_id}|{start_token(self.start)}"
 
 
 def check_key(request_id: uuid.UUID, start: datetime) -> str:

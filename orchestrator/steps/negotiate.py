@@ -1,16 +1,14 @@
-"""Booking and counter-proposing, for replies that choose or ask for a time, then confirming.
+"""After a booking or a reply of ours went out: confirming the meeting, recording the outcome.
 
-`book_or_counter` re-checks our calendars for the times they chose: the first that still works
-becomes a calendar action (a new event, or a move of the one already booked), anything else
-gets fresh times in their thread. `propose_confirmation` follows an executed booking with a
-short confirmation. Every step only proposes actions; the rep approves each one.
+`propose_confirmation` follows an executed booking (made by `offers.book_or_counter`) with a
+short confirmation; `record_reply_outcome` waits for their answer to what we sent. Every step
+only proposes actions; the rep approves each one.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -25,39 +23,14 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator import recipients
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import (
-    audit,
-    free_slots,
-    message_id,
-    record_booking,
-    slot_query,
-)
-from skills.draft_email import (
-    ConfirmationInput,
-    CounterProposalInput,
-    confirmation_email,
-    counter_proposal_email,
-)
+from orchestrator.steps.scheduling import audit, message_id, record_booking
+from skills.draft_email import ConfirmationInput, confirmation_email
 from skills.email_fields import threaded_under
-from skills.find_slots import check_slots
 
-if TYPE_CHECKING:
-    from orchestrator.steps.respond import Reply
-
-ACTIVE = {
-    RequestStatus.proposing,
-    RequestStatus.awaiting_response,
-    RequestStatus.negotiating,
-    RequestStatus.no_show,
-}
 NEXT_FOLLOW_UP = timedelta(hours=24)
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 CALENDAR_ACTIONS = (ActionType.calendar_book, ActionType.calendar_update)
-# Fresh times are offered from tomorrow, over the next week.
-FRESH_WINDOW = timedelta(days=7)
 
 
 def _context(
@@ -70,124 +43,6 @@ def _context(
     )
     inbound = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
     return request, rep, attendees, inbound
-
-
-def fresh_slots(reply: Reply) -> tuple[datetime, ...]:
-    """Times that suit our side now, from tomorrow over the next week."""
-    start = reply.ctx.now + timedelta(days=1)
-    slots = free_slots(
-        reply.ctx,
-        request=reply.request,
-        rep=reply.rep,
-        attendees=reply.attendees,
-        start=start,
-        end=start + FRESH_WINDOW,
-    )
-    return tuple(s.start for s in slots)
-
-
-def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
-    """Book the first of their times that still works for us, else counter with fresh ones."""
-    if not candidates:
-        return StepResult(
-            output={"counter": True, "why": "they gave no time"},
-            actions=[counter(reply, why="our times don't suit them and they named no other")],
-        )
-    request = reply.request
-    duration = timedelta(minutes=request.duration_minutes)
-    start, end = min(candidates) - timedelta(days=1), max(candidates) + duration + timedelta(days=1)
-    query = slot_query(
-        reply.ctx,
-        request=request,
-        rep=reply.rep,
-        attendees=reply.attendees,
-        start=start,
-        end=end,
-    )
-    checks = check_slots(candidates, query)
-    chosen = next((when for when, ok, _ in checks if ok), None)
-    if chosen is not None:
-        return StepResult(
-            output={"booking": chosen.isoformat()},
-            actions=[calendar_action(reply, chosen, reasoning=reply.analysis["reasoning"])],
-        )
-    why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
-    return StepResult(
-        output={"counter": True, "why": why},
-        actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
-    )
-
-
-def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> ProposedAction:
-    """A new event, or a move of the booked one (never a second event for one meeting)."""
-    request, rep = reply.request, reply.rep
-    end = start + timedelta(minutes=request.duration_minutes)
-    moving = request.calendar_event_id is not None
-    data: dict[str, Any] = {
-        "title": request.title,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "attendees": [
-            {"email": a.email, "name": a.name, "optional": not a.required}
-            for a in reply.attendees
-            if a.email.lower() != rep.email.lower()
-        ],
-        "description": request.context,
-        "conference": CONFERENCE.get(request.platform),
-        # What the approval card shows.
-        "to": [a.email for a in reply.attendees if a.side == "external"],
-        "subject": f"{'Move' if moving else 'Invite'}: {request.title}",
-        "body": f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
-        f"starting {start.isoformat()} and send the calendar "
-        f"{'update' if moving else 'invite'}.",
-    }
-    if moving:
-        data["event_id"] = request.calendar_event_id
-    return ProposedAction(
-        action_type=ActionType.calendar_update if moving else ActionType.calendar_book,
-        key="calendar_update" if moving else "calendar_book",
-        action_data=data,
-        reasoning=f"They chose this time and it is still free on our side. {reasoning}",
-        confidence=0.9,
-    )
-
-
-# Fresh times to everyone on their side: most of them suggested nothing, so no "thanks for
-# suggesting a time" and no one person's name in the greeting.
-FRESH_TIMES_FOR_ALL = {
-    "counter_proposal.body": (
-        "Hi all,\n\n"
-        "Thanks for your replies. To find a time that suits everyone, here are some fresh "
-        "options:\n{slots}\n\n"
-        "Would one of these work for you all? If not, tell me what does and I'll make it "
-        "fit.\n\n{signature}"
-    ),
-}
-
-
-def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
-    """Fresh times in their thread, to the sender (when on the request) unless `to` names
-    others."""
-    slots = fresh_slots(reply)
-    group = to is not None and len(to) > 1
-    draft = counter_proposal_email(
-        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots),
-        FRESH_TIMES_FOR_ALL if group else None,
-    )
-    return ProposedAction(
-        action_type=ActionType.email_response,
-        key="email_response",
-        action_data={
-            "to": to or recipients.reply_to(reply.inbound.sender, reply.attendees),
-            "subject": draft.subject,
-            "body": draft.body,
-            "message_id": message_id(reply.job, reply.ctx, "email_response"),
-            "slots": [s.isoformat() for s in draft.slots],
-            **threaded_under(reply.inbound),
-        },
-        reasoning=f"Fresh times, because {why}.",
-        confidence=0.8,
-    )
 
 
 def _action(session: Session, job: SequenceJob, *kinds: ActionType) -> PendingAction | None:

@@ -17,18 +17,12 @@ Every draft is a proposed action; nothing is sent without the rep's Approve.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
-
 from db.models import (
     ActionType,
-    EmailMessage,
-    Rep,
     RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
@@ -36,8 +30,8 @@ from db.models import (
 )
 from orchestrator import recipients
 from orchestrator.events import ProposedAction, StepContext, StepResult
-from orchestrator.steps import negotiate
-from orchestrator.steps.replies import prospect_tz
+from orchestrator.steps import offers
+from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
 from skills.draft_email import (
     AnswerInput,
@@ -59,43 +53,6 @@ CLARIFY_WHY = {
 }
 
 
-@dataclass(frozen=True)
-class Reply:
-    """One inbound reply and everything a handler needs to answer it."""
-
-    job: SequenceJob
-    ctx: StepContext
-    request: SchedulingRequest
-    rep: Rep
-    attendees: list[SchedulingAttendee]
-    inbound: EmailMessage
-    analysis: dict[str, Any]
-    decision: dict[str, Any]
-    tz: str  # the zone the sender's words mean
-
-    @property
-    def sender(self) -> SchedulingAttendee | None:
-        address = self.inbound.sender.lower()
-        return next((a for a in self.attendees if a.email.lower() == address), None)
-
-    def first_name(self, attendee: SchedulingAttendee | None = None) -> str:
-        who = attendee or self.sender
-        return who.name.split()[0] if who and who.name else ""
-
-    def common(self, **fields: Any) -> dict[str, Any]:
-        """The draft fields every reply shares."""
-        return {
-            "rep_name": self.rep.name or self.rep.email,
-            "meeting_label": self.request.meeting_type,
-            "duration_minutes": self.request.duration_minutes,
-            "recipient_tz": self.tz,
-            "our_tz": self.rep.timezone,
-            "signature": self.rep.signature,
-            "original_subject": self.inbound.subject,
-            **fields,
-        }
-
-
 def _stop(reason: str, **output: Any) -> StepResult:
     return StepResult(output={"handled_by": "rep", "reason": reason, **output}, stop=True)
 
@@ -114,11 +71,11 @@ def on_accept(reply: Reply) -> StepResult:
     if reply.decision["subtype"] != "all_confirmed":
         # Seed 003: book only when every required attendee agrees; the rep hears who is left.
         return _stop("waiting for the other attendees", matched_slot=matched)
-    return negotiate.book_or_counter(reply, candidates=_times([matched]))
+    return offers.book_or_counter(reply, candidates=_times([matched]))
 
 
 def on_counter(reply: Reply) -> StepResult:
-    return negotiate.book_or_counter(reply, candidates=_times(reply.analysis["proposed_times"]))
+    return offers.book_or_counter(reply, candidates=_times(reply.analysis["proposed_times"]))
 
 
 def on_question(reply: Reply) -> StepResult:
@@ -158,7 +115,7 @@ def on_delegate(reply: Reply) -> StepResult:
 
 def delegate_note(reply: Reply, delegate: SchedulingAttendee) -> ProposedAction:
     """Fresh times to the person they handed over to, copying whoever handed over."""
-    slots = negotiate.fresh_slots(reply)
+    slots = offers.fresh_slots(reply)
     referrer = reply.sender.name if reply.sender and reply.sender.name else reply.inbound.sender
     draft = delegate_email(
         DelegateInput(
@@ -197,7 +154,8 @@ def _back(reply: Reply) -> datetime | None:
     text = reply.analysis.get("ooo_return")
     if not text:
         return None
-    return back_at(datetime.fromisoformat(text).date(), reply.tz)
+    day = datetime.fromisoformat(text).date()
+    return back_at(day, reply.tz)
 
 
 def _clarify(reply: Reply, reason: str) -> StepResult:
@@ -263,34 +221,13 @@ HANDLERS: dict[str, Callable[[Reply], StepResult]] = {
 }
 
 
-def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
-    """The reply the job is about (`email_message_id` in its payload) and its request."""
-    request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    inbound = ctx.session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
-    return Reply(
-        job=job,
-        ctx=ctx,
-        request=request,
-        rep=ctx.session.get_one(Rep, request.rep_id),
-        attendees=list(
-            ctx.session.exec(
-                select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
-            )
-        ),
-        inbound=inbound,
-        analysis=job.outputs.get("understand_reply") or {},
-        decision=job.outputs.get("assess") or {},
-        tz=prospect_tz(ctx.session, request, inbound.sender),
-    )
-
-
 def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
     analysis = job.outputs.get("understand_reply") or {}
     decision = job.outputs.get("assess") or {}
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
     intent = analysis.get("intent", "unclear")
     # Asking for another time once the meeting is booked means moving it.
-    open_for = negotiate.ACTIVE | (BOOKED if intent in MOVES else set())
+    open_for = offers.ACTIVE | (BOOKED if intent in MOVES else set())
     if request.status not in open_for:
         return _stop(f"the request is {request.status}")
     if decision.get("needs_rep"):
@@ -311,7 +248,7 @@ def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose on a decision card (`orchestrator.decisions.resolve`)."""
     payload = job.trigger_payload
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    if request.status not in negotiate.ACTIVE | BOOKED:
+    if request.status not in offers.ACTIVE | BOOKED:
         return _stop(f"the request is {request.status}")
     if not payload.get("email_message_id"):
         return _stop("no reply to answer")
@@ -321,12 +258,12 @@ def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
         slot = datetime.fromisoformat(payload["slot"])
         return StepResult(
             output={"booking": slot.isoformat()},
-            actions=[negotiate.calendar_action(reply, slot, reasoning="You picked this time.")],
+            actions=[offers.calendar_action(reply, slot, reasoning="You picked this time.")],
         )
     if choice == "clarify":
         return _clarify(reply, "unclear")
     everyone = [a.email for a in reply.attendees if a.side == "external" and a.required]
     return StepResult(
         output={"counter": True},
-        actions=[negotiate.counter(reply, why="you asked for fresh times", to=everyone)],
+        actions=[offers.counter(reply, why="you asked for fresh times", to=everyone)],
     )

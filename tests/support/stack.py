@@ -29,8 +29,9 @@ from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
 from connectors.ports import CalendarPort, MailPort
 from db.models import LocalMailMessage
-from orchestrator.bootstrap import Deps, bootstrap
+from orchestrator.bootstrap import bootstrap
 from orchestrator.clock import tick
+from orchestrator.deps import Deps
 from orchestrator.embedded import drain
 from orchestrator.mail_intake import poll_inboxes
 from orchestrator.settings import Settings

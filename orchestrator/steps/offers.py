@@ -1,0 +1,220 @@
+"""Booking and counter-proposing, for replies that choose or ask for a time.
+
+`book_or_counter` re-checks our calendars for the times they chose: the first that still works
+becomes a calendar action (a new event, or a move of the one already booked), anything else
+gets fresh times in their thread. `load_reply` builds the `Reply` every handler works from.
+The reply handlers (`respond`, `delegate`) and the confirmation after a booking (`negotiate`)
+share these, so `respond` and `negotiate` need not import each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from db.models import (
+    ActionType,
+    EmailMessage,
+    Rep,
+    RequestStatus,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator import recipients
+from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.steps.replies import prospect_tz
+from orchestrator.steps.scheduling import free_slots, message_id, slot_query
+from skills.draft_email import CounterProposalInput, counter_proposal_email
+from skills.email_fields import threaded_under
+from skills.find_slots import check_slots
+
+ACTIVE = {
+    RequestStatus.proposing,
+    RequestStatus.awaiting_response,
+    RequestStatus.negotiating,
+    RequestStatus.no_show,
+}
+CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
+# Fresh times are offered from tomorrow, over the next week.
+FRESH_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One inbound reply and everything a handler needs to answer it."""
+
+    job: SequenceJob
+    ctx: StepContext
+    request: SchedulingRequest
+    rep: Rep
+    attendees: list[SchedulingAttendee]
+    inbound: EmailMessage
+    analysis: dict[str, Any]
+    decision: dict[str, Any]
+    tz: str  # the zone the sender's words mean
+
+    @property
+    def sender(self) -> SchedulingAttendee | None:
+        address = self.inbound.sender.lower()
+        return next((a for a in self.attendees if a.email.lower() == address), None)
+
+    def first_name(self, attendee: SchedulingAttendee | None = None) -> str:
+        who = attendee or self.sender
+        return who.name.split()[0] if who and who.name else ""
+
+    def common(self, **fields: Any) -> dict[str, Any]:
+        """The draft fields every reply shares."""
+        return {
+            "rep_name": self.rep.name or self.rep.email,
+            "meeting_label": self.request.meeting_type,
+            "duration_minutes": self.request.duration_minutes,
+            "recipient_tz": self.tz,
+            "our_tz": self.rep.timezone,
+            "signature": self.rep.signature,
+            "original_subject": self.inbound.subject,
+            **fields,
+        }
+
+
+def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
+    """The reply the job is about (`email_message_id` in its payload) and its request."""
+    request = ctx.session.get_one(SchedulingRequest, job.request_id)
+    inbound = ctx.session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    return Reply(
+        job=job,
+        ctx=ctx,
+        request=request,
+        rep=ctx.session.get_one(Rep, request.rep_id),
+        attendees=list(
+            ctx.session.exec(
+                select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+            )
+        ),
+        inbound=inbound,
+        analysis=job.outputs.get("understand_reply") or {},
+        decision=job.outputs.get("assess") or {},
+        tz=prospect_tz(ctx.session, request, inbound.sender),
+    )
+
+
+def fresh_slots(reply: Reply) -> tuple[datetime, ...]:
+    """Times that suit our side now, from tomorrow over the next week."""
+    start = reply.ctx.now + timedelta(days=1)
+    slots = free_slots(
+        reply.ctx,
+        request=reply.request,
+        rep=reply.rep,
+        attendees=reply.attendees,
+        start=start,
+        end=start + FRESH_WINDOW,
+    )
+    return tuple(s.start for s in slots)
+
+
+def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
+    """Book the first of their times that still works for us, else counter with fresh ones."""
+    if not candidates:
+        return StepResult(
+            output={"counter": True, "why": "they gave no time"},
+            actions=[counter(reply, why="our times don't suit them and they named no other")],
+        )
+    request = reply.request
+    duration = timedelta(minutes=request.duration_minutes)
+    start, end = min(candidates) - timedelta(days=1), max(candidates) + duration + timedelta(days=1)
+    query = slot_query(
+        reply.ctx,
+        request=request,
+        rep=reply.rep,
+        attendees=reply.attendees,
+        start=start,
+        end=end,
+    )
+    checks = check_slots(candidates, query)
+    chosen = next((when for when, ok, _ in checks if ok), None)
+    if chosen is not None:
+        return StepResult(
+            output={"booking": chosen.isoformat()},
+            actions=[calendar_action(reply, chosen, reasoning=reply.analysis["reasoning"])],
+        )
+    why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
+    return StepResult(
+        output={"counter": True, "why": why},
+        actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
+    )
+
+
+def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> ProposedAction:
+    """A new event, or a move of the booked one (never a second event for one meeting)."""
+    request, rep = reply.request, reply.rep
+    end = start + timedelta(minutes=request.duration_minutes)
+    moving = request.calendar_event_id is not None
+    data: dict[str, Any] = {
+        "title": request.title,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "attendees": [
+            {"email": a.email, "name": a.name, "optional": not a.required}
+            for a in reply.attendees
+            if a.email.lower() != rep.email.lower()
+        ],
+        "description": request.context,
+        "conference": CONFERENCE.get(request.platform),
+        # What the approval card shows.
+        "to": [a.email for a in reply.attendees if a.side == "external"],
+        "subject": f"{'Move' if moving else 'Invite'}: {request.title}",
+        "body": f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
+        f"starting {start.isoformat()} and send the calendar "
+        f"{'update' if moving else 'invite'}.",
+    }
+    if moving:
+        data["event_id"] = request.calendar_event_id
+    return ProposedAction(
+        action_type=ActionType.calendar_update if moving else ActionType.calendar_book,
+        key="calendar_update" if moving else "calendar_book",
+        action_data=data,
+        reasoning=f"They chose this time and it is still free on our side. {reasoning}",
+        confidence=0.9,
+    )
+
+
+# Fresh times to everyone on their side: most of them suggested nothing, so no "thanks for
+# suggesting a time" and no one person's name in the greeting.
+FRESH_TIMES_FOR_ALL = {
+    "counter_proposal.body": (
+        "Hi all,\n\n"
+        "Thanks for your replies. To find a time that suits everyone, here are some fresh "
+        "options:\n{slots}\n\n"
+        "Would one of these work for you all? If not, tell me what does and I'll make it "
+        "fit.\n\n{signature}"
+    ),
+}
+
+
+def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
+    """Fresh times in their thread, to the sender (when on the request) unless `to` names
+    others."""
+    slots = fresh_slots(reply)
+    group = to is not None and len(to) > 1
+    draft = counter_proposal_email(
+        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots),
+        FRESH_TIMES_FOR_ALL if group else None,
+    )
+    return ProposedAction(
+        action_type=ActionType.email_response,
+        key="email_response",
+        action_data={
+            "to": to or recipients.reply_to(reply.inbound.sender, reply.attendees),
+            "subject": draft.subject,
+            "body": draft.body,
+            "message_id": message_id(reply.job, reply.ctx, "email_response"),
+            "slots": [s.isoformat() for s in draft.slots],
+            **threaded_under(reply.inbound),
+        },
+        reasoning=f"Fresh times, because {why}.",
+        confidence=0.8,
+    )
