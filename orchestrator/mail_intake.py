@@ -34,8 +34,6 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
@@ -52,6 +50,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
+from db.upsert import insert_or_ignore
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
@@ -471,16 +470,9 @@ def _record_inbound(
 def _insert_inbound(
     session: Session, values: Mapping[str, Any], message_id: str
 ) -> uuid.UUID | None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = EmailMessage.__table__  # type: ignore[attr-defined]
-    result = session.execute(
-        insert(table)
-        .values(id=uuid.uuid4(), message_id=message_id, **values)
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-    return result.scalar_one_or_none()
+    row_id = uuid.uuid4()
+    row = {"id": row_id, "message_id": message_id, **values}
+    return row_id if insert_or_ignore(session, model=EmailMessage, values=row) else None
 
 
 def provider_key(message: InboundRaw) -> str:
