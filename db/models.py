@@ -44,6 +44,23 @@ class RequestStatus(StrEnum):
     cancelled = "cancelled"
 
 
+# A meeting is on the calendar for the request.
+BOOKED_STATUSES = frozenset({RequestStatus.confirmed, RequestStatus.reminder_sent})
+# Nothing more happens on the request.
+FINISHED_STATUSES = frozenset({RequestStatus.completed, RequestStatus.cancelled})
+# Convene starts nothing on the request by itself: it is finished, or the rep paused it.
+STOPPED_STATUSES = FINISHED_STATUSES | {RequestStatus.paused}
+# Times are still being agreed with the prospect.
+NEGOTIATING_STATUSES = frozenset(
+    {
+        RequestStatus.proposing,
+        RequestStatus.awaiting_response,
+        RequestStatus.negotiating,
+        RequestStatus.no_show,
+    }
+)
+
+
 class ActionType(StrEnum):
     email_initial = "email_initial"
     email_follow_up = "email_follow_up"

@@ -30,6 +30,8 @@ from sqlmodel import Session, col, select
 
 from db.audit import record_action
 from db.models import (
+    BOOKED_STATUSES,
+    STOPPED_STATUSES,
     ActionStatus,
     ActionType,
     JobRun,
@@ -57,7 +59,6 @@ from orchestrator.notifications import (
 from orchestrator.notify import tell_rep
 from orchestrator.runner import resume_if_decided
 from orchestrator.steps.meeting import (
-    BOOKED,
     MAX_LEAD,
     NO_SHOW_GRACE,
     prospect_zone,
@@ -75,7 +76,6 @@ REMINDER_EVENT = "reminder_due"
 MEETING_ENDED_EVENT = "meeting_ended"
 # A meeting that ended longer ago than this is not asked about any more (a long outage).
 MEETING_CHECK_WINDOW = timedelta(days=7)
-CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
 BATCH = 200
 
 
@@ -146,7 +146,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> int:
             select(SchedulingRequest)
             .where(col(SchedulingRequest.next_action_at) <= now)
             .where(col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)))
-            .where(col(SchedulingRequest.status).notin_(list(CLOSED)))
+            .where(col(SchedulingRequest.status).notin_(list(STOPPED_STATUSES)))
             .order_by(col(SchedulingRequest.next_action_at))
             .limit(BATCH)
         )
@@ -392,7 +392,7 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> int:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.status).in_(list(BOOKED)))
+            .where(col(SchedulingRequest.status).in_(list(BOOKED_STATUSES)))
             .where(col(SchedulingRequest.meeting_end) <= now - NO_SHOW_GRACE)
             .where(col(SchedulingRequest.meeting_end) > now - MEETING_CHECK_WINDOW)
             .order_by(col(SchedulingRequest.meeting_end))

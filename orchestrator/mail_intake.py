@@ -42,10 +42,10 @@ from connectors.errors import ReconnectRequired, TransientError
 from connectors.ports import InboundRaw, MailReader
 from db.audit import record_action
 from db.models import (
+    FINISHED_STATUSES,
     EmailMessage,
     JobRun,
     Rep,
-    RequestStatus,
     SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
@@ -66,7 +66,6 @@ from skills.read_email import Classification, InboundEmail, classify, clean_body
 
 log = structlog.get_logger(__name__)
 
-FINISHED = (RequestStatus.completed, RequestStatus.cancelled)
 # Errors that mean "try the whole mailbox again next tick", not "this message is unreadable".
 OUTAGES = (
     TransientError,
@@ -620,7 +619,7 @@ def _by_attendee_address(
     if kind.kind not in ("calendar_reply", "bounce") or not addresses:
         return None
     candidates = _requests_with_prospect(session, rep=rep, addresses=addresses)
-    return next((r for r in candidates if r.status not in FINISHED), None)
+    return next((r for r in candidates if r.status not in FINISHED_STATUSES), None)
 
 
 def _requests_with_prospect(
@@ -638,7 +637,7 @@ def _requests_with_prospect(
         .order_by(col(SchedulingRequest.created_at).desc())
     ).all()
     unique = list({r.id: r for r in rows}.values())
-    return sorted(unique, key=lambda r: r.status in FINISHED)
+    return sorted(unique, key=lambda r: r.status in FINISHED_STATUSES)
 
 
 def _our_subjects(session: Session, request: SchedulingRequest) -> set[str]:
@@ -710,7 +709,7 @@ def _audit(m: Inbound, kind: str, *, actor: str, reasoning: str, **details: obje
 
 def _on_normal(m: Inbound) -> Outcome:
     request = _request(m)
-    if request.status in FINISHED:
+    if request.status in FINISHED_STATUSES:
         return _tell_about_finished(m, request)
     if _from_our_side(m.session, request, m.email.sender):
         # A teammate's reply-all is not the prospect's answer; the thread keeps it, no more.
@@ -793,7 +792,7 @@ def _hold_follow_ups(
     request: SchedulingRequest, *, back: datetime | None, now: datetime
 ) -> datetime | None:
     """Move a pending follow-up to the return time (never earlier); None when unchanged."""
-    if back is None or request.status in FINISHED:
+    if back is None or request.status in FINISHED_STATUSES:
         return None
     if request.next_action_type != "follow_up" or request.next_action_at is None:
         return None

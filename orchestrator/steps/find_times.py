@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from connectors.errors import PermanentError
 from db.audit import record_action
 from db.models import (
+    FINISHED_STATUSES,
     ActionStatus,
     ActionType,
     PendingAction,
@@ -52,7 +53,6 @@ CHOSEN_EVENT = "calendar_times_chosen"
 CHOICES = ("email", "invite", "handle")
 PAGE_SIZE = 4  # what fits a glance, as in seed 002's mock
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
-CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 
 
@@ -222,7 +222,7 @@ def _open_picker(
     view = picker_view(session, job)
     if view.choice is not None:
         return None, None, already_handled(view)
-    if request.status in CLOSED:
+    if request.status in FINISHED_STATUSES:
         return None, None, f"{request.ref} is {request.status}; nothing to do here."
     return view, request, ""
 
@@ -308,7 +308,7 @@ def choose(
 def act_on_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose; it waits for their approval like every draft."""
     request, rep, attendees = load_request(ctx.session, job)
-    if request.status in CLOSED:
+    if request.status in FINISHED_STATUSES:
         return StepResult(output={"skipped": request.status}, stop=True)
     choice = job.trigger_payload["choice"]
     if choice == "handle":

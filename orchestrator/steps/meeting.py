@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from connectors.mail.outbound import thread_subject
 from db.models import (
+    BOOKED_STATUSES,
     ActionStatus,
     ActionType,
     EmailMessage,
@@ -64,7 +65,6 @@ MIN_LEAD = timedelta(hours=1)
 # No rule asks for a reminder earlier than this; the clock looks this far ahead.
 MAX_LEAD = timedelta(hours=48)
 NO_SHOW_GRACE = timedelta(minutes=10)
-BOOKED = (RequestStatus.confirmed, RequestStatus.reminder_sent)
 
 
 def reminder_at(rule: str | None, *, start: datetime, tz: str) -> datetime | None:
@@ -384,8 +384,12 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep the Held · No-show · Rescheduled card, once per meeting time."""
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    if request.status not in BOOKED or request.meeting_start != start:
-        why = "the meeting moved" if request.status in BOOKED else f"request is {request.status}"
+    if request.status not in BOOKED_STATUSES or request.meeting_start != start:
+        why = (
+            "the meeting moved"
+            if request.status in BOOKED_STATUSES
+            else f"request is {request.status}"
+        )
         return StepResult(output={"skipped": why}, stop=True)
     assert request.meeting_end is not None
     key = check_key(request.id, start)

@@ -46,12 +46,6 @@ from skills.find_slots import check_slots
 if TYPE_CHECKING:
     from orchestrator.steps.respond import Reply
 
-ACTIVE = {
-    RequestStatus.proposing,
-    RequestStatus.awaiting_response,
-    RequestStatus.negotiating,
-    RequestStatus.no_show,
-}
 NEXT_FOLLOW_UP = timedelta(hours=24)
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 CALENDAR_ACTIONS = (ActionType.calendar_book, ActionType.calendar_update)
