@@ -7,6 +7,7 @@ tests and the demo can run on a fixed or fast-forwarded clock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -202,6 +203,13 @@ class SchedulingAttendee(SQLModel, table=True):
     reason: str | None = None
     next_action: str | None = None
     created_at: datetime
+
+
+def prospect_zone(request: SchedulingRequest, prospects: Iterable[SchedulingAttendee]) -> str:
+    """The zone a prospect's times are read and written in: the first of `prospects` whose zone
+    we know, else the request's own. Callers choose the prospects (the sender of a reply, the
+    required ones for a meeting, everyone external for the finder)."""
+    return next((p.timezone for p in prospects if p.timezone), request.timezone)
 
 
 class EmailMessage(SQLModel, table=True):

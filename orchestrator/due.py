@@ -61,7 +61,7 @@ from orchestrator.runner import resume_if_decided
 from orchestrator.steps.meeting import (
     MAX_LEAD,
     NO_SHOW_GRACE,
-    prospect_zone,
+    meeting_zone,
     reminder_at,
     reminder_rule,
     start_token,
@@ -359,7 +359,7 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> int:
         due: list[tuple[SchedulingRequest, datetime, datetime]] = []
         for request in session.exec(_locking(session, statement)).all():
             assert request.meeting_start is not None
-            tz = prospect_zone(request, _attendees(session, request))
+            tz = meeting_zone(request, _attendees(session, request))
             at = reminder_at(reminder_rule(session, request), start=request.meeting_start, tz=tz)
             if at is not None and at <= now:
                 due.append((request, request.meeting_start, at))

@@ -30,6 +30,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
@@ -157,7 +158,7 @@ def picker_view(session: Session, job: SequenceJob) -> PickerView:
         prospect=(prospect.name or prospect.email) if prospect else "",
         rep_timezone=rep.timezone,
         # The same zone the finder judged "early/late for them" by.
-        prospect_timezone=next((a.timezone for a in external if a.timezone), request.timezone),
+        prospect_timezone=prospect_zone(request, external),
         options=_options(job),
         channel=posted.get("channel"),
         ts=posted.get("ts"),

@@ -25,6 +25,7 @@ from db.models import (
     SchedulingRequest,
     SchedulingTemplate,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
@@ -165,7 +166,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     external = [a for a in attendees if a.side == "external"]
     prospect = external[0]
-    recipient_tz = prospect.timezone or request.timezone
+    recipient_tz = prospect_zone(request, [prospect])
     try:
         draft = follow_up_email(
             FollowUpInput(

@@ -36,6 +36,7 @@ from db.models import (
     SchedulingRequest,
     SchedulingTemplate,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.events import ProposedAction, StepContext, StepResult
@@ -100,10 +101,9 @@ def start_token(start: datetime) -> str:
     return str(int(start.timestamp()))
 
 
-def prospect_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
-    external = [a for a in attendees if a.side == "external"]
-    first = next((a for a in external if a.required and a.timezone), None)
-    return (first.timezone if first else None) or request.timezone
+def meeting_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
+    """The zone a booked meeting is spoken of in: its required prospects'."""
+    return prospect_zone(request, (a for a in attendees if a.side == "external" and a.required))
 
 
 def reminder_rule(session: Session, request: SchedulingRequest) -> str | None:
@@ -257,7 +257,7 @@ def _join_url(session: Session, request: SchedulingRequest) -> str:
 def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    tz = prospect_zone(request, attendees)
+    tz = meeting_zone(request, attendees)
     last = last_outbound(ctx.session, request)
     link = _join_url(ctx.session, request)
     try:
@@ -442,7 +442,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     start, end = slot_window(request, now=ctx.now)
     found = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     slots = [s.start for s in found]
-    tz = prospect_zone(request, attendees)
+    tz = meeting_zone(request, attendees)
     last = last_outbound(ctx.session, request)
     common: dict[str, Any] = {
         "first_name": _first_name(attendees),
