@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.audit import record_action
+from db.audit import record_draft_action
 from db.models import (
     BOOKED_STATUSES,
     STOPPED_STATUSES,
@@ -220,14 +220,12 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
             request = (
                 uow.session.get(SchedulingRequest, action.request_id) if action.request_id else None
             )
-            record_action(
+            record_draft_action(
                 uow.session,
-                org_id=action.org_id,
-                request_id=action.request_id,
+                action,
                 kind="action_expired",
                 actor="system",
                 reasoning="nobody decided before it expired; nothing was sent",
-                details={"pending_action_id": str(action.id), "type": action.action_type},
                 now=now,
             )
             expired.append(

@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.audit import record_action
+from db.audit import record_draft_action
 from db.models import (
     FINISHED_STATUSES,
     ActionStatus,
@@ -374,13 +374,4 @@ def redraft(deps: Deps, *, action_id: uuid.UUID, slack_user_id: str) -> Outcome:
 def _audit(
     session: Session, action: PendingAction, kind: str, reasoning: str, *, now: datetime
 ) -> None:
-    record_action(
-        session,
-        org_id=action.org_id,
-        request_id=action.request_id,
-        kind=kind,
-        actor="system",
-        reasoning=reasoning,
-        details={"pending_action_id": str(action.id), "type": action.action_type},
-        now=now,
-    )
+    record_draft_action(session, action, kind=kind, actor="system", reasoning=reasoning, now=now)
