@@ -14,12 +14,11 @@ import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col
 
 from db.models import SeenSlackRequest
+from db.upsert import insert_or_ignore
 
 # Past the window with room for skew between Slack's clock and ours; older rows can go.
 KEEP = timedelta(minutes=10)
@@ -36,21 +35,15 @@ class SeenRequests:
     def first_time(self, signature: str, *, now: datetime) -> bool:
         """Record `signature`; False when it was recorded before, by any process (a replay)."""
         with self.sessions() as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            table = SeenSlackRequest.__table__  # type: ignore[attr-defined]
-            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
-            new = session.execute(
-                insert(table)
-                .values(signature=signature, seen_at=now)
-                .on_conflict_do_nothing()
-                .returning(table.c.signature)
-            ).first()
+            new = insert_or_ignore(
+                session, model=SeenSlackRequest, values={"signature": signature, "seen_at": now}
+            )
             if self._sweep_due(now):
                 session.execute(
                     delete(SeenSlackRequest).where(col(SeenSlackRequest.seen_at) < now - KEEP)
                 )
             session.commit()
-        return new is not None
+        return new
 
     def _sweep_due(self, now: datetime) -> bool:
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from db.models import SchedulingAction
+from db.models import PendingAction, SchedulingAction
 
 
 def record_action(
@@ -38,3 +38,27 @@ def record_action(
     )
     session.add(row)
     return row
+
+
+def record_draft_action(
+    session: Session,
+    action: PendingAction,
+    *,
+    kind: str,
+    actor: str,
+    now: datetime,
+    reasoning: str = "",
+    **details: Any,
+) -> SchedulingAction:
+    """`record_action` for what happened to one draft: the row names the draft and its type,
+    so the log can be read per draft as well as per request."""
+    return record_action(
+        session,
+        org_id=action.org_id,
+        request_id=action.request_id,
+        kind=kind,
+        actor=actor,
+        reasoning=reasoning,
+        details={"pending_action_id": str(action.id), "type": action.action_type, **details},
+        now=now,
+    )

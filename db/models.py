@@ -7,6 +7,7 @@ tests and the demo can run on a fixed or fast-forwarded clock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,6 +43,23 @@ class RequestStatus(StrEnum):
     no_show = "no_show"
     paused = "paused"
     cancelled = "cancelled"
+
+
+# A meeting is on the calendar for the request.
+BOOKED_STATUSES = frozenset({RequestStatus.confirmed, RequestStatus.reminder_sent})
+# Nothing more happens on the request.
+FINISHED_STATUSES = frozenset({RequestStatus.completed, RequestStatus.cancelled})
+# Convene starts nothing on the request by itself: it is finished, or the rep paused it.
+STOPPED_STATUSES = FINISHED_STATUSES | {RequestStatus.paused}
+# Times are still being agreed with the prospect.
+NEGOTIATING_STATUSES = frozenset(
+    {
+        RequestStatus.proposing,
+        RequestStatus.awaiting_response,
+        RequestStatus.negotiating,
+        RequestStatus.no_show,
+    }
+)
 
 
 class ActionType(StrEnum):
@@ -185,6 +203,13 @@ class SchedulingAttendee(SQLModel, table=True):
     reason: str | None = None
     next_action: str | None = None
     created_at: datetime
+
+
+def prospect_zone(request: SchedulingRequest, prospects: Iterable[SchedulingAttendee]) -> str:
+    """The zone a prospect's times are read and written in: the first of `prospects` whose zone
+    we know, else the request's own. Callers choose the prospects (the sender of a reply, the
+    required ones for a meeting, everyone external for the finder)."""
+    return next((p.timezone for p in prospects if p.timezone), request.timezone)
 
 
 class EmailMessage(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, col, or_, select
 
 from db.models import (
+    BOOKED_STATUSES,
     ActionStatus,
     PendingAction,
     RequestStatus,
@@ -28,7 +29,6 @@ IN_FLIGHT = {
     RequestStatus.negotiating,
     RequestStatus.confirming,
 }
-BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
 ATTENTION = {RequestStatus.paused, RequestStatus.no_show}
 
 # Audit rows one step writes share its timestamp. These only lead up to what the step did
@@ -152,7 +152,7 @@ def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
             board.needs_attention.append(row)
         elif request.status in IN_FLIGHT:
             board.pending_confirmation.append(row)
-        elif request.status in BOOKED:
+        elif request.status in BOOKED_STATUSES:
             board.upcoming.append(row)
         elif request.status == RequestStatus.completed:
             board.completed_this_week.append(row)

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest, SequenceJob
+from db.models import STOPPED_STATUSES, EmailMessage, Rep, SchedulingRequest, SequenceJob
 from orchestrator import requests
 from orchestrator.deps import Deps
 from orchestrator.dispatch import dispatch, insert_job
@@ -49,8 +49,6 @@ RECIPIENT_EVENTS = {
     "add_recipient": "recipient_confirmed",
     "ignore_recipient": "recipient_declined",
 }
-# Once the request is closed nobody joins it.
-CLOSED = {RequestStatus.cancelled, RequestStatus.completed, RequestStatus.paused}
 
 
 @dataclass(frozen=True)
@@ -228,7 +226,8 @@ def confirm_recipient(
         proposal = proposed_by(session, origin)
         if proposal is None:
             return Resolution(False, f"Nobody new to add to {request.ref}.")
-        if choice == "add_recipient" and request.status in CLOSED:
+        # Once the request is closed nobody joins it.
+        if choice == "add_recipient" and request.status in STOPPED_STATUSES:
             return Resolution(False, f"{request.ref} is {request.status}; nobody was added.")
         job, created = insert_job(
             session,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from db.models import JobStatus, SequenceJob
+from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
 from orchestrator.events import Event
 
@@ -20,7 +19,6 @@ def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[Sequen
     `INSERT … ON CONFLICT DO NOTHING` makes concurrent duplicates (Slack retries, double
     webhooks) collapse onto the first row without aborting the surrounding transaction.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     job_id = uuid.uuid4()
     values = {
         "id": job_id,
@@ -42,12 +40,11 @@ def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[Sequen
         "created_at": now,
         "updated_at": now,
     }
-    table = SequenceJob.__table__  # type: ignore[attr-defined]
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    created = insert_or_ignore(session, model=SequenceJob, values=values)
     job = session.exec(
         select(SequenceJob).where(SequenceJob.idempotency_key == event.idempotency_key)
     ).one()
-    return job, job.id == job_id
+    return job, created
 
 
 def dispatch(deps: Deps, event: Event) -> uuid.UUID:

@@ -28,8 +28,10 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.audit import record_action
+from db.audit import record_draft_action
 from db.models import (
+    BOOKED_STATUSES,
+    STOPPED_STATUSES,
     ActionStatus,
     ActionType,
     JobRun,
@@ -57,10 +59,9 @@ from orchestrator.notifications import (
 from orchestrator.notify import tell_rep
 from orchestrator.runner import resume_if_decided
 from orchestrator.steps.meeting import (
-    BOOKED,
     MAX_LEAD,
     NO_SHOW_GRACE,
-    prospect_zone,
+    meeting_zone,
     reminder_at,
     reminder_rule,
 )
@@ -75,7 +76,6 @@ REMINDER_EVENT = "reminder_due"
 MEETING_ENDED_EVENT = "meeting_ended"
 # A meeting that ended longer ago than this is not asked about any more (a long outage).
 MEETING_CHECK_WINDOW = timedelta(days=7)
-CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
 BATCH = 200
 
 
@@ -146,7 +146,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> int:
             select(SchedulingRequest)
             .where(col(SchedulingRequest.next_action_at) <= now)
             .where(col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)))
-            .where(col(SchedulingRequest.status).notin_(list(CLOSED)))
+            .where(col(SchedulingRequest.status).notin_(list(STOPPED_STATUSES)))
             .order_by(col(SchedulingRequest.next_action_at))
             .limit(BATCH)
         )
@@ -220,14 +220,12 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
             request = (
                 uow.session.get(SchedulingRequest, action.request_id) if action.request_id else None
             )
-            record_action(
+            record_draft_action(
                 uow.session,
-                org_id=action.org_id,
-                request_id=action.request_id,
+                action,
                 kind="action_expired",
                 actor="system",
                 reasoning="nobody decided before it expired; nothing was sent",
-                details={"pending_action_id": str(action.id), "type": action.action_type},
                 now=now,
             )
             expired.append(
@@ -359,7 +357,7 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> int:
         due: list[tuple[SchedulingRequest, datetime, datetime]] = []
         for request in session.exec(_locking(session, statement)).all():
             assert request.meeting_start is not None
-            tz = prospect_zone(request, _attendees(session, request))
+            tz = meeting_zone(request, _attendees(session, request))
             at = reminder_at(reminder_rule(session, request), start=request.meeting_start, tz=tz)
             if at is not None and at <= now:
                 due.append((request, request.meeting_start, at))
@@ -392,7 +390,7 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> int:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.status).in_(list(BOOKED)))
+            .where(col(SchedulingRequest.status).in_(list(BOOKED_STATUSES)))
             .where(col(SchedulingRequest.meeting_end) <= now - NO_SHOW_GRACE)
             .where(col(SchedulingRequest.meeting_end) > now - MEETING_CHECK_WINDOW)
             .order_by(col(SchedulingRequest.meeting_end))

@@ -18,11 +18,17 @@ from sqlmodel import Session, select
 
 from connectors.ports import InboundRaw
 from db.audit import record_action
-from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest
+from db.models import (
+    FINISHED_STATUSES,
+    Rep,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+)
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
-from orchestrator.mail_matching import FINISHED, known_prospect_requests
+from orchestrator.mail_matching import known_prospect_requests
 from orchestrator.mail_records import MAX_SUBJECT_SHOWN, provider_key, unreadable_notice
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.steps.replies import prospect_tz
@@ -79,7 +85,7 @@ def _audit(m: Inbound, kind: str, *, actor: str, reasoning: str, **details: obje
 
 def _on_normal(m: Inbound) -> Outcome:
     request = _request(m)
-    if request.status in FINISHED:
+    if request.status in FINISHED_STATUSES:
         return _tell_about_finished(m, request)
     if _from_our_side(m.session, request, m.email.sender):
         # A teammate's reply-all is not the prospect's answer; the thread keeps it, no more.
@@ -149,7 +155,7 @@ def _hold_follow_ups(
     request: SchedulingRequest, *, back: datetime | None, now: datetime
 ) -> datetime | None:
     """Move a pending follow-up to the return time (never earlier); None when unchanged."""
-    if back is None or back <= now or request.status in FINISHED:
+    if back is None or back <= now or request.status in FINISHED_STATUSES:
         return None
     if request.next_action_type != "follow_up" or request.next_action_at is None:
         return None

@@ -15,11 +15,15 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from connectors.ports import InboundRaw
-from db.models import EmailMessage, Rep, RequestStatus, SchedulingAttendee, SchedulingRequest
+from db.models import (
+    FINISHED_STATUSES,
+    EmailMessage,
+    Rep,
+    SchedulingAttendee,
+    SchedulingRequest,
+)
 from skills.email_text import bare_subject
 from skills.read_email import Classification, InboundEmail
-
-FINISHED = (RequestStatus.completed, RequestStatus.cancelled)
 
 # Longer ids are not real Message-IDs, and would not fit a btree index row.
 MAX_ID_CHARS = 250
@@ -145,7 +149,7 @@ def _by_attendee_address(
     if kind.kind not in ("calendar_reply", "bounce") or not addresses:
         return None
     candidates = _requests_with_prospect(session, rep=rep, addresses=addresses)
-    return next((r for r in candidates if r.status not in FINISHED), None)
+    return next((r for r in candidates if r.status not in FINISHED_STATUSES), None)
 
 
 def _requests_with_prospect(
@@ -163,7 +167,7 @@ def _requests_with_prospect(
         .order_by(col(SchedulingRequest.created_at).desc())
     ).all()
     unique = list({r.id: r for r in rows}.values())
-    return sorted(unique, key=lambda r: r.status in FINISHED)
+    return sorted(unique, key=lambda r: r.status in FINISHED_STATUSES)
 
 
 def _our_subjects(session: Session, request: SchedulingRequest) -> set[str]:

@@ -14,13 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from connectors.ports import InboundRaw
 from db.audit import record_action
 from db.models import EmailMessage, Rep, SchedulingRequest
+from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
 from orchestrator.mail_matching import MAX_ID_CHARS
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -171,16 +170,9 @@ def record_inbound(
 def _insert_inbound(
     session: Session, values: Mapping[str, Any], message_id: str
 ) -> uuid.UUID | None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = EmailMessage.__table__  # type: ignore[attr-defined]
-    result = session.execute(
-        insert(table)
-        .values(id=uuid.uuid4(), message_id=message_id, **values)
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
-    return result.scalar_one_or_none()
+    row_id = uuid.uuid4()
+    row = {"id": row_id, "message_id": message_id, **values}
+    return row_id if insert_or_ignore(session, model=EmailMessage, values=row) else None
 
 
 def provider_key(message: InboundRaw) -> str:

@@ -13,11 +13,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from db.models import Rep, SlackNotification
+from db.upsert import insert_or_ignore
 
 CAP_WINDOW = timedelta(hours=1)
 
@@ -87,29 +86,21 @@ def gate(session: Session, *, rep: Rep, now: datetime, cap: int | None) -> Gate:
 def claim(
     session: Session, *, rep: Rep, kind: str, dedupe_key: str, channel: str, now: datetime
 ) -> bool:
-    """Record the notice before posting it; False when this `dedupe_key` was already claimed.
-
-    `INSERT … ON CONFLICT DO NOTHING` keeps the caller's transaction usable when a concurrent
-    worker won, and PostgreSQL makes the loser wait for the winner's commit before answering.
-    """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = SlackNotification.__table__  # type: ignore[attr-defined]
-    result = session.execute(
-        insert(table)
-        .values(
-            id=uuid.uuid4(),
-            org_id=rep.org_id,
-            rep_id=rep.id,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            channel=channel,
-            sent_at=now,
-        )
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports no reliable rowcount for this statement.
-        .returning(table.c.id)
+    """Record the notice before posting it; False when this `dedupe_key` was already claimed
+    (a concurrent worker's claim included)."""
+    return insert_or_ignore(
+        session,
+        model=SlackNotification,
+        values={
+            "id": uuid.uuid4(),
+            "org_id": rep.org_id,
+            "rep_id": rep.id,
+            "kind": kind,
+            "dedupe_key": dedupe_key,
+            "channel": channel,
+            "sent_at": now,
+        },
     )
-    return result.first() is not None
 
 
 def record_ts(session: Session, *, dedupe_key: str, ts: str) -> None:

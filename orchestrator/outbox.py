@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from connectors.errors import PermanentError, TransientError
 from connectors.mail.outbound import prepare
 from connectors.ports import MailPort, OutboundEmail, SentEmail
-from db.audit import record_action
+from db.audit import record_draft_action
 from db.models import (
     ActionStatus,
     EmailMessage,
@@ -131,7 +131,9 @@ def decide(
             details: dict[str, Any] = {"by": slack_user_id}
             if reason:
                 details["reason"] = reason
-            _audit(uow.session, action, f"action_{decision}", actor="user", now=now, **details)
+            record_draft_action(
+                uow.session, action, kind=f"action_{decision}", actor="user", now=now, **details
+            )
         uow.commit()
         uow.session.refresh(action)
     if not won:
@@ -208,20 +210,6 @@ def _decision_rule(
 def _already_handled(action: PendingAction) -> str:
     who = f" by <@{action.decided_by}>" if action.decided_by else ""
     return f"Already handled: this draft is {action.status}{who}."
-
-
-def _audit(
-    session: Session, action: PendingAction, kind: str, *, actor: str, now: datetime, **details: Any
-) -> None:
-    record_action(
-        session,
-        org_id=action.org_id,
-        request_id=action.request_id,
-        kind=kind,
-        actor=actor,
-        details={"pending_action_id": str(action.id), "type": action.action_type, **details},
-        now=now,
-    )
 
 
 # --- execution ---------------------------------------------------------------------------------
@@ -497,7 +485,9 @@ def _finish(
     action.locked_until = None
     action.updated_at = now
     session.add(action)
-    _audit(session, action, f"action_{action.status}", actor="ai", now=now, error=error)
+    record_draft_action(
+        session, action, kind=f"action_{action.status}", actor="ai", now=now, error=error
+    )
     session.commit()
     crashpoint("outbox.finished")
     resume_if_decided(deps, action.job_id)

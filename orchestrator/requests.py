@@ -12,6 +12,9 @@ from sqlmodel import Session, col, select
 
 from db.audit import record_action
 from db.models import (
+    BOOKED_STATUSES,
+    FINISHED_STATUSES,
+    STOPPED_STATUSES,
     ActionStatus,
     JobStatus,
     PendingAction,
@@ -31,10 +34,8 @@ from orchestrator.events import Event
 from orchestrator.intake import RepProfile, ensure_rep
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
-from orchestrator.steps.meeting import BOOKED, check_key, meeting_check
+from orchestrator.steps.meeting import check_key, meeting_check
 from orchestrator.views import MeetingCheck, start_token
-
-CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def requests_of(
     return [
         r
         for r in rows
-        if r.status not in CLOSED
+        if r.status not in FINISHED_STATUSES
         or (include_closed_since is not None and r.updated_at >= include_closed_since)
     ]
 
@@ -125,7 +126,7 @@ def pause(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request, problem = _owned(uow.session, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         if request is None:
             return Outcome(False, problem)
-        if request.status in (*CLOSED, RequestStatus.paused):
+        if request.status in STOPPED_STATUSES:
             return Outcome(False, f"{request.ref} is {request.status}; nothing to pause.")
         request.paused_from, request.status = request.status, RequestStatus.paused
         request.updated_at = now
@@ -169,7 +170,7 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request, problem = _owned(session, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         if request is None:
             return Outcome(False, problem)
-        if request.status in CLOSED:
+        if request.status in FINISHED_STATUSES:
             return Outcome(False, f"{request.ref} is already {request.status}.")
         events = future_events(session, request, now=now)
         session.execute(
@@ -289,7 +290,7 @@ def answer_meeting(
         won = session.execute(
             update(SchedulingRequest)
             .where(col(SchedulingRequest.id) == request.id)
-            .where(col(SchedulingRequest.status).in_(list(BOOKED)))
+            .where(col(SchedulingRequest.status).in_(list(BOOKED_STATUSES)))
             .where(col(SchedulingRequest.meeting_start) == meeting_start)
             .values(status=_after(answer, stop=stop), outcome=answer, no_show_count=no_shows)
         ).rowcount  # type: ignore[attr-defined]

@@ -31,13 +31,13 @@ import structlog
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.audit import record_action
+from db.audit import record_draft_action
 from db.models import (
+    FINISHED_STATUSES,
     ActionStatus,
     ActionType,
     PendingAction,
     Rep,
-    RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
 )
@@ -333,7 +333,7 @@ def redraft(deps: Deps, *, action_id: uuid.UUID, slack_user_id: str) -> Outcome:
         if action.status not in (ActionStatus.pending, ActionStatus.expired):
             return Outcome(False, f"Already handled: this draft is {action.status}.")
         request = session.get_one(SchedulingRequest, action.request_id)
-        if request.status in (RequestStatus.cancelled, RequestStatus.completed):
+        if request.status in FINISHED_STATUSES:
             return Outcome(False, f"{request.ref} is {request.status}; nothing to redraft.")
         reason = action.error or rule_for(action.action_type).why
         won = session.execute(
@@ -374,13 +374,4 @@ def redraft(deps: Deps, *, action_id: uuid.UUID, slack_user_id: str) -> Outcome:
 def _audit(
     session: Session, action: PendingAction, kind: str, reasoning: str, *, now: datetime
 ) -> None:
-    record_action(
-        session,
-        org_id=action.org_id,
-        request_id=action.request_id,
-        kind=kind,
-        actor="system",
-        reasoning=reasoning,
-        details={"pending_action_id": str(action.id), "type": action.action_type},
-        now=now,
-    )
+    record_draft_action(session, action, kind=kind, actor="system", reasoning=reasoning, now=now)

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from db.audit import record_action
-from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest
+from db.models import FINISHED_STATUSES, EmailMessage, Rep, SchedulingRequest
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
@@ -37,7 +37,6 @@ HELD = "held"  # the inbound row's status until the rep chooses
 ACTION_ID = "take_stranger_reply"
 BUTTON = "Treat as the prospect's reply"
 KIND = "stranger_reply"
-FINISHED = (RequestStatus.completed, RequestStatus.cancelled)
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def take_as_reply(deps: Deps, *, email_message_id: uuid.UUID, slack_user_id: str
         rep = session.get_one(Rep, request.rep_id)
         if not rep.allows(slack_user_id):
             return Taken(False, owner_only(rep.slack_user_id))
-        if request.status in FINISHED:
+        if request.status in FINISHED_STATUSES:
             return Taken(False, f"{request.ref} is {request.status}; there is nothing to answer.")
         won = session.execute(
             update(EmailMessage)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from db.models import (
+    BOOKED_STATUSES,
     ActionType,
     EmailMessage,
     PendingAction,
@@ -43,7 +44,6 @@ OUTREACH_KIND: dict[str, OutreachKind] = {
     ActionType.email_initial: "initial",
     ActionType.email_follow_up: "follow_up",
 }
-BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent, RequestStatus.completed}
 STATE_CHANGED = "event_state_changed"
 
 
@@ -139,7 +139,7 @@ def _current(session: Session, request: SchedulingRequest) -> tuple[EventSubtype
     """The stored subtype and when it was entered (the newest state-change audit row)."""
     if request.status == RequestStatus.cancelled:
         return "cancelled", None
-    if request.status in BOOKED:
+    if request.status in BOOKED_STATUSES or request.status == RequestStatus.completed:
         return "scheduled", None
     since = session.exec(
         select(SchedulingAction.created_at)

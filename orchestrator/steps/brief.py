@@ -23,6 +23,7 @@ from sqlmodel import Session, col, or_, select
 
 from connectors.errors import PermanentError, ReconnectRequired, TransientError
 from db.models import (
+    FINISHED_STATUSES,
     ActionStatus,
     EmailMessage,
     PendingAction,
@@ -64,7 +65,6 @@ ACTION_LABELS = {
     "calendar_update": "Calendar update",
     "calendar_cancel": "Calendar cancellation",
 }
-CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 
 
 def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -142,7 +142,7 @@ def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
     requests = ctx.session.exec(
         select(SchedulingRequest)
         .where(SchedulingRequest.rep_id == rep.id)
-        .where(col(SchedulingRequest.status).notin_(list(CLOSED)))
+        .where(col(SchedulingRequest.status).notin_(list(FINISHED_STATUSES)))
     ).all()
     return [
         RequestInfo(
@@ -218,7 +218,7 @@ def _actions(ctx: StepContext, rep: Rep) -> list[ActionInfo]:
             error=action.error or "",
         )
         for action, request in rows
-        if request.status not in CLOSED
+        if request.status not in FINISHED_STATUSES
     ]
 
 

@@ -12,12 +12,20 @@ from dataclasses import replace
 
 from sqlmodel import select
 
-from db.models import ActionStatus, ActionType, PendingAction, SchedulingAttendee, SequenceJob
+from db.models import (
+    BOOKED_STATUSES,
+    NEGOTIATING_STATUSES,
+    ActionStatus,
+    ActionType,
+    PendingAction,
+    SchedulingAttendee,
+    SequenceJob,
+)
 from orchestrator import recipients
 from orchestrator.events import StepContext, StepResult
 from orchestrator.steps import negotiate
-from orchestrator.steps.offers import ACTIVE, load_reply
-from orchestrator.steps.respond import BOOKED, delegate_note
+from orchestrator.steps.offers import load_reply
+from orchestrator.steps.respond import delegate_note
 from orchestrator.steps.scheduling import audit, load_request
 
 # The rep never let the note go out; the person they named goes back off the request.
@@ -27,7 +35,7 @@ NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
 def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:
     payload = job.trigger_payload
     reply = load_reply(job, ctx)
-    if reply.request.status not in ACTIVE | BOOKED:
+    if reply.request.status not in NEGOTIATING_STATUSES | BOOKED_STATUSES:
         return StepResult(output={"added": False, "why": reply.request.status}, stop=True)
     address, by = str(payload["address"]), str(payload["decided_by"])
     delegate = recipients.attendee(address, reply.attendees)

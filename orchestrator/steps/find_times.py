@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from connectors.errors import PermanentError
 from db.audit import record_action
 from db.models import (
+    FINISHED_STATUSES,
     ActionStatus,
     ActionType,
     PendingAction,
@@ -29,6 +30,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
@@ -52,7 +54,6 @@ FIND_EVENT = "calendar_find_times"
 CHOSEN_EVENT = "calendar_times_chosen"
 CHOICES = ("email", "invite", "handle")
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
-CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 
 
@@ -119,7 +120,7 @@ def picker_view(session: Session, job: SequenceJob) -> PickerView:
         prospect=(prospect.name or prospect.email) if prospect else "",
         rep_timezone=rep.timezone,
         # The same zone the finder judged "early/late for them" by.
-        prospect_timezone=next((a.timezone for a in external if a.timezone), request.timezone),
+        prospect_timezone=prospect_zone(request, external),
         options=_options(job),
         channel=posted.get("channel"),
         ts=posted.get("ts"),
@@ -184,7 +185,7 @@ def _open_picker(
     view = picker_view(session, job)
     if view.choice is not None:
         return None, None, already_handled(view)
-    if request.status in CLOSED:
+    if request.status in FINISHED_STATUSES:
         return None, None, f"{request.ref} is {request.status}; nothing to do here."
     return view, request, ""
 
@@ -270,7 +271,7 @@ def choose(
 def act_on_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose; it waits for their approval like every draft."""
     request, rep, attendees = load_request(ctx.session, job)
-    if request.status in CLOSED:
+    if request.status in FINISHED_STATUSES:
         return StepResult(output={"skipped": request.status}, stop=True)
     choice = job.trigger_payload["choice"]
     if choice == "handle":

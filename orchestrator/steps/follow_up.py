@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError
 from db.models import (
+    STOPPED_STATUSES,
     ActionStatus,
     ActionType,
     EmailMessage,
@@ -24,6 +25,7 @@ from db.models import (
     SchedulingRequest,
     SchedulingTemplate,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
@@ -48,7 +50,6 @@ FOLLOW_UP_STATUSES = (
     RequestStatus.proposing,
     RequestStatus.negotiating,
 )
-CLOSED = (RequestStatus.paused, RequestStatus.cancelled, RequestStatus.completed)
 # A follow-up draft the rep has not decided within a day is stale; its earliest slot is never
 # sooner than this, so no offered time can pass while the draft waits.
 DRAFT_TTL = timedelta(hours=24)
@@ -90,7 +91,7 @@ def _clear_next(request: SchedulingRequest) -> None:
 def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Stop rules first: a nudge that should not go out is never drafted."""
     request, _, _ = load_request(ctx.session, job)
-    if request.status in CLOSED:
+    if request.status in STOPPED_STATUSES:
         return StepResult(output={"skipped": f"request is {request.status}"}, stop=True)
     reply = _last_reply(ctx, request)
     reason = stop_reason(
@@ -162,7 +163,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     external = [a for a in attendees if a.side == "external"]
     prospect = external[0]
-    recipient_tz = prospect.timezone or request.timezone
+    recipient_tz = prospect_zone(request, [prospect])
     try:
         draft = follow_up_email(
             FollowUpInput(

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, select
 
 from db.models import (
+    BOOKED_STATUSES,
     ActionStatus,
     ActionType,
     EmailMessage,
@@ -33,6 +34,7 @@ from db.models import (
     SchedulingRequest,
     SchedulingTemplate,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.events import ProposedAction, StepContext, StepResult
@@ -64,7 +66,6 @@ MIN_LEAD = timedelta(hours=1)
 # No rule asks for a reminder earlier than this; the clock looks this far ahead.
 MAX_LEAD = timedelta(hours=48)
 NO_SHOW_GRACE = timedelta(minutes=10)
-BOOKED = (RequestStatus.confirmed, RequestStatus.reminder_sent)
 
 
 def reminder_at(rule: str | None, *, start: datetime, tz: str) -> datetime | None:
@@ -95,10 +96,9 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def prospect_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
-    external = [a for a in attendees if a.side == "external"]
-    first = next((a for a in external if a.required and a.timezone), None)
-    return (first.timezone if first else None) or request.timezone
+def meeting_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
+    """The zone a booked meeting is spoken of in: its required prospects'."""
+    return prospect_zone(request, (a for a in attendees if a.side == "external" and a.required))
 
 
 def reminder_rule(session: Session, request: SchedulingRequest) -> str | None:
@@ -245,7 +245,7 @@ def _join_url(session: Session, request: SchedulingRequest) -> str:
 def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    tz = prospect_zone(request, attendees)
+    tz = meeting_zone(request, attendees)
     last = last_outbound(ctx.session, request)
     link = _join_url(ctx.session, request)
     try:
@@ -352,8 +352,12 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep the Held · No-show · Rescheduled card, once per meeting time."""
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    if request.status not in BOOKED or request.meeting_start != start:
-        why = "the meeting moved" if request.status in BOOKED else f"request is {request.status}"
+    if request.status not in BOOKED_STATUSES or request.meeting_start != start:
+        why = (
+            "the meeting moved"
+            if request.status in BOOKED_STATUSES
+            else f"request is {request.status}"
+        )
         return StepResult(output={"skipped": why}, stop=True)
     assert request.meeting_end is not None
     key = check_key(request.id, start)
@@ -406,7 +410,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     start, end = slot_window(request, now=ctx.now)
     found = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     slots = [s.start for s in found]
-    tz = prospect_zone(request, attendees)
+    tz = meeting_zone(request, attendees)
     last = last_outbound(ctx.session, request)
     common: dict[str, Any] = {
         "first_name": _first_name(attendees),

@@ -20,7 +20,6 @@ from db.models import (
     ActionType,
     EmailMessage,
     Rep,
-    RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -33,12 +32,6 @@ from skills.draft_email import CounterProposalInput, counter_proposal_email
 from skills.email_fields import threaded_under
 from skills.find_slots import check_slots
 
-ACTIVE = {
-    RequestStatus.proposing,
-    RequestStatus.awaiting_response,
-    RequestStatus.negotiating,
-    RequestStatus.no_show,
-}
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 # Fresh times are offered from tomorrow, over the next week.
 FRESH_WINDOW = timedelta(days=7)

@@ -21,6 +21,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.decisions import decision_view, recipient_view
 from orchestrator.events import StepContext, StepResult
@@ -51,8 +52,7 @@ def prospect_tz(session: Session, request: SchedulingRequest, sender: str) -> st
             SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
         )
     ).all()
-    own = [a.timezone for a in external if a.email.lower() == sender.lower() and a.timezone]
-    return own[0] if own else request.timezone
+    return prospect_zone(request, (a for a in external if a.email.lower() == sender.lower()))
 
 
 def _proposed(request: SchedulingRequest) -> list[datetime]:

@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from db.models import (
+    BOOKED_STATUSES,
+    NEGOTIATING_STATUSES,
     ActionType,
-    RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -44,8 +45,6 @@ from skills.draft_email import (
 from skills.email_fields import threaded_under
 from skills.out_of_office import back_at
 
-# A reply may move a booked meeting; other replies on a booked request are only reported.
-BOOKED = {RequestStatus.confirmed, RequestStatus.reminder_sent}
 MOVES = {"reschedule", "counter_propose"}
 CLARIFY_WHY = {
     "which_option": "They agreed but it isn't clear to which time; this asks.",
@@ -226,8 +225,9 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
     decision = job.outputs.get("assess") or {}
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
     intent = analysis.get("intent", "unclear")
-    # Asking for another time once the meeting is booked means moving it.
-    open_for = offers.ACTIVE | (BOOKED if intent in MOVES else set())
+    # Asking for another time once the meeting is booked means moving it; other replies on a
+    # booked request are only reported.
+    open_for = NEGOTIATING_STATUSES | (BOOKED_STATUSES if intent in MOVES else set())
     if request.status not in open_for:
         return _stop(f"the request is {request.status}")
     if decision.get("needs_rep"):
@@ -248,7 +248,7 @@ def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose on a decision card (`orchestrator.decisions.resolve`)."""
     payload = job.trigger_payload
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    if request.status not in offers.ACTIVE | BOOKED:
+    if request.status not in NEGOTIATING_STATUSES | BOOKED_STATUSES:
         return _stop(f"the request is {request.status}")
     if not payload.get("email_message_id"):
         return _stop("no reply to answer")

@@ -19,6 +19,7 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
+    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
@@ -172,7 +173,7 @@ def slot_query(
             )
             for a in internal
         ],
-        prospect_tz=next((a.timezone for a in external if a.timezone), request.timezone),
+        prospect_tz=prospect_zone(request, external),
         preferred_parts=tuple(request.preferred_times),
         avoid=tuple(request.avoid_days),
     )
@@ -190,7 +191,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             meeting_label=request.meeting_type,
             duration_minutes=request.duration_minutes,
             slots=slots,
-            prospect_tz=prospect.timezone or request.timezone,
+            prospect_tz=prospect_zone(request, [prospect]),
             rep_tz=rep.timezone,
             context=request.context,
             signature=rep.signature,
