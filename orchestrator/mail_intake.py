@@ -54,6 +54,7 @@ from db.models import (
 )
 from orchestrator.bootstrap import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EmailReceived, EventType
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notifications import claim
@@ -732,13 +733,13 @@ def _on_normal(m: Inbound) -> Outcome:
         )
         return Outcome("stranger_replies", after_commit=[card])
     event = Event(
-        type="email_received",
+        type=EventType.email_received,
         org_id=request.org_id,
         idempotency_key=f"mail:{request.org_id}:{provider_key(m.message)}",
         source="mail",
         rep_id=request.rep_id,
         request_id=request.id,
-        payload={"email_message_id": str(m.row_id), "matched_by": m.how},
+        payload=EmailReceived(email_message_id=str(m.row_id), matched_by=m.how),
     )
     # Same transaction as the inbound row: both exist or neither does.
     job, created = insert_job(m.session, event, now=m.now)

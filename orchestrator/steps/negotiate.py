@@ -8,7 +8,6 @@ short confirmation. Every step only proposes actions; the rep approves each one.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator import recipients
+from orchestrator.event_types import reply_id
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
@@ -67,7 +67,7 @@ def _context(
     attendees = list(
         session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
     )
-    inbound = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    inbound = session.get_one(EmailMessage, reply_id(job))
     return request, rep, attendees, inbound
 
 
@@ -118,7 +118,7 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
     if chosen is not None:
         return StepResult(
             output={"booking": chosen.isoformat()},
-            actions=[calendar_action(reply, chosen, reasoning=reply.analysis["reasoning"])],
+            actions=[calendar_action(reply, chosen, reasoning=reply.understood.reasoning)],
         )
     why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
     return StepResult(
