@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
+from orchestrator.event_types import EventType
 from orchestrator.intake import START_EVENTS, ScheduleCommand
 from orchestrator.mrkdwn import escape_mrkdwn as escape
 
@@ -29,7 +30,7 @@ class PendingStart:
     read_at: datetime
     tz: str
     trigger_id: str
-    event_type: str = "scheduling_requested"
+    event_type: str = EventType.scheduling_requested
 
     def encode(self) -> str:
         return json.dumps(
@@ -78,7 +79,7 @@ def confirm_card(command: ScheduleCommand, pending: PendingStart) -> tuple[str, 
         facts.append(f"*Context for the email:* {escape(command.context)}")
     first_step = (
         "I'll DM you times to pick from"
-        if pending.event_type == "calendar_find_times"
+        if pending.event_type == EventType.calendar_find_times
         else "I'll DM you a draft email"
     )
     value = pending.encode()

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands import EMAIL, MAX_CONTEXT
+from orchestrator.event_types import EventType
 from orchestrator.intake import Guest, ScheduleCommand
 
 CALLBACK_ID = "schedule_request"
@@ -68,7 +69,7 @@ def new_request_view(
     today: date,
     prefill: ScheduleCommand | None = None,
     tz: str = "UTC",
-    event_type: str = "scheduling_requested",
+    event_type: str = EventType.scheduling_requested,
 ) -> dict[str, Any]:
     """The form, empty or filled in from an inline command (`prefill`, read in zone `tz`).
 

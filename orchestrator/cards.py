@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
 from orchestrator.deps import Deps
+from orchestrator.event_types import EventType
 from orchestrator.expiry import REDRAFTABLE
 from orchestrator.notifications import claim, gate
 from orchestrator.views import ActionView
@@ -18,7 +19,7 @@ from orchestrator.views import ActionView
 log = structlog.get_logger(__name__)
 
 # Jobs that something other than the rep started; their cards are notices, not answers.
-VOLUNTEERED = frozenset({"email_received", "follow_up_due", "reminder_due"})
+VOLUNTEERED = frozenset({EventType.email_received, EventType.follow_up_due, EventType.reminder_due})
 CARD_GRACE = timedelta(minutes=1)
 CARD_BATCH = 50
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -27,8 +26,16 @@ from db.models import STOPPED_STATUSES, EmailMessage, Rep, SchedulingRequest, Se
 from orchestrator import requests
 from orchestrator.deps import Deps
 from orchestrator.dispatch import dispatch, insert_job
+from orchestrator.event_types import (
+    DecisionMade,
+    EmailReceived,
+    EventType,
+    RecipientDecided,
+    payload,
+)
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.outputs import Assess
 from orchestrator.recipients import proposed_by
 from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
 from skills.next_move.model import EVENT_TYPE, EventSubtype
@@ -46,8 +53,8 @@ DRAFTING = {"offer_times", "book_slot", "clarify"}
 # The recipient card's buttons, and the sequence each starts.
 RECIPIENT_SUBTYPE = "confirm_recipient"
 RECIPIENT_EVENTS = {
-    "add_recipient": "recipient_confirmed",
-    "ignore_recipient": "recipient_declined",
+    "add_recipient": EventType.recipient_confirmed,
+    "ignore_recipient": EventType.recipient_declined,
 }
 
 
@@ -58,21 +65,18 @@ class Resolution:
 
 
 def decision_view(
-    request: SchedulingRequest, rep: Rep, decision: dict[str, Any], *, reply: str
+    request: SchedulingRequest, rep: Rep, decision: Assess, *, reply: str
 ) -> DecisionView:
     """The card for the `assess` step's output (`orchestrator.steps.assess.decision_output`)."""
-    subtype = decision["subtype"]
+    subtype = decision.subtype
     return DecisionView(
         request_id=str(request.id),
         ref=request.ref,
         title=request.title,
         subtype=subtype,
-        summary=decision.get("summary") or "",
-        reasons=tuple(decision.get("reasons") or ()),
-        options=tuple(
-            Option(datetime.fromisoformat(a["slot"]), tuple(a["attendees"]), a["fits_all"])
-            for a in decision.get("alternatives") or ()
-        ),
+        summary=decision.summary or "",
+        reasons=decision.reasons,
+        options=tuple(Option(a.slot, a.attendees, a.fits_all) for a in decision.alternatives),
         choices=CHOICES.get(subtype, ("handle_myself",)),
         rep_timezone=rep.timezone,
         reply=reply,
@@ -173,17 +177,13 @@ def resolve(
     dispatch(
         deps,
         Event(
-            type="decision_made",
+            type=EventType.decision_made,
             org_id=org_id,
             idempotency_key=f"decision:{record.id}",
             source="slack",
             rep_id=rep_id,
             request_id=request_id,
-            payload={
-                "choice": choice,
-                "slot": slot.isoformat() if slot else None,
-                "email_message_id": latest,
-            },
+            payload=DecisionMade(choice=choice, slot=slot, email_message_id=latest),
         ),
     )
     return Resolution(True, f"{LABELS[choice]}: a draft for {ref} is on its way for your approval.")
@@ -238,12 +238,12 @@ def confirm_recipient(
                 source="slack",
                 rep_id=origin.rep_id,
                 request_id=origin.request_id,
-                payload={
-                    "email_message_id": origin.trigger_payload["email_message_id"],
-                    "address": proposal.address,
-                    "name": proposal.name,
-                    "decided_by": slack_user_id,
-                },
+                payload=RecipientDecided(
+                    email_message_id=payload(origin, EmailReceived).email_message_id,
+                    address=proposal.address,
+                    name=proposal.name,
+                    decided_by=slack_user_id,
+                ),
                 parent_job_id=origin.id,
                 correlation_id=origin.correlation_id,
             ),

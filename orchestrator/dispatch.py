@@ -27,7 +27,7 @@ def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[Sequen
         "request_id": event.request_id,
         "event_type": event.type,
         "event_source": event.source,
-        "trigger_payload": dict(event.payload),
+        "trigger_payload": event.payload.to_json(),
         "parent_job_id": event.parent_job_id,
         "idempotency_key": event.idempotency_key,
         "correlation_id": event.correlation_id or uuid.uuid4().hex,

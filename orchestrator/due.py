@@ -46,6 +46,13 @@ from db.models import (
 from orchestrator.cards import refresh_card
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import (
+    BriefDue,
+    EventType,
+    FollowUpDue,
+    MeetingEnded,
+    ReminderDue,
+)
 from orchestrator.events import Event
 from orchestrator.expiry import rule_for
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -70,10 +77,7 @@ from orchestrator.views import start_token
 log = structlog.get_logger(__name__)
 
 # next_action_type -> the event whose sequence handles it.
-DUE_EVENTS = {"follow_up": "follow_up_due"}
-BRIEF_EVENT = "morning_brief_due"
-REMINDER_EVENT = "reminder_due"
-MEETING_ENDED_EVENT = "meeting_ended"
+DUE_EVENTS = {"follow_up": EventType.follow_up_due}
 # A meeting that ended longer ago than this is not asked about any more (a long outage).
 MEETING_CHECK_WINDOW = timedelta(days=7)
 BATCH = 200
@@ -166,7 +170,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> int:
                     source="clock",
                     rep_id=request.rep_id,
                     request_id=request.id,
-                    payload={"due_at": request.next_action_at.isoformat()},
+                    payload=FollowUpDue(due_at=request.next_action_at),
                 ),
                 now=now,
             )
@@ -282,12 +286,12 @@ def _dispatch_briefs(deps: Deps, now: datetime) -> int:
             job, is_new = insert_job(
                 session,
                 Event(
-                    type=BRIEF_EVENT,
+                    type=EventType.morning_brief_due,
                     org_id=rep.org_id,
                     idempotency_key=key,
                     source="clock",
                     rep_id=rep.id,
-                    payload={"day": day},
+                    payload=BriefDue(day=day),
                 ),
                 now=now,
             )
@@ -328,7 +332,7 @@ def _recent_brief_jobs(
     return list(
         session.exec(
             select(SequenceJob)
-            .where(SequenceJob.event_type == BRIEF_EVENT)
+            .where(SequenceJob.event_type == EventType.morning_brief_due)
             .where(col(SequenceJob.rep_id).in_(rep_ids))
             .where(col(SequenceJob.created_at) >= now - timedelta(hours=50))
         ).all()
@@ -363,13 +367,13 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> int:
                 due.append((request, request.meeting_start, at))
         events = [
             Event(
-                type=REMINDER_EVENT,
+                type=EventType.reminder_due,
                 org_id=request.org_id,
                 idempotency_key=f"reminder:{request.id}:{start_token(start)}",
                 source="clock",
                 rep_id=request.rep_id,
                 request_id=request.id,
-                payload={"meeting_start": start.isoformat(), "due_at": at.isoformat()},
+                payload=ReminderDue(meeting_start=start, due_at=at),
             )
             for request, start, at in due
         ]
@@ -404,13 +408,13 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> int:
                 continue
             events.append(
                 Event(
-                    type=MEETING_ENDED_EVENT,
+                    type=EventType.meeting_ended,
                     org_id=request.org_id,
                     idempotency_key=f"meeting_ended:{request.id}:{start_token(request.meeting_start)}",
                     source="clock",
                     rep_id=request.rep_id,
                     request_id=request.id,
-                    payload={"meeting_start": request.meeting_start.isoformat()},
+                    payload=MeetingEnded(meeting_start=request.meeting_start),
                 )
             )
         created = _insert_new(session, events, now=now)

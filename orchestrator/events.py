@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from db.models import ActionType, SequenceJob
+from orchestrator.event_types import PAYLOADS, EventType
+from orchestrator.outputs import StepOutput
+from orchestrator.shapes import Shape
 
 if TYPE_CHECKING:
     from orchestrator.deps import Deps
@@ -20,15 +23,20 @@ if TYPE_CHECKING:
 class Event:
     """Something happened; `dispatch` turns it into a sequence job exactly once per key."""
 
-    type: str
+    type: EventType
     org_id: str
     idempotency_key: str
+    payload: Shape
     source: str = "system"
     rep_id: uuid.UUID | None = None
     request_id: uuid.UUID | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
     parent_job_id: uuid.UUID | None = None
     correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # A payload of the wrong kind would only surface when a step reads it back.
+        if type(self.payload) is not PAYLOADS[self.type]:
+            raise TypeError(f"a {self.type} event carries {PAYLOADS[self.type].__name__}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class ProposedAction:
 
 @dataclass
 class StepResult:
-    output: dict[str, Any] = field(default_factory=dict)
+    # A typed `StepOutput` when later steps read it, else a plain record for the logs.
+    output: dict[str, Any] | StepOutput = field(default_factory=dict)
     actions: list[ProposedAction] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     stop: bool = False  # the sequence has nothing more to do

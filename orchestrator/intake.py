@@ -17,11 +17,12 @@ from db.audit import record_action
 from db.models import Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EventType, RequestStarted, payload
 from orchestrator.events import Event
 
 REF_ATTEMPTS = 10
 # How a new request starts: draft the first email at once, or show the rep a time picker first.
-START_EVENTS = ("scheduling_requested", "calendar_find_times")
+START_EVENTS = (EventType.scheduling_requested, EventType.calendar_find_times)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def start_scheduling(
     command: ScheduleCommand,
     idempotency_key: str,
     source: str = "slack",
-    event_type: str = "scheduling_requested",
+    event_type: str = EventType.scheduling_requested,
 ) -> Started:
     """Create the request and its job (`event_type`, one of `START_EVENTS`) in one transaction,
     then wake it.
@@ -245,13 +246,13 @@ def _start_once(
         job, _ = insert_job(
             session,
             Event(
-                type=event_type,
+                type=EventType(event_type),
                 org_id=org_id,
                 idempotency_key=idempotency_key,
                 source=source,
                 rep_id=rep.id,
                 request_id=request.id,
-                payload={"ref": request.ref},
+                payload=RequestStarted(ref=request.ref),
             ),
             now=now,
         )
@@ -259,7 +260,7 @@ def _start_once(
             # A retry of the same Slack command won the race: keep its request, drop ours.
             return Started(
                 job.request_id or request.id,
-                job.trigger_payload.get("ref", ""),
+                payload(job, RequestStarted).ref,
                 job.id,
                 created=False,
             )

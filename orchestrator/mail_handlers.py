@@ -27,6 +27,7 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EmailReceived, EventType
 from orchestrator.events import Event
 from orchestrator.mail_matching import known_prospect_requests
 from orchestrator.mail_records import MAX_SUBJECT_SHOWN, provider_key, unreadable_notice
@@ -99,13 +100,13 @@ def _on_normal(m: Inbound) -> Outcome:
         )
         return Outcome("stranger_replies", after_commit=[card])
     event = Event(
-        type="email_received",
+        type=EventType.email_received,
         org_id=request.org_id,
         idempotency_key=f"mail:{request.org_id}:{provider_key(m.message)}",
         source="mail",
         rep_id=request.rep_id,
         request_id=request.id,
-        payload={"email_message_id": str(m.row_id), "matched_by": m.how},
+        payload=EmailReceived(email_message_id=str(m.row_id), matched_by=m.how),
     )
     # Same transaction as the inbound row: both exist or neither does.
     job, created = insert_job(m.session, event, now=m.now)

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from connectors.errors import PermanentError
 from db.models import SchedulingAttendee, SequenceJob
 from orchestrator.events import ProposedAction
+from orchestrator.outputs import UnderstandReply, output
 from orchestrator.views import Proposal, domain_of
 from skills.intent_rules import EMAIL_ADDRESS
 
@@ -105,12 +106,12 @@ def proposed_by(
 ) -> Proposal | None:
     """What an `email_received` job's reply asks us to add, read from its own analysis (the
     rules' reading of the reply, never a model's) rather than from anything a click carries."""
-    analysis = job.outputs.get("understand_reply") or {}
-    if job.request_id is None or analysis.get("intent") != "delegate":
+    analysis = output(job, UnderstandReply)
+    if job.request_id is None or analysis is None or analysis.intent != "delegate":
         return None
     return proposal(
-        address=analysis.get("delegate_email"),
-        name=analysis.get("delegate_name"),
+        address=analysis.delegate_email,
+        name=analysis.delegate_name,
         job_id=job.id,
         attendees=attendees if attendees is not None else load_attendees(session, job.request_id),
     )

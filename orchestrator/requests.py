@@ -30,6 +30,7 @@ from orchestrator.cadence import MAX_NO_SHOWS
 from orchestrator.calendar_actions import cancel_action, future_events
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EventType, MeetingRecovery
 from orchestrator.events import Event
 from orchestrator.intake import RepProfile, ensure_rep
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -329,13 +330,13 @@ def answer_meeting(
             job, created = insert_job(
                 session,
                 Event(
-                    type="meeting_recovery",
+                    type=EventType.meeting_recovery,
                     org_id=request.org_id,
                     idempotency_key=f"meeting_recovery:{request.id}:{start_token(meeting_start)}",
                     source="slack",
                     rep_id=request.rep_id,
                     request_id=request.id,
-                    payload={"reason": answer, "meeting_start": meeting_start.isoformat()},
+                    payload=MeetingRecovery(reason=answer, meeting_start=meeting_start),
                 ),
                 now=now,
             )

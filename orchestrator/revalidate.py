@@ -44,6 +44,7 @@ from db.models import (
 from orchestrator.cards import refresh_card
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EventType, RedraftRequested
 from orchestrator.events import Event
 from orchestrator.expiry import (
     BOOK_MARGIN,
@@ -61,7 +62,6 @@ log = structlog.get_logger(__name__)
 
 RECIPIENT_KEYS = ("to", "cc", "attendees")
 BOOKINGS = (ActionType.calendar_book, ActionType.calendar_update)
-REDRAFT_EVENT = "redraft_requested"
 RECIPIENTS_CHANGED = "its recipients changed after it was drafted"
 ZERO = timedelta(0)
 CALENDAR_DOWN = (
@@ -350,14 +350,14 @@ def redraft(deps: Deps, *, action_id: uuid.UUID, slack_user_id: str) -> Outcome:
         job, created = insert_job(
             session,
             Event(
-                type=REDRAFT_EVENT,
+                type=EventType.redraft_requested,
                 org_id=action.org_id,
                 # The key a rejected draft's redraft uses too: one redraft per draft, ever.
                 idempotency_key=f"redraft:{action.id}",
                 source="slack:redraft",
                 rep_id=action.rep_id,
                 request_id=action.request_id,
-                payload={"stale": reason},
+                payload=RedraftRequested(stale=reason),
             ),
             now=now,
         )

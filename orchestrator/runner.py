@@ -24,9 +24,11 @@ from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
 from orchestrator.crashpoints import crashpoint
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EventType
 from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
 from orchestrator.expiry import proposed_expiry
 from orchestrator.notify import tell_rep
+from orchestrator.outputs import StepOutput
 from orchestrator.recipients import check as check_recipients
 from orchestrator.sequences import SEQUENCES
 
@@ -93,7 +95,7 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
         job = uow.session.get_one(SequenceJob, job_id)
         if job.locked_by != token:
             return _lease_lost(job_id)
-        step = SEQUENCES[job.event_type][job.current_step]
+        step = SEQUENCES[EventType(job.event_type)][job.current_step]
         bound = log.bind(job_id=str(job.id), step=step.name, correlation_id=job.correlation_id)
         try:
             result = step.handler(job, StepContext(session=uow.session, deps=deps, now=now))
@@ -131,14 +133,16 @@ def _apply(
         session.add(job)
         tag = f"{job.current_step}-deferred-{result.defer_until.timestamp():.0f}"
         return [(job.id, tag, result.defer_until)], []
-    job.outputs = {**job.outputs, step.name: result.output}
+    output = result.output
+    stored = output.to_json() if isinstance(output, StepOutput) else output
+    job.outputs = {**job.outputs, step.name: stored}
     job.steps_completed = [*job.steps_completed, step.name]
     actions = [_pending_action(session, job, proposed, now=now) for proposed in result.actions]
     session.add_all(actions)
     children = [
         insert_job(session, _child_event(job, event), now=now)[0] for event in result.events
     ]
-    last = job.current_step + 1 >= len(SEQUENCES[job.event_type])
+    last = job.current_step + 1 >= len(SEQUENCES[EventType(job.event_type)])
     job.current_step += 1
     job.attempts = 0
     job.last_error = None
@@ -217,7 +221,7 @@ def _record_failure(
             job.outputs = {**job.outputs, step.name: {"error": job.last_error}}
             job.current_step += 1
             job.attempts = 0
-            last = job.current_step >= len(SEQUENCES[job.event_type])
+            last = job.current_step >= len(SEQUENCES[EventType(job.event_type)])
             job.status = JobStatus.done if last else JobStatus.queued
             job.run_after = retry_at = now
         uow.session.add(job)

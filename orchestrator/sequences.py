@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator.event_types import EventType
 from orchestrator.events import Step
 from orchestrator.steps import (
     assess,
@@ -16,19 +17,19 @@ from orchestrator.steps import (
     scheduling,
 )
 
-SEQUENCES: dict[str, list[Step]] = {
-    "scheduling_requested": [
+SEQUENCES: dict[EventType, list[Step]] = {
+    EventType.scheduling_requested: [
         Step("find_slots", scheduling.find_slots),
         Step("draft_initial_email", scheduling.draft_initial_email, approval=True),
         Step("record_sent", scheduling.record_sent),
     ],
     # The rep rejected the first email with a note on which times to offer (record_sent).
-    "redraft_requested": [
+    EventType.redraft_requested: [
         Step("find_slots", scheduling.find_slots),
         Step("draft_initial_email", scheduling.draft_initial_email, approval=True),
         Step("record_sent", scheduling.record_sent),
     ],
-    "email_received": [
+    EventType.email_received: [
         Step("understand_reply", replies.understand_reply),
         Step("assess", assess.assess),
         Step("tell_rep", replies.tell_rep),
@@ -37,44 +38,44 @@ SEQUENCES: dict[str, list[Step]] = {
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
     # The rep answered a decision card (orchestrator.decisions).
-    "decision_made": [
+    EventType.decision_made: [
         Step("act_on_decision", respond.act_on_decision, approval=True),
         Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
     # The rep confirmed someone a reply named (orchestrator.decisions.confirm_recipient). The
     # drafting step is `respond` so the sent note is recorded as any reply of ours.
-    "recipient_confirmed": [
+    EventType.recipient_confirmed: [
         Step("respond", delegate.add_confirmed, approval=True),
         Step("record_reply_outcome", delegate.record_outcome),
     ],
-    "recipient_declined": [Step("record_declined", delegate.record_declined)],
-    "follow_up_due": [
+    EventType.recipient_declined: [Step("record_declined", delegate.record_declined)],
+    EventType.follow_up_due: [
         Step("check_follow_up", follow_up.check_follow_up),
         Step("draft_follow_up", follow_up.draft_follow_up, approval=True),
         Step("record_follow_up", follow_up.record_follow_up),
     ],
-    "morning_brief_due": [Step("send_brief", brief.send_brief)],
+    EventType.morning_brief_due: [Step("send_brief", brief.send_brief)],
     # The clock, on the meeting's day (orchestrator.steps.meeting.reminder_at).
-    "reminder_due": [
+    EventType.reminder_due: [
         Step("check_reminder", meeting.check_reminder),
         Step("draft_reminder", meeting.draft_reminder, approval=True),
         Step("record_reminder", meeting.record_reminder),
     ],
     # The clock, ten minutes after the meeting's end: Held · No-show · Rescheduled card.
-    "meeting_ended": [Step("ask_about_meeting", meeting.ask_about_meeting)],
+    EventType.meeting_ended: [Step("ask_about_meeting", meeting.ask_about_meeting)],
     # The rep answered that card with no-show or rescheduled (orchestrator.requests).
-    "meeting_recovery": [
+    EventType.meeting_recovery: [
         Step("draft_recovery", meeting.draft_recovery, approval=True),
         Step("record_recovery", meeting.record_recovery),
     ],
     # `/schedule times`: the rep picks from the times found before anything is drafted.
-    "calendar_find_times": [
+    EventType.calendar_find_times: [
         Step("find_times", find_times.find_times),
         Step("offer_times", find_times.offer_times),
     ],
     # The rep's pick in that time picker (orchestrator.steps.find_times.choose).
-    "calendar_times_chosen": [
+    EventType.calendar_times_chosen: [
         Step("act_on_choice", find_times.act_on_choice, approval=True),
         Step("record_choice", find_times.record_choice),
     ],

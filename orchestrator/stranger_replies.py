@@ -24,6 +24,7 @@ from db.audit import record_action
 from db.models import FINISHED_STATUSES, EmailMessage, Rep, SchedulingRequest
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EmailReceived, EventType
 from orchestrator.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
 from orchestrator.notifications import claim, record_ts
@@ -139,13 +140,13 @@ def take_as_reply(deps: Deps, *, email_message_id: uuid.UUID, slack_user_id: str
         if won.rowcount != 1:  # type: ignore[attr-defined]
             return Taken(False, "Already done: that reply was handed on before.")
         event = Event(
-            type="email_received",
+            type=EventType.email_received,
             org_id=request.org_id,
             idempotency_key=f"mail:{request.org_id}:{row.provider_message_id}",
             source="mail",
             rep_id=request.rep_id,
             request_id=request.id,
-            payload={"email_message_id": str(row.id), "matched_by": "rep"},
+            payload=EmailReceived(email_message_id=str(row.id), matched_by="rep"),
         )
         job, created = insert_job(session, event, now=now)
         record_action(

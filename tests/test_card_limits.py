@@ -24,6 +24,7 @@ from bot.views import home_view, request_list, request_status
 from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest
 from orchestrator.dashboard import Dashboard, LastAction, Row
 from orchestrator.decisions import CHOICES, decision_view
+from orchestrator.outputs import Assess, UnderstandReply
 from orchestrator.steps.replies import reply_summary
 from orchestrator.views import LABELS
 
@@ -136,40 +137,46 @@ def attendee_names(count: int) -> list[str]:
     return [f"{LONG_NAME} #{n}" for n in range(count)]
 
 
-def a_decision(subtype: str, *, options: int, attendees: int) -> dict[str, Any]:
+def a_decision(subtype: str, *, options: int, attendees: int) -> Assess:
     """The assess step's output at its largest: every field full of the prospect's words."""
     names = attendee_names(attendees)
-    return {
-        "next_action": "waiting_for_decision",
-        "subtype": subtype,
-        "needs_rep": True,
-        "score": 33,
-        "summary": "no common slot: " + "; ".join(f"{n} only Wed 09 Dec 14:00 EST" for n in names),
-        "reasons": [f"{n}: asked: {HOSTILE} {prospect_reply(400)}" for n in names],
-        "attendees": names,
-        "slot": None,
-        "alternatives": [
-            {
-                "slot": (NOW + timedelta(days=1, hours=n)).isoformat(),
-                "attendees": names[: max(1, attendees - n)],
-                "fits_all": n % 3 == 2,
-            }
-            for n in range(options)
-        ],
-    }
+    return Assess.from_json(
+        {
+            "next_action": "waiting_for_decision",
+            "subtype": subtype,
+            "needs_rep": True,
+            "score": 33,
+            "summary": "no common slot: "
+            + "; ".join(f"{n} only Wed 09 Dec 14:00 EST" for n in names),
+            "reasons": [f"{n}: asked: {HOSTILE} {prospect_reply(400)}" for n in names],
+            "attendees": names,
+            "slot": None,
+            "alternatives": [
+                {
+                    "slot": (NOW + timedelta(days=1, hours=n)).isoformat(),
+                    "attendees": names[: max(1, attendees - n)],
+                    "fits_all": n % 3 == 2,
+                }
+                for n in range(options)
+            ],
+        }
+    )
 
 
 def a_decision_card(subtype: str, *, options: int = 25, attendees: int = 24) -> tuple[str, Any]:
     request, rep = a_request(), a_rep()
-    analysis = {
-        "intent": "counter_propose",
-        "confidence": "low",
-        "sentiment": "negative",
-        "matched_slot": (NOW + timedelta(days=1)).isoformat(),
-        "question": prospect_reply(500),  # detect_intent keeps 500 characters
-        "delegate_email": f"{HOSTILE}@acme.example",
-        "escalate": True,
-    }
+    analysis = UnderstandReply(
+        email_message_id=str(uuid.uuid4()),
+        intent="counter_propose",
+        confidence="low",
+        sentiment="negative",
+        matched_slot=NOW + timedelta(days=1),
+        question=prospect_reply(500),  # detect_intent keeps 500 characters
+        delegate_email=f"{HOSTILE}@acme.example",
+        escalate=True,
+        source="rules",
+        reasoning="",
+    )
     reply = reply_summary(
         ref=request.ref,
         sender=f"{LONG_NAME} <john@acme.example>",

@@ -30,6 +30,7 @@ from db.models import (
 )
 from orchestrator.decisions import recipient_view
 from orchestrator.events import ProposedAction
+from orchestrator.outputs import UnderstandReply
 from orchestrator.recipients import (
     UntrustedRecipient,
     check,
@@ -131,8 +132,16 @@ def test_the_recipient_card_shows_the_address_warns_and_stays_within_slacks_limi
             ref="ACME-1",
             sender=f"{LONG_NAME} <john@acme.example>",
             body=prospect_reply(),
-            analysis={"intent": "delegate", "confidence": "high", "sentiment": "neutral"}
-            | {"delegate_email": address},
+            analysis=UnderstandReply(
+                email_message_id=str(uuid.uuid4()),
+                intent="delegate",
+                confidence="high",
+                sentiment="neutral",
+                escalate=False,
+                source="rules",
+                reasoning="",
+                delegate_email=address,
+            ),
             rep_tz="America/New_York",
         )
         view = recipient_view(a_request(), a_rep(), offered, reply=summary)

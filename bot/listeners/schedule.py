@@ -24,6 +24,7 @@ from db.models import Rep
 from orchestrator import requests
 from orchestrator.dashboard import Row
 from orchestrator.deps import Deps
+from orchestrator.event_types import EventType
 from orchestrator.intake import START_EVENTS, ensure_rep, start_scheduling
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
@@ -118,7 +119,9 @@ def _times(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Re
     """`/schedule times demo with …`: like `/schedule demo with …`, but the rep picks the times
     from a picker before anything is drafted."""
     ack()
-    offer_start(deps, command, rest, deps.slack_client, respond, event_type="calendar_find_times")
+    offer_start(
+        deps, command, rest, deps.slack_client, respond, event_type=EventType.calendar_find_times
+    )
 
 
 def _rep(session: Session, command: dict[str, Any]) -> Rep | None:

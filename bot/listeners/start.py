@@ -18,6 +18,7 @@ from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
 from orchestrator.deps import Deps
+from orchestrator.event_types import EventType
 from orchestrator.intake import RepProfile, ScheduleCommand, Started, start_scheduling
 
 log = structlog.get_logger(__name__)
@@ -45,7 +46,7 @@ def started_text(started: Started, command: ScheduleCommand, event_type: str) ->
         return f"*{started.ref}* is already under way; `/schedule status {started.ref}` shows it."
     then = (
         "I'll DM you the times to pick from"
-        if event_type == "calendar_find_times"
+        if event_type == EventType.calendar_find_times
         else "I'll DM you a draft"
     )
     return (
@@ -61,7 +62,7 @@ def offer_start(
     client: WebClient,
     respond: Respond,
     *,
-    event_type: str = "scheduling_requested",
+    event_type: str = EventType.scheduling_requested,
 ) -> None:
     """Answer `/schedule <text>` (after its ack) with the confirm card, or with what was wrong."""
     profile = profile_of(client, command["user_id"])

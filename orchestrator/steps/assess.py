@@ -9,7 +9,6 @@ and the next steps all read one verdict.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -26,6 +25,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.events import StepContext, StepResult
+from orchestrator.outputs import Assess, AssessedOption
 from orchestrator.steps.scheduling import audit, load_request
 from skills.decide import decide_attendees, decide_event
 from skills.next_move.model import (
@@ -171,21 +171,21 @@ def assess_request(
     return decide_event(decisions, progress=progress, now=now), decisions
 
 
-def decision_output(decision: EventDecision) -> dict[str, Any]:
-    return {
-        "next_action": decision.next_action,
-        "subtype": decision.subtype,
-        "needs_rep": decision.needs_rep,
-        "score": decision.score,
-        "reasons": list(decision.reasons),
-        "summary": decision.summary,
-        "attendees": list(decision.attendees),
-        "slot": decision.slot.isoformat() if decision.slot else None,
-        "alternatives": [
-            {"slot": a.slot.isoformat(), "attendees": list(a.attendees), "fits_all": a.fits_all}
+def decision_output(decision: EventDecision) -> Assess:
+    return Assess(
+        next_action=decision.next_action,
+        subtype=decision.subtype,
+        needs_rep=decision.needs_rep,
+        score=decision.score,
+        reasons=decision.reasons,
+        summary=decision.summary,
+        attendees=decision.attendees,
+        slot=decision.slot,
+        alternatives=tuple(
+            AssessedOption(slot=a.slot, attendees=tuple(a.attendees), fits_all=a.fits_all)
             for a in decision.alternatives
-        ],
-    }
+        ),
+    )
 
 
 def assess(job: SequenceJob, ctx: StepContext) -> StepResult:

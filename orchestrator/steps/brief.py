@@ -37,9 +37,11 @@ from db.models import (
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
 from orchestrator.decisions import decision_view
 from orchestrator.deps import Deps
+from orchestrator.event_types import BriefDue, EventType, payload, reply_id
 from orchestrator.events import StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
 from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
+from orchestrator.outputs import Assess, UnderstandReply, output
 from orchestrator.steps.replies import summary_of
 from orchestrator.views import DecisionView
 from skills.compose_brief import (
@@ -70,7 +72,7 @@ ACTION_LABELS = {
 def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
     assert job.rep_id is not None
     rep = ctx.session.get_one(Rep, job.rep_id)
-    day = str(job.trigger_payload["day"])
+    day = payload(job, BriefDue).day
     if ctx.now.astimezone(rep_zone(rep)).date().isoformat() != day:
         # Ran after midnight (an outage, a long hold): yesterday's brief is no use today.
         return StepResult(output={"skipped": "the day is over"})
@@ -264,17 +266,17 @@ def _decision_view(session: Session, request: SchedulingRequest, rep: Rep) -> De
     jobs = session.exec(
         select(SequenceJob)
         .where(SequenceJob.request_id == request.id)
-        .where(SequenceJob.event_type == "email_received")
+        .where(SequenceJob.event_type == EventType.email_received)
         .order_by(col(SequenceJob.created_at).desc())
     ).all()
     for job in jobs:
-        decision = job.outputs.get("assess") or {}
-        analysis = job.outputs.get("understand_reply")
-        if not (decision.get("needs_rep") and decision.get("subtype") == subtype and analysis):
+        decision = output(job, Assess) or Assess()
+        analysis = output(job, UnderstandReply)
+        if not (decision.needs_rep and decision.subtype == subtype and analysis):
             continue
-        row = session.get(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+        row = session.get(EmailMessage, reply_id(job))
         if row is None:
             continue
         reply = summary_of(row, request, rep, analysis)
         return decision_view(request, rep, decision, reply=reply)
-    return decision_view(request, rep, {"subtype": subtype}, reply="")
+    return decision_view(request, rep, Assess(subtype=subtype), reply="")

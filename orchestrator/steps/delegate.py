@@ -22,6 +22,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator import recipients
+from orchestrator.event_types import RecipientDecided, payload
 from orchestrator.events import StepContext, StepResult
 from orchestrator.steps import negotiate
 from orchestrator.steps.offers import load_reply
@@ -33,11 +34,11 @@ NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
 
 
 def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:
-    payload = job.trigger_payload
+    decided = payload(job, RecipientDecided)
     reply = load_reply(job, ctx)
     if reply.request.status not in NEGOTIATING_STATUSES | BOOKED_STATUSES:
         return StepResult(output={"added": False, "why": reply.request.status}, stop=True)
-    address, by = str(payload["address"]), str(payload["decided_by"])
+    address, by = decided.address, decided.decided_by
     delegate = recipients.attendee(address, reply.attendees)
     added = delegate is None
     if delegate is None:
@@ -48,7 +49,7 @@ def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:
             side="external",
             required=True,
             email=address,
-            name=str(payload.get("name") or ""),
+            name=decided.name,
             timezone=referrer.timezone if referrer else None,
             created_at=ctx.now,
         )
@@ -88,18 +89,19 @@ def record_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
             f"the note to them was {note.status}",
             email=drafted["delegate"],
         )
+        assert isinstance(result.output, dict)  # record_reply_outcome's is a plain record
         result.output["removed"] = drafted["delegate"]
     return result
 
 
 def record_declined(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, _, _ = load_request(ctx.session, job)
-    payload = job.trigger_payload
+    decided = payload(job, RecipientDecided)
     audit(
         ctx,
         request,
         "recipient_declined",
-        f"<@{payload['decided_by']}> chose not to add them",
-        email=payload["address"],
+        f"<@{decided.decided_by}> chose not to add them",
+        email=decided.address,
     )
-    return StepResult(output={"declined": payload["address"]})
+    return StepResult(output={"declined": decided.address})

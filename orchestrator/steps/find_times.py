@@ -13,8 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -34,8 +33,10 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
+from orchestrator.event_types import EventType, TimesChosen, payload
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
+from orchestrator.outputs import FindTimes, OfferedSlot, OfferTimes, output
 from orchestrator.steps.scheduling import (
     DEFAULT_WINDOW_DAYS,
     audit,
@@ -50,8 +51,6 @@ from orchestrator.views import PAGE_SIZE, PickerOption, PickerView
 from skills.find_slots import Slot, SlotQuery, check_slots
 from skills.find_slots import find_slots as find_free_slots
 
-FIND_EVENT = "calendar_find_times"
-CHOSEN_EVENT = "calendar_times_chosen"
 CHOICES = ("email", "invite", "handle")
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
 CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
@@ -84,13 +83,13 @@ def find_times(job: SequenceJob, ctx: StepContext) -> StepResult:
     options = ranked_options(query)
     if not options:
         raise PermanentError(no_time_message(query))
-    stored = [_slot_json(s.start, s.end, s.reasons) for s in options]
-    request.proposed_slots = stored[:PAGE_SIZE]
+    stored = tuple(OfferedSlot(s.start, s.end, tuple(s.reasons)) for s in options)
+    request.proposed_slots = [s.to_json() for s in stored[:PAGE_SIZE]]
     request.status = RequestStatus.proposing
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(options)} times for the rep to pick from")
-    return StepResult(output={"options": stored})
+    return StepResult(output=FindTimes(options=stored))
 
 
 def offer_times(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -100,7 +99,7 @@ def offer_times(job: SequenceJob, ctx: StepContext) -> StepResult:
     text, blocks = ctx.deps.cards.picker(view)
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
     posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
-    return StepResult(output={"channel": posted.channel, "ts": posted.ts})
+    return StepResult(output=OfferTimes(channel=posted.channel, ts=posted.ts))
 
 
 def picker_key(job_id: uuid.UUID | str) -> str:
@@ -111,7 +110,7 @@ def picker_view(session: Session, job: SequenceJob) -> PickerView:
     request, rep, attendees = load_request(session, job)
     external = [a for a in attendees if a.side == "external"]
     prospect = external[0] if external else None
-    posted = job.outputs.get("offer_times") or {}
+    posted = output(job, OfferTimes)
     view = PickerView(
         job_id=str(job.id),
         ref=request.ref,
@@ -122,41 +121,26 @@ def picker_view(session: Session, job: SequenceJob) -> PickerView:
         # The same zone the finder judged "early/late for them" by.
         prospect_timezone=prospect_zone(request, external),
         options=_options(job),
-        channel=posted.get("channel"),
-        ts=posted.get("ts"),
+        channel=posted.channel if posted else None,
+        ts=posted.ts if posted else None,
     )
     chosen = _chosen_job(session, job.id)
     if chosen is None:
         return view
-    payload = chosen.trigger_payload
-    return replace(
-        view,
-        choice=payload["choice"],
-        chosen=tuple(payload["options"]),
-        decided_by=payload.get("by"),
-    )
+    picked = payload(chosen, TimesChosen)
+    return replace(view, choice=picked.choice, chosen=picked.options, decided_by=picked.by)
 
 
 def _options(job: SequenceJob) -> tuple[PickerOption, ...]:
-    stored = (job.outputs.get("find_times") or {}).get("options", [])
-    return tuple(
-        PickerOption(
-            index=i,
-            start=datetime.fromisoformat(s["start"]),
-            end=datetime.fromisoformat(s["end"]),
-        )
-        for i, s in enumerate(stored)
-    )
+    found = output(job, FindTimes)
+    stored = found.options if found else ()
+    return tuple(PickerOption(index=i, start=s.start, end=s.end) for i, s in enumerate(stored))
 
 
 def _chosen_job(session: Session, job_id: uuid.UUID) -> SequenceJob | None:
     return session.exec(
         select(SequenceJob).where(SequenceJob.idempotency_key == picker_key(job_id))
     ).first()
-
-
-def _slot_json(start: datetime, end: datetime, reasons: Sequence[str] = ()) -> dict[str, Any]:
-    return {"start": start.isoformat(), "end": end.isoformat(), "reasons": list(reasons)}
 
 
 # --- the rep's clicks ---------------------------------------------------------------------------
@@ -177,7 +161,11 @@ def _open_picker(
 ) -> tuple[PickerView | None, SchedulingRequest | None, str]:
     """The picker if the clicker may use it now, else why not."""
     job = session.get(SequenceJob, job_id)
-    if job is None or job.event_type != FIND_EVENT or "offer_times" not in job.outputs:
+    if (
+        job is None
+        or job.event_type != EventType.calendar_find_times
+        or "offer_times" not in job.outputs
+    ):
         return None, None, "This time picker is gone; `/schedule times …` makes a new one."
     request, rep, _ = load_request(session, job)
     if not rep.allows(slack_user_id):
@@ -231,13 +219,13 @@ def choose(
         child, created = insert_job(
             session,
             Event(
-                type=CHOSEN_EVENT,
+                type=EventType.calendar_times_chosen,
                 org_id=parent.org_id,
                 idempotency_key=picker_key(job_id),
                 source="slack:time_picker",
                 rep_id=parent.rep_id,
                 request_id=parent.request_id,
-                payload={"choice": choice, "options": picked, "by": slack_user_id},
+                payload=TimesChosen(choice=choice, options=tuple(picked), by=slack_user_id),
                 parent_job_id=parent.id,
                 correlation_id=parent.correlation_id,
             ),
@@ -273,7 +261,8 @@ def act_on_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     if request.status in FINISHED_STATUSES:
         return StepResult(output={"skipped": request.status}, stop=True)
-    choice = job.trigger_payload["choice"]
+    picked = payload(job, TimesChosen)
+    choice = picked.choice
     if choice == "handle":
         request.paused_from, request.status = request.status, RequestStatus.paused
         request.next_action_at = request.next_action_type = None
@@ -283,10 +272,10 @@ def act_on_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
         return StepResult(output={"handled_by": "rep"}, stop=True)
     parent = ctx.session.get_one(SequenceJob, job.parent_job_id)
     options = _options(parent)
-    chosen = [options[i] for i in job.trigger_payload["options"]]
+    chosen = [options[i] for i in picked.options]
     if choice == "email":
         # The first-email step offers the request's proposed slots: make them the chosen ones.
-        request.proposed_slots = [_slot_json(o.start, o.end) for o in chosen]
+        request.proposed_slots = [OfferedSlot(o.start, o.end, ()).to_json() for o in chosen]
         request.updated_at = ctx.now
         ctx.session.add(request)
         return draft_initial_email(job, ctx)

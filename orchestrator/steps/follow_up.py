@@ -31,6 +31,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
+from orchestrator.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
 from orchestrator.steps.scheduling import (
     audit,
     fold_rep_note,
@@ -117,7 +118,7 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         why = "they replied" if replied else f"request is {request.status}"
         audit(ctx, request, "follow_up_skipped", why)
         return StepResult(output={"skipped": why}, stop=True)
-    return StepResult(output={"attempt": request.attempt_count})
+    return StepResult(output=CheckFollowUp(attempt=request.attempt_count))
 
 
 def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
@@ -158,7 +159,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     last = last_outbound(ctx.session, request)
     if last is None:
         raise PermanentError("no email has gone out on this request, so there is no thread")
-    attempt = int(job.outputs["check_follow_up"]["attempt"])
+    attempt = required(job, CheckFollowUp).attempt
     start, end = slot_window(request, now=ctx.now)
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
     external = [a for a in attendees if a.side == "external"]
@@ -191,21 +192,20 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     )
     if problems:
         return _not_drafted(ctx, request, problems)
-    offered = [
-        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
-        for s in slots
-        if s.start in draft.slots
-    ]
+    offered = tuple(
+        OfferedSlot(s.start, s.end, tuple(s.reasons)) for s in slots if s.start in draft.slots
+    )
     tone = follow_up_tone(attempt)
+    starts = [s.start.isoformat() for s in offered]
     audit(ctx, request, "draft_created", f"follow-up {attempt} ({tone}) drafted for approval")
     return StepResult(
-        output={"attempt": attempt, "tone": tone, "slots": offered},
+        output=DraftFollowUp(attempt=attempt, tone=tone, slots=offered),
         actions=[
             ProposedAction(
                 action_type=ActionType.email_follow_up,
                 key="email_follow_up",
                 action_data=_email_data(job, ctx, draft.subject, draft.body, last, attendees)
-                | {"slots": [s["start"] for s in offered], "attempt": attempt, "tone": tone},
+                | {"slots": starts, "attempt": attempt, "tone": tone},
                 reasoning=_reasoning(last, attempt=attempt, tone=tone, now=ctx.now),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
@@ -307,7 +307,7 @@ def _record_sent(
 ) -> None:
     assert action.result is not None
     request.attempt_count += 1
-    request.proposed_slots = list(job.outputs["draft_follow_up"]["slots"])
+    request.proposed_slots = [s.to_json() for s in required(job, DraftFollowUp).slots]
     if request.email_thread_id is None:
         request.email_thread_id = action.result["thread_id"]
     audit(

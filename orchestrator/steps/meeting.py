@@ -37,10 +37,13 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.event_types import MeetingEnded, MeetingRecovery, ReminderDue, payload, trigger
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notifications import claim, record_ts
 from orchestrator.notify import tell_rep
+from orchestrator.outputs import DraftRecovery, OfferedSlot, required
+from orchestrator.shapes import ShapeError
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
 from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
 from orchestrator.views import MeetingCheck, start_token
@@ -124,7 +127,10 @@ def _overrides(session: Session, request: SchedulingRequest) -> dict[str, str]:
 
 
 def _payload_start(job: SequenceJob) -> datetime:
-    return datetime.fromisoformat(job.trigger_payload["meeting_start"])
+    data = trigger(job)
+    if not isinstance(data, ReminderDue | MeetingEnded):
+        raise ShapeError(f"job {job.id}: a {job.event_type} is about no meeting")
+    return data.meeting_start
 
 
 def _first_subject(session: Session, request: SchedulingRequest) -> str:
@@ -212,7 +218,7 @@ def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     booked before the reminder time (a same-morning booking's confirmation says it all)."""
     request, _, _ = load_request(ctx.session, job)
     start = _payload_start(job)
-    due = datetime.fromisoformat(job.trigger_payload["due_at"])
+    due = payload(job, ReminderDue).due_at
     booked = _booked_at(ctx.session, request)
     why = None
     if request.status != RequestStatus.confirmed:
@@ -402,7 +408,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     meeting, and the request goes back to negotiating. Both skip the slots the meeting just had,
     because fresh times start a day out.
     """
-    reason = str(job.trigger_payload["reason"])
+    reason = payload(job, MeetingRecovery).reason
     request, rep, attendees = load_request(ctx.session, job)
     waiting, _ = RECOVERY[reason]
     if request.status != waiting:
@@ -442,16 +448,16 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     if problems:
         return _not_drafted(ctx, request, "recovery email", problems)
     length = timedelta(minutes=request.duration_minutes)
-    offered = [{"start": s.isoformat(), "end": (s + length).isoformat()} for s in draft.slots]
+    offered = tuple(OfferedSlot(s, s + length) for s in draft.slots)
     audit(ctx, request, "draft_created", f"{reason.replace('_', '-')} recovery drafted")
     return StepResult(
-        output={"reason": reason, "slots": offered},
+        output=DraftRecovery(reason=reason, slots=offered),
         actions=[
             ProposedAction(
                 action_type=action_type,
                 key=action_type.value,
                 action_data=_email_data(job, ctx, action_type.value, draft, attendees, last)
-                | {"slots": [s["start"] for s in offered]},
+                | {"slots": [s.start.isoformat() for s in offered]},
                 reasoning=_recovery_reasoning(reason, request.no_show_count),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
@@ -470,14 +476,14 @@ def _recovery_reasoning(reason: str, no_shows: int) -> str:
 def record_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Sent: follow-ups resume on the usual cadence. Not sent: the request stays where the rep's
     answer left it (no-show or negotiating) with nothing scheduled; the Home tab shows it."""
-    reason = str(job.trigger_payload["reason"])
+    reason = payload(job, MeetingRecovery).reason
     request, _, _ = load_request(ctx.session, job)
     action = _job_action(ctx.session, job)
     assert action is not None
     waiting, after = RECOVERY[reason]
     if action.status == ActionStatus.executed and action.result:
         request.attempt_count += 1
-        request.proposed_slots = list(job.outputs["draft_recovery"]["slots"])
+        request.proposed_slots = [s.to_json() for s in required(job, DraftRecovery).slots]
         if request.status == waiting:
             request.status = after
             request.next_action_type = "follow_up"

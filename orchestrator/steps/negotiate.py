@@ -7,7 +7,6 @@ only proposes actions; the rep approves each one.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -23,6 +22,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.event_types import reply_id
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import audit, message_id, record_booking
@@ -41,7 +41,7 @@ def _context(
     attendees = list(
         session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
     )
-    inbound = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    inbound = session.get_one(EmailMessage, reply_id(job))
     return request, rep, attendees, inbound
 
 

@@ -9,7 +9,6 @@ share these, so `respond` and `negotiate` need not import each other.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,10 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator import recipients
+from orchestrator.event_types import reply_id
 from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.outputs import Assess, UnderstandReply, output
+from orchestrator.shapes import ShapeError
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import free_slots, message_id, slot_query
 from skills.draft_email import CounterProposalInput, counter_proposal_email
@@ -47,9 +49,15 @@ class Reply:
     rep: Rep
     attendees: list[SchedulingAttendee]
     inbound: EmailMessage
-    analysis: dict[str, Any]
-    decision: dict[str, Any]
+    analysis: UnderstandReply | None  # None after a decision card: no reply was read anew
+    decision: Assess  # empty when the sequence has no `assess` step
     tz: str  # the zone the sender's words mean
+
+    @property
+    def understood(self) -> UnderstandReply:
+        if self.analysis is None:
+            raise ShapeError(f"job {self.job.id}: no understand_reply output")
+        return self.analysis
 
     @property
     def sender(self) -> SchedulingAttendee | None:
@@ -77,7 +85,7 @@ class Reply:
 def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
     """The reply the job is about (`email_message_id` in its payload) and its request."""
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    inbound = ctx.session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    inbound = ctx.session.get_one(EmailMessage, reply_id(job))
     return Reply(
         job=job,
         ctx=ctx,
@@ -89,8 +97,8 @@ def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
             )
         ),
         inbound=inbound,
-        analysis=job.outputs.get("understand_reply") or {},
-        decision=job.outputs.get("assess") or {},
+        analysis=output(job, UnderstandReply),
+        decision=output(job, Assess) or Assess(),
         tz=prospect_tz(ctx.session, request, inbound.sender),
     )
 
@@ -132,7 +140,7 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
     if chosen is not None:
         return StepResult(
             output={"booking": chosen.isoformat()},
-            actions=[calendar_action(reply, chosen, reasoning=reply.analysis["reasoning"])],
+            actions=[calendar_action(reply, chosen, reasoning=reply.understood.reasoning)],
         )
     why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
     return StepResult(

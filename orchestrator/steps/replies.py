@@ -6,9 +6,7 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -24,11 +22,13 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.decisions import decision_view, recipient_view
+from orchestrator.event_types import reply_id
 from orchestrator.events import StepContext, StepResult
 from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notifications import claim, gate
 from orchestrator.notify import release_time
+from orchestrator.outputs import Assess, UnderstandReply, output, required
 from orchestrator.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
@@ -41,7 +41,7 @@ EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book
 
 
 def _reply_of(session: Session, job: SequenceJob) -> tuple[EmailMessage, SchedulingRequest]:
-    row = session.get_one(EmailMessage, uuid.UUID(job.trigger_payload["email_message_id"]))
+    row = session.get_one(EmailMessage, reply_id(job))
     return row, session.get_one(SchedulingRequest, job.request_id)
 
 
@@ -60,23 +60,28 @@ def _proposed(request: SchedulingRequest) -> list[datetime]:
 
 
 def _analysis_output(
-    analysis: IntentAnalysis, *, row: EmailMessage, matched: datetime | None
-) -> dict[str, Any]:
-    return {
-        "email_message_id": str(row.id),
-        "intent": analysis.intent,
-        "confidence": analysis.confidence,
-        "sentiment": analysis.sentiment,
-        "escalate": analysis.escalate,
-        "source": analysis.source,
-        "reasoning": analysis.reasoning,
-        "matched_slot": matched.isoformat() if matched else None,
-        "question": analysis.question,
-        "delegate_name": analysis.delegate_name,
-        "delegate_email": analysis.delegate_email,
-        "ooo_return": analysis.ooo_return.isoformat() if analysis.ooo_return else None,
-        "reschedule_later": analysis.reschedule_later,
-    }
+    analysis: IntentAnalysis,
+    *,
+    row: EmailMessage,
+    matched: datetime | None,
+    proposed_times: tuple[datetime, ...],
+) -> UnderstandReply:
+    return UnderstandReply(
+        email_message_id=str(row.id),
+        intent=analysis.intent,
+        confidence=analysis.confidence,
+        sentiment=analysis.sentiment,
+        escalate=analysis.escalate,
+        source=analysis.source,
+        reasoning=analysis.reasoning,
+        matched_slot=matched,
+        question=analysis.question,
+        delegate_name=analysis.delegate_name,
+        delegate_email=analysis.delegate_email,
+        ooo_return=analysis.ooo_return,
+        reschedule_later=analysis.reschedule_later,
+        proposed_times=proposed_times,
+    )
 
 
 def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -88,12 +93,14 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     llm = llm_for(ctx.deps, org_id=job.org_id, rep_id=job.rep_id)
     analysis = detect_intent(body, proposed=proposed, now=ctx.now, tz=tz, llm=llm)
     pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
-    output = _analysis_output(
-        analysis, row=row, matched=proposed[pick] if pick is not None else None
-    )
     # The times a counter-proposal names, read once here for deciding and for booking.
     offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
-    output["proposed_times"] = [p.start.isoformat() for p in offered if p.grain in EXACT]
+    understood = _analysis_output(
+        analysis,
+        row=row,
+        matched=proposed[pick] if pick is not None else None,
+        proposed_times=tuple(p.start for p in offered if p.grain in EXACT),
+    )
     record_action(
         ctx.session,
         org_id=request.org_id,
@@ -101,14 +108,14 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
         kind="reply_received",
         actor="prospect",
         reasoning=analysis.reasoning,
-        details={"from": row.sender, **output},
+        details={"from": row.sender, **understood.to_json()},
         now=ctx.now,
     )
     if request.status == RequestStatus.awaiting_response:
         request.status = RequestStatus.negotiating
         request.updated_at = ctx.now
         ctx.session.add(request)
-    return StepResult(output=output)
+    return StepResult(output=understood)
 
 
 # --- tell_rep ----------------------------------------------------------------------------------
@@ -121,7 +128,7 @@ def _when(moment: datetime, tz: str) -> str:
 
 
 def summary_of(
-    row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: dict[str, Any]
+    row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: UnderstandReply
 ) -> str:
     """`reply_summary` of a stored reply, as its rep is told it (and a re-posted card shows)."""
     return reply_summary(
@@ -134,24 +141,23 @@ def summary_of(
 
 
 def reply_summary(
-    *, ref: str, sender: str, body: str, analysis: dict[str, Any], rep_tz: str
+    *, ref: str, sender: str, body: str, analysis: UnderstandReply, rep_tz: str
 ) -> str:
     """The rep's DM: what the prospect wrote (escaped) and what Convene understood."""
     lines = [
         f":incoming_envelope: *{escape_mrkdwn(ref)}* · {escape_mrkdwn(sender)} replied:",
         quote_mrkdwn(body or "(no new text)"),
-        f"Convene reads it as *{analysis['intent'].replace('_', ' ')}* "
-        f"({analysis['confidence']} confidence, {analysis['sentiment']}).",
+        f"Convene reads it as *{analysis.intent.replace('_', ' ')}* "
+        f"({analysis.confidence} confidence, {analysis.sentiment}).",
     ]
-    if analysis.get("matched_slot"):
-        matched = datetime.fromisoformat(analysis["matched_slot"])
-        lines.append(f"Matches the time you offered: {_when(matched, rep_tz)}.")
-    if analysis.get("question"):
-        lines.append(f"They ask: _{escape_mrkdwn(analysis['question'])}_")
-    if analysis.get("delegate_email") or analysis.get("delegate_name"):
-        who = analysis.get("delegate_email") or analysis.get("delegate_name")
+    if analysis.matched_slot:
+        lines.append(f"Matches the time you offered: {_when(analysis.matched_slot, rep_tz)}.")
+    if analysis.question:
+        lines.append(f"They ask: _{escape_mrkdwn(analysis.question)}_")
+    if analysis.delegate_email or analysis.delegate_name:
+        who = analysis.delegate_email or analysis.delegate_name
         lines.append(f"They point to someone else: {escape_mrkdwn(str(who))}.")
-    if analysis.get("escalate"):
+    if analysis.escalate:
         lines.append(":eyes: Convene is not sure about this one; please read the reply.")
     lines.append("Nothing has been sent to them.")
     return "\n".join(lines)
@@ -187,12 +193,12 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     rep = ctx.session.get_one(Rep, request.rep_id)
     if not gate(ctx.session, rep=rep, now=ctx.now, cap=None).open:
         return StepResult(defer_until=release_time(rep, ctx.now))
-    analysis = job.outputs["understand_reply"]
-    decision = job.outputs.get("assess") or {}
+    analysis = required(job, UnderstandReply)
+    decision = output(job, Assess) or Assess()
     text = summary_of(row, request, rep, analysis)
     channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
-    if decision.get("needs_rep"):
+    if decision.needs_rep:
         fallback, blocks = ctx.deps.cards.decision(
             decision_view(request, rep, decision, reply=text)
         )
@@ -203,7 +209,7 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         fallback, blocks = ctx.deps.cards.decision(view)
         posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     else:
-        if analysis["intent"] == "accept" and decision.get("subtype") == "collecting_responses":
+        if analysis.intent == "accept" and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
         posted = ctx.deps.chat.post_message(channel=channel, text=text)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.

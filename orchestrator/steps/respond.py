@@ -30,7 +30,10 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator import recipients
+from orchestrator.event_types import DecisionMade, payload
 from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.outputs import Assess, UnderstandReply, output
+from orchestrator.shapes import ShapeError
 from orchestrator.steps import offers
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
@@ -64,25 +67,23 @@ def _times(values: list[str]) -> list[datetime]:
 
 
 def on_accept(reply: Reply) -> StepResult:
-    matched = reply.analysis.get("matched_slot")
+    matched = reply.understood.matched_slot
     if matched is None:
         return _clarify(reply, "which_option")
-    if reply.decision["subtype"] != "all_confirmed":
+    if reply.decision.subtype != "all_confirmed":
         # Seed 003: book only when every required attendee agrees; the rep hears who is left.
-        return _stop("waiting for the other attendees", matched_slot=matched)
-    return offers.book_or_counter(reply, candidates=_times([matched]))
+        return _stop("waiting for the other attendees", matched_slot=matched.isoformat())
+    return offers.book_or_counter(reply, candidates=[matched])
 
 
 def on_counter(reply: Reply) -> StepResult:
-    return offers.book_or_counter(reply, candidates=_times(reply.analysis["proposed_times"]))
+    return offers.book_or_counter(reply, candidates=list(reply.understood.proposed_times))
 
 
 def on_question(reply: Reply) -> StepResult:
     draft = answer_email(
         AnswerInput(
-            **reply.common(
-                first_name=reply.first_name(), question=str(reply.analysis.get("question") or "")
-            )
+            **reply.common(first_name=reply.first_name(), question=reply.understood.question or "")
         )
     )
     return StepResult(
@@ -103,7 +104,7 @@ def on_question(reply: Reply) -> StepResult:
 def on_delegate(reply: Reply) -> StepResult:
     """A hand-over to someone already on the request gets a note now; anyone else was named
     by untrusted text, so `tell_rep` asked the rep to confirm them first (`steps.delegate`)."""
-    address = reply.analysis.get("delegate_email")
+    address = reply.understood.delegate_email
     if not address:
         return _stop("they named someone without an address")
     delegate = recipients.attendee(address, reply.attendees)
@@ -150,10 +151,9 @@ def on_out_of_office(reply: Reply) -> StepResult:
 
 
 def _back(reply: Reply) -> datetime | None:
-    text = reply.analysis.get("ooo_return")
-    if not text:
+    day = reply.understood.ooo_return
+    if not day:
         return None
-    day = datetime.fromisoformat(text).date()
     return back_at(day, reply.tz)
 
 
@@ -221,18 +221,18 @@ HANDLERS: dict[str, Callable[[Reply], StepResult]] = {
 
 
 def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
-    analysis = job.outputs.get("understand_reply") or {}
-    decision = job.outputs.get("assess") or {}
+    analysis = output(job, UnderstandReply)
+    decision = output(job, Assess)
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    intent = analysis.get("intent", "unclear")
+    intent = analysis.intent if analysis is not None else "unclear"
     # Asking for another time once the meeting is booked means moving it; other replies on a
     # booked request are only reported.
     open_for = NEGOTIATING_STATUSES | (BOOKED_STATUSES if intent in MOVES else set())
     if request.status not in open_for:
         return _stop(f"the request is {request.status}")
-    if decision.get("needs_rep"):
-        return _stop("a decision for the rep", decision=decision.get("subtype"))
-    if decision.get("subtype") == "getting_alternatives" and intent in MOVES:
+    if decision is not None and decision.needs_rep:
+        return _stop("a decision for the rep", decision=decision.subtype)
+    if decision is not None and decision.subtype == "getting_alternatives" and intent in MOVES:
         # Seed 003: their time is one of the alternatives the rep picks from once all are in.
         return _stop("gathering everyone's alternatives", decision="getting_alternatives")
     handler = HANDLERS.get(intent)
@@ -246,16 +246,18 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
 
 def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose on a decision card (`orchestrator.decisions.resolve`)."""
-    payload = job.trigger_payload
+    decided = payload(job, DecisionMade)
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
     if request.status not in NEGOTIATING_STATUSES | BOOKED_STATUSES:
         return _stop(f"the request is {request.status}")
-    if not payload.get("email_message_id"):
+    if not decided.email_message_id:
         return _stop("no reply to answer")
     reply = load_reply(job, ctx)
-    choice = payload["choice"]
+    choice = decided.choice
     if choice == "book_slot":
-        slot = datetime.fromisoformat(payload["slot"])
+        slot = decided.slot
+        if slot is None:
+            raise ShapeError(f"job {job.id}: book_slot names no slot")
         return StepResult(
             output={"booking": slot.isoformat()},
             actions=[offers.calendar_action(reply, slot, reasoning="You picked this time.")],

@@ -22,6 +22,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.event_types import EventType, RedraftRequested, payload
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
@@ -221,11 +222,11 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
 def _slots_reasoning(
     ctx: StepContext, request: SchedulingRequest, count: int, job: SequenceJob
 ) -> str:
-    if job.event_type == "redraft_requested":
-        if stale := job.trigger_payload.get("stale"):
+    if job.event_type == EventType.redraft_requested:
+        redraft = payload(job, RedraftRequested)
+        if stale := redraft.stale:
             return f"Redrafted with fresh times: the last draft could not go out ({stale})."
-        note = job.trigger_payload["note"]
-        return f"Redrafted after your note “{note}”: {job.trigger_payload['rules']}"
+        return f"Redrafted after your note “{redraft.note}”: {redraft.rules}"
     unreadable = ctx.session.exec(
         select(SchedulingAction).where(
             SchedulingAction.request_id == request.id,
@@ -280,12 +281,14 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.updated_at = ctx.now
         ctx.session.add(request)
         redraft = Event(
-            type="redraft_requested",
+            type=EventType.redraft_requested,
             org_id=request.org_id,
             idempotency_key=f"redraft:{action.id}",
             rep_id=request.rep_id,
             request_id=request.id,
-            payload={"note": (action.result or {})["reject_reason"], "rules": rules.describe()},
+            payload=RedraftRequested(
+                note=(action.result or {})["reject_reason"], rules=rules.describe()
+            ),
         )
         return StepResult(output={"action_status": action.status}, events=[redraft])
     else:

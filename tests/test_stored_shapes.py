@@ -1,0 +1,197 @@
+"""Rows written by the version before typed payloads and outputs still load, unchanged.
+
+Each JSON below is what that version stored, built the way it built it (dict literals,
+`isoformat()`); reading it through its shape and writing it back must give the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from db.models import JobStatus, SequenceJob
+from orchestrator.event_types import (
+    PAYLOADS,
+    EventType,
+    MeetingRecovery,
+    ReminderDue,
+    payload,
+)
+from orchestrator.outputs import (
+    Assess,
+    CheckFollowUp,
+    DraftFollowUp,
+    DraftRecovery,
+    FindTimes,
+    OfferTimes,
+    StepOutput,
+    UnderstandReply,
+    output,
+)
+from orchestrator.runner import run_step
+from orchestrator.shapes import ShapeError
+from tests.support.stack import Stack
+
+START = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+END = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
+MESSAGE_ID = "3f2b8c1e-0d4a-4f0e-9a51-6b1c2d3e4f50"
+
+OLD_PAYLOADS: list[tuple[EventType, dict[str, Any]]] = [
+    (EventType.scheduling_requested, {"ref": "ACME-1"}),
+    (EventType.calendar_find_times, {"ref": "ACME-2"}),
+    (EventType.redraft_requested, {"note": "only mornings", "rules": "mornings only"}),
+    (EventType.redraft_requested, {"stale": "the slot was taken"}),
+    (EventType.email_received, {"email_message_id": MESSAGE_ID, "matched_by": "thread"}),
+    (
+        EventType.decision_made,
+        {"choice": "book_slot", "slot": START.isoformat(), "email_message_id": MESSAGE_ID},
+    ),
+    (EventType.decision_made, {"choice": "offer_times", "slot": None, "email_message_id": None}),
+    (
+        EventType.recipient_confirmed,
+        {"email_message_id": MESSAGE_ID, "address": "b@x.io", "name": "B", "decided_by": "U1"},
+    ),
+    (EventType.follow_up_due, {"due_at": START.isoformat()}),
+    (EventType.morning_brief_due, {"day": "2026-12-03"}),
+    (EventType.reminder_due, {"meeting_start": START.isoformat(), "due_at": END.isoformat()}),
+    (EventType.meeting_ended, {"meeting_start": START.isoformat()}),
+    (EventType.meeting_recovery, {"reason": "no_show", "meeting_start": START.isoformat()}),
+    (EventType.calendar_times_chosen, {"choice": "email", "options": [0, 2], "by": "U1"}),
+]
+
+
+@pytest.mark.parametrize(("event_type", "stored"), OLD_PAYLOADS)
+def test_an_old_payload_loads_and_writes_back_the_same_text(
+    event_type: EventType, stored: dict[str, Any]
+) -> None:
+    loaded = PAYLOADS[event_type].from_json(json.loads(json.dumps(stored)))
+    assert json.dumps(loaded.to_json()) == json.dumps(stored)
+
+
+def test_an_old_job_row_reads_back_typed() -> None:
+    job = SequenceJob(
+        org_id="T1",
+        event_type="reminder_due",
+        event_source="clock",
+        trigger_payload={"meeting_start": START.isoformat(), "due_at": END.isoformat()},
+        idempotency_key="k",
+        correlation_id="c",
+        run_after=START,
+        created_at=START,
+        updated_at=START,
+    )
+    assert payload(job, ReminderDue) == ReminderDue(meeting_start=START, due_at=END)
+    with pytest.raises(ShapeError):
+        payload(job, MeetingRecovery)
+
+
+def _slot(reasons: list[str] | None) -> dict[str, Any]:
+    slot: dict[str, Any] = {"start": START.isoformat(), "end": END.isoformat()}
+    if reasons is not None:
+        slot["reasons"] = reasons
+    return slot
+
+
+OLD_OUTPUTS: list[tuple[type[StepOutput], dict[str, Any]]] = [
+    (
+        UnderstandReply,
+        {
+            "email_message_id": MESSAGE_ID,
+            "intent": "out_of_office",
+            "confidence": "high",
+            "sentiment": "neutral",
+            "escalate": False,
+            "source": "rules",
+            "reasoning": "auto-reply",
+            "matched_slot": START.isoformat(),
+            "question": None,
+            "delegate_name": None,
+            "delegate_email": None,
+            "ooo_return": date(2026, 12, 7).isoformat(),
+            "reschedule_later": None,
+            "proposed_times": [START.isoformat(), END.isoformat()],
+        },
+    ),
+    (
+        Assess,
+        {
+            "next_action": "waiting_for_decision",
+            "subtype": "resolve_conflict",
+            "needs_rep": True,
+            "score": 40,
+            "reasons": ["a: only Thursday"],
+            "summary": "no common slot",
+            "attendees": ["a", "b"],
+            "slot": None,
+            "alternatives": [
+                {"slot": START.isoformat(), "attendees": ["a"], "fits_all": False},
+            ],
+        },
+    ),
+    (FindTimes, {"options": [_slot(["early for them"]), _slot([])]}),
+    (OfferTimes, {"channel": "D1", "ts": "1700000000.000100"}),
+    (CheckFollowUp, {"attempt": 2}),
+    (DraftFollowUp, {"attempt": 2, "tone": "gentle", "slots": [_slot([])]}),
+    (DraftRecovery, {"reason": "no_show", "slots": [_slot(None)]}),
+]
+
+
+@pytest.mark.parametrize(("shape", "stored"), OLD_OUTPUTS)
+def test_an_old_step_output_loads_and_writes_back_the_same_text(
+    shape: type[StepOutput], stored: dict[str, Any]
+) -> None:
+    job = SequenceJob(
+        org_id="T1",
+        event_type="email_received",
+        event_source="mail",
+        outputs={shape.STEP: json.loads(json.dumps(stored))},
+        idempotency_key="k",
+        correlation_id="c",
+        run_after=START,
+        created_at=START,
+        updated_at=START,
+    )
+    loaded = output(job, shape)
+    assert loaded is not None
+    assert json.dumps(loaded.to_json()) == json.dumps(stored)
+
+
+def test_an_understand_reply_from_before_proposed_times_still_loads() -> None:
+    (_, stored) = OLD_OUTPUTS[0]
+    older = {k: v for k, v in stored.items() if k != "proposed_times"}
+    assert UnderstandReply.from_json(older).proposed_times == ()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"reason": "no_show"},
+        {"reason": "no_show", "meeting_start": "not a time"},
+        {"reason": 7, "meeting_start": START.isoformat()},
+    ],
+)
+def test_a_payload_that_does_not_fit_fails_its_job_not_the_worker(
+    stack: Stack, bad: dict[str, Any]
+) -> None:
+    with stack.deps.uow() as uow:
+        job = SequenceJob(
+            org_id="T1",
+            event_type=EventType.meeting_recovery,
+            event_source="slack",
+            trigger_payload=bad,
+            idempotency_key="bad-payload",
+            correlation_id="c",
+            run_after=stack.clock.now(),
+            created_at=stack.clock.now(),
+            updated_at=stack.clock.now(),
+        )
+        uow.session.add(job)
+        uow.commit()
+        job_id = job.id
+    assert run_step(stack.deps, job_id) == JobStatus.failed
+    (row,) = stack.rows(SequenceJob)
+    assert row.last_error is not None and row.last_error.startswith("ShapeError: ")
+    assert "meeting_recovery payload" in row.last_error
