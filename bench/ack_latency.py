@@ -59,7 +59,7 @@ from db.models import EmailMessage, SchedulingRequest  # noqa: E402
 from orchestrator import jobs  # noqa: E402
 from orchestrator.bootstrap import bootstrap  # noqa: E402
 from orchestrator.deps import Deps  # noqa: E402
-from orchestrator.embedded import run_in_background  # noqa: E402
+from orchestrator.engine.embedded import run_in_background  # noqa: E402
 from orchestrator.logs import configure as configure_logs  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
 

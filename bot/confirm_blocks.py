@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
-from orchestrator.event_types import EventType
-from orchestrator.intake import START_EVENTS, ScheduleCommand
+from orchestrator.commands.new_request import START_EVENTS, ScheduleCommand
+from orchestrator.engine.event_types import EventType
 from orchestrator.mrkdwn import escape_mrkdwn as escape
 
 BUTTON_VALUE_LIMIT = 2000  # Slack refuses a button whose value is longer

@@ -28,10 +28,10 @@ from db.migrate import upgrade
 from db.models import LocalCalendarEvent, PendingAction, SchedulingAction, SchedulingRequest
 from orchestrator.bootstrap import bootstrap
 from orchestrator.deps import Deps
-from orchestrator.embedded import drain
+from orchestrator.engine.embedded import drain
 from orchestrator.logs import configure as configure_logs
-from orchestrator.reconciler import reconcile
 from orchestrator.settings import Settings
+from orchestrator.timers.reconciler import reconcile
 
 SECRET = "demo-signing-secret"
 REP = {

@@ -22,7 +22,7 @@ from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
 from orchestrator.deps import Deps
-from orchestrator.notify import tell_rep
+from orchestrator.notices.post import post_notice
 
 StartResponse = Callable[..., Any]
 
@@ -105,14 +105,14 @@ def oauth_callback(deps: Deps, provider: str, query: str) -> tuple[str, str]:
     except OAuthError as exc:
         return "400 Bad Request", _page("Not connected", f"{exc}. Run /schedule connect again.")
     if connected.mail_provider is None:
-        tell_rep(
+        post_notice(
             deps,
             rep_id=connected.rep_id,
             text=f":white_check_mark: Your {provider.capitalize()} calendar is connected.",
         )
         return "200 OK", _page("Connected", "Your calendar is connected. You can close this tab.")
     _use_mailbox(deps, connected)
-    tell_rep(
+    post_notice(
         deps,
         rep_id=connected.rep_id,
         text=f":white_check_mark: Your {provider.capitalize()} calendar and mailbox are "

@@ -17,11 +17,11 @@ from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
 from connectors.slack import SlackChat, make_web_client
 from db.engine import make_engine, make_session_factory
 from orchestrator.deps import Deps
+from orchestrator.engine.wakeups import WakeUps
 from orchestrator.llm_budget import llm_client
 from orchestrator.providers import RepMailboxes, calendar_factory, credential_store, oauth_flow
 from orchestrator.settings import Settings
 from orchestrator.views import Cards
-from orchestrator.wakeups import WakeUps
 
 
 def slack_cards() -> Cards:

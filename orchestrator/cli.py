@@ -138,7 +138,7 @@ def web() -> None:
     from bot.web import serve
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.embedded import run_in_background
+    from orchestrator.engine.embedded import run_in_background
 
     settings = _settings()
     _require_slack(settings)
@@ -159,7 +159,7 @@ def socket() -> None:
     from bot.socket import socket_mode_handler
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.embedded import run_in_background
+    from orchestrator.engine.embedded import run_in_background
 
     settings = _settings()
     if not settings.slack_app_token:
@@ -179,7 +179,7 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
     A Redis outage is waited out: the worker reconnects when Redis is back."""
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.processes import run_worker
+    from orchestrator.engine.processes import run_worker
 
     settings = _settings()
     if settings.redis_url is None:
@@ -200,7 +200,7 @@ def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> No
 
     A failed tick (Redis or the database down) is logged and retried after a growing pause."""
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.processes import run_clock
+    from orchestrator.engine.processes import run_clock
 
     deps = bootstrap(_settings())
     if not run_clock(deps, once=once, echo=typer.echo):

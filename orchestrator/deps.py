@@ -21,10 +21,10 @@ from connectors.oauth import OAuthFlow
 from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, MailReader
 from db.models import Rep
 from db.uow import UnitOfWork
+from orchestrator.engine.wakeups import WakeUps
 from orchestrator.providers import RepMailboxes, embedded_reader
 from orchestrator.settings import Settings
 from orchestrator.views import Cards
-from orchestrator.wakeups import WakeUps
 
 
 @dataclass

@@ -25,18 +25,18 @@ def installed() -> Deps:
 
 
 def run_step(job_id: str) -> str:
-    from orchestrator.runner import run_step as run
+    from orchestrator.engine.runner import run_step as run
 
     return run(installed(), uuid.UUID(job_id))
 
 
 def execute_action(action_id: str) -> str:
-    from orchestrator.outbox import execute
+    from orchestrator.outbox.execute import execute
 
     return execute(installed(), uuid.UUID(action_id))
 
 
 def post_action_card(action_id: str) -> str:
-    from orchestrator.cards import post_action_card as post
+    from orchestrator.outbox.approval_cards import post_action_card as post
 
     return post(installed(), uuid.UUID(action_id))

@@ -17,7 +17,7 @@ from skills.compose_brief import Brief
 Card = tuple[str, list[dict[str, Any]]]  # fallback text, Block Kit blocks
 
 
-# --- approval cards (orchestrator.cards) --------------------------------------------------------
+# --- approval cards (orchestrator.outbox.approval_cards) ---------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ActionView:
     redrafted: bool = False
 
 
-# --- decision cards (orchestrator.decisions, orchestrator.recipients) ---------------------------
+# --- decision cards (commands.decision_cards, outbox.recipients) --------------------------
 
 LABELS = {
     "offer_times": "Offer fresh times",

@@ -19,8 +19,8 @@ Two levels, both pure (no I/O, no clock: ``now`` is passed in):
 The rules live in :mod:`skills.next_move`: ``model`` (the inputs, outputs and policy these
 functions take and return), ``attendee`` (one attendee's next move) and ``event`` (the event's).
 This module is the entry that runs them in order. "Decide" means three things in the codebase:
-this is the *agent's* next move; ``orchestrator/decisions.py`` carries out the rep's answer to a
-decision card, and ``bot/decision_blocks.py`` draws that card in Slack.
+this is the *agent's* next move; ``orchestrator/commands/decision_cards.py`` carries out the
+rep's answer to a decision card, and ``bot/decision_blocks.py`` draws that card in Slack.
 """
 
 from __future__ import annotations

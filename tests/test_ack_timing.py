@@ -12,7 +12,7 @@ import fakeredis
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import ManualClock
 from connectors.ports import Interval
-from orchestrator.embedded import run_in_background
+from orchestrator.engine.embedded import run_in_background
 from tests.support.stack import Stack, wait_for
 
 SLOW_SECONDS = 4.0

@@ -12,8 +12,8 @@ from bot.full_email import MAX_BODY_SECTIONS, body_sections, full_email_view
 from bot.local_slack import Message, block_errors
 from bot.meeting_blocks import meeting_check_card
 from db.models import PendingAction, Rep
-from orchestrator.cards import refresh_card
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.views import ActionView, MeetingCheck
 from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for
 

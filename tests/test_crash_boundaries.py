@@ -1,6 +1,6 @@
 """A process that dies between two commits leaves nothing parked forever (issue #12, class 5).
 
-Each test stops the code at one named commit boundary (`orchestrator.crashpoints`), forgets
+Each test stops the code at one named commit boundary (`orchestrator.engine.crashpoints`), forgets
 every wake-up Redis held (as a crash can), lets the clock's reconciler tick, and checks the end
 state from the rows and the provider calls: one send, the follow-up scheduled, nothing stuck.
 """
@@ -28,9 +28,9 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.crashpoints import SimulatedCrash, armed, crashpoint, load_environment
-from orchestrator.outbox import EXECUTION_LEASE, decide
-from orchestrator.reconciler import LOST_WAKEUP_GRACE, reconcile
+from orchestrator.engine.crashpoints import SimulatedCrash, armed, crashpoint, load_environment
+from orchestrator.outbox.execute import EXECUTION_LEASE, decide
+from orchestrator.timers.reconciler import LOST_WAKEUP_GRACE, reconcile
 from tests.fakes.provider_calls import CountingMailbox
 from tests.support.stack import REP_ID, Stack, wait_for
 
@@ -242,7 +242,7 @@ def test_the_environment_arms_points_with_a_rate(environment: None) -> None:
 def test_stop_freezes_the_process_at_the_point_until_sigcont() -> None:
     """`name:stop` holds a real process still there (state T) until it is continued."""
     code = (
-        "from orchestrator.crashpoints import crashpoint\n"
+        "from orchestrator.engine.crashpoints import crashpoint\n"
         "print('before', flush=True)\n"
         "crashpoint('outbox.claimed')\n"
         "print('after', flush=True)\n"

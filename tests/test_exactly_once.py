@@ -29,8 +29,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.outbox import decide, execute
-from orchestrator.reconciler import reconcile
+from orchestrator.outbox.execute import decide, execute
+from orchestrator.timers.reconciler import reconcile
 from tests.support.services import REDIS_URL, redis_db_number
 from tests.support.stack import REP_ID, Stack, wait_for
 
@@ -223,7 +223,7 @@ def test_worker_killed_after_send_is_resumed_and_sends_once(pg_stack: Stack) -> 
     stack.click("approve_action", card)
     wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "approve")
     stack.clock.advance(timedelta(seconds=30))
-    from orchestrator.reconciler import reconcile
+    from orchestrator.timers.reconciler import reconcile
 
     assert reconcile(stack.deps).actions == 1  # the wake-up goes to real Redis, not run here
     worker = _start_hanging_worker(stack, "mail")

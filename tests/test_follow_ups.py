@@ -28,7 +28,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.cadence import Cadence, follow_up_delay, stop_reason
-from orchestrator.due import DueReport, dispatch_due
+from orchestrator.timers.due import DueReport, dispatch_due
 from tests.support.stack import REP_EMAIL, Stack, wait_for
 from tests.test_mail_intake import a_reply, deliver
 from tests.test_negotiation import _approve_latest

@@ -25,7 +25,7 @@ from db.models import (
     SchedulingAction,
     SchedulingRequest,
 )
-from orchestrator.dashboard import dashboard_for
+from orchestrator.commands.dashboard import dashboard_for
 from orchestrator.mrkdwn import owner_only
 from tests.support.stack import OTHER_ID, REP_ID, SECRET, Stack, wait_for
 

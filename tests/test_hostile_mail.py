@@ -30,8 +30,8 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
-from orchestrator.embedded import drain
-from orchestrator.mail_intake import is_outage, poll_inboxes
+from orchestrator.engine.embedded import drain
+from orchestrator.inbox.intake import is_outage, poll_inboxes
 from skills.clean_text import clean_line, clean_text
 from skills.read_email import parse_email
 from tests.support.hostile_mail import FORBIDDEN, hostile_corpus, plain_message

@@ -25,7 +25,7 @@ from connectors.errors import TransientError
 from connectors.mail.local import LocalMailbox
 from connectors.ports import CalendarPort, OutboundEmail, SentEmail
 from db.models import ActionType, EmailMessage, PendingAction
-from orchestrator.outbox import execute
+from orchestrator.outbox.execute import execute
 from tests.support.stack import REP_EMAIL, Stack
 from tests.test_mail_intake import PROSPECT, a_reply, deliver, send_first_email
 from tests.test_meeting_lifecycle import (

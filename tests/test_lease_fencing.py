@@ -28,9 +28,9 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.crashpoints import armed
-from orchestrator.outbox import EXECUTION_LEASE, execute
-from orchestrator.runner import run_step
+from orchestrator.engine.crashpoints import armed
+from orchestrator.engine.runner import run_step
+from orchestrator.outbox.execute import EXECUTION_LEASE, execute
 from tests.fakes.provider_calls import CountingCalendar, CountingMailbox
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 

@@ -26,7 +26,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator import requests
+from orchestrator.commands import own_requests
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 
 PROSPECT = "john@acme.example"
@@ -302,7 +302,7 @@ def test_the_same_message_twice_is_one_row_and_one_job(stack: Stack) -> None:
 
 
 def cancel_the_request(stack: Stack) -> None:
-    outcome = requests.cancel(
+    outcome = own_requests.cancel(
         stack.deps, org_id=stack.slack.team_id, ref="ACME-1", slack_user_id=REP_ID
     )
     assert outcome.ok, outcome.message

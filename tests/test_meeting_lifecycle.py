@@ -32,7 +32,7 @@ from db.models import (
     SchedulingTemplate,
     SequenceJob,
 )
-from orchestrator.outbox import execute
+from orchestrator.outbox.execute import execute
 from orchestrator.steps.meeting import reminder_at
 from orchestrator.views import MeetingCheck
 from skills.draft_validation import word_count

@@ -33,10 +33,10 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
-from orchestrator.cards import post_action_card
-from orchestrator.due import dispatch_due
 from orchestrator.mrkdwn import owner_only
-from orchestrator.notifications import claim, in_quiet_hours, parse_clock
+from orchestrator.notices.gate import claim, in_quiet_hours, parse_clock
+from orchestrator.outbox.approval_cards import post_action_card
+from orchestrator.timers.due import dispatch_due
 from orchestrator.views import ActionView
 from skills.compose_brief import ActionInfo, BusyTime, RequestInfo, compose_brief
 from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 
 from db.models import ActionType, JobStatus, PendingAction, Rep, SequenceJob, SlackNotification
-from orchestrator.clock import tick
+from orchestrator.timers.tick import tick
 from tests.support.stack import REP_ID, Stack, wait_for
 from tests.test_mail_intake import a_reply, deliver, reply_jobs, send_first_email
 

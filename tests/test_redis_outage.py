@@ -36,7 +36,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.bootstrap import make_queue
-from orchestrator.wakeups import WakeUps
+from orchestrator.engine.wakeups import WakeUps
 from tests.conftest import T0
 from tests.support.services import REDIS_URL, redis_db_number
 from tests.support.stack import Stack, wait_for
@@ -149,7 +149,7 @@ def test_a_start_click_during_the_outage_is_answered_once_and_runs_when_redis_re
 
     # The clock's tick still does its database work; the wake-up waits for Redis.
     stack.clock.advance(timedelta(minutes=2))
-    from orchestrator.clock import tick
+    from orchestrator.timers.tick import tick
 
     assert tick(stack.deps).reconciled.jobs == 1
     assert [r.counts["jobs"] for r in stack.rows(JobRun, col(JobRun.name) == "reconcile")] == [1]
@@ -178,7 +178,7 @@ def test_an_approval_during_the_outage_is_sent_once_when_redis_returns(
     assert stack.click("approve_action", card).status == 200
     wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "approve")
     stack.clock.advance(timedelta(seconds=30))
-    from orchestrator.clock import tick
+    from orchestrator.timers.tick import tick
 
     assert tick(stack.deps).reconciled.actions == 1  # found, but it cannot be queued yet
     assert stack.inbox(PROSPECT) == []

@@ -23,8 +23,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.expiry import BOOK_MARGIN, OFFER_MARGIN, expires_at
-from orchestrator.outbox import decide, execute
+from orchestrator.outbox.execute import decide, execute
+from orchestrator.outbox.expiry import BOOK_MARGIN, OFFER_MARGIN, expires_at
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 
 PROSPECT = "john@acme.example"

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 
 from db.models import JobStatus, SequenceJob
-from orchestrator.event_types import (
+from orchestrator.engine.event_types import (
     PAYLOADS,
     EventType,
     MeetingRecovery,
     ReminderDue,
     payload,
 )
-from orchestrator.outputs import (
+from orchestrator.engine.outputs import (
     Assess,
     CheckFollowUp,
     DraftFollowUp,
@@ -31,8 +31,8 @@ from orchestrator.outputs import (
     UnderstandReply,
     output,
 )
-from orchestrator.runner import run_step
-from orchestrator.shapes import ShapeError
+from orchestrator.engine.runner import run_step
+from orchestrator.engine.shapes import ShapeError
 from tests.support.stack import Stack
 
 START = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)

@@ -28,10 +28,10 @@ from db.models import (
     SchedulingAttendee,
     SequenceJob,
 )
-from orchestrator.decisions import recipient_view
-from orchestrator.events import ProposedAction
-from orchestrator.outputs import UnderstandReply
-from orchestrator.recipients import (
+from orchestrator.commands.decision_cards import recipient_view
+from orchestrator.engine.events import ProposedAction
+from orchestrator.engine.outputs import UnderstandReply
+from orchestrator.outbox.recipients import (
     UntrustedRecipient,
     check,
     named_in,

@@ -136,7 +136,7 @@ def crash_points() -> str:
 
     if not (Path(orchestrator.__file__).parent / "crashpoints.py").exists():
         return ""
-    from orchestrator.crashpoints import POINTS  # type: ignore[import-not-found,unused-ignore]
+    from orchestrator.engine.crashpoints import POINTS  # type: ignore[import-not-found,unused-ignore]
 
     return ",".join(f"{point}:{CRASH_PROBABILITY}" for point in sorted(POINTS))
 

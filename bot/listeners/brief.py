@@ -23,9 +23,9 @@ from bot.brief_blocks import (
 )
 from bot.listeners.cards import parse_id
 from bot.listeners.meeting import apply_answer
-from orchestrator.cards import load_view, refresh_card
 from orchestrator.deps import Deps
-from orchestrator.outbox import decide
+from orchestrator.outbox.approval_cards import load_view, refresh_card
+from orchestrator.outbox.execute import decide
 from orchestrator.steps.brief import repost_decision_card
 
 log = structlog.get_logger(__name__)

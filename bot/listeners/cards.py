@@ -20,12 +20,12 @@ from bot.draft_modals import (
 )
 from bot.full_email import full_email_view
 from db.models import PendingAction, Rep
-from orchestrator import requests
-from orchestrator.cards import action_view, load_view, refresh_card
+from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
-from orchestrator.outbox import Decision, decide
-from orchestrator.revalidate import redraft
+from orchestrator.outbox.approval_cards import action_view, load_view, refresh_card
+from orchestrator.outbox.execute import Decision, decide
+from orchestrator.outbox.revalidate import redraft
 from orchestrator.views import ActionView
 
 BUTTONS = {"approve_action": "approve", "undo_action": "undo", "retry_action": "retry"}
@@ -165,7 +165,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        outcome = requests.cancel(
+        outcome = own_requests.cancel(
             deps, org_id=body["team"]["id"], ref=action["value"], slack_user_id=body["user"]["id"]
         )
         text = outcome.message if outcome.ok else f":warning: {outcome.message}"

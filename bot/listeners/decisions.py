@@ -11,7 +11,7 @@ import structlog
 from slack_bolt import Ack, App, Respond
 
 from bot.decision_blocks import SLOT_ACTION, choice_action_id, decided_card
-from orchestrator.decisions import confirm_recipient, resolve
+from orchestrator.commands.decision_cards import confirm_recipient, resolve
 from orchestrator.deps import Deps
 from orchestrator.views import LABELS, RECIPIENT_LABELS
 

@@ -18,11 +18,11 @@ from bot.batch_blocks import MAX_ITEMS
 from bot.listeners.review import post_batch
 from bot.views import home_view, request_status, status_modal
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest
-from orchestrator import requests
-from orchestrator.cards import action_view
-from orchestrator.dashboard import dashboard_for
+from orchestrator.commands import own_requests
+from orchestrator.commands.dashboard import dashboard_for
 from orchestrator.deps import Deps
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.outbox.approval_cards import action_view
 from orchestrator.views import ActionView
 
 
@@ -40,7 +40,7 @@ def _owned(
     session: Session, *, org_id: str, ref: str, slack_user_id: str
 ) -> tuple[SchedulingRequest | None, str]:
     """The request a Home button names, or why the clicker may not act on it."""
-    request = requests.by_ref(session, org_id=org_id, ref=ref)
+    request = own_requests.by_ref(session, org_id=org_id, ref=ref)
     if request is None:
         return None, f"I can't find `{escape_mrkdwn(ref)}`. `/schedule list` shows yours."
     rep = session.get_one(Rep, request.rep_id)
@@ -87,8 +87,8 @@ def register(app: App, deps: Deps) -> None:
                 rep = uow.session.get_one(Rep, request.rep_id)
                 _, blocks = request_status(
                     request,
-                    requests.attendees_of(uow.session, request),
-                    requests.recent_activity(uow.session, request),
+                    own_requests.attendees_of(uow.session, request),
+                    own_requests.recent_activity(uow.session, request),
                     rep.timezone,
                 )
         if request is None:
@@ -118,7 +118,7 @@ def register(app: App, deps: Deps) -> None:
         # The batch card's Approve / Skip work like everywhere else (ownership, undo window).
         post_batch(deps, slack_user_id=user, views=views, more=0)
 
-    def state_change(change: Callable[..., requests.Outcome]) -> Callable[..., None]:
+    def state_change(change: Callable[..., own_requests.Outcome]) -> Callable[..., None]:
         def handle(
             ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
         ) -> None:
@@ -138,5 +138,5 @@ def register(app: App, deps: Deps) -> None:
 
         return handle
 
-    app.action("home_pause")(state_change(requests.pause))
-    app.action("home_resume")(state_change(requests.resume))
+    app.action("home_pause")(state_change(own_requests.pause))
+    app.action("home_resume")(state_change(own_requests.resume))

@@ -10,8 +10,8 @@ import structlog
 from slack_bolt import Ack, App, Respond
 
 from bot.meeting_blocks import ANSWERS, meeting_check_card
+from orchestrator.commands.own_requests import answer_meeting
 from orchestrator.deps import Deps
-from orchestrator.requests import answer_meeting
 
 log = structlog.get_logger(__name__)
 

@@ -16,11 +16,11 @@ from sqlmodel import Session, col, or_, select
 
 from bot.batch_blocks import MAX_ITEMS, approve_all_note, batch_card, batch_members
 from db.models import ActionStatus, PendingAction, Rep
-from orchestrator import requests
-from orchestrator.cards import action_view, refresh_card
+from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
-from orchestrator.outbox import decide
+from orchestrator.outbox.approval_cards import action_view, refresh_card
+from orchestrator.outbox.execute import decide
 from orchestrator.views import ActionView
 
 APPROVE = re.compile(r"^batch_approve:\d+$")
@@ -45,7 +45,7 @@ def _waiting(session: Session, rep: Rep, *, now: datetime) -> list[PendingAction
 def waiting_for(deps: Deps, *, org_id: str, slack_user_id: str) -> tuple[list[ActionView], int]:
     """The clicker's own waiting drafts, oldest first: (those that fit a card, how many more)."""
     with deps.uow() as uow:
-        rep = requests.find_rep(uow.session, org_id=org_id, slack_user_id=slack_user_id)
+        rep = own_requests.find_rep(uow.session, org_id=org_id, slack_user_id=slack_user_id)
         if rep is None:
             return [], 0
         rows = _waiting(uow.session, rep, now=deps.clock.now())

@@ -21,11 +21,11 @@ from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
-from orchestrator import requests
-from orchestrator.dashboard import Row
+from orchestrator.commands import own_requests
+from orchestrator.commands.dashboard import Row
+from orchestrator.commands.new_request import START_EVENTS, ensure_rep, start_scheduling
 from orchestrator.deps import Deps
-from orchestrator.event_types import EventType
-from orchestrator.intake import START_EVENTS, ensure_rep, start_scheduling
+from orchestrator.engine.event_types import EventType
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
 
@@ -55,7 +55,7 @@ def register(app: App, deps: Deps) -> None:
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
         with deps.uow() as uow:
-            known = requests.find_rep(uow.session, org_id=team, slack_user_id=user)
+            known = own_requests.find_rep(uow.session, org_id=team, slack_user_id=user)
             tz = known.timezone if known else "UTC"
         submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
         if submission.command is None:
@@ -100,7 +100,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        outcome = requests.save_settings(
+        outcome = own_requests.save_settings(
             deps,
             org_id=body["team"]["id"],
             profile=profile_of(client, body["user"]["id"]),
@@ -125,7 +125,9 @@ def _times(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Re
 
 
 def _rep(session: Session, command: dict[str, Any]) -> Rep | None:
-    return requests.find_rep(session, org_id=command["team_id"], slack_user_id=command["user_id"])
+    return own_requests.find_rep(
+        session, org_id=command["team_id"], slack_user_id=command["user_id"]
+    )
 
 
 def _ephemeral(ack: Ack, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
@@ -134,10 +136,12 @@ def _ephemeral(ack: Ack, text: str, blocks: list[dict[str, Any]] | None = None) 
 
 def _list(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
     with deps.uow() as uow:
-        rep = requests.find_rep(
+        rep = own_requests.find_rep(
             uow.session, org_id=command["team_id"], slack_user_id=command["user_id"]
         )
-        rows = [Row.of(r) for r in requests.requests_of(uow.session, rep_id=rep.id)] if rep else []
+        rows = (
+            [Row.of(r) for r in own_requests.requests_of(uow.session, rep_id=rep.id)] if rep else []
+        )
         tz = rep.timezone if rep else "UTC"
     _ephemeral(ack, *request_list(rows, tz))
 
@@ -147,8 +151,8 @@ def _status(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: R
         _ephemeral(ack, "Which one? e.g. `/schedule status ACME-1` (`/schedule list` shows yours).")
         return
     with deps.uow() as uow:
-        request = requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
-        rep = requests.find_rep(
+        request = own_requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
+        rep = own_requests.find_rep(
             uow.session, org_id=command["team_id"], slack_user_id=command["user_id"]
         )
         if request is None:
@@ -156,14 +160,14 @@ def _status(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: R
             return
         view = request_status(
             request,
-            requests.attendees_of(uow.session, request),
-            requests.recent_activity(uow.session, request),
+            own_requests.attendees_of(uow.session, request),
+            own_requests.recent_activity(uow.session, request),
             rep.timezone if rep else request.timezone,
         )
     _ephemeral(ack, *view)
 
 
-def _state_change(change: Callable[..., requests.Outcome], verb: str) -> Handler:
+def _state_change(change: Callable[..., own_requests.Outcome], verb: str) -> Handler:
     def handle(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
         if not rest:
             _ephemeral(ack, f"Which one? e.g. `/schedule {verb} ACME-1`.")
@@ -182,7 +186,7 @@ def _cancel(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: R
         _ephemeral(ack, "Which one? e.g. `/schedule cancel ACME-1`.")
         return
     with deps.uow() as uow:
-        request = requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
+        request = own_requests.by_ref(uow.session, org_id=command["team_id"], ref=rest.split()[0])
     if request is None:
         _ephemeral(ack, f"I can't find `{rest.split()[0]}`. `/schedule list` shows yours.")
         return
@@ -260,8 +264,8 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
 SUBCOMMANDS: dict[str, Handler] = {
     "list": _list,
     "status": _status,
-    "pause": _state_change(requests.pause, "pause"),
-    "resume": _state_change(requests.resume, "resume"),
+    "pause": _state_change(own_requests.pause, "pause"),
+    "resume": _state_change(own_requests.resume, "resume"),
     "cancel": _cancel,
     "settings": _settings,
     "connect": _connect,

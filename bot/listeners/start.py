@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
+from orchestrator.commands.new_request import RepProfile, ScheduleCommand, Started, start_scheduling
 from orchestrator.deps import Deps
-from orchestrator.event_types import EventType
-from orchestrator.intake import RepProfile, ScheduleCommand, Started, start_scheduling
+from orchestrator.engine.event_types import EventType
 
 log = structlog.get_logger(__name__)
 

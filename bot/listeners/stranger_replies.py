@@ -10,7 +10,7 @@ import structlog
 from slack_bolt import Ack, App, Respond
 
 from orchestrator.deps import Deps
-from orchestrator.stranger_replies import ACTION_ID, BUTTON, take_as_reply
+from orchestrator.inbox.stranger_replies import ACTION_ID, BUTTON, take_as_reply
 
 log = structlog.get_logger(__name__)
 

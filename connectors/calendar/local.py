@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
-from connectors.calendar.ics import parse_ics, zone
+from connectors.calendar.ics_export import parse_ics, zone
 from connectors.errors import EventNotFound, PermanentError
 from connectors.ports import RESPONSES, CalendarEvent, CreatedEvent, Interval
 from db.models import LocalCalendarEvent
@@ -95,7 +95,7 @@ def _owner_response(row: LocalCalendarEvent) -> str | None:
 
 class LocalCalendar:
     # The copies stay in our database; nobody outside the org hears of the event unless the
-    # outbox emails them the invitation (see orchestrator.calendar_actions.invitation).
+    # outbox emails them the invitation (see orchestrator.outbox.calendar.invitation).
     sends_invites = False
 
     def __init__(

@@ -24,8 +24,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.events import StepContext, StepResult
-from orchestrator.outputs import Assess, AssessedOption
+from orchestrator.engine.events import StepContext, StepResult
+from orchestrator.engine.outputs import Assess, AssessedOption
 from orchestrator.steps.scheduling import audit, load_request
 from skills.decide import decide_attendees, decide_event
 from skills.next_move.model import (
@@ -144,7 +144,7 @@ def _current(session: Session, request: SchedulingRequest) -> tuple[EventSubtype
     since = session.exec(
         select(SchedulingAction.created_at)
         .where(SchedulingAction.request_id == request.id)
-        # The rep's choice on a decision card changes the state too (orchestrator.decisions).
+        # The rep's choice on a decision card changes the state too (commands.decision_cards).
         .where(col(SchedulingAction.action_type).in_((STATE_CHANGED, "decision_made")))
         .order_by(col(SchedulingAction.created_at).desc())
     ).first()

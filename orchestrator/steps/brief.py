@@ -35,13 +35,13 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
-from orchestrator.decisions import decision_view
+from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
-from orchestrator.event_types import BriefDue, EventType, payload, reply_id
-from orchestrator.events import StepContext, StepResult
+from orchestrator.engine.event_types import BriefDue, EventType, payload, reply_id
+from orchestrator.engine.events import StepContext, StepResult
+from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.mrkdwn import owner_only
-from orchestrator.notifications import already_sent, brief_key, claim, gate, record_ts, rep_zone
-from orchestrator.outputs import Assess, UnderstandReply, output
+from orchestrator.notices.gate import already_sent, brief_key, claim, gate, record_ts, rep_zone
 from orchestrator.steps.replies import summary_of
 from orchestrator.views import DecisionView
 from skills.compose_brief import (
@@ -240,7 +240,7 @@ def repost_decision_card(
 
     Only while the request still waits on that decision, and only for the rep (or a delegate);
     the card is rebuilt from the reply that raised it, and its choices are applied once however
-    many copies of it there are (orchestrator.decisions.resolve).
+    many copies of it there are (orchestrator.commands.decision_cards.resolve).
     """
     with deps.uow() as uow:
         session = uow.session

@@ -1,8 +1,8 @@
 """A hand-over the rep confirmed: add the person the reply named, then a note to them.
 
 The reply's address only became a candidate; the rep's click on the card that showed it
-(`orchestrator.decisions.confirm_recipient`) starts `recipient_confirmed`. The person joins the
-request for the note that introduces us, so a note the rep rejects (or undoes, or lets expire)
+(`commands.decision_cards.confirm_recipient`) starts `recipient_confirmed`. The person joins
+the request for the note that introduces us, so a note the rep rejects (or undoes, or lets expire)
 takes them off again: the request is left with the people it had before the click.
 """
 
@@ -21,9 +21,9 @@ from db.models import (
     SchedulingAttendee,
     SequenceJob,
 )
-from orchestrator import recipients
-from orchestrator.event_types import RecipientDecided, payload
-from orchestrator.events import StepContext, StepResult
+from orchestrator.engine.event_types import RecipientDecided, payload
+from orchestrator.engine.events import StepContext, StepResult
+from orchestrator.outbox import recipients
 from orchestrator.steps import negotiate
 from orchestrator.steps.offers import load_reply
 from orchestrator.steps.respond import delegate_note

@@ -32,11 +32,11 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EventType, TimesChosen, payload
-from orchestrator.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EventType, TimesChosen, payload
+from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import FindTimes, OfferedSlot, OfferTimes, output
 from orchestrator.mrkdwn import owner_only
-from orchestrator.outputs import FindTimes, OfferedSlot, OfferTimes, output
 from orchestrator.steps.scheduling import (
     DEFAULT_WINDOW_DAYS,
     audit,

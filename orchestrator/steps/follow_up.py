@@ -1,7 +1,7 @@
 """Steps of the `follow_up_due` sequence: check the stop rules → draft a nudge in the thread with
 fresh times → record what the rep decided and set the next nudge.
 
-The clock (`orchestrator.due`) starts this sequence when a request's `next_action_at` passes;
+The clock (`orchestrator.timers.due`) starts this sequence when a request's `next_action_at` passes;
 nothing here sends anything: the draft is a pending action like every other email.
 """
 
@@ -28,10 +28,10 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
-from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notify import tell_rep
-from orchestrator.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
+from orchestrator.notices.post import post_notice
 from orchestrator.steps.scheduling import (
     audit,
     fold_rep_note,
@@ -128,7 +128,7 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "follow_ups_stopped", reason)
-    tell_rep(
+    post_notice(
         ctx.deps,
         session=ctx.session,
         rep_id=request.rep_id,
@@ -254,7 +254,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
-    tell_rep(
+    post_notice(
         ctx.deps,
         session=ctx.session,
         rep_id=request.rep_id,

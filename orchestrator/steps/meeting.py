@@ -4,7 +4,8 @@ it, and a fresh-times email when it did not happen.
 - `reminder_due` (started by the clock at the reminder time): check → draft the reminder in the
   thread (approval) → on send, `confirmed → reminder_sent`.
 - `meeting_ended` (started by the clock at the end + 10 minutes): DM the rep a card asking
-  Held · No-show · Rescheduled. The click is handled by `orchestrator.requests.answer_meeting`.
+  Held · No-show · Rescheduled. The click is handled by
+  `orchestrator.commands.own_requests.answer_meeting`.
 - `meeting_recovery` (started by that click, for a no-show or a reschedule): draft fresh times
   (approval) → on send, follow-ups resume.
 
@@ -37,13 +38,19 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
-from orchestrator.event_types import MeetingEnded, MeetingRecovery, ReminderDue, payload, trigger
-from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.event_types import (
+    MeetingEnded,
+    MeetingRecovery,
+    ReminderDue,
+    payload,
+    trigger,
+)
+from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import DraftRecovery, OfferedSlot, required
+from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notifications import claim, record_ts
-from orchestrator.notify import tell_rep
-from orchestrator.outputs import DraftRecovery, OfferedSlot, required
-from orchestrator.shapes import ShapeError
+from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.post import post_notice
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
 from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
 from orchestrator.views import MeetingCheck, start_token
@@ -179,7 +186,7 @@ def _not_drafted(
 ) -> StepResult:
     """A draft that fails the checks never reaches the outbox; the rep hears why instead."""
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems), draft=what)
-    tell_rep(
+    post_notice(
         ctx.deps,
         session=ctx.session,
         rep_id=request.rep_id,

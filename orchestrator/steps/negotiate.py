@@ -22,8 +22,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.event_types import reply_id
-from orchestrator.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.event_types import reply_id
+from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import audit, message_id, record_booking
 from skills.draft_email import ConfirmationInput, confirmation_email

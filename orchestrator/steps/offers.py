@@ -23,11 +23,11 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator import recipients
-from orchestrator.event_types import reply_id
-from orchestrator.events import ProposedAction, StepContext, StepResult
-from orchestrator.outputs import Assess, UnderstandReply, output
-from orchestrator.shapes import ShapeError
+from orchestrator.engine.event_types import reply_id
+from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import Assess, UnderstandReply, output
+from orchestrator.engine.shapes import ShapeError
+from orchestrator.outbox import recipients
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import free_slots, message_id, slot_query
 from skills.draft_email import CounterProposalInput, counter_proposal_email

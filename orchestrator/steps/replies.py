@@ -21,15 +21,15 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.decisions import decision_view, recipient_view
-from orchestrator.event_types import reply_id
-from orchestrator.events import StepContext, StepResult
+from orchestrator.commands.decision_cards import decision_view, recipient_view
+from orchestrator.engine.event_types import reply_id
+from orchestrator.engine.events import StepContext, StepResult
+from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
 from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
-from orchestrator.notifications import claim, gate
-from orchestrator.notify import release_time
-from orchestrator.outputs import Assess, UnderstandReply, output, required
-from orchestrator.recipients import proposed_by
+from orchestrator.notices.gate import claim, gate
+from orchestrator.notices.post import release_time
+from orchestrator.outbox.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
 from skills.parse_times import extract_times, match_to_proposed

@@ -9,7 +9,7 @@ offers the choices. Otherwise each intent gets the draft a good assistant would 
   a meeting already on the calendar is moved, never duplicated;
 - question → an answer draft with a gap the rep fills in (Edit) before it can be approved;
 - delegate → a note to the person they named, once the rep confirmed adding them (an address
-  read from a reply is never a recipient before that click: `orchestrator.recipients`);
+  read from a reply is never a recipient before that click: `orchestrator.outbox.recipients`);
 - out of office → hold follow-ups until they are back.
 
 Every draft is a proposed action; nothing is sent without the rep's Approve.
@@ -29,11 +29,11 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator import recipients
-from orchestrator.event_types import DecisionMade, payload
-from orchestrator.events import ProposedAction, StepContext, StepResult
-from orchestrator.outputs import Assess, UnderstandReply, output
-from orchestrator.shapes import ShapeError
+from orchestrator.engine.event_types import DecisionMade, payload
+from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import Assess, UnderstandReply, output
+from orchestrator.engine.shapes import ShapeError
+from orchestrator.outbox import recipients
 from orchestrator.steps import offers
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
@@ -245,7 +245,7 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
 
 
 def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
-    """Draft what the rep chose on a decision card (`orchestrator.decisions.resolve`)."""
+    """Draft what the rep chose on a decision card (`commands.decision_cards.resolve`)."""
     decided = payload(job, DecisionMade)
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
     if request.status not in NEGOTIATING_STATUSES | BOOKED_STATUSES:

@@ -22,8 +22,8 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
-from orchestrator.event_types import EventType, RedraftRequested, payload
-from orchestrator.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.engine.event_types import EventType, RedraftRequested, payload
+from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours

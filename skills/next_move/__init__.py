@@ -2,6 +2,6 @@
 
 Pure rules, no I/O and no clock. :mod:`skills.decide` is the entry that runs them;
 ``model`` holds what they read and return, ``attendee`` and ``event`` the two levels of rules.
-Not to be confused with the rep's decision cards (``orchestrator/decisions.py``, drawn by
-``bot/decision_blocks.py``): those are what the rep answers once a rule here asks for them.
+Not to be confused with the rep's decision cards (``orchestrator/commands/decision_cards.py``,
+drawn by ``bot/decision_blocks.py``): those are what the rep answers once a rule here asks for them.
 """

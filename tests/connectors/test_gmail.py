@@ -12,7 +12,7 @@ from google.oauth2.credentials import Credentials
 from connectors.clock import ManualClock
 from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
 from connectors.mail.gmail import GmailMailbox, GmailNotFound
-from connectors.mail.ics import Invite, Invitee, build_ics
+from connectors.mail.invitations import Invite, Invitee, build_ics
 from connectors.mail.mime import UnsafeHeaderError
 from connectors.ports import OutboundEmail
 from tests.fakes import gmail as g

@@ -14,7 +14,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from connectors.clock import ManualClock
 from connectors.errors import PermanentError, RateLimited, ReconnectRequired, TransientError
 from connectors.mail.graph import GraphMailbox, GraphNotFound
-from connectors.mail.ics import Invite, Invitee, build_ics
+from connectors.mail.invitations import Invite, Invitee, build_ics
 from connectors.mail.mime import UnsafeHeaderError
 from connectors.ports import OutboundEmail
 from tests.fakes import graph as gr

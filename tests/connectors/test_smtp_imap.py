@@ -10,7 +10,7 @@ import pytest
 
 from connectors.clock import ManualClock
 from connectors.errors import PermanentError, ReconnectRequired, TransientError
-from connectors.mail.ics import Invite, Invitee, build_ics
+from connectors.mail.invitations import Invite, Invitee, build_ics
 from connectors.mail.mime import UnsafeHeaderError
 from connectors.mail.outbound import prepare
 from connectors.mail.smtp_imap import SmtpImapMailbox

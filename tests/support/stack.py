@@ -30,11 +30,11 @@ from connectors.mail.local import LocalMailbox
 from connectors.ports import CalendarPort, MailPort
 from db.models import LocalMailMessage
 from orchestrator.bootstrap import bootstrap
-from orchestrator.clock import tick
 from orchestrator.deps import Deps
-from orchestrator.embedded import drain
-from orchestrator.mail_intake import poll_inboxes
+from orchestrator.engine.embedded import drain
+from orchestrator.inbox.intake import poll_inboxes
 from orchestrator.settings import Settings
+from orchestrator.timers.tick import tick
 
 SECRET = "test-signing-secret"
 REP_ID = "U0REP"

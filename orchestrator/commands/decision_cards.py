@@ -9,7 +9,7 @@ Approve like every other email or invite.
 
 A reply that names someone new to bring in gets a card too (`recipient_view`): the address,
 and a warning when it is not at the prospect's domain. Only the rep's click on it
-(`confirm_recipient`) makes that person an attendee; see `orchestrator.recipients`.
+(`confirm_recipient`) makes that person an attendee; see `orchestrator.outbox.recipients`.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from sqlmodel import Session, col, select
 
 from db.audit import record_action
 from db.models import STOPPED_STATUSES, EmailMessage, Rep, SchedulingRequest, SequenceJob
-from orchestrator import requests
+from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
-from orchestrator.dispatch import dispatch, insert_job
-from orchestrator.event_types import (
+from orchestrator.engine.dispatch import dispatch, insert_job
+from orchestrator.engine.event_types import (
     DecisionMade,
     EmailReceived,
     EventType,
     RecipientDecided,
     payload,
 )
-from orchestrator.events import Event
+from orchestrator.engine.events import Event
+from orchestrator.engine.outputs import Assess
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
-from orchestrator.outputs import Assess
-from orchestrator.recipients import proposed_by
+from orchestrator.outbox.recipients import proposed_by
 from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
 from skills.next_move.model import EVENT_TYPE, EventSubtype
 
@@ -167,10 +167,10 @@ def resolve(
         org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         uow.commit()
     if choice == "cancel_request":
-        outcome = requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
+        outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(outcome.ok, outcome.message)
     if choice == "handle_myself":
-        outcome = requests.pause(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
+        outcome = own_requests.pause(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(True, f"Over to you. {outcome.message}")
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")

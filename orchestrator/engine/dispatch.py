@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from db.models import JobStatus, SequenceJob
 from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
-from orchestrator.events import Event
+from orchestrator.engine.events import Event
 
 
 def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[SequenceJob, bool]:

@@ -1,7 +1,7 @@
 """Notices: DMs Convene volunteers to a rep about their own work (not prospect-facing, so not
 in the outbox): a sequence that failed, follow-ups that stopped, a bounce, a draft that expired.
 
-Each goes through the same rails as the morning brief (`orchestrator.notifications`): the same
+Each goes through the same rails as the morning brief (`orchestrator.notices.gate`): the same
 notice is sent once a day, and one that arrives in the rep's quiet hours or past the hourly cap
 is kept (`slack_notifications.held_until`) and posted by the clock once the gate opens. A post
 that fails is kept and retried the same way, so a notice is never silently lost.
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from db.models import Rep, SlackNotification
 from orchestrator.deps import Deps
-from orchestrator.notifications import claim, gate, parse_clock, rep_zone
+from orchestrator.notices.gate import claim, gate, parse_clock, rep_zone
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ def release_time(rep: Rep, now: datetime) -> datetime:
     return min(release, local + timedelta(days=1)).astimezone(now.tzinfo)
 
 
-def tell_rep(
+def post_notice(
     deps: Deps, *, rep_id: uuid.UUID | None, text: str, session: Session | None = None
 ) -> str:
     """Post `text` to the rep now, or keep it for later; never raises.

@@ -24,9 +24,9 @@ from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from db.models import ActionStatus, JobRun, JobStatus, PendingAction, SequenceJob
-from orchestrator.cards import refresh_card
 from orchestrator.deps import Deps
-from orchestrator.runner import OPEN_ACTION_STATES, resume_if_decided
+from orchestrator.engine.runner import OPEN_ACTION_STATES, resume_if_decided
+from orchestrator.outbox.approval_cards import refresh_card
 
 # A queued wake-up normally runs within seconds; one this late is presumed lost.
 LOST_WAKEUP_GRACE = timedelta(seconds=60)

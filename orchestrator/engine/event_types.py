@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from db.models import SequenceJob
-from orchestrator.shapes import Shape, ShapeError, optional_key
+from orchestrator.engine.shapes import Shape, ShapeError, optional_key
 
 
 class EventType(StrEnum):

@@ -27,14 +27,14 @@ from db.models import (
     SlackNotification,
 )
 from orchestrator.cadence import MAX_NO_SHOWS
-from orchestrator.calendar_actions import cancel_action, future_events
+from orchestrator.commands.new_request import RepProfile, ensure_rep
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EventType, MeetingRecovery
-from orchestrator.events import Event
-from orchestrator.intake import RepProfile, ensure_rep
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EventType, MeetingRecovery
+from orchestrator.engine.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notify import tell_rep
+from orchestrator.notices.post import post_notice
+from orchestrator.outbox.calendar import cancel_action, future_events
 from orchestrator.steps.meeting import check_key, meeting_check
 from orchestrator.views import MeetingCheck, start_token
 
@@ -355,7 +355,7 @@ def answer_meeting(
     if wake is not None:
         deps.wakeups.run_step(wake, tag="0-0")
     if stop:
-        tell_rep(
+        post_notice(
             deps,
             rep_id=request.rep_id,
             text=(

@@ -6,7 +6,7 @@ names starts; a cancel until the meeting has ended; a reply with no time in it f
 Every action also has a ceiling, so nothing waits for a click forever.
 
 The same margins decide, at Approve and again just before the send, whether a time is still
-ahead (`orchestrator.revalidate`), so an action is refused on exactly the terms it expires on.
+ahead (`outbox.revalidate`), so an action is refused on exactly the terms it expires on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from db.models import ActionType, SchedulingRequest, SequenceJob
-from orchestrator.events import ProposedAction
+from orchestrator.engine.events import ProposedAction
 
 # A prospect needs time to read an offer and answer it before the time comes.
 OFFER_MARGIN = timedelta(hours=1)

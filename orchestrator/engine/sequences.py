@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator.event_types import EventType
-from orchestrator.events import Step
+from orchestrator.engine.event_types import EventType
+from orchestrator.engine.events import Step
 from orchestrator.steps import (
     assess,
     brief,
@@ -37,14 +37,14 @@ SEQUENCES: dict[EventType, list[Step]] = {
         Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
-    # The rep answered a decision card (orchestrator.decisions).
+    # The rep answered a decision card (orchestrator.commands.decision_cards).
     EventType.decision_made: [
         Step("act_on_decision", respond.act_on_decision, approval=True),
         Step("propose_confirmation", negotiate.propose_confirmation, approval=True),
         Step("record_reply_outcome", negotiate.record_reply_outcome),
     ],
-    # The rep confirmed someone a reply named (orchestrator.decisions.confirm_recipient). The
-    # drafting step is `respond` so the sent note is recorded as any reply of ours.
+    # The rep confirmed someone a reply named (`commands.decision_cards.confirm_recipient`).
+    # The drafting step is `respond` so the sent note is recorded as any reply of ours.
     EventType.recipient_confirmed: [
         Step("respond", delegate.add_confirmed, approval=True),
         Step("record_reply_outcome", delegate.record_outcome),
@@ -64,7 +64,7 @@ SEQUENCES: dict[EventType, list[Step]] = {
     ],
     # The clock, ten minutes after the meeting's end: Held · No-show · Rescheduled card.
     EventType.meeting_ended: [Step("ask_about_meeting", meeting.ask_about_meeting)],
-    # The rep answered that card with no-show or rescheduled (orchestrator.requests).
+    # The rep answered that card with no-show or rescheduled (orchestrator.commands.own_requests).
     EventType.meeting_recovery: [
         Step("draft_recovery", meeting.draft_recovery, approval=True),
         Step("record_recovery", meeting.record_recovery),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.cards import post_waiting_cards
 from orchestrator.deps import Deps
-from orchestrator.due import DueReport, dispatch_due
-from orchestrator.mail_intake import poll_inboxes
-from orchestrator.notify import deliver_held
-from orchestrator.reconciler import ReconcileReport, reconcile
+from orchestrator.inbox.intake import poll_inboxes
+from orchestrator.notices.post import deliver_held
+from orchestrator.outbox.approval_cards import post_waiting_cards
+from orchestrator.timers.due import DueReport, dispatch_due
+from orchestrator.timers.reconciler import ReconcileReport, reconcile
 
 
 @dataclass(frozen=True)

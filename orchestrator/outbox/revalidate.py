@@ -5,7 +5,7 @@ was written. A click two weeks later, a "Send later" or the undo window can make
 before anything leaves:
 
 - at Approve, every time it offers or books is ahead by the margin its expiry rule uses
-  (`orchestrator.expiry`), is still ahead when a "Send later" would send it, and is still free
+  (`outbox.expiry`), is still ahead when a "Send later" would send it, and is still free
   for everyone required on our side (the calendar is asked again through its port); and the
   draft has not expired;
 - just before the send, none of those times has passed, and a reminder's or confirmation's
@@ -41,12 +41,14 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
-from orchestrator.cards import refresh_card
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EventType, RedraftRequested
-from orchestrator.events import Event
-from orchestrator.expiry import (
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EventType, RedraftRequested
+from orchestrator.engine.events import Event
+from orchestrator.engine.runner import resume_if_decided
+from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.outbox.approval_cards import refresh_card
+from orchestrator.outbox.expiry import (
     BOOK_MARGIN,
     OFFER_MARGIN,
     REDRAFTABLE,
@@ -54,8 +56,6 @@ from orchestrator.expiry import (
     offered_times,
     rule_for,
 )
-from orchestrator.mrkdwn import escape_mrkdwn, owner_only
-from orchestrator.runner import resume_if_decided
 from skills.draft_wording import format_slot
 
 log = structlog.get_logger(__name__)

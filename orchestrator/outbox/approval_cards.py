@@ -11,9 +11,9 @@ from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
 from orchestrator.deps import Deps
-from orchestrator.event_types import EventType
-from orchestrator.expiry import REDRAFTABLE
-from orchestrator.notifications import claim, gate
+from orchestrator.engine.event_types import EventType
+from orchestrator.notices.gate import claim, gate
+from orchestrator.outbox.expiry import REDRAFTABLE
 from orchestrator.views import ActionView
 
 log = structlog.get_logger(__name__)

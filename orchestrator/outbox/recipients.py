@@ -4,7 +4,7 @@ An address in a prospect's reply (a delegate, "please loop in …", a Cc) or in 
 is untrusted text: anyone can write one, and a forged reply or an injected prompt would
 otherwise pick who receives the rep's email and the meeting invite. Such an address reaches
 the request only through the rep's click on a card that shows it (and warns when it is not at
-the prospect's domain); see `orchestrator.decisions.confirm_recipient`.
+the prospect's domain); see `orchestrator.commands.decision_cards.confirm_recipient`.
 
 Attendees come from the rep's own `/schedule` or from those clicks, so they are the one list
 every drafting step addresses from (`on_request`, `reply_to`), and `check` refuses any
@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 
 from connectors.errors import PermanentError
 from db.models import SchedulingAttendee, SequenceJob
-from orchestrator.events import ProposedAction
-from orchestrator.outputs import UnderstandReply, output
+from orchestrator.engine.events import ProposedAction
+from orchestrator.engine.outputs import UnderstandReply, output
 from orchestrator.views import Proposal, domain_of
 from skills.intent_rules import EMAIL_ADDRESS
 

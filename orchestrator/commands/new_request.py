@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 from db.audit import record_action
 from db.models import Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EventType, RequestStarted, payload
-from orchestrator.events import Event
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EventType, RequestStarted, payload
+from orchestrator.engine.events import Event
 
 REF_ATTEMPTS = 10
 # How a new request starts: draft the first email at once, or show the rep a time picker first.

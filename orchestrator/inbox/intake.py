@@ -14,15 +14,15 @@ the provider unreachable — leaves the cursor where it was.
 
 Mail belongs to its mailbox: a message is matched only to the mailbox owner's requests, by
 Message-IDs sent from that mailbox. A reply on a request's thread from someone who is not on
-the request is shown to the rep (`orchestrator.stranger_replies`), never taken as the answer.
+the request is shown to the rep (`orchestrator.inbox.stranger_replies`), never taken as the answer.
 
 What is never done here: answering the prospect, or reopening a finished request. Mail that
 plausibly concerns a prospect but cannot be placed goes to the rep instead of being dropped.
 
 This module runs the poll and takes each message through its one transaction; the rows are
-written by :mod:`orchestrator.mail_records`, the request found by
-:mod:`orchestrator.mail_matching`, and each kind of mail acted on by
-:mod:`orchestrator.mail_handlers`.
+written by :mod:`orchestrator.inbox.records`, the request found by
+:mod:`orchestrator.inbox.matching`, and each kind of mail acted on by
+:mod:`orchestrator.inbox.handlers`.
 """
 
 from __future__ import annotations
@@ -42,12 +42,18 @@ from connectors.errors import ReconnectRequired, TransientError
 from connectors.ports import InboundRaw, MailReader
 from db.models import JobRun, Rep
 from orchestrator.deps import Deps
-from orchestrator.mail_handlers import HANDLERS, Inbound, Outcome, escalate_unmatched, on_unreadable
-from orchestrator.mail_matching import concerns_us, match_request
-from orchestrator.mail_records import provider_key, record_inbound, record_unreadable, seen
+from orchestrator.inbox.handlers import (
+    HANDLERS,
+    Inbound,
+    Outcome,
+    escalate_unmatched,
+    on_unreadable,
+)
+from orchestrator.inbox.matching import concerns_us, match_request
+from orchestrator.inbox.records import provider_key, record_inbound, record_unreadable, seen
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notifications import claim
-from orchestrator.notify import tell_rep
+from orchestrator.notices.gate import claim
+from orchestrator.notices.post import post_notice
 from orchestrator.providers import mail_provider_of
 from skills.read_email import Classification, InboundEmail, classify, parse_email
 
@@ -226,7 +232,7 @@ def intake_message(deps: Deps, *, rep: Rep, message: InboundRaw) -> str:
         except Exception as exc:  # noqa: BLE001 - the job row is committed; the clock resumes it
             log.warning("mail_wakeup_failed", job_id=str(outcome.wake_job), error=repr(exc))
     for rep_id, text in outcome.notices:
-        tell_rep(deps, rep_id=rep_id, text=text)
+        post_notice(deps, rep_id=rep_id, text=text)
     return outcome.label
 
 

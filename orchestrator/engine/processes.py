@@ -17,8 +17,8 @@ import structlog
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from orchestrator.clock import tick
 from orchestrator.deps import Deps
+from orchestrator.timers.tick import tick
 
 log = structlog.get_logger(__name__)
 

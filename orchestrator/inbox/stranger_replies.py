@@ -23,12 +23,12 @@ from sqlmodel import Session, col
 from db.audit import record_action
 from db.models import FINISHED_STATUSES, EmailMessage, Rep, SchedulingRequest
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EmailReceived, EventType
-from orchestrator.events import Event
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EmailReceived, EventType
+from orchestrator.engine.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
-from orchestrator.notifications import claim, record_ts
-from orchestrator.notify import tell_rep
+from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.post import post_notice
 from skills.email_text import clean_body
 from skills.read_email import InboundEmail
 
@@ -115,7 +115,7 @@ def post_card(deps: Deps, *, rep_id: uuid.UUID, row_id: uuid.UUID, text: str) ->
             uow.commit()
     except Exception as exc:  # noqa: BLE001 - falls back to a notice below
         log.warning("stranger_reply_card_failed", rep_id=str(rep_id), error=repr(exc))
-        tell_rep(deps, rep_id=rep_id, text=text)
+        post_notice(deps, rep_id=rep_id, text=text)
 
 
 def take_as_reply(deps: Deps, *, email_message_id: uuid.UUID, slack_user_id: str) -> Taken:

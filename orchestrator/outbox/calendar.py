@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.errors import EventNotFound
-from connectors.mail.ics import Invite, Invitee, Method, build_ics
+from connectors.mail.invitations import Invite, Invitee, Method, build_ics
 from connectors.mail.outbound import prepare
 from connectors.ports import CalendarEvent, EventAttendee, OutboundEmail
 from db.models import (

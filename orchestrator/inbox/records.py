@@ -21,9 +21,9 @@ from db.audit import record_action
 from db.models import EmailMessage, Rep, SchedulingRequest
 from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
-from orchestrator.mail_matching import MAX_ID_CHARS
+from orchestrator.inbox.matching import MAX_ID_CHARS
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notify import tell_rep
+from orchestrator.notices.post import post_notice
 from skills.clean_text import clean_line
 from skills.email_text import bare_subject
 from skills.read_email import InboundEmail, parse_email
@@ -66,7 +66,7 @@ def record_unreadable(deps: Deps, *, rep: Rep, message: InboundRaw, reason: str)
         uow.commit()
     if stored is None:
         return "duplicates"
-    tell_rep(deps, rep_id=rep.id, text=unreadable_notice(email, reason=reason, request=None))
+    post_notice(deps, rep_id=rep.id, text=unreadable_notice(email, reason=reason, request=None))
     return "unreadable"
 
 

@@ -26,14 +26,14 @@ from db.models import (
     SchedulingRequest,
 )
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EmailReceived, EventType
-from orchestrator.events import Event
-from orchestrator.mail_matching import known_prospect_requests
-from orchestrator.mail_records import MAX_SUBJECT_SHOWN, provider_key, unreadable_notice
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EmailReceived, EventType
+from orchestrator.engine.events import Event
+from orchestrator.inbox.matching import known_prospect_requests
+from orchestrator.inbox.records import MAX_SUBJECT_SHOWN, provider_key, unreadable_notice
+from orchestrator.inbox.stranger_replies import hold_stranger_reply
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.stranger_replies import hold_stranger_reply
 from skills.email_text import clean_body
 from skills.out_of_office import back_at, return_day
 from skills.read_email import Classification, InboundEmail

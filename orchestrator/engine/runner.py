@@ -21,16 +21,16 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
 from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
-from orchestrator.crashpoints import crashpoint
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import EventType
-from orchestrator.events import Event, ProposedAction, Step, StepContext, StepResult
-from orchestrator.expiry import proposed_expiry
-from orchestrator.notify import tell_rep
-from orchestrator.outputs import StepOutput
-from orchestrator.recipients import check as check_recipients
-from orchestrator.sequences import SEQUENCES
+from orchestrator.engine.crashpoints import crashpoint
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import EventType
+from orchestrator.engine.events import Event, ProposedAction, Step, StepContext, StepResult
+from orchestrator.engine.outputs import StepOutput
+from orchestrator.engine.sequences import SEQUENCES
+from orchestrator.notices.post import post_notice
+from orchestrator.outbox.expiry import proposed_expiry
+from orchestrator.outbox.recipients import check as check_recipients
 
 log = structlog.get_logger(__name__)
 
@@ -230,7 +230,7 @@ def _record_failure(
     if retry_at is not None and job.status == JobStatus.queued:
         deps.wakeups.run_step(job.id, tag=f"{job.current_step}-{job.attempts}", at=retry_at)
     if job.status == JobStatus.failed:
-        tell_rep(deps, rep_id=job.rep_id, text=_failure_message(step, exc))
+        post_notice(deps, rep_id=job.rep_id, text=_failure_message(step, exc))
     return job.status
 
 

@@ -43,28 +43,28 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.cards import refresh_card
 from orchestrator.deps import Deps
-from orchestrator.dispatch import insert_job
-from orchestrator.event_types import (
+from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.event_types import (
     BriefDue,
     EventType,
     FollowUpDue,
     MeetingEnded,
     ReminderDue,
 )
-from orchestrator.events import Event
-from orchestrator.expiry import rule_for
+from orchestrator.engine.events import Event
+from orchestrator.engine.runner import resume_if_decided
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notifications import (
+from orchestrator.notices.gate import (
     already_sent,
     brief_key,
     gate,
     parse_clock,
     rep_zone,
 )
-from orchestrator.notify import tell_rep
-from orchestrator.runner import resume_if_decided
+from orchestrator.notices.post import post_notice
+from orchestrator.outbox.approval_cards import refresh_card
+from orchestrator.outbox.expiry import rule_for
 from orchestrator.steps.meeting import (
     MAX_LEAD,
     NO_SHOW_GRACE,
@@ -238,7 +238,7 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
         uow.commit()
     for item in expired:
         refresh_card(deps, item.action_id)
-        tell_rep(deps, rep_id=item.rep_id, text=item.text)
+        post_notice(deps, rep_id=item.rep_id, text=item.text)
         resume_if_decided(deps, item.job_id)
     return len(expired)
 

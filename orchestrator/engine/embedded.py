@@ -14,8 +14,8 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 
 from orchestrator import jobs
-from orchestrator.clock import tick
 from orchestrator.deps import Deps
+from orchestrator.timers.tick import tick
 
 log = structlog.get_logger(__name__)
 

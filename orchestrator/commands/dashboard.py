@@ -19,7 +19,7 @@ from db.models import (
     SchedulingAction,
     SchedulingRequest,
 )
-from orchestrator import requests
+from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 
 IN_FLIGHT = {
@@ -127,11 +127,11 @@ def latest_actions(
 def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
     now = deps.clock.now()
     with deps.uow() as uow:
-        rep = requests.find_rep(uow.session, org_id=org_id, slack_user_id=slack_user_id)
+        rep = own_requests.find_rep(uow.session, org_id=org_id, slack_user_id=slack_user_id)
         if rep is None:
             return Dashboard(timezone="UTC", known=False)
         week_ago = now - timedelta(days=7)
-        rows = requests.requests_of(uow.session, rep_id=rep.id, include_closed_since=week_ago)
+        rows = own_requests.requests_of(uow.session, rep_id=rep.id, include_closed_since=week_ago)
         waiting = uow.session.exec(
             select(PendingAction.request_id)
             .where(PendingAction.rep_id == rep.id)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from db.models import ActionType, SequenceJob
-from orchestrator.event_types import PAYLOADS, EventType
-from orchestrator.outputs import StepOutput
-from orchestrator.shapes import Shape
+from orchestrator.engine.event_types import PAYLOADS, EventType
+from orchestrator.engine.outputs import StepOutput
+from orchestrator.engine.shapes import Shape
 
 if TYPE_CHECKING:
     from orchestrator.deps import Deps

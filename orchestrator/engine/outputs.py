@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 from db.models import SequenceJob
-from orchestrator.shapes import Shape, ShapeError, optional_key
+from orchestrator.engine.shapes import Shape, ShapeError, optional_key
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,14 @@ from db.models import (
     PendingAction,
     Rep,
 )
-from orchestrator.calendar_actions import EXECUTORS as CALENDAR_EXECUTORS
-from orchestrator.calendar_actions import invitation, record_on_request
-from orchestrator.cards import refresh_card
-from orchestrator.crashpoints import crashpoint
 from orchestrator.deps import Deps
+from orchestrator.engine.crashpoints import crashpoint
+from orchestrator.engine.runner import TRANSIENT, backoff, resume_if_decided
 from orchestrator.mrkdwn import owner_only
-from orchestrator.revalidate import refuse_stale_approval, refuse_stale_send
-from orchestrator.runner import TRANSIENT, backoff, resume_if_decided
+from orchestrator.outbox.approval_cards import refresh_card
+from orchestrator.outbox.calendar import EXECUTORS as CALENDAR_EXECUTORS
+from orchestrator.outbox.calendar import invitation, record_on_request
+from orchestrator.outbox.revalidate import refuse_stale_approval, refuse_stale_send
 from skills.draft_inputs import ANSWER_PLACEHOLDER
 
 log = structlog.get_logger(__name__)
