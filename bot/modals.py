@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands import EMAIL, MAX_CONTEXT
-from orchestrator.intake import Guest, ScheduleCommand
+from orchestrator.views import Guest, ScheduleCommand
 
 CALLBACK_ID = "schedule_request"
 MEETING_TYPES = {  # label → default minutes

@@ -28,11 +28,11 @@ from orchestrator.calendar_actions import cancel_action, future_events
 from orchestrator.deps import Deps
 from orchestrator.dispatch import insert_job
 from orchestrator.events import Event
-from orchestrator.intake import RepProfile, ensure_rep
+from orchestrator.intake import ensure_rep
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notify import tell_rep
 from orchestrator.steps.meeting import BOOKED, check_key, meeting_check
-from orchestrator.views import MeetingCheck, start_token
+from orchestrator.views import MeetingCheck, RepProfile, start_token
 
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
 

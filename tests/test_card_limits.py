@@ -22,10 +22,9 @@ from bot.decision_blocks import MAX_OPTIONS, decided_card, decision_card
 from bot.local_slack import block_errors
 from bot.views import home_view, request_list, request_status
 from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.dashboard import Dashboard, LastAction, Row
 from orchestrator.decisions import CHOICES, decision_view
 from orchestrator.steps.replies import reply_summary
-from orchestrator.views import LABELS
+from orchestrator.views import LABELS, Dashboard, LastAction, Row
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 NY = "America/New_York"

@@ -22,9 +22,9 @@ from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_vi
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
 from orchestrator import requests
-from orchestrator.dashboard import Row
 from orchestrator.deps import Deps
-from orchestrator.intake import START_EVENTS, ensure_rep, start_scheduling
+from orchestrator.intake import ensure_rep, start_scheduling
+from orchestrator.views import START_EVENTS, Row
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
 

@@ -18,7 +18,8 @@ from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
 from orchestrator.deps import Deps
-from orchestrator.intake import RepProfile, ScheduleCommand, Started, start_scheduling
+from orchestrator.intake import Started, start_scheduling
+from orchestrator.views import RepProfile, ScheduleCommand
 
 log = structlog.get_logger(__name__)
 
