@@ -35,6 +35,7 @@ from orchestrator.dispatch import insert_job
 from orchestrator.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import owner_only
 from orchestrator.steps.scheduling import (
+    CONFERENCE,
     DEFAULT_WINDOW_DAYS,
     audit,
     draft_initial_email,
@@ -53,7 +54,6 @@ CHOSEN_EVENT = "calendar_times_chosen"
 CHOICES = ("email", "invite", "handle")
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
 CLOSED = (RequestStatus.completed, RequestStatus.cancelled)
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 
 
 @dataclass(frozen=True)

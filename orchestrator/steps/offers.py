@@ -28,7 +28,7 @@ from db.models import (
 from orchestrator import recipients
 from orchestrator.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import free_slots, message_id, slot_query
+from orchestrator.steps.scheduling import CONFERENCE, free_slots, message_id, slot_query
 from skills.draft_email import CounterProposalInput, counter_proposal_email
 from skills.email_fields import threaded_under
 from skills.find_slots import check_slots
@@ -39,7 +39,6 @@ ACTIVE = {
     RequestStatus.negotiating,
     RequestStatus.no_show,
 }
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 # Fresh times are offered from tomorrow, over the next week.
 FRESH_WINDOW = timedelta(days=7)
 
