@@ -50,18 +50,17 @@ from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
+from bot.demo import embedded_settings  # noqa: E402
 from bot.local_slack import LocalSlack  # noqa: E402
 from bot.slack_requests import button_click, post_signed, slash_command  # noqa: E402
 from bot.web import serve  # noqa: E402
 from connectors.clock import SystemClock  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
 from db.models import EmailMessage, SchedulingRequest  # noqa: E402
 from orchestrator import jobs  # noqa: E402
 from orchestrator.bootstrap import bootstrap  # noqa: E402
 from orchestrator.deps import Deps  # noqa: E402
 from orchestrator.engine.embedded import run_in_background  # noqa: E402
 from orchestrator.logs import configure as configure_logs  # noqa: E402
-from orchestrator.settings import Settings  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TARGET_P99_MS = 150.0
@@ -318,15 +317,7 @@ def bench(workdir: Path, *, seconds: float, rate: float) -> int:
             for user_id, (name, tz, email, real) in REPS.items()
         }
     )
-    url = f"sqlite:///{workdir / 'bench.db'}"
-    upgrade(url)
-    settings = Settings(
-        database_url=url,
-        redis_url=None,
-        slack_signing_secret=SECRET,
-        slack_bot_token=slack.token,
-        slack_api_url=slack.api_url,
-    )
+    settings = embedded_settings(slack, workdir / "bench.db", secret=SECRET)
     # The real clock, as `convene web` has: approved drafts really send 30 s after the click.
     deps = bootstrap(settings, clock=SystemClock())
     jobs.install(deps)

@@ -44,9 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from bench.chaos import scenarios as sc  # noqa: E402
 from bench.chaos.driver import Driver  # noqa: E402
+from bench.chaos.mail_attacks import drafts_after_reply, mail, mailbox_positions  # noqa: E402
+from bench.chaos.process_attacks import kill9, redis_outage, stall  # noqa: E402
+from bench.chaos.races import concurrent_starts, races  # noqa: E402
 from bench.chaos.rig import REPS, Rig, monitor  # noqa: E402
+from bench.chaos.run import FULL, REDUCED, Run, say  # noqa: E402
+from bench.chaos.slack_attacks import slack_attacks  # noqa: E402
 from bench.chaos.verdicts import TERMINAL, Ledger, Row, judge  # noqa: E402
 from db.models import PendingAction, SequenceJob  # noqa: E402
 
@@ -84,31 +88,31 @@ def main(argv: list[str] | None = None) -> int:
 
 def attack(workdir: Path, *, full: bool, seed: int, keep: Path | None) -> int:
     started = time.monotonic()
-    sizes = sc.FULL if full else sc.REDUCED
+    sizes = FULL if full else REDUCED
     rig = Rig(workdir)
     ledger = Ledger(trusted={email for _, _, email, _ in REPS.values()})
     stop = threading.Event()
     try:
         rig.open()
         monitor(rig, stop)
-        run = sc.Run(rig, Driver(rig), ledger, random.Random(seed), sizes)
-        sc.say(f"stack up in {time.monotonic() - started:.0f} s: {rig.database_url}")
-        sc.kill9(run)
-        stalls = sc.stall(run)
-        sc.redis_outage(run)
-        sc.races(run)
-        sc.slack_attacks(run)
-        sc.concurrent_starts(run)
-        sc.mail(run)
+        run = Run(rig, Driver(rig), ledger, random.Random(seed), sizes)
+        say(f"stack up in {time.monotonic() - started:.0f} s: {rig.database_url}")
+        kill9(run)
+        stalls = stall(run)
+        redis_outage(run)
+        races(run)
+        slack_attacks(run)
+        concurrent_starts(run)
+        mail(run)
         rig.scenario = run.driver.scenario = "settling"
         stalls.join(timeout=rig.execution_lease_seconds() * sizes.stall + 120)
         waited = settle(run, timeout=rig.execution_lease_seconds() + 60)
-        sc.say(f"settled after {waited:.0f} s" if waited >= 0 else "did NOT settle")
+        say(f"settled after {waited:.0f} s" if waited >= 0 else "did NOT settle")
         for name in ("stranger replies", "cross-rep replies"):
             scenario = ledger.scenarios[name]
-            scenario.accepted = sc.drafts_after_reply(run, scenario)
+            scenario.accepted = drafts_after_reply(run, scenario)
             scenario.expect_accepted = 0
-        ledger.scenarios["hostile mail"].stuck += sc.mailbox_positions(run)
+        ledger.scenarios["hostile mail"].stuck += mailbox_positions(run)
         for crash in rig.crashes():
             name, _, detail = crash.partition(": ")
             ledger.add(name).other.append(f"died on its own: {detail}"[:400])
@@ -124,7 +128,7 @@ def attack(workdir: Path, *, full: bool, seed: int, keep: Path | None) -> int:
         rig.close()
 
 
-def settle(run: sc.Run, *, timeout: float) -> float:
+def settle(run: Run, *, timeout: float) -> float:
     """Wait until nothing is in flight (three looks in a row) and every mailbox caught up;
     the seconds it took, or -1 at the timeout (the table then shows what was left)."""
     assert run.rig.engine is not None
@@ -156,7 +160,7 @@ def settle(run: sc.Run, *, timeout: float) -> float:
         # A parked job or a mailbox that stopped does not move by waiting: looked at only
         # for the first minute. Work in flight may need the whole execution lease.
         if time.monotonic() - start < SETTLE_PATIENCE:
-            busy += parked_done + len(sc.mailbox_positions(run))
+            busy += parked_done + len(mailbox_positions(run))
         calm = calm + 1 if busy == 0 else 0
         if calm >= 3:
             return time.monotonic() - start

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from orchestrator.commands.new_request import ScheduleCommand
+from orchestrator.views import ScheduleCommand
 
 EXAMPLE = '/schedule demo with john@acme.com next week 45m "they asked about SSO"'
 

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
-from orchestrator.commands.new_request import START_EVENTS, ScheduleCommand
 from orchestrator.engine.event_types import EventType
 from orchestrator.mrkdwn import escape_mrkdwn as escape
+from orchestrator.views import START_EVENTS, ScheduleCommand
 
 BUTTON_VALUE_LIMIT = 2000  # Slack refuses a button whose value is longer
 START, EDIT = "start_request", "edit_request"

@@ -94,6 +94,20 @@ def _seed_calendar(deps: Deps, week_start: datetime) -> None:
         uow.commit()
 
 
+def embedded_settings(slack: LocalSlack, database: Path, *, secret: str) -> Settings:
+    """Embedded defaults (a fresh, migrated SQLite file and no Redis) talking to the local Slack
+    stand-in, which signs with `secret`: the demo's stack, and the ack-latency bench's."""
+    url = f"sqlite:///{database}"
+    upgrade(url)
+    return Settings(
+        database_url=url,
+        redis_url=None,
+        slack_signing_secret=secret,
+        slack_bot_token=slack.token,
+        slack_api_url=slack.api_url,
+    )
+
+
 def run_demo(*, echo: Echo) -> int:
     configure_logs(level="WARNING")  # the transcript is the output; logs only when things break
     with tempfile.TemporaryDirectory() as workdir:
@@ -110,15 +124,7 @@ def _run(workdir: Path, echo: Echo) -> int:
             }
         }
     )
-    url = f"sqlite:///{workdir / 'demo.db'}"
-    upgrade(url)
-    settings = Settings(
-        database_url=url,
-        redis_url=None,
-        slack_signing_secret=SECRET,
-        slack_bot_token=slack.token,
-        slack_api_url=slack.api_url,
-    )
+    settings = embedded_settings(slack, workdir / "demo.db", secret=SECRET)
     clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
     deps = bootstrap(settings, clock=clock)
     server = serve(build_app(deps), deps, host="127.0.0.1", port=0)

@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.commands import EMAIL, MAX_CONTEXT
-from orchestrator.commands.new_request import Guest, ScheduleCommand
 from orchestrator.engine.event_types import EventType
+from orchestrator.views import Guest, ScheduleCommand
 
 CALLBACK_ID = "schedule_request"
 MEETING_TYPES = {  # label → default minutes

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.commands.dashboard import Dashboard, LastAction, Row
+from orchestrator.views import Dashboard, LastAction, Row
 from skills.rep_note import NoteRules
 
 STATUS_LABELS = {

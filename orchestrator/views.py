@@ -8,11 +8,16 @@ bot/: neither layer imports the other through this module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from orchestrator.engine.event_types import EventType
 from skills.compose_brief import Brief
+
+if TYPE_CHECKING:
+    # The Home tab's rows are read off these; only their fields are used, never the database.
+    from db.models import SchedulingAction, SchedulingRequest
 
 Card = tuple[str, list[dict[str, Any]]]  # fallback text, Block Kit blocks
 
@@ -176,6 +181,107 @@ class MeetingCheck:
     def value(self) -> str:
         """What each button carries: the request and the meeting time it asks about."""
         return f"{self.request_id}|{start_token(self.start)}"
+
+
+# --- the confirm card and the schedule modal (commands.new_request) ------------------------
+
+# How a new request starts: draft the first email at once, or show the rep a time picker first.
+START_EVENTS = (EventType.scheduling_requested, EventType.calendar_find_times)
+
+
+@dataclass(frozen=True)
+class RepProfile:
+    """What Slack tells us about a person on our side (users.info)."""
+
+    slack_user_id: str
+    email: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Guest:
+    """Someone on the prospect's side."""
+
+    email: str
+    name: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduleCommand:
+    """A validated request to schedule, however it was entered (slash command, modal, API)."""
+
+    meeting_type: str
+    emails: tuple[str, ...]
+    duration_minutes: int = 30
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    context: str = ""
+    guests: tuple[Guest, ...] = ()  # names and optional flags; `emails` alone means required
+    teammates: tuple[RepProfile, ...] = ()  # our side besides the rep
+    preferred_times: tuple[str, ...] = ()
+    avoid_days: tuple[str, ...] = ()
+    platform: str = "google_meet"
+
+    def external(self) -> tuple[Guest, ...]:
+        named = {g.email: g for g in self.guests}
+        return tuple(named.get(email, Guest(email)) for email in self.emails)
+
+
+# --- the Home tab (commands.dashboard) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LastAction:
+    """The latest audit row of a request: its kind, when, and the draft type it concerned."""
+
+    kind: str
+    at: datetime
+    draft_type: str | None = None
+
+    @classmethod
+    def of(cls, row: SchedulingAction) -> LastAction:
+        draft = row.details.get("type") if isinstance(row.details, dict) else None
+        return cls(kind=row.action_type, at=row.created_at, draft_type=draft and str(draft))
+
+
+@dataclass(frozen=True)
+class Row:
+    ref: str
+    title: str
+    status: str
+    next_action: str | None
+    next_action_at: datetime | None
+    meeting_start: datetime | None
+    last: LastAction | None = None
+    drafts_waiting: int = 0
+
+    @classmethod
+    def of(
+        cls, request: SchedulingRequest, *, last: LastAction | None = None, drafts_waiting: int = 0
+    ) -> Row:
+        return cls(
+            ref=request.ref,
+            title=request.title,
+            status=request.status,
+            next_action=request.next_action_type,
+            next_action_at=request.next_action_at,
+            meeting_start=request.meeting_start,
+            last=last,
+            drafts_waiting=drafts_waiting,
+        )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    timezone: str
+    pending_confirmation: list[Row] = field(default_factory=list)
+    upcoming: list[Row] = field(default_factory=list)
+    needs_attention: list[Row] = field(default_factory=list)
+    completed_this_week: list[Row] = field(default_factory=list)
+    drafts_waiting: int = 0
+    known: bool = True  # False when this Slack user has never used Convene
 
 
 # --- the builders -------------------------------------------------------------------------------

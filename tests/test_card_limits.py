@@ -22,11 +22,10 @@ from bot.decision_blocks import MAX_OPTIONS, decided_card, decision_card
 from bot.local_slack import block_errors
 from bot.views import home_view, request_list, request_status
 from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.commands.dashboard import Dashboard, LastAction, Row
 from orchestrator.commands.decision_cards import CHOICES, decision_view
 from orchestrator.engine.outputs import Assess, UnderstandReply
 from orchestrator.steps.replies import reply_summary
-from orchestrator.views import LABELS
+from orchestrator.views import LABELS, Dashboard, LastAction, Row
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 NY = "America/New_York"

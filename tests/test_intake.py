@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from db.models import SchedulingRequest, SequenceJob
-from orchestrator.commands.new_request import RepProfile, ScheduleCommand, start_scheduling
+from orchestrator.commands.new_request import start_scheduling
+from orchestrator.views import RepProfile, ScheduleCommand
 from tests.support.stack import REP_EMAIL, REP_ID, Stack
 
 PROFILE = RepProfile(REP_ID, REP_EMAIL, "Rita Moreno", "America/New_York")

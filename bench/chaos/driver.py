@@ -124,7 +124,7 @@ class Driver:
         if self.send("command", body).status != 200:
             return False
         card = self.answer_on(hook)
-        value = _button(card.get("blocks") or [], "start_request") if card else None
+        value = button(card, "start_request")
         if value is None:
             return False
         click = self.click_body("start_request", value, user=user, channel=f"D{user}", ts="eph")
@@ -169,8 +169,9 @@ class Driver:
         return self.send(name, body)
 
 
-def _button(blocks: list[dict[str, Any]], action_id: str) -> str | None:
-    for block in blocks:
+def button(answer: dict[str, Any] | None, action_id: str) -> str | None:
+    """The value of a card's button, or None when there is no card or no such button."""
+    for block in (answer or {}).get("blocks") or []:
         for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
             if element.get("action_id") == action_id:
                 return str(element.get("value"))

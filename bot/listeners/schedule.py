@@ -22,10 +22,10 @@ from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_vi
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
 from orchestrator.commands import own_requests
-from orchestrator.commands.dashboard import Row
-from orchestrator.commands.new_request import START_EVENTS, ensure_rep, start_scheduling
+from orchestrator.commands.new_request import ensure_rep, start_scheduling
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
+from orchestrator.views import START_EVENTS, Row
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
 

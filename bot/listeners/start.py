@@ -17,9 +17,10 @@ from slack_sdk import WebClient
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
-from orchestrator.commands.new_request import RepProfile, ScheduleCommand, Started, start_scheduling
+from orchestrator.commands.new_request import Started, start_scheduling
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
+from orchestrator.views import RepProfile, ScheduleCommand
 
 log = structlog.get_logger(__name__)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, or_, select
@@ -17,10 +16,10 @@ from db.models import (
     PendingAction,
     RequestStatus,
     SchedulingAction,
-    SchedulingRequest,
 )
 from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
+from orchestrator.views import Dashboard, LastAction, Row
 
 IN_FLIGHT = {
     RequestStatus.initiated,
@@ -35,58 +34,6 @@ ATTENTION = {RequestStatus.paused, RequestStatus.no_show}
 # (times found before the draft, the send before "first email sent"), so at the same moment
 # any other row is the better answer to "what happened last".
 LEAD_INS = frozenset({"request_created", "slots_found", "calendars_unreadable", "action_executed"})
-
-
-@dataclass(frozen=True)
-class LastAction:
-    """The latest audit row of a request: its kind, when, and the draft type it concerned."""
-
-    kind: str
-    at: datetime
-    draft_type: str | None = None
-
-    @classmethod
-    def of(cls, row: SchedulingAction) -> LastAction:
-        draft = row.details.get("type") if isinstance(row.details, dict) else None
-        return cls(kind=row.action_type, at=row.created_at, draft_type=draft and str(draft))
-
-
-@dataclass(frozen=True)
-class Row:
-    ref: str
-    title: str
-    status: str
-    next_action: str | None
-    next_action_at: datetime | None
-    meeting_start: datetime | None
-    last: LastAction | None = None
-    drafts_waiting: int = 0
-
-    @classmethod
-    def of(
-        cls, request: SchedulingRequest, *, last: LastAction | None = None, drafts_waiting: int = 0
-    ) -> Row:
-        return cls(
-            ref=request.ref,
-            title=request.title,
-            status=request.status,
-            next_action=request.next_action_type,
-            next_action_at=request.next_action_at,
-            meeting_start=request.meeting_start,
-            last=last,
-            drafts_waiting=drafts_waiting,
-        )
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    timezone: str
-    pending_confirmation: list[Row] = field(default_factory=list)
-    upcoming: list[Row] = field(default_factory=list)
-    needs_attention: list[Row] = field(default_factory=list)
-    completed_this_week: list[Row] = field(default_factory=list)
-    drafts_waiting: int = 0
-    known: bool = True  # False when this Slack user has never used Convene
 
 
 def latest_actions(

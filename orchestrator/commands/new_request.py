@@ -19,50 +19,9 @@ from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, RequestStarted, payload
 from orchestrator.engine.events import Event
+from orchestrator.views import START_EVENTS, RepProfile, ScheduleCommand
 
 REF_ATTEMPTS = 10
-# How a new request starts: draft the first email at once, or show the rep a time picker first.
-START_EVENTS = (EventType.scheduling_requested, EventType.calendar_find_times)
-
-
-@dataclass(frozen=True)
-class RepProfile:
-    """What Slack tells us about a person on our side (users.info)."""
-
-    slack_user_id: str
-    email: str
-    name: str
-    timezone: str
-
-
-@dataclass(frozen=True)
-class Guest:
-    """Someone on the prospect's side."""
-
-    email: str
-    name: str = ""
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class ScheduleCommand:
-    """A validated request to schedule, however it was entered (slash command, modal, API)."""
-
-    meeting_type: str
-    emails: tuple[str, ...]
-    duration_minutes: int = 30
-    window_start: datetime | None = None
-    window_end: datetime | None = None
-    context: str = ""
-    guests: tuple[Guest, ...] = ()  # names and optional flags; `emails` alone means required
-    teammates: tuple[RepProfile, ...] = ()  # our side besides the rep
-    preferred_times: tuple[str, ...] = ()
-    avoid_days: tuple[str, ...] = ()
-    platform: str = "google_meet"
-
-    def external(self) -> tuple[Guest, ...]:
-        named = {g.email: g for g in self.guests}
-        return tuple(named.get(email, Guest(email)) for email in self.emails)
 
 
 @dataclass(frozen=True)

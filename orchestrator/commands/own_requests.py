@@ -27,7 +27,7 @@ from db.models import (
     SlackNotification,
 )
 from orchestrator.cadence import MAX_NO_SHOWS
-from orchestrator.commands.new_request import RepProfile, ensure_rep
+from orchestrator.commands.new_request import ensure_rep
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, MeetingRecovery
@@ -36,7 +36,7 @@ from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
 from orchestrator.steps.meeting import check_key, meeting_check
-from orchestrator.views import MeetingCheck, start_token
+from orchestrator.views import MeetingCheck, RepProfile, start_token
 
 
 @dataclass(frozen=True)

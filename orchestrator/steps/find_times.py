@@ -38,6 +38,7 @@ from orchestrator.engine.events import Event, ProposedAction, StepContext, StepR
 from orchestrator.engine.outputs import FindTimes, OfferedSlot, OfferTimes, output
 from orchestrator.mrkdwn import owner_only
 from orchestrator.steps.scheduling import (
+    CONFERENCE,
     DEFAULT_WINDOW_DAYS,
     audit,
     draft_initial_email,
@@ -53,7 +54,6 @@ from skills.find_slots import find_slots as find_free_slots
 
 CHOICES = ("email", "invite", "handle")
 MAX_OPTIONS = 12  # three pages; past that a different window is the better question
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 
 
 @dataclass(frozen=True)

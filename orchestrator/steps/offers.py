@@ -29,12 +29,11 @@ from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import free_slots, message_id, slot_query
+from orchestrator.steps.scheduling import CONFERENCE, free_slots, message_id, slot_query
 from skills.draft_email import CounterProposalInput, counter_proposal_email
 from skills.email_fields import threaded_under
 from skills.find_slots import check_slots
 
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 # Fresh times are offered from tomorrow, over the next week.
 FRESH_WINDOW = timedelta(days=7)
 

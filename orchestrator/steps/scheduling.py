@@ -31,6 +31,9 @@ from skills.find_slots import find_slots as find_free_slots
 from skills.rep_note import NoteRules, read_rep_note
 
 DEFAULT_WINDOW_DAYS = 7
+# A request's platform as the calendar connectors name the meeting room to make with a booking;
+# any other platform books without one.
+CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
 
 
 def load_request(
