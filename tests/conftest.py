@@ -126,3 +126,9 @@ def stack(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
 def pg_stack(pg_url: str, real_redis: Redis, clock: ManualClock) -> Iterator[Stack]:
     with Stack.start(database_url=pg_url, redis=real_redis, clock=clock) as running:
         yield running
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` is one worker per core, but at most 4: each worker leases one of the 15 Redis
+    DB numbers, and several runs may share a machine."""
+    return max(1, min(os.cpu_count() or 1, 4))
