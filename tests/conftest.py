@@ -128,6 +128,7 @@ def pg_stack(pg_url: str, real_redis: Redis, clock: ManualClock) -> Iterator[Sta
         yield running
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` is one worker per core, but at most 4: each worker leases one of the 15 Redis
     DB numbers, and several runs may share a machine."""
