@@ -4,8 +4,10 @@ a fixed clock, and the whole stack behind a real HTTP server with a local Slack 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -13,12 +15,18 @@ import fakeredis
 import pytest
 from hypothesis import settings as hypothesis_settings
 from redis import Redis
-from sqlalchemy import text
 
 from connectors.clock import ManualClock
-from db.engine import make_engine
 from db.migrate import upgrade
-from tests.support.services import REDIS_URL, PostgresDatabase, redis_db_number, require
+from tests.support.services import (
+    REDIS_URL,
+    PostgresDatabase,
+    drop_stale_databases,
+    redis_db_number,
+    release_redis_db,
+    renew_redis_db,
+    require,
+)
 from tests.support.stack import Stack
 
 # CI replays the same examples every run (a red build must be reproducible); local runs keep
@@ -51,6 +59,7 @@ def clock() -> ManualClock:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[PostgresDatabase]:
     require("postgres")
+    drop_stale_databases()
     database = PostgresDatabase()
     database.create()
     upgrade(database.url)
@@ -58,34 +67,28 @@ def pg_database() -> Iterator[PostgresDatabase]:
     database.drop()
 
 
-def _truncate_all(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        tables = (
-            conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture
 def pg_url(pg_database: PostgresDatabase) -> str:
-    _truncate_all(pg_database.url)
+    pg_database.reset()
     return pg_database.url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per process: an Alembic upgrade on a new file cost most of a second."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "convene.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'convene.db'}"
-    upgrade(url)
-    return url
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / sqlite_template.name
+    for suffix in ("", "-wal"):  # the upgrade's engine is disposed, so no WAL is expected
+        source = sqlite_template.with_name(sqlite_template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
@@ -93,10 +96,15 @@ def real_redis() -> Iterator[Redis]:
     require("redis")
     base = REDIS_URL.rstrip("/")
     redis = Redis.from_url(f"{base}/{redis_db_number()}")
+    renew_redis_db()
     redis.flushdb()
     yield redis
     redis.flushdb()
     redis.close()
+
+
+def pytest_sessionfinish() -> None:
+    release_redis_db()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -118,3 +126,10 @@ def stack(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
 def pg_stack(pg_url: str, real_redis: Redis, clock: ManualClock) -> Iterator[Stack]:
     with Stack.start(database_url=pg_url, redis=real_redis, clock=clock) as running:
         yield running
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` is one worker per core, but at most 4: each worker leases one of the 15 Redis
+    DB numbers, and several runs may share a machine."""
+    return max(1, min(os.cpu_count() or 1, 4))

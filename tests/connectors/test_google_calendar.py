@@ -29,8 +29,8 @@ from connectors.errors import (
 from connectors.ports import CalendarEvent, CalendarPort, CreatedEvent, EventAttendee, Interval
 from db.engine import make_engine, make_session_factory
 from db.models import Rep
-from tests.fakes.calendar_http import Reply
 from tests.fakes.google_calendar import FakeGoogleCalendar, google_error
+from tests.fakes.http import Response as Reply
 
 SAM = "sam@acme.test"
 ALEX = "alex@acme.test"

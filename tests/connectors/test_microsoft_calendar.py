@@ -34,8 +34,8 @@ from connectors.oauth import microsoft_provider
 from connectors.ports import CalendarEvent, CalendarPort, CreatedEvent, EventAttendee, Interval
 from db.engine import make_engine, make_session_factory
 from db.models import Rep
-from tests.fakes.calendar_http import Reply
 from tests.fakes.graph_calendar import FakeGraphCalendar, graph_error
+from tests.fakes.http import Response as Reply
 from tests.fakes.oauth import FakeOAuthServer
 
 SAM = "sam@contoso.test"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,7 @@ address = st.one_of(
 )
 
 
+@pytest.mark.fuzz
 @settings(
     max_examples=10_000,
     deadline=None,

@@ -30,7 +30,7 @@ from connectors.oauth import (
 )
 from db.engine import make_engine, make_session_factory
 from db.models import Rep
-from tests.fakes.calendar_http import Reply
+from tests.fakes.http import Response as Reply
 from tests.fakes.oauth import FakeOAuthServer
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)

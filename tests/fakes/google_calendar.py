@@ -14,13 +14,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from tests.fakes.calendar_http import RecordingServer, Reply, Request
+from tests.fakes.http import ProviderFake, Request, Response
 
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 API = "/calendar/v3"
 
 
-def google_error(status: int, message: str, reason: str, state: str = "") -> Reply:
+def google_error(status: int, message: str, reason: str, state: str = "") -> Response:
     body: dict[str, Any] = {
         "error": {
             "code": status,
@@ -30,7 +30,7 @@ def google_error(status: int, message: str, reason: str, state: str = "") -> Rep
     }
     if state:
         body["error"]["status"] = state
-    return Reply(status, body)
+    return Response(status, body)
 
 
 class ShapeError(Exception):
@@ -49,7 +49,7 @@ def _time(value: Any, field: str) -> datetime:
     return parsed
 
 
-class FakeGoogleCalendar(RecordingServer):
+class FakeGoogleCalendar(ProviderFake):
     def __init__(self) -> None:
         super().__init__()
         self.valid_tokens: set[str] = {"ya29.valid"}
@@ -71,7 +71,7 @@ class FakeGoogleCalendar(RecordingServer):
 
     # --- routing --------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Reply:
+    def handle(self, request: Request) -> Response:
         if request.path == "/token" and request.method == "POST":
             return self._token(request.body or {})
         if not request.path.startswith(API + "/"):
@@ -104,11 +104,11 @@ class FakeGoogleCalendar(RecordingServer):
         except ShapeError as error:
             return google_error(400, str(error), "invalid")
 
-    def _token(self, form: dict[str, str]) -> Reply:
+    def _token(self, form: dict[str, str]) -> Response:
         if form.get("grant_type") != "refresh_token":
-            return Reply(400, {"error": "unsupported_grant_type"})
+            return Response(400, {"error": "unsupported_grant_type"})
         if not self.refresh_tokens.get(form.get("refresh_token", "")):
-            return Reply(
+            return Response(
                 400,
                 {
                     "error": "invalid_grant",
@@ -117,9 +117,9 @@ class FakeGoogleCalendar(RecordingServer):
             )
         token = f"ya29.refreshed-{next(self._serial)}"
         self.valid_tokens.add(token)
-        return Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        return Response(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
-    def _freebusy(self, request: Request) -> Reply:
+    def _freebusy(self, request: Request) -> Response:
         body = request.body
         need(isinstance(body, dict), "JSON body required")
         start, end = (
@@ -146,7 +146,7 @@ class FakeGoogleCalendar(RecordingServer):
                     if _time({"dateTime": s}, "s") < end and _time({"dateTime": e}, "e") > start
                 ]
             }
-        return Reply(
+        return Response(
             200,
             {
                 "kind": "calendar#freeBusy",
@@ -156,7 +156,7 @@ class FakeGoogleCalendar(RecordingServer):
             },
         )
 
-    def _insert(self, calendar: str, request: Request) -> Reply:
+    def _insert(self, calendar: str, request: Request) -> Response:
         body = request.body
         need(isinstance(body, dict), "JSON body required")
         need(request.param("sendUpdates") == "all", "sendUpdates=all expected")
@@ -192,15 +192,15 @@ class FakeGoogleCalendar(RecordingServer):
                 "conferenceId": f"fak-{event_id[2:6]}-xyz",
             }
         self.events[(calendar, event_id)] = event
-        return Reply(200, event)
+        return Response(200, event)
 
-    def _get(self, calendar: str, event_id: str) -> Reply:
+    def _get(self, calendar: str, event_id: str) -> Response:
         event = self.events.get((calendar, event_id))
         if event is None:
             return google_error(404, "Not Found", "notFound")
-        return Reply(200, event)
+        return Response(200, event)
 
-    def _patch(self, calendar: str, event_id: str, request: Request) -> Reply:
+    def _patch(self, calendar: str, event_id: str, request: Request) -> Response:
         need(request.param("sendUpdates") == "all", "sendUpdates=all expected")
         event = self.events.get((calendar, event_id))
         if event is None:
@@ -222,9 +222,9 @@ class FakeGoogleCalendar(RecordingServer):
                 ]
             event[key] = value
         event["sequence"] += 1
-        return Reply(200, event)
+        return Response(200, event)
 
-    def _delete(self, calendar: str, event_id: str, request: Request) -> Reply:
+    def _delete(self, calendar: str, event_id: str, request: Request) -> Response:
         need(request.param("sendUpdates") == "all", "sendUpdates=all expected")
         event = self.events.get((calendar, event_id))
         if event is None:
@@ -232,4 +232,4 @@ class FakeGoogleCalendar(RecordingServer):
         if event["status"] == "cancelled":
             return google_error(410, "Resource has been deleted", "deleted")
         event["status"] = "cancelled"
-        return Reply(204, None)
+        return Response(204, None)

@@ -14,15 +14,15 @@ import itertools
 import re
 from typing import Any
 
-from tests.fakes.calendar_http import RecordingServer, Reply, Request
+from tests.fakes.http import ProviderFake, Request, Response
 
 API = "/v1.0"
 
 
 def graph_error(
     status: int, code: str, message: str = "", headers: dict[str, str] | None = None
-) -> Reply:
-    return Reply(status, {"error": {"code": code, "message": message or code}}, headers or {})
+) -> Response:
+    return Response(status, {"error": {"code": code, "message": message or code}}, headers or {})
 
 
 class ShapeError(Exception):
@@ -57,7 +57,7 @@ def _graph_time(text: str) -> dict[str, str]:
     return {"dateTime": text + ".0000000", "timeZone": "UTC"}
 
 
-class FakeGraphCalendar(RecordingServer):
+class FakeGraphCalendar(ProviderFake):
     def __init__(self) -> None:
         super().__init__()
         self.valid_tokens: set[str] = {"graph-token"}
@@ -80,7 +80,7 @@ class FakeGraphCalendar(RecordingServer):
             if attendee["emailAddress"]["address"] == email:
                 attendee["status"] = {"response": response, "time": "2026-12-01T10:00:00Z"}
 
-    def handle(self, request: Request) -> Reply:
+    def handle(self, request: Request) -> Response:
         if not request.path.startswith(API + "/"):
             return graph_error(404, "BadRequest", "Invalid version")
         auth = request.headers.get("authorization", "")
@@ -107,12 +107,12 @@ class FakeGraphCalendar(RecordingServer):
                 return self._patch(user, graph_id, request)
             if graph_id is not None and request.method == "GET":
                 event = self.mailbox(user).get(graph_id)
-                return Reply(200, event) if event else graph_error(404, "ErrorItemNotFound")
+                return Response(200, event) if event else graph_error(404, "ErrorItemNotFound")
             return graph_error(405, "BadRequest", "method not allowed")
         except ShapeError as error:
             return graph_error(400, "ErrorInvalidRequest", str(error))
 
-    def _schedule(self, request: Request) -> Reply:
+    def _schedule(self, request: Request) -> Response:
         need(request.headers.get("prefer") == 'outlook.timezone="UTC"', "Prefer UTC expected")
         body = lower_keys(request.body)
         need(isinstance(body, dict), "JSON body required")
@@ -154,11 +154,11 @@ class FakeGraphCalendar(RecordingServer):
             if mailbox.lower() in self.working_hours:
                 entry["workingHours"] = self.working_hours[mailbox.lower()]
             value.append(entry)
-        return Reply(
+        return Response(
             200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": value}
         )
 
-    def _create(self, user: str, request: Request) -> Reply:
+    def _create(self, user: str, request: Request) -> Response:
         need(request.headers.get("prefer") == 'outlook.timezone="UTC"', "Prefer UTC expected")
         body = request.body
         need(isinstance(body, dict), "JSON body required")
@@ -178,7 +178,7 @@ class FakeGraphCalendar(RecordingServer):
         transaction = body.get("transactionId")
         for existing in self.mailbox(user).values():
             if transaction and existing.get("transactionId") == transaction:
-                return Reply(201, existing)  # Graph's idempotent create
+                return Response(201, existing)  # Graph's idempotent create
         graph_id = f"AAMkAD-{next(self._serial)}"
         event = dict(body)
         event.update(
@@ -198,9 +198,9 @@ class FakeGraphCalendar(RecordingServer):
                 "joinUrl": f"https://teams.microsoft.com/l/meetup-join/{graph_id}"
             }
         self.mailbox(user)[graph_id] = event
-        return Reply(201, event)
+        return Response(201, event)
 
-    def _list(self, user: str, request: Request) -> Reply:
+    def _list(self, user: str, request: Request) -> Response:
         query = request.param("$filter") or ""
         found = re.fullmatch(
             r"singleValueExtendedProperties/Any\(ep: ep/id eq '(.+?)' "
@@ -218,9 +218,9 @@ class FakeGraphCalendar(RecordingServer):
                 for p in e.get("singleValueExtendedProperties", [])
             )
         ]
-        return Reply(200, {"value": matches})
+        return Response(200, {"value": matches})
 
-    def _patch(self, user: str, graph_id: str, request: Request) -> Reply:
+    def _patch(self, user: str, graph_id: str, request: Request) -> Response:
         event = self.mailbox(user).get(graph_id)
         if event is None:
             return graph_error(
@@ -241,9 +241,9 @@ class FakeGraphCalendar(RecordingServer):
                     for a in value
                 ]
             event[key] = value
-        return Reply(200, event)
+        return Response(200, event)
 
-    def _cancel(self, user: str, graph_id: str, request: Request) -> Reply:
+    def _cancel(self, user: str, graph_id: str, request: Request) -> Response:
         if graph_id not in self.mailbox(user):
             return graph_error(
                 404, "ErrorItemNotFound", "The specified object was not found in the store."
@@ -252,4 +252,4 @@ class FakeGraphCalendar(RecordingServer):
         need("comment" in body, "cancel takes a Comment")
         # Outlook removes a cancelled meeting from the organizer's calendar.
         del self.mailbox(user)[graph_id]
-        return Reply(202, None)
+        return Response(202, None)

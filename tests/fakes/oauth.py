@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.calendar_http import RecordingServer, Reply, Request
+from tests.fakes.http import ProviderFake, Request, Response
 
 
 @dataclass
@@ -26,7 +26,7 @@ class _Grant:
     used: bool = False
 
 
-class FakeOAuthServer(RecordingServer):
+class FakeOAuthServer(ProviderFake):
     def __init__(
         self,
         *,
@@ -74,33 +74,33 @@ class FakeOAuthServer(RecordingServer):
     def revoke(self, refresh_token: str) -> None:
         self.refresh_tokens[refresh_token] = False
 
-    def handle(self, request: Request) -> Reply:
+    def handle(self, request: Request) -> Response:
         if (request.method, request.path) != ("POST", "/token"):
-            return Reply(404, {"error": "not_found"})
+            return Response(404, {"error": "not_found"})
         form = request.body or {}
         if request.headers.get("content-type") != "application/x-www-form-urlencoded":
-            return Reply(400, {"error": "invalid_request", "error_description": "form expected"})
+            return Response(400, {"error": "invalid_request", "error_description": "form expected"})
         if (form.get("client_id"), form.get("client_secret")) != (
             self.client_id,
             self.client_secret,
         ):
-            return Reply(401, {"error": "invalid_client"})
+            return Response(401, {"error": "invalid_client"})
         if form.get("grant_type") == "authorization_code":
             return self._code(form)
         if form.get("grant_type") == "refresh_token":
             return self._refresh(form)
-        return Reply(400, {"error": "unsupported_grant_type"})
+        return Response(400, {"error": "unsupported_grant_type"})
 
-    def _code(self, form: dict[str, str]) -> Reply:
+    def _code(self, form: dict[str, str]) -> Response:
         grant = self._grants.get(form.get("code", ""))
         if grant is None or grant.used:
-            return Reply(400, {"error": "invalid_grant", "error_description": "Bad code"})
+            return Response(400, {"error": "invalid_grant", "error_description": "Bad code"})
         if form.get("redirect_uri") != grant.redirect_uri:
-            return Reply(400, {"error": "redirect_uri_mismatch"})
+            return Response(400, {"error": "redirect_uri_mismatch"})
         verifier = form.get("code_verifier", "")
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         if digest.rstrip(b"=").decode() != grant.challenge:
-            return Reply(400, {"error": "invalid_grant", "error_description": "PKCE mismatch"})
+            return Response(400, {"error": "invalid_grant", "error_description": "PKCE mismatch"})
         grant.used = True
         n = next(self._serial)
         refresh = f"1//refresh-secret-{n}"
@@ -113,12 +113,12 @@ class FakeOAuthServer(RecordingServer):
         }
         if not self.omit_scope:
             body["scope"] = self.granted_scope_override or grant.scopes
-        return Reply(200, body)
+        return Response(200, body)
 
-    def _refresh(self, form: dict[str, str]) -> Reply:
+    def _refresh(self, form: dict[str, str]) -> Response:
         token = form.get("refresh_token", "")
         if not self.refresh_tokens.get(token):
-            return Reply(
+            return Response(
                 400,
                 {
                     "error": "invalid_grant",
@@ -126,7 +126,7 @@ class FakeOAuthServer(RecordingServer):
                 },
             )
         n = next(self._serial)
-        return Reply(
+        return Response(
             200,
             {"access_token": f"ya29.refreshed-{n}", "expires_in": 3599, "token_type": "Bearer"},
         )

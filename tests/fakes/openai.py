@@ -1,8 +1,8 @@
 """A local OpenAI-compatible chat-completions server for the real litellm client.
 
-It speaks HTTP on a free localhost port (stdlib ``ThreadingHTTPServer`` through
-:class:`tests.fakes.http.FakeHTTP`), so litellm's and the openai SDK's request building, response
-parsing and error mapping all run exactly as against a provider. Tests script the answers
+It speaks HTTP on a free localhost port (:class:`tests.fakes.http.FakeHTTP`), so litellm's and
+the openai SDK's request building, response parsing and error mapping all run exactly as
+against a provider. Tests script the answers
 (JSON content, HTTP errors, a stall past the client's timeout) and read back every request.
 """
 

@@ -35,6 +35,7 @@ from orchestrator.engine.embedded import drain
 from orchestrator.inbox.intake import poll_inboxes
 from orchestrator.settings import Settings
 from orchestrator.timers.tick import tick
+from tests.support.servers import stop_server
 
 SECRET = "test-signing-secret"
 REP_ID = "U0REP"
@@ -100,8 +101,9 @@ class Stack:
         try:
             yield cls(deps, slack, clock, f"http://127.0.0.1:{server.server_port}/slack/events")
         finally:
-            server.shutdown()
-            server.server_close()
+            stop_server(server)
+            if slack._server is not None:
+                stop_server(slack._server)
             slack.stop()
             deps.engine.dispose()
 
