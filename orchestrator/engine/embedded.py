@@ -28,6 +28,15 @@ class ThreadWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         pass
 
+    # RQ's command channel (stop a job, shut a worker down from another process) has nothing to
+    # reach in a drain that lives for milliseconds, and its listener thread blocks for up to a
+    # second on every teardown.
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
 
 def drain(deps: Deps) -> None:
     """Run every wake-up that is due now, including those they enqueue, then return."""
