@@ -9,8 +9,8 @@ injected, is the model asked, through :class:`connectors.ports.LLMPort` with a s
 Anything uncertain escalates to the rep rather than guessing.
 
 The function is pure: no I/O, no clock (``now`` is passed in), no SDK imports. The reading
-is spread over :mod:`skills.intent_signals` (what the reply says),
-:mod:`skills.intent_times` (the times it names), :mod:`skills.intent_decision` (the rules'
+is spread over :mod:`skills.intent_signals` (what the reply says, with the times it names read
+by :func:`skills.parse_times.compare_to_proposed`), :mod:`skills.intent_decision` (the rules'
 verdict) and :mod:`skills.intent_llm` (the model, when the rules are unsure); the result
 types live in :mod:`skills.intent_result` and are re-exported here, the entry point.
 """

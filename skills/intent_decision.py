@@ -9,8 +9,7 @@ from datetime import datetime, tzinfo
 from skills import intent_rules as rules
 from skills import intent_rules_situations as situations
 from skills.intent_result import Confidence, Verdict
-from skills.intent_signals import Signals
-from skills.intent_times import TimeMention, matches_proposed
+from skills.intent_signals import Signals, TimeMention
 from skills.out_of_office import mentions_return
 
 
@@ -93,11 +92,11 @@ def _rescheduling(s: Signals) -> Verdict | None:
 def _answer_to_proposal(s: Signals, local_slots: Sequence[datetime]) -> Verdict:
     """Accept, counter, decline or question: the ordinary answers to a proposal."""
     proposals = [t for t in s.times if not t.in_question and not t.away]
-    outside = [t for t in proposals if not local_slots or matches_proposed(t, local_slots) is False]
-    inside = [t for t in proposals if local_slots and matches_proposed(t, local_slots)]
-    # "earlier in the day", "next week": a time a regex cannot compare with our slots.
-    vague = [t for t in proposals if local_slots and matches_proposed(t, local_slots) is None]
-    named = [t for t in inside if t.part_of_day is None]
+    outside = [t for t in proposals if not local_slots or t.names_ours is False]
+    inside = [t for t in proposals if local_slots and t.names_ours]
+    # "next week", "in March": a time too vague to compare with our slots.
+    vague = [t for t in proposals if local_slots and t.names_ours is None]
+    named = [t for t in inside if not t.fit.only_part_of_day]
     counter = s.score("counter") >= rules.CLEAR
 
     # "I can't make dinner, but we could come for drinks": another format is a counter.

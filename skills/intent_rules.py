@@ -38,11 +38,9 @@ def cue(label: str, regex: str, weight: float, *, negatable: bool = False) -> Cu
     return Cue(label, re.compile(regex, re.IGNORECASE), weight, negatable)
 
 
-# --- building blocks for time mentions ---------------------------------------------------------
+# --- day and month names (never a person's name; months bound the horizon) ---------------------
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-# Abbreviations people type; "sat"/"sun" are left out because they are ordinary words.
-WEEKDAY_ABBREVIATIONS = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3}
 MONTHS = (
     "january",
     "february",
@@ -57,77 +55,10 @@ MONTHS = (
     "november",
     "december",
 )
-NUMBER_WORDS = (
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-)
-
-_WEEKDAY = r"(?:" + "|".join(WEEKDAYS) + "|" + "|".join(WEEKDAY_ABBREVIATIONS) + r")\b\.?"
-# "may" is a month only when a day follows it, otherwise it is the verb.
 _MONTH = (
     r"(?:"
     + "|".join(m for m in MONTHS if m != "may")
     + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?"
-)
-_MONTH_OR_MAY = r"(?:" + "|".join(MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?"
-_HOUR_WORD = r"(?:" + "|".join(NUMBER_WORDS) + r")"
-_ORDINAL = r"\d{1,2}(?:st|nd|rd|th)\b"
-_AMPM = r"(?:a\.?m\.?|p\.?m\.?)(?![a-z])"
-
-# A clock time: "3pm", "10:30", "15:00", "noon", "half past 5", "four in the evening", "at 4".
-CLOCK_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?P<ampm>" + _AMPM + r")",
-        r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)\b(?!\s*(?:a\.?m|p\.?m))",
-        r"\b(?P<word>noon|midday)\b",
-        r"\b(?P<frac>half past|quarter past|quarter after|quarter to)\s+(?P<h>1[0-2]|0?[1-9]|"
-        + _HOUR_WORD
-        + r")\b",
-        r"\b(?P<h>1[0-2]|0?[1-9]|" + _HOUR_WORD + r")\s*o'?\s?clock",
-        r"\b(?P<h>1[0-2]|0?[1-9]|"
-        + _HOUR_WORD
-        + r")\s+in the\s+(?P<part>morning|afternoon|evening)",
-        r"\b(?:at|around|for|after|before|by|from)\s+(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\b"
-        r"(?![:\d]|\s*(?:%|people|persons?|guests|tickets|minutes?|mins?|hours?|hrs?|days?|weeks?"
-        r"|months?|years?|st|nd|rd|th|of|-\s*\d))",
-    )
-)
-
-# A day: weekday, calendar date, ordinal day, relative day or week.
-DAY_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(?P<weekday>" + _WEEKDAY + r")",
-        r"\b(?P<month>" + _MONTH_OR_MAY + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?\b",
-        r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>" + _MONTH_OR_MAY + r")",
-        r"\b(?:the|on)\s+(?P<day>" + _ORDINAL + r")",
-        r"\b(?P<day>" + _ORDINAL + r")\s+of\s+(?:this|next|the)\s+month",
-        r"(?<![-\w])(?P<m_num>1[0-2]|0?[1-9])/(?P<d_num>3[01]|[12]\d|0?[1-9])(?:/\d{2,4})?\b",
-        r"\b(?P<relative>today|tonight|tomorrow|day after tomorrow)\b",
-        r"\b(?:this|next|coming)\s+(?:week(?:end)?)\b",
-        r"\b(?:early|late|later|end of|middle of|mid)\s+(?:this|next|the)\s+week\b",
-        r"\b(?:earlier|later) in the (?:day|week|morning|afternoon|evening)\b",
-        r"\b(?:early|late|mid|end of)[- ]" + _MONTH,
-        r"\bin\s+" + _MONTH + r"(?!\s*\d)",
-    )
-)
-
-# A part of day, unless it is a greeting ("good morning").
-PART_OF_DAY = re.compile(
-    r"(?<!good )\b(?P<part>morning|afternoon|evening|lunch(?:time)?|end of (?:the )?day|first "
-    r"thing|after work)s?\b(?!\s+(?:team|all|everyone))",
-    re.IGNORECASE,
 )
 
 # How far out someone wants to be contacted again ("reach out next quarter").

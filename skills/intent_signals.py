@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from skills import intent_rules as rules
 from skills import intent_rules_languages as languages
 from skills import intent_rules_situations as situations
-from skills.intent_times import TimeMention, time_mentions
+from skills.parse_times import SlotFit, compare_to_proposed
+
+
+@dataclass(frozen=True)
+class TimeMention:
+    """A time the reply names, where it was said, and which of our slots it describes."""
+
+    fit: SlotFit
+    in_question: bool = False
+    away: bool = False  # said of a time the writer is away: that time is out
+
+    @property
+    def text(self) -> str:
+        return self.fit.text
+
+    @property
+    def names_ours(self) -> bool | None:
+        """Whether it names one of our slots; ``None`` when it is too vague to tell."""
+        return None if self.fit.slots is None else bool(self.fit.slots)
 
 
 @dataclass
@@ -69,6 +87,7 @@ _SIGNAL_TABLES: dict[str, tuple[rules.Cue, ...]] = {
 
 
 def read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> Signals:
+    """The signals in ``text``; its times are read in ``now``'s own zone."""
     # Mail clients wrap long lines: a line break inside a sentence is a space.
     text = _WRAPPED_LINE.sub(" ", text)
     lowered = _normalise(text)
@@ -103,11 +122,13 @@ def read_signals(text: str, *, proposed: Sequence[datetime], now: datetime) -> S
         mentions: list[TimeMention] = []
         # "I'm away this week, but Wednesday works": only the away clause's times are out.
         for clause in _CLAUSES.split(sentence):
-            found = time_mentions(_normalise(clause), in_question=asks_about_time)
-            if _says_away(clause):
+            away = _says_away(clause)
+            if away:
                 signals.away.append(clause.strip())
-                found = [replace(m, away=True) for m in found]
-            mentions += found
+            mentions += [
+                TimeMention(fit, in_question=asks_about_time, away=away)
+                for fit in compare_to_proposed(clause, proposed, now=now)
+            ]
         signals.times.extend(mentions)
         if is_question and (asks_about_time or not mentions):
             signals.questions.append(sentence.strip())

@@ -7,6 +7,7 @@ Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zonein
 - :func:`extract_exclusions` finds the times the writer rules out ("not Monday").
 - :func:`extract_days` finds the expressions that name one day or week ("Friday", "Dec 3").
 - :func:`match_to_proposed` maps "the first one" / "Tuesday works" to a proposed slot.
+- :func:`compare_to_proposed` says, for each expression, which proposed slots it describes.
 - :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
 
 Reading rules worth knowing: a bare "10:30" is morning and a bare "2" or "4:30" afternoon
@@ -31,17 +32,19 @@ from datetime import datetime
 from skills.timeparse.context import Context
 from skills.timeparse.foreign import foreign_trigger, foreign_windows, read_foreign
 from skills.timeparse.grammar import Expression, parse_expressions
-from skills.timeparse.matching import match_proposed
+from skills.timeparse.matching import SlotFit, fit_each, match_proposed
 from skills.timeparse.model import GRAINS, ParsedTime
 from skills.timeparse.normalize import normalize
 from skills.timeparse.quoting import mask_quoted
 from skills.timeparse.resolve import resolve
 from skills.timeparse.spec import Spec
-from skills.timeparse.zones import detect_timezone
+from skills.timeparse.zones import detect_timezone, zone_name
 
 __all__ = [
     "GRAINS",
     "ParsedTime",
+    "SlotFit",
+    "compare_to_proposed",
     "detect_timezone",
     "extract_days",
     "extract_exclusions",
@@ -190,6 +193,24 @@ def match_to_proposed(
     body = mask_quoted(text)
     times = _read(body, ctx, whole=False, original=text)
     return match_proposed(body, proposed, times, ctx)
+
+
+def compare_to_proposed(
+    text: str, proposed: Sequence[datetime], *, now: datetime, tz: str | None = None
+) -> list[SlotFit]:
+    """Every time expression in free text, in order, with the proposed slots it describes.
+
+    Every reading of an expression counts: a clock without am/pm ("at 3", "half past five")
+    fits 3:00 and 15:00 alike, while "Tuesday at 2pm" is one reading and fits only a Tuesday
+    slot at 14:00.  A weekday fits a slot on that weekday in any week.  Times the writer
+    rules out are kept, marked ``excluded``.  Quoted history is skipped and only the English
+    rules read, as in :func:`extract_days`.  Without ``tz`` the text is read in ``now``'s own
+    zone.
+    """
+    assert now.tzinfo is not None, "now must be timezone-aware"
+    ctx = Context.build(now, tz or zone_name(now.tzinfo))
+    body = mask_quoted(text)
+    return fit_each(body, proposed, _read(body, ctx, whole=False, original=text), ctx)
 
 
 def _read_foreign(text: str, ctx: Context, offset: int = 0) -> ParsedTime | None:
