@@ -106,14 +106,14 @@ def oauth_callback(deps: Deps, provider: str, query: str) -> tuple[str, str]:
         return "400 Bad Request", _page("Not connected", f"{exc}. Run /schedule connect again.")
     if connected.mail_provider is None:
         post_notice(
-            deps,
+            deps.notices,
             rep_id=connected.rep_id,
             text=f":white_check_mark: Your {provider.capitalize()} calendar is connected.",
         )
         return "200 OK", _page("Connected", "Your calendar is connected. You can close this tab.")
     _use_mailbox(deps, connected)
     post_notice(
-        deps,
+        deps.notices,
         rep_id=connected.rep_id,
         text=f":white_check_mark: Your {provider.capitalize()} calendar and mailbox are "
         "connected: emails you approve now go out from your own mailbox, and I read the "

@@ -81,7 +81,7 @@ def bootstrap(
         mail=mail or LocalMailbox(sessions, clock=clock),
         chat=chat or SlackChat(slack_client),
         slack_client=slack_client,
-        # Unbudgeted: steps reach it through `llm_budget.llm_for(deps, org_id=, rep_id=)`.
+        # Unbudgeted: steps reach it through `StepPorts.llm_for`, behind the org's budget.
         llm=llm if llm is not None else llm_client(settings),
         cards=slack_cards(),
         credentials=store,

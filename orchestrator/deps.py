@@ -22,6 +22,7 @@ from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, M
 from db.models import Rep
 from db.uow import UnitOfWork
 from orchestrator.engine.wakeups import WakeUps
+from orchestrator.notices.post import Notices
 from orchestrator.providers import RepMailboxes, embedded_reader
 from orchestrator.settings import Settings
 from orchestrator.views import Cards
@@ -52,6 +53,16 @@ class Deps:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
+
+    @property
+    def notices(self) -> Notices:
+        # Built on each use: tests swap adapters on a live Deps.
+        return Notices(
+            chat=self.chat,
+            clock=self.clock,
+            dm_per_hour_cap=self.settings.dm_per_hour_cap,
+            sessions=self.sessions,
+        )
 
     def calendar_for(self, org_id: str) -> CalendarPort:
         if self.calendar_factory is None:

@@ -15,8 +15,8 @@ brake, not an invoice.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import func
@@ -28,9 +28,6 @@ from connectors.ports import Clock, LLMError, LLMPort, LLMReply
 from db.models import LLMUsage
 from db.uow import UnitOfWork
 from orchestrator.settings import Settings
-
-if TYPE_CHECKING:
-    from orchestrator.deps import Deps
 
 # The offline rules: no model at all.
 RULES = "rules"
@@ -157,19 +154,28 @@ def llm_client(settings: Settings) -> LLMPort | None:
     )
 
 
-def llm_for(deps: Deps, *, org_id: str, rep_id: uuid.UUID | None) -> LLMPort | None:
-    """The model one org's step may use, behind that org's budget; None means rules only.
+@dataclass(frozen=True)
+class BudgetedModels:
+    """The process's model, handed to one org at a time behind that org's monthly budget."""
 
-    ``deps.llm`` is None exactly when ``LLM_MODEL=rules`` and no test injected a model; an
-    injected model is budgeted and recorded like the real one, so tests see the same gate.
-    """
-    if deps.llm is None:
-        return None
-    return BudgetedLLM(
-        deps.llm,
-        sessions=deps.sessions,
-        clock=deps.clock,
-        org_id=org_id,
-        rep_id=rep_id,
-        monthly_budget_usd=deps.settings.llm_monthly_budget_usd,
-    )
+    llm: LLMPort | None
+    sessions: sessionmaker[Session]
+    clock: Clock
+    monthly_budget_usd: float
+
+    def llm_for(self, org_id: str, rep_id: uuid.UUID | None) -> LLMPort | None:
+        """The model one org's step may use, behind that org's budget; None means rules only.
+
+        ``llm`` is None exactly when ``LLM_MODEL=rules`` and no test injected a model; an
+        injected model is budgeted and recorded like the real one, so tests see the same gate.
+        """
+        if self.llm is None:
+            return None
+        return BudgetedLLM(
+            self.llm,
+            sessions=self.sessions,
+            clock=self.clock,
+            org_id=org_id,
+            rep_id=rep_id,
+            monthly_budget_usd=self.monthly_budget_usd,
+        )

@@ -61,7 +61,7 @@ def test_the_graph_sees_function_level_and_type_checking_imports() -> None:
     graph = _graph()
 
     assert "bot.blocks" in graph["orchestrator.bootstrap"]  # inside slack_cards()
-    assert "orchestrator.deps" in graph["orchestrator.engine.events"]  # under TYPE_CHECKING
+    assert "orchestrator.notices.post" in graph["orchestrator.engine.events"]  # under TYPE_CHECKING
 
 
 def test_no_module_imports_itself_through_others() -> None:

@@ -27,7 +27,9 @@ def test_a_notice_in_quiet_hours_waits_for_their_end_then_goes_once(stack: Stack
     _move_to(stack, datetime(2026, 12, 2, 4, 0, tzinfo=UTC))  # 23:00 in New York
     rep = add_rep(stack, "U0NY", "America/New_York", quiet=("22:00", "07:30"))
 
-    assert post_notice(stack.deps, rep_id=rep.id, text="ACME-1: follow-ups stopped") == "held"
+    assert (
+        post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-1: follow-ups stopped") == "held"
+    )
     assert _dms(stack, rep) == []
     (row,) = stack.rows(SlackNotification, col(SlackNotification.rep_id) == rep.id)
     assert row.held_until == datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # 07:30 New York
@@ -42,19 +44,23 @@ def test_a_notice_in_quiet_hours_waits_for_their_end_then_goes_once(stack: Stack
 
 def test_the_same_notice_twice_in_a_day_is_posted_once(stack: Stack) -> None:
     rep = add_rep(stack, "U0DUP", "Europe/Berlin")
-    first = post_notice(stack.deps, rep_id=rep.id, text="ACME-2: the draft expired")
-    again = post_notice(stack.deps, rep_id=rep.id, text="ACME-2: the draft expired")
-    other = post_notice(stack.deps, rep_id=rep.id, text="ACME-3: the draft expired")
+    first = post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-2: the draft expired")
+    again = post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-2: the draft expired")
+    other = post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-3: the draft expired")
     assert (first, again, other) == ("posted", "duplicate", "posted")
     assert _dms(stack, rep) == ["ACME-2: the draft expired", "ACME-3: the draft expired"]
     stack.clock.advance(timedelta(days=1))
-    assert post_notice(stack.deps, rep_id=rep.id, text="ACME-2: the draft expired") == "posted"
+    assert (
+        post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-2: the draft expired") == "posted"
+    )
 
 
 def test_past_the_hourly_cap_notices_wait_for_room(stack: Stack) -> None:
     rep = add_rep(stack, "U0CAP", "Europe/London")
     cap = stack.deps.settings.dm_per_hour_cap
-    outcomes = [post_notice(stack.deps, rep_id=rep.id, text=f"notice {n}") for n in range(cap + 2)]
+    outcomes = [
+        post_notice(stack.deps.notices, rep_id=rep.id, text=f"notice {n}") for n in range(cap + 2)
+    ]
     assert outcomes == ["posted"] * cap + ["held", "held"]
     assert len(_dms(stack, rep)) == cap
 
@@ -70,7 +76,7 @@ def test_a_notice_slack_refused_is_posted_by_the_clock_later(stack: Stack) -> No
     rep = add_rep(stack, "U0FAIL", "UTC")
     # More 429s than the client's Retry-After retries absorb: the post fails for now.
     stack.slack.rate_limited_calls = 3
-    assert post_notice(stack.deps, rep_id=rep.id, text="ACME-4 bounced") == "held"
+    assert post_notice(stack.deps.notices, rep_id=rep.id, text="ACME-4 bounced") == "held"
     assert _dms(stack, rep) == []
     stack.clock.advance(timedelta(minutes=5))
     assert tick(stack.deps).notices == 1

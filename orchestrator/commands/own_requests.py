@@ -356,7 +356,7 @@ def answer_meeting(
         deps.wakeups.run_step(wake, tag="0-0")
     if stop:
         post_notice(
-            deps,
+            deps.notices,
             rep_id=request.rep_id,
             text=(
                 f":pause_button: *{escape_mrkdwn(request.ref)}* · They have missed the meeting "

@@ -16,7 +16,9 @@ from orchestrator.engine.outputs import StepOutput
 from orchestrator.engine.shapes import Shape
 
 if TYPE_CHECKING:
-    from orchestrator.deps import Deps
+    from connectors.ports import CalendarPort, ChatPort, LLMPort
+    from orchestrator.notices.post import Notices
+    from orchestrator.views import Cards
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,26 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class StepPorts:
+    """The little outside the job's transaction that steps use; the runner builds it from the
+    process's `Deps`, so a step cannot reach the queue, Redis or the mailboxes."""
+
+    chat: ChatPort
+    cards: Cards
+    calendar_for: Callable[[str], CalendarPort]  # by org_id
+    # (org_id, rep_id) -> the model behind the org's monthly budget; None means rules only.
+    llm_for: Callable[[str, uuid.UUID | None], LLMPort | None]
+    notices: Notices
+    mail_domain: str  # the right-hand side of the Message-IDs steps mint
+    dm_per_hour_cap: int  # the morning brief shares the notices' hourly cap
+
+
+@dataclass(frozen=True)
 class StepContext:
     """What a step may touch: the job's transaction, the ports, and the time it runs at."""
 
     session: Session
-    deps: Deps
+    ports: StepPorts
     now: datetime
 
 

@@ -25,9 +25,17 @@ from orchestrator.deps import Deps
 from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType
-from orchestrator.engine.events import Event, ProposedAction, Step, StepContext, StepResult
+from orchestrator.engine.events import (
+    Event,
+    ProposedAction,
+    Step,
+    StepContext,
+    StepPorts,
+    StepResult,
+)
 from orchestrator.engine.outputs import StepOutput
 from orchestrator.engine.sequences import SEQUENCES
+from orchestrator.llm_budget import BudgetedModels
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.expiry import proposed_expiry
 from orchestrator.outbox.recipients import check as check_recipients
@@ -82,6 +90,25 @@ def _lease_lost(job_id: uuid.UUID) -> str:
     return "lease-lost"
 
 
+def step_ports(deps: Deps) -> StepPorts:
+    """What a step may use of `deps`, read as it is now (tests swap adapters on a live Deps)."""
+    models = BudgetedModels(
+        deps.llm,
+        sessions=deps.sessions,
+        clock=deps.clock,
+        monthly_budget_usd=deps.settings.llm_monthly_budget_usd,
+    )
+    return StepPorts(
+        chat=deps.chat,
+        cards=deps.cards,
+        calendar_for=deps.calendar_for,
+        llm_for=models.llm_for,
+        notices=deps.notices,
+        mail_domain=deps.settings.mail_domain,
+        dm_per_hour_cap=deps.settings.dm_per_hour_cap,
+    )
+
+
 def run_step(deps: Deps, job_id: uuid.UUID) -> str:
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -98,7 +125,9 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
         step = SEQUENCES[EventType(job.event_type)][job.current_step]
         bound = log.bind(job_id=str(job.id), step=step.name, correlation_id=job.correlation_id)
         try:
-            result = step.handler(job, StepContext(session=uow.session, deps=deps, now=now))
+            result = step.handler(
+                job, StepContext(session=uow.session, ports=step_ports(deps), now=now)
+            )
             check_recipients(uow.session, job, result.actions)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             uow.session.rollback()
@@ -230,7 +259,7 @@ def _record_failure(
     if retry_at is not None and job.status == JobStatus.queued:
         deps.wakeups.run_step(job.id, tag=f"{job.current_step}-{job.attempts}", at=retry_at)
     if job.status == JobStatus.failed:
-        post_notice(deps, rep_id=job.rep_id, text=_failure_message(step, exc))
+        post_notice(deps.notices, rep_id=job.rep_id, text=_failure_message(step, exc))
     return job.status
 
 

@@ -232,7 +232,7 @@ def intake_message(deps: Deps, *, rep: Rep, message: InboundRaw) -> str:
         except Exception as exc:  # noqa: BLE001 - the job row is committed; the clock resumes it
             log.warning("mail_wakeup_failed", job_id=str(outcome.wake_job), error=repr(exc))
     for rep_id, text in outcome.notices:
-        post_notice(deps, rep_id=rep_id, text=text)
+        post_notice(deps.notices, rep_id=rep_id, text=text)
     return outcome.label
 
 

@@ -66,7 +66,9 @@ def record_unreadable(deps: Deps, *, rep: Rep, message: InboundRaw, reason: str)
         uow.commit()
     if stored is None:
         return "duplicates"
-    post_notice(deps, rep_id=rep.id, text=unreadable_notice(email, reason=reason, request=None))
+    post_notice(
+        deps.notices, rep_id=rep.id, text=unreadable_notice(email, reason=reason, request=None)
+    )
     return "unreadable"
 
 

@@ -115,7 +115,7 @@ def post_card(deps: Deps, *, rep_id: uuid.UUID, row_id: uuid.UUID, text: str) ->
             uow.commit()
     except Exception as exc:  # noqa: BLE001 - falls back to a notice below
         log.warning("stranger_reply_card_failed", rep_id=str(rep_id), error=repr(exc))
-        post_notice(deps, rep_id=rep_id, text=text)
+        post_notice(deps.notices, rep_id=rep_id, text=text)
 
 
 def take_as_reply(deps: Deps, *, email_message_id: uuid.UUID, slack_user_id: str) -> Taken:

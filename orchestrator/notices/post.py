@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
+from connectors.ports import ChatPort, Clock
 from db.models import Rep, SlackNotification
-from orchestrator.deps import Deps
+from db.uow import UnitOfWork
 from orchestrator.notices.gate import claim, gate, parse_clock, rep_zone
 
 log = structlog.get_logger(__name__)
@@ -26,6 +29,17 @@ log = structlog.get_logger(__name__)
 KIND = "notice"
 RETRY_AFTER = timedelta(minutes=5)  # a failed post, or a full hourly cap, is tried again then
 BATCH = 100
+
+
+@dataclass(frozen=True)
+class Notices:
+    """What a notice touches: the rep's DM, the time, the hourly cap, and a transaction of its
+    own for a caller that has none."""
+
+    chat: ChatPort
+    clock: Clock
+    dm_per_hour_cap: int
+    sessions: sessionmaker[Session]
 
 
 def notice_key(rep: Rep, text: str, now: datetime) -> str:
@@ -48,7 +62,7 @@ def release_time(rep: Rep, now: datetime) -> datetime:
 
 
 def post_notice(
-    deps: Deps, *, rep_id: uuid.UUID | None, text: str, session: Session | None = None
+    notices: Notices, *, rep_id: uuid.UUID | None, text: str, session: Session | None = None
 ) -> str:
     """Post `text` to the rep now, or keep it for later; never raises.
 
@@ -58,20 +72,20 @@ def post_notice(
     if rep_id is None:
         return "no-rep"
     if session is not None:
-        return _tell(deps, session, rep_id, text)
-    with deps.uow() as uow:
-        outcome = _tell(deps, uow.session, rep_id, text)
+        return _tell(notices, session, rep_id, text)
+    with UnitOfWork(notices.sessions) as uow:
+        outcome = _tell(notices, uow.session, rep_id, text)
         uow.commit()
     return outcome
 
 
-def _tell(deps: Deps, session: Session, rep_id: uuid.UUID, text: str) -> str:
-    now = deps.clock.now()
+def _tell(notices: Notices, session: Session, rep_id: uuid.UUID, text: str) -> str:
+    now = notices.clock.now()
     rep = session.get(Rep, rep_id)
     if rep is None:
         return "no-rep"
     key = notice_key(rep, text, now)
-    verdict = gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap)
+    verdict = gate(session, rep=rep, now=now, cap=notices.dm_per_hour_cap)
     held = None if verdict.open else release_time(rep, now)
     if not claim(session, rep=rep, kind=KIND, dedupe_key=key, channel="", now=now):
         return "duplicate"
@@ -83,13 +97,13 @@ def _tell(deps: Deps, session: Session, rep_id: uuid.UUID, text: str) -> str:
     if held is not None:
         log.info("notice_held", rep_id=str(rep.id), reason=verdict.reason, until=held.isoformat())
         return "held"
-    return _post(deps, session, rep, key, text, now=now)
+    return _post(notices.chat, session, rep, key, text, now=now)
 
 
-def _post(deps: Deps, session: Session, rep: Rep, key: str, text: str, *, now: datetime) -> str:
+def _post(chat: ChatPort, session: Session, rep: Rep, key: str, text: str, *, now: datetime) -> str:
     try:
-        channel = deps.chat.open_dm(user_id=rep.slack_user_id)
-        posted = deps.chat.post_message(channel=channel, text=text)
+        channel = chat.open_dm(user_id=rep.slack_user_id)
+        posted = chat.post_message(channel=channel, text=text)
     except Exception as exc:  # noqa: BLE001 - kept and retried by the clock, never lost
         log.warning("notice_failed", rep_id=str(rep.id), error=repr(exc))
         values: dict[str, object] = {"held_until": now + RETRY_AFTER}
@@ -103,13 +117,13 @@ def _post(deps: Deps, session: Session, rep: Rep, key: str, text: str, *, now: d
     return outcome
 
 
-def deliver_held(deps: Deps) -> int:
+def deliver_held(notices: Notices) -> int:
     """Post the notices whose hold is over (the clock runs this); returns how many went out.
 
     Rows are taken with FOR UPDATE SKIP LOCKED, so two clocks never post the same notice."""
-    now = deps.clock.now()
+    now = notices.clock.now()
     posted = 0
-    with deps.uow() as uow:
+    with UnitOfWork(notices.sessions) as uow:
         session = uow.session
         due = session.exec(
             select(SlackNotification)
@@ -125,11 +139,11 @@ def deliver_held(deps: Deps) -> int:
                 row.held_until = None
                 session.add(row)
                 continue
-            if not gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap).open:
+            if not gate(session, rep=rep, now=now, cap=notices.dm_per_hour_cap).open:
                 row.held_until = release_time(rep, now)
                 session.add(row)
                 continue
-            if _post(deps, session, rep, row.dedupe_key, row.text, now=now) == "posted":
+            if _post(notices.chat, session, rep, row.dedupe_key, row.text, now=now) == "posted":
                 posted += 1
             session.flush()  # the hourly cap counts what this loop already posted
         uow.commit()

@@ -79,7 +79,7 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
     key = brief_key(rep.id, day)
     if already_sent(ctx.session, dedupe_keys=[key]):
         return StepResult(output={"skipped": "already sent today"})
-    verdict = gate(ctx.session, rep=rep, now=ctx.now, cap=ctx.deps.settings.dm_per_hour_cap)
+    verdict = gate(ctx.session, rep=rep, now=ctx.now, cap=ctx.ports.dm_per_hour_cap)
     if not verdict.open:
         return StepResult(output={"held": verdict.reason})
     busy, problem = _calendar_today(ctx, rep)
@@ -96,15 +96,15 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
     )
     if brief is None:
         return StepResult(output={"skipped": "nothing to say"})
-    text, blocks = ctx.deps.cards.brief(brief)
-    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    text, blocks = ctx.ports.cards.brief(brief)
+    channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     # The row goes in first: a concurrent run of the same brief finds it and stays quiet,
     # and if the post fails the rollback removes it so the retry can post.
     if not claim(
         ctx.session, rep=rep, kind="morning_brief", dedupe_key=key, channel=channel, now=ctx.now
     ):
         return StepResult(output={"skipped": "already sent today"})
-    posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    posted = ctx.ports.chat.post_message(channel=channel, text=text, blocks=blocks)
     record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
     return StepResult(
         output={
@@ -125,7 +125,7 @@ def _calendar_today(ctx: StepContext, rep: Rep) -> tuple[list[BusyTime] | None, 
     start = datetime.combine(today, time(), zone)
     end = datetime.combine(today + timedelta(days=1), time(), zone)
     try:
-        calendar = ctx.deps.calendar_for(rep.org_id)
+        calendar = ctx.ports.calendar_for(rep.org_id)
         found = calendar.free_busy(emails=[rep.email], start=start, end=end)
     except ReconnectRequired as exc:
         log.warning("brief_calendar_unreadable", rep_id=str(rep.id), error=repr(exc))

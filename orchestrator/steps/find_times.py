@@ -96,9 +96,9 @@ def offer_times(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep the picker (its Block Kit comes from bot/ through the composition root)."""
     view = picker_view(ctx.session, job)
     rep = ctx.session.get_one(Rep, job.rep_id)
-    text, blocks = ctx.deps.cards.picker(view)
-    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
-    posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    text, blocks = ctx.ports.cards.picker(view)
+    channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
+    posted = ctx.ports.chat.post_message(channel=channel, text=text, blocks=blocks)
     return StepResult(output=OfferTimes(channel=posted.channel, ts=posted.ts))
 
 

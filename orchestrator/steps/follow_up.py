@@ -129,7 +129,7 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
     ctx.session.add(request)
     audit(ctx, request, "follow_ups_stopped", reason)
     post_notice(
-        ctx.deps,
+        ctx.ports.notices,
         session=ctx.session,
         rep_id=request.rep_id,
         text=(
@@ -255,7 +255,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
     ctx.session.add(request)
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems))
     post_notice(
-        ctx.deps,
+        ctx.ports.notices,
         session=ctx.session,
         rep_id=request.rep_id,
         text=(

@@ -187,7 +187,7 @@ def _not_drafted(
     """A draft that fails the checks never reaches the outbox; the rep hears why instead."""
     audit(ctx, request, "draft_rejected_by_checks", "; ".join(problems), draft=what)
     post_notice(
-        ctx.deps,
+        ctx.ports.notices,
         session=ctx.session,
         rep_id=request.rep_id,
         text=(
@@ -374,15 +374,15 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
         return StepResult(output={"skipped": why}, stop=True)
     assert request.meeting_end is not None
     key = check_key(request.id, start)
-    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     # The row first: a concurrent run finds it and stays quiet; a failed post rolls it back.
     if not claim(
         ctx.session, rep=rep, kind="meeting_check", dedupe_key=key, channel=channel, now=ctx.now
     ):
         return StepResult(output={"skipped": "already asked"}, stop=True)
     check = meeting_check(request, attendees, rep, start=start, end=request.meeting_end)
-    text, blocks = ctx.deps.cards.meeting(check)
-    posted = ctx.deps.chat.post_message(channel=channel, text=text, blocks=blocks)
+    text, blocks = ctx.ports.cards.meeting(check)
+    posted = ctx.ports.chat.post_message(channel=channel, text=text, blocks=blocks)
     record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
     audit(ctx, request, "meeting_check_asked", "asked the rep whether the meeting happened")
     return StepResult(output={"channel": posted.channel, "ts": posted.ts})

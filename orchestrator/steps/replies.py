@@ -25,7 +25,6 @@ from orchestrator.commands.decision_cards import decision_view, recipient_view
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
-from orchestrator.llm_budget import llm_for
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
@@ -90,7 +89,7 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     tz = prospect_tz(ctx.session, request, row.sender)
     proposed = _proposed(request)
     # Behind the org's budget; the wrapper records what the call cost in llm_usage.
-    llm = llm_for(ctx.deps, org_id=job.org_id, rep_id=job.rep_id)
+    llm = ctx.ports.llm_for(job.org_id, job.rep_id)
     analysis = detect_intent(body, proposed=proposed, now=ctx.now, tz=tz, llm=llm)
     pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
     # The times a counter-proposal names, read once here for deciding and for booking.
@@ -196,22 +195,22 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     analysis = required(job, UnderstandReply)
     decision = output(job, Assess) or Assess()
     text = summary_of(row, request, rep, analysis)
-    channel = ctx.deps.chat.open_dm(user_id=rep.slack_user_id)
+    channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
     if decision.needs_rep:
-        fallback, blocks = ctx.deps.cards.decision(
+        fallback, blocks = ctx.ports.cards.decision(
             decision_view(request, rep, decision, reply=text)
         )
-        posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     elif proposal is not None:
         # Someone new is named: nobody is added or written to until the rep says so here.
         view = recipient_view(request, rep, proposal, reply=text)
-        fallback, blocks = ctx.deps.cards.decision(view)
-        posted = ctx.deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+        fallback, blocks = ctx.ports.cards.decision(view)
+        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     else:
         if analysis.intent == "accept" and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
-        posted = ctx.deps.chat.post_message(channel=channel, text=text)
+        posted = ctx.ports.chat.post_message(channel=channel, text=text)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.
     claim(
         ctx.session,

@@ -157,7 +157,7 @@ def slot_query(
     prospect chose before booking it)."""
     internal = [a for a in attendees if a.side == "internal"]
     external = [a for a in attendees if a.side == "external"]
-    calendar = ctx.deps.calendar_for(request.org_id)
+    calendar = ctx.ports.calendar_for(request.org_id)
     busy = calendar.free_busy(emails=[a.email for a in internal], start=start, end=end)
     if unreadable := sorted(a.email for a in internal if a.email.lower() not in busy):
         # A calendar we may not read would otherwise count as free all day: say so instead.
@@ -246,7 +246,7 @@ def _slots_reasoning(
 
 def message_id(job: SequenceJob, ctx: StepContext, key: str) -> str:
     # Deterministic for the job and step, so the identity exists before any send is tried.
-    return f"<{job.id.hex}.{key}@{ctx.deps.settings.mail_domain}>"
+    return f"<{job.id.hex}.{key}@{ctx.ports.mail_domain}>"
 
 
 def _parse_start(slot: dict[str, Any]) -> datetime:

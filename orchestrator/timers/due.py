@@ -238,7 +238,7 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
         uow.commit()
     for item in expired:
         refresh_card(deps, item.action_id)
-        post_notice(deps, rep_id=item.rep_id, text=item.text)
+        post_notice(deps.notices, rep_id=item.rep_id, text=item.text)
         resume_if_decided(deps, item.job_id)
     return len(expired)
 

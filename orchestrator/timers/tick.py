@@ -40,6 +40,6 @@ def tick(deps: Deps) -> TickReport:
         reconcile(deps),
         dispatch_due(deps),
         poll_inboxes(deps),
-        deliver_held(deps),
+        deliver_held(deps.notices),
         post_waiting_cards(deps),
     )

@@ -34,11 +34,11 @@ from connectors.ports import LLMError
 from db.engine import make_engine, make_session_factory
 from db.models import LLMUsage, Rep
 from orchestrator.bootstrap import bootstrap
+from orchestrator.engine.runner import step_ports
 from orchestrator.llm_budget import (
     BudgetedLLM,
     LLMBudgetExhausted,
     llm_client,
-    llm_for,
     llm_spend_this_month,
     month_bounds,
     record_llm_usage,
@@ -628,10 +628,10 @@ def test_bootstrap_wires_the_configured_model_behind_the_org_budget(
     deps = bootstrap(settings, clock=clock, redis=FakeRedis())
     fake.answer(GOOD)
 
-    llm = llm_for(deps, org_id=ORG, rep_id=rep_id)
+    llm = step_ports(deps).llm_for(ORG, rep_id)
     result = detect(UNSURE, llm)
 
-    assert llm_for(offline, org_id=ORG, rep_id=rep_id) is None
+    assert step_ports(offline).llm_for(ORG, rep_id) is None
     assert isinstance(deps.llm, LiteLLMClient)
     assert isinstance(llm, BudgetedLLM)
     assert (llm.org_id, llm.rep_id, llm.monthly_budget_usd) == (ORG, rep_id, 0.5)
