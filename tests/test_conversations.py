@@ -1,6 +1,6 @@
 """Scripted multi-turn conversations, end to end on the whole stack.
 
-Each conversation is a short script (tests/support/conversation.py): the rep uses Slack through
+Each conversation is a short script (tests/support/conversation/): the rep uses Slack through
 signed requests, the prospect answers through the embedded mailbox, the clock moves by hand and
 its tick runs what is due; expectations between the turns check the request's state, its drafts
 (pending actions), the audit log, the emails as the prospect received them, and what the rep was
@@ -22,18 +22,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.support.conversation import (
-    OTTO,
-    PROSPECT,
-    RITA,
-    Conversation,
-    Offered,
-    Turn,
-    auto_reply_arrives,
-    bounce_arrives,
-    calendar_busy,
-    clock_reaches,
-    conversation,
+from tests.support.conversation.expectations import (
     expect_actions,
     expect_audit,
     expect_booked,
@@ -52,11 +41,20 @@ from tests.support.conversation import (
     expect_offers_within,
     expect_recipient_card,
     expect_status,
+)
+from tests.support.conversation.outside import (
+    calendar_busy,
+    clock_reaches,
     hours_pass,
-    local,
-    play,
     prospect_is_in,
+)
+from tests.support.conversation.prospect_mail import (
+    auto_reply_arrives,
+    bounce_arrives,
     prospect_replies,
+    the_same_reply_arrives_again,
+)
+from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_cancels,
     rep_decides,
@@ -67,8 +65,10 @@ from tests.support.conversation import (
     rep_schedules,
     rep_treats_it_as_the_prospects_reply,
     rep_undoes,
-    the_same_reply_arrives_again,
 )
+from tests.support.conversation.script import Conversation, Turn, conversation, play
+from tests.support.conversation.times import Offered, local
+from tests.support.conversation.world import OTTO, PROSPECT, RITA
 from tests.support.stack import Stack
 
 NY = "America/New_York"
