@@ -30,6 +30,7 @@ from db.models import (
     Rep,
 )
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import ActionData, EmailData, action_data
 from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.runner import TRANSIENT, backoff, resume_if_decided
 from orchestrator.mrkdwn import owner_only
@@ -110,7 +111,7 @@ def decide(
             return Decision(False, action.status, refusal)
         if action.expires_at is not None and action.expires_at <= now:
             return Decision(False, action.status, "This draft has expired.", action)
-        if decision == "approve" and ANSWER_PLACEHOLDER in str(action.effective_data().get("body")):
+        if decision == "approve" and ANSWER_PLACEHOLDER in action_data(action, ActionData).body:
             return Decision(False, action.status, FILL_IN_FIRST, action)
         source, condition, values = _decision_rule(
             decision,
@@ -389,17 +390,17 @@ def _send_invitation(
 def _outbound_email(action: PendingAction, rep: Rep) -> OutboundEmail:
     """The email exactly as it will leave (signature, HTML part, thread subject/References), so
     the row recorded before sending matches what the provider stores."""
-    data = action.effective_data()
+    data = action_data(action, EmailData)
     email = OutboundEmail(
-        message_id=data["message_id"],
+        message_id=data.message_id,
         sender=rep.email,
-        to=tuple(data["to"]),
-        cc=tuple(data.get("cc", ())),
-        subject=data["subject"],
-        body=data["body"],
-        in_reply_to=data.get("in_reply_to"),
-        references=tuple(data.get("references", ())),
-        thread_id=data.get("thread_id"),
+        to=data.to,
+        cc=data.copied(),
+        subject=data.subject,
+        body=data.body,
+        in_reply_to=data.in_reply_to,
+        references=data.references or (),
+        thread_id=data.thread_id,
     )
     return prepare(email, signature=rep.signature)
 
