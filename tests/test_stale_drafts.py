@@ -24,7 +24,8 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.engine.action_data import SHAPES, ActionData, BookingData
-from orchestrator.outbox.execute import decide, execute
+from orchestrator.outbox.decisions import decide
+from orchestrator.outbox.execute import execute
 from orchestrator.outbox.expiry import BOOK_MARGIN, OFFER_MARGIN, expires_at
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 
