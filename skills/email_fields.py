@@ -7,7 +7,7 @@ Pure: it reads attendee and message rows through the few attributes it needs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from skills.email_text import reply_subject
 
@@ -32,24 +32,39 @@ class Parent(Protocol):
     def thread_id(self) -> str | None: ...
 
 
-def addressed(attendees: Iterable[Attendee]) -> dict[str, list[str]]:
+class Addressed(TypedDict):
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+
+class Threaded(TypedDict):
+    in_reply_to: str
+    references: tuple[str, ...]
+    thread_id: str | None
+
+
+class Reply(Threaded):
+    subject: str
+
+
+def addressed(attendees: Iterable[Attendee]) -> Addressed:
     """To the people required on their side, copying the optional ones."""
     external = [a for a in attendees if a.side == "external"]
     return {
-        "to": [a.email for a in external if a.required],
-        "cc": [a.email for a in external if not a.required],
+        "to": tuple(a.email for a in external if a.required),
+        "cc": tuple(a.email for a in external if not a.required),
     }
 
 
-def threaded_under(parent: Parent) -> dict[str, Any]:
+def threaded_under(parent: Parent) -> Threaded:
     """In-Reply-To ``parent``, References its chain ending in it, in its provider thread."""
     return {
         "in_reply_to": parent.message_id,
-        "references": list(dict.fromkeys([*parent.references, parent.message_id])),
+        "references": tuple(dict.fromkeys([*parent.references, parent.message_id])),
         "thread_id": parent.thread_id,
     }
 
 
-def reply_fields(parent: Parent, *, subject: str) -> dict[str, Any]:
+def reply_fields(parent: Parent, *, subject: str) -> Reply:
     """A reply under ``parent`` whose subject keeps the conversation's ("Re: " once)."""
     return {"subject": reply_subject(subject), **threaded_under(parent)}

@@ -233,6 +233,8 @@ def test_a_long_queue_is_capped_escaped_and_within_slacks_limits(stack: Stack) -
                     action_data={
                         "to": [f"<!channel>{n}-" + "x" * 60 + "@prospect.example"] * 8,
                         "subject": "<!here> Re: " + "a very long subject line " * 40,
+                        "body": "hello",
+                        "message_id": f"<long-{n}@convene.local>",
                     },
                     idempotency_key=f"long-{n}",
                     created_at=now + timedelta(seconds=n + 1),

@@ -29,7 +29,8 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.engine.crashpoints import SimulatedCrash, armed, crashpoint, load_environment
-from orchestrator.outbox.execute import EXECUTION_LEASE, decide
+from orchestrator.outbox.claims import EXECUTION_LEASE
+from orchestrator.outbox.decisions import decide
 from orchestrator.timers.reconciler import LOST_WAKEUP_GRACE, reconcile
 from tests.fakes.provider_calls import CountingMailbox
 from tests.support.stack import REP_ID, Stack, wait_for

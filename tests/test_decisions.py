@@ -23,7 +23,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.outbox.execute import FILL_IN_FIRST
+from orchestrator.outbox.decisions import FILL_IN_FIRST
 from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for
 from tests.test_mail_intake import PROSPECT, a_reply, deliver, send_first_email
 from tests.test_negotiation import _approve_latest, _last_mail_to, _text
@@ -182,7 +182,7 @@ def test_a_question_gets_an_answer_draft_that_cannot_go_out_unfilled(stack: Stac
     assert still.status == ActionStatus.pending
 
     body = draft.action_data["body"].replace("[[ANSWER]]", "Yes: a native two-way sync.")
-    from orchestrator.outbox.execute import decide
+    from orchestrator.outbox.decisions import decide
 
     # An edit names the version it was made on, as the Edit modal does.
     assert decide(

@@ -29,7 +29,8 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.outbox.execute import decide, execute
+from orchestrator.outbox.decisions import decide
+from orchestrator.outbox.execute import execute
 from orchestrator.timers.reconciler import reconcile
 from tests.support.services import REDIS_URL, redis_db_number
 from tests.support.stack import REP_ID, Stack, wait_for

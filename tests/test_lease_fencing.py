@@ -30,7 +30,8 @@ from db.models import (
 )
 from orchestrator.engine.crashpoints import armed
 from orchestrator.engine.runner import run_step
-from orchestrator.outbox.execute import EXECUTION_LEASE, execute
+from orchestrator.outbox.claims import EXECUTION_LEASE
+from orchestrator.outbox.execute import execute
 from tests.fakes.provider_calls import CountingCalendar, CountingMailbox
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 

@@ -36,7 +36,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.doctor import run_doctor
-from orchestrator.outbox.execute import decide
+from orchestrator.outbox.decisions import decide
 from orchestrator.settings import Settings
 from tests.fakes.gmail import FakeGmail
 from tests.fakes.graph import FakeGraphMail

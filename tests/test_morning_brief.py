@@ -124,7 +124,12 @@ def add_request(
                     rep_id=rep.id,
                     request_id=request.id,
                     action_type=ActionType.email_follow_up,
-                    action_data={"to": [f"{ref.lower()}@prospect.example"], "subject": "Re: x"},
+                    action_data={
+                        "to": [f"{ref.lower()}@prospect.example"],
+                        "subject": "Re: x",
+                        "body": "hello",
+                        "message_id": f"<draft-{ref}@convene.local>",
+                    },
                     idempotency_key=f"draft-{ref}",
                     created_at=now,
                     updated_at=now,

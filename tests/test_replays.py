@@ -26,7 +26,7 @@ from db.models import (
     SeenSlackRequest,
     SequenceJob,
 )
-from orchestrator.outbox.execute import STALE_EDIT
+from orchestrator.outbox.decisions import STALE_EDIT
 from tests.support.stack import REP_ID, SECRET, Stack, wait_for
 
 PROSPECT = "john@acme.example"

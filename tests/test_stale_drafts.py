@@ -23,7 +23,9 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.outbox.execute import decide, execute
+from orchestrator.engine.action_data import SHAPES, ActionData, BookingData
+from orchestrator.outbox.decisions import decide
+from orchestrator.outbox.execute import execute
 from orchestrator.outbox.expiry import BOOK_MARGIN, OFFER_MARGIN, expires_at
 from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
 
@@ -117,7 +119,7 @@ def booking(stack: Stack, *, start: datetime) -> PendingAction:
         action_type=ActionType.calendar_book,
         action_data=data,
         idempotency_key=f"test-booking:{uuid.uuid4()}",
-        expires_at=expires_at(ActionType.calendar_book, data, now=now),
+        expires_at=expires_at(ActionType.calendar_book, BookingData.from_json(data), now=now),
         created_at=now,
         updated_at=now,
     )
@@ -133,6 +135,15 @@ def events(stack: Stack) -> list[LocalCalendarEvent]:
 
 
 # --- expiry, per action type ----------------------------------------------------------------------
+
+
+# What every stored action carries besides the times these tests are about.
+FILLER = {"to": [], "subject": "", "body": "", "message_id": "<m@x>", "title": "", "attendees": []}
+
+
+def typed(action_type: ActionType, data: dict[str, Any]) -> ActionData:
+    """`data` as its action type's shape, read back the way the outbox reads a row."""
+    return SHAPES[action_type].from_json({**FILLER, "event_id": "e0", **data})
 
 
 MEETING = (NOW + timedelta(days=2), NOW + timedelta(days=2, minutes=30))
@@ -165,14 +176,20 @@ BOOK = {"start": MEETING[0].isoformat(), "end": MEETING[1].isoformat()}
 def test_every_action_type_expires_when_it_stops_being_worth_sending(
     action_type: ActionType, data: dict[str, Any], asked: timedelta | None, expected: datetime
 ) -> None:
-    assert expires_at(action_type, data, now=NOW, asked=asked, meeting=MEETING) == expected
+    shaped = typed(action_type, data)
+    assert expires_at(action_type, shaped, now=NOW, asked=asked, meeting=MEETING) == expected
 
 
 def test_nothing_waits_for_a_click_forever() -> None:
     far = {"slots": [(NOW + timedelta(days=30)).isoformat()]}
-    assert expires_at(ActionType.email_initial, far, now=NOW) == NOW + timedelta(days=7)
-    assert expires_at(ActionType.email_confirmation, {}, now=NOW) == NOW + timedelta(days=7)
-    assert expires_at(ActionType.calendar_cancel, {}, now=NOW) == NOW + timedelta(days=7)
+    initial, confirmation, cancel = (
+        ActionType.email_initial,
+        ActionType.email_confirmation,
+        ActionType.calendar_cancel,
+    )
+    assert expires_at(initial, typed(initial, far), now=NOW) == NOW + timedelta(days=7)
+    assert expires_at(confirmation, typed(confirmation, {}), now=NOW) == NOW + timedelta(days=7)
+    assert expires_at(cancel, typed(cancel, {}), now=NOW) == NOW + timedelta(days=7)
 
 
 def test_drafts_are_stored_with_their_expiry(stack: Stack) -> None:

@@ -7,12 +7,21 @@ Each JSON below is what that version stored, built the way it built it (dict lit
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from db.models import JobStatus, SequenceJob
+from db.models import ActionType, JobStatus, PendingAction, SequenceJob
+from orchestrator.engine.action_data import (
+    SHAPES,
+    ActionData,
+    BookingData,
+    EmailData,
+    FollowUpData,
+    action_data,
+)
 from orchestrator.engine.event_types import (
     PAYLOADS,
     EventType,
@@ -195,3 +204,162 @@ def test_a_payload_that_does_not_fit_fails_its_job_not_the_worker(
     (row,) = stack.rows(SequenceJob)
     assert row.last_error is not None and row.last_error.startswith("ShapeError: ")
     assert "meeting_recovery payload" in row.last_error
+
+
+# --- pending-action data ---------------------------------------------------------------------
+
+THREAD = {"in_reply_to": "<a@x>", "references": ["<a@x>"], "thread_id": None}
+OLD_ACTION_DATA: list[tuple[ActionType, dict[str, Any]]] = [
+    (
+        ActionType.email_initial,
+        {
+            "to": ["p@x.io"],
+            "cc": [],
+            "subject": "Hi",
+            "body": "b",
+            "message_id": "<m@c>",
+            "slots": [START.isoformat(), END.isoformat()],
+        },
+    ),  # fmt: skip
+    (
+        ActionType.email_response,
+        {
+            "to": ["p@x.io"],
+            "cc": ["q@x.io"],
+            "subject": "Re: Hi",
+            "body": "b",
+            "message_id": "<m@c>",
+            "slots": [],
+            **THREAD,
+        },
+    ),  # fmt: skip
+    (
+        ActionType.email_response,  # fresh times: no cc
+        {
+            "to": ["p@x.io"],
+            "subject": "Re: Hi",
+            "body": "b",
+            "message_id": "<m@c>",
+            "slots": [START.isoformat()],
+            **THREAD,
+            "thread_id": "t1",
+        },
+    ),  # fmt: skip
+    (
+        ActionType.email_confirmation,
+        {"to": ["p@x.io"], "subject": "Re: Hi", "body": "b", "message_id": "<m@c>", **THREAD},
+    ),
+    (
+        ActionType.email_reminder,  # nothing sent yet to thread under
+        {"to": ["p@x.io"], "cc": [], "subject": "Soon", "body": "b", "message_id": "<m@c>"},
+    ),
+    (
+        ActionType.email_no_show,
+        {
+            "to": ["p@x.io"],
+            "cc": [],
+            "subject": "Re: Hi",
+            "body": "b",
+            "message_id": "<m@c>",
+            **THREAD,
+            "slots": [START.isoformat()],
+        },
+    ),  # fmt: skip
+    (
+        ActionType.email_follow_up,
+        {
+            "to": ["p@x.io"],
+            "cc": [],
+            "body": "b",
+            "message_id": "<m@c>",
+            "subject": "Re: Hi",
+            **THREAD,
+            "slots": [START.isoformat()],
+            "attempt": 1,
+            "tone": "friendly",
+        },
+    ),  # fmt: skip
+    (
+        ActionType.calendar_book,
+        {
+            "title": "Demo",
+            "start": START.isoformat(),
+            "end": END.isoformat(),
+            "attendees": [{"email": "p@x.io", "name": "P", "optional": False}],
+            "description": "",
+            "conference": None,
+            "to": ["p@x.io"],
+            "subject": "Invite: Demo",
+            "body": "Book it.",
+        },
+    ),  # fmt: skip
+    (
+        ActionType.calendar_update,
+        {
+            "title": "Demo",
+            "start": START.isoformat(),
+            "end": END.isoformat(),
+            "attendees": [{"email": "p@x.io", "name": "P", "optional": True}],
+            "description": "ctx",
+            "conference": "google_meet",
+            "to": ["p@x.io"],
+            "subject": "Move: Demo",
+            "body": "Move it.",
+            "event_id": "convene-1",
+        },
+    ),  # fmt: skip
+    (
+        ActionType.calendar_cancel,
+        {
+            "event_id": "convene-1",
+            "reason": "cancelled",
+            "to": ["p@x.io"],
+            "subject": "Cancel: Demo",
+            "body": "Cancel it.",
+        },
+    ),  # fmt: skip
+]
+
+
+def _action(action_type: ActionType, data: dict[str, Any]) -> PendingAction:
+    return PendingAction(
+        org_id="T1",
+        rep_id=uuid.uuid4(),
+        action_type=action_type,
+        action_data=json.loads(json.dumps(data)),
+        idempotency_key="k",
+        created_at=START,
+        updated_at=START,
+    )
+
+
+@pytest.mark.parametrize(("action_type", "stored"), OLD_ACTION_DATA)
+def test_old_action_data_loads_and_writes_back_the_same_keys_and_values(
+    action_type: ActionType, stored: dict[str, Any]
+) -> None:
+    loaded = action_data(_action(action_type, stored), ActionData)
+    assert type(loaded) is SHAPES[action_type]
+    # JSONB keeps no key order, so the same keys with the same values are the same row.
+    assert json.dumps(loaded.to_json(), sort_keys=True) == json.dumps(stored, sort_keys=True)
+
+
+def test_old_action_data_reads_back_typed() -> None:
+    follow_up = action_data(_action(*OLD_ACTION_DATA[6]), FollowUpData)
+    assert follow_up.slots == (START,) and follow_up.thread_id is None
+    booking = action_data(_action(*OLD_ACTION_DATA[8]), BookingData)
+    assert booking.booked() == (START, END) and booking.attendees[0].optional
+
+
+@pytest.mark.parametrize(
+    ("action_type", "stored", "shape"),
+    [
+        (ActionType.email_initial, {"to": ["p@x.io"], "subject": "Hi", "body": "b"}, EmailData),
+        (ActionType.calendar_book, {"title": "Demo", "start": "soon"}, BookingData),
+        (ActionType.calendar_cancel, OLD_ACTION_DATA[9][1], EmailData),
+    ],
+)
+def test_action_data_that_does_not_fit_raises_for_that_action(
+    action_type: ActionType, stored: dict[str, Any], shape: type[ActionData]
+) -> None:
+    with pytest.raises(ShapeError, match="action "):
+        action_data(_action(action_type, stored), shape)

@@ -29,6 +29,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.commands.decision_cards import recipient_view
+from orchestrator.engine.action_data import BookingData, EmailData
 from orchestrator.engine.events import ProposedAction
 from orchestrator.engine.outputs import UnderstandReply
 from orchestrator.outbox.recipients import (
@@ -166,7 +167,8 @@ def request_job(stack: Stack) -> Iterator[SequenceJob]:
 
 
 def _email(**data: object) -> ProposedAction:
-    return ProposedAction(action_type=ActionType.email_response, action_data=data, key="k")
+    shaped = EmailData.from_json({"subject": "", "body": "", "message_id": "<k@x>", **data})
+    return ProposedAction(action_type=ActionType.email_response, action_data=shaped, key="k")
 
 
 def test_the_runner_refuses_a_draft_to_anyone_not_on_the_request(
@@ -179,7 +181,15 @@ def test_the_runner_refuses_a_draft_to_anyone_not_on_the_request(
             _email(to=[OUTSIDER]),
             ProposedAction(
                 action_type=ActionType.calendar_book,
-                action_data={"to": [PROSPECT], "attendees": [{"email": OUTSIDER}]},
+                action_data=BookingData.from_json(
+                    {
+                        "to": [PROSPECT],
+                        "attendees": [{"email": OUTSIDER}],
+                        "title": "",
+                        "start": "2026-12-03T15:00:00+00:00",
+                        "end": "2026-12-03T15:30:00+00:00",
+                    }
+                ),
                 key="calendar_book",
             ),
         ):

@@ -240,7 +240,7 @@ class Rig:
         knobs = [n for n in Settings.model_fields if "lease" in n and n != "step_lease_seconds"]
         if knobs:
             return float(STEP_LEASE_SECONDS)
-        from orchestrator.outbox.execute import EXECUTION_LEASE
+        from orchestrator.outbox.claims import EXECUTION_LEASE
 
         return EXECUTION_LEASE.total_seconds()
 

@@ -25,7 +25,7 @@ from bot.listeners.cards import parse_id
 from bot.listeners.meeting import apply_answer
 from orchestrator.deps import Deps
 from orchestrator.outbox.approval_cards import load_view, refresh_card
-from orchestrator.outbox.execute import decide
+from orchestrator.outbox.decisions import decide
 from orchestrator.steps.brief import repost_decision_card
 
 log = structlog.get_logger(__name__)

@@ -24,7 +24,7 @@ from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.approval_cards import action_view, load_view, refresh_card
-from orchestrator.outbox.execute import Decision, decide
+from orchestrator.outbox.decisions import Decision, decide
 from orchestrator.outbox.revalidate import redraft
 from orchestrator.views import ActionView
 

@@ -20,7 +20,7 @@ from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.approval_cards import action_view, refresh_card
-from orchestrator.outbox.execute import decide
+from orchestrator.outbox.decisions import decide
 from orchestrator.views import ActionView
 
 APPROVE = re.compile(r"^batch_approve:\d+$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from db.models import ActionType, SequenceJob
+from orchestrator.engine.action_data import SHAPES, ActionData
 from orchestrator.engine.event_types import PAYLOADS, EventType
 from orchestrator.engine.outputs import StepOutput
 from orchestrator.engine.shapes import Shape
@@ -46,11 +47,16 @@ class ProposedAction:
     """A side effect a step wants; it becomes a pending action the rep must approve."""
 
     action_type: ActionType
-    action_data: Mapping[str, Any]
+    action_data: ActionData
     key: str  # unique within the job; the pending action's idempotency key derives from it
     reasoning: str = ""
     confidence: float | None = None
     expires_in: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        # Data of the wrong kind would only surface when the outbox reads it back.
+        if type(self.action_data) is not SHAPES[self.action_type]:
+            raise TypeError(f"a {self.action_type} carries {SHAPES[self.action_type].__name__}")
 
 
 @dataclass

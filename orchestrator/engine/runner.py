@@ -203,7 +203,7 @@ def _pending_action(
         request_id=job.request_id,
         job_id=job.id,
         action_type=proposed.action_type,
-        action_data=dict(proposed.action_data),
+        action_data=proposed.action_data.to_json(),
         confidence=proposed.confidence,
         reasoning=proposed.reasoning,
         idempotency_key=f"{job.id}:{proposed.key}",

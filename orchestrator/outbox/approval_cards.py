@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.event_types import EventType
 from orchestrator.notices.gate import claim, gate
 from orchestrator.outbox.expiry import REDRAFTABLE
@@ -27,14 +28,14 @@ CARD_BATCH = 50
 def action_view(session: Session, action: PendingAction) -> ActionView:
     rep = session.get_one(Rep, action.rep_id)
     request = session.get(SchedulingRequest, action.request_id) if action.request_id else None
-    data = action.effective_data()
+    data = action_data(action, ActionData)
     return ActionView(
         action_id=str(action.id),
         action_type=action.action_type,
         status=action.status,
-        to=tuple(data.get("to", ())),
-        subject=str(data.get("subject", "")),
-        body=str(data.get("body", "")),
+        to=data.to,
+        subject=data.subject,
+        body=data.body,
         reasoning=action.reasoning,
         confidence=action.confidence,
         request_ref=request.ref if request else "",
@@ -44,7 +45,7 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
         decided_by=action.decided_by,
         executed_at=action.executed_at,
         error=action.error,
-        cc=tuple(data.get("cc", ())),
+        cc=data.copied(),
         draft_version=action.draft_version,
         can_redraft=action.action_type in REDRAFTABLE,
         redrafted=bool((action.result or {}).get("redrafted")),

@@ -39,34 +39,31 @@ from db.models import (
     SchedulingRequest,
 )
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import BookingData, CancelData, MoveData, action_data
 from skills.draft_wording import format_slot
 
 Executor = Callable[[Deps, PendingAction, Rep], dict[str, Any]]
 
 
-def _event(data: dict[str, Any], *, event_id: str, organizer: str) -> CalendarEvent:
+def _event(data: BookingData, *, event_id: str, organizer: str) -> CalendarEvent:
     return CalendarEvent(
         event_id=event_id,
         organizer=organizer,
-        title=data["title"],
-        start=datetime.fromisoformat(data["start"]),
-        end=datetime.fromisoformat(data["end"]),
+        title=data.title,
+        start=data.start,
+        end=data.end,
         attendees=tuple(
-            EventAttendee(
-                email=a["email"], name=a.get("name", ""), optional=a.get("optional", False)
-            )
-            for a in data["attendees"]
+            EventAttendee(email=a.email, name=a.name, optional=a.optional) for a in data.attendees
         ),
-        description=data.get("description", ""),
-        conference=data.get("conference"),
+        description=data.description,
+        conference=data.conference,
     )
 
 
 def book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     """Create the event. Its id is the action's, so a retry finds the first one, never a twin."""
-    event = _event(
-        action.effective_data(), event_id=f"convene-{action.id.hex}", organizer=rep.email
-    )
+    data = action_data(action, BookingData)
+    event = _event(data, event_id=f"convene-{action.id.hex}", organizer=rep.email)
     created = deps.calendar_for(action.org_id).create_event(event)
     return {"event_id": created.event_id, "join_url": created.join_url}
 
@@ -74,8 +71,8 @@ def book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
 def move(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     """Give the booked event (`event_id`) its new time; a missing event fails the action, since
     a meeting that is gone cannot be moved (the rep sees why on the card)."""
-    data = action.effective_data()
-    event = _event(data, event_id=data["event_id"], organizer=rep.email)
+    data = action_data(action, MoveData)
+    event = _event(data, event_id=data.event_id, organizer=rep.email)
     deps.calendar_for(action.org_id).update_event(event)
     return {
         "event_id": event.event_id,
@@ -88,7 +85,7 @@ def move(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
 
 def cancel(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     """Cancel the event and let the provider notify the attendees; already gone is done."""
-    event_id = str(action.effective_data()["event_id"])
+    event_id = action_data(action, CancelData).event_id
     try:
         deps.calendar_for(action.org_id).cancel_event(organizer=rep.email, event_id=event_id)
     except EventNotFound:
@@ -139,36 +136,31 @@ def invitation(
     # retry counts the same moves and sends the same SEQUENCE.
     moves = sum(1 for row in history if row.action_type == ActionType.calendar_update)
     method: Method = "REQUEST"
-    data = action.effective_data()
     join = result.get("join_url")
     if action.action_type == ActionType.calendar_book:
-        sequence, heading = 0, "Invitation"
+        data, sequence, heading = action_data(action, BookingData), 0, "Invitation"
     elif action.action_type == ActionType.calendar_update:
-        sequence, heading = moves + 1, "Updated invitation"
+        data, sequence, heading = action_data(action, MoveData), moves + 1, "Updated invitation"
     else:
         if not history:
             return None  # never booked by us, so no invitation of ours is out there to withdraw
         # A cancel repeats the last invitation's details (clients match it on UID, and remove
         # the event only for the attendees it lists) and outranks every REQUEST before it.
         last = history[-1]
-        data, join = last.effective_data(), (last.result or {}).get("join_url")
+        data, join = action_data(last, BookingData), (last.result or {}).get("join_url")
         sequence, heading, method = moves + 1, "Cancelled", "CANCEL"
     organizer = rep.email.lower()
     invitees = list(
         {
-            a["email"].lower(): Invitee(
-                email=a["email"].lower(),
-                name=a.get("name", ""),
-                optional=a.get("optional", False),
-            )
-            for a in data["attendees"]
-            if a["email"].lower() != organizer
+            a.email.lower(): Invitee(email=a.email.lower(), name=a.name, optional=a.optional)
+            for a in data.attendees
+            if a.email.lower() != organizer
         }.values()
     )
     if not invitees:
         return None
-    start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
-    title = data.get("title") or "Meeting"
+    start, end = data.start, data.end
+    title = data.title or "Meeting"
     when = format_slot(start, tz=rep.timezone)
     invite = Invite(
         uid=event_id,
@@ -179,7 +171,7 @@ def invitation(
         organizer_email=organizer,
         organizer_name=rep.name,
         attendees=invitees,
-        description=data.get("description", ""),
+        description=data.description,
         location=join or "",
     )
     email = OutboundEmail(
@@ -280,11 +272,8 @@ def future_events(
         if row.action_type == ActionType.calendar_cancel:
             events.pop(event_id, None)
             continue
-        data = row.effective_data()
-        events[event_id] = (
-            datetime.fromisoformat(data["start"]),
-            datetime.fromisoformat(data["end"]),
-        )
+        data = action_data(row, BookingData)
+        events[event_id] = (data.start, data.end)
     if request.calendar_event_id and request.meeting_start and request.meeting_end:
         events[request.calendar_event_id] = (request.meeting_start, request.meeting_end)
     return {event_id: span for event_id, span in events.items() if span[1] > now}
@@ -308,13 +297,13 @@ def cancel_action(
         rep_id=rep.id,
         request_id=request.id,
         action_type=ActionType.calendar_cancel,
-        action_data={
-            "event_id": event_id,
-            "reason": reason,
-            "to": [a.email for a in attendees if a.side == "external"],
-            "subject": f"Cancel: {title}",
-            "body": f"Cancel {title} on {when} and send every attendee the cancellation.",
-        },
+        action_data=CancelData(
+            event_id=event_id,
+            reason=reason,
+            to=tuple(a.email for a in attendees if a.side == "external"),
+            subject=f"Cancel: {title}",
+            body=f"Cancel {title} on {when} and send every attendee the cancellation.",
+        ).to_json(),
         reasoning=f"{request.ref} was cancelled ({reason}); its meeting is still on the calendar.",
         confidence=1.0,
         # One cancel per event, however often the request is cancelled or the click retried.

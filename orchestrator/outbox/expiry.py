@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session
 
 from db.models import ActionType, SchedulingRequest, SequenceJob
+from orchestrator.engine.action_data import ActionData, CancelData, MoveData
 from orchestrator.engine.events import ProposedAction
 
 # A prospect needs time to read an offer and answer it before the time comes.
@@ -81,21 +82,9 @@ def rule_for(action_type: str) -> Rule:
     return RULES.get(action_type, FALLBACK)
 
 
-def offered_times(data: Mapping[str, Any]) -> list[datetime]:
-    """The times an email offers, as stored by the step that drafted it."""
-    return sorted(datetime.fromisoformat(s) for s in data.get("slots") or ())
-
-
-def booked_span(data: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
-    """The meeting a booking or a move puts on the calendar."""
-    if "start" not in data or "end" not in data:
-        return None
-    return datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
-
-
 def expires_at(
     action_type: str,
-    data: Mapping[str, Any],
+    data: ActionData,
     *,
     now: datetime,
     asked: timedelta | None = None,
@@ -112,11 +101,11 @@ def expires_at(
 
 
 def _bound(
-    bound: Bound, data: Mapping[str, Any], meeting: tuple[datetime, datetime] | None
+    bound: Bound, data: ActionData, meeting: tuple[datetime, datetime] | None
 ) -> Sequence[datetime]:
-    if bound == "offered" and (offered := offered_times(data)):
+    if bound == "offered" and (offered := data.offered()):
         return [offered[-1] - OFFER_MARGIN]
-    if bound == "booked" and (span := booked_span(data)) is not None:
+    if bound == "booked" and (span := data.booked()) is not None:
         return [span[0] - BOOK_MARGIN]
     if bound == "meeting_start" and meeting is not None:
         return [meeting[0]]
@@ -135,7 +124,8 @@ def proposed_expiry(
     if rule.bound in ("meeting_start", "meeting_end") and job.request_id is not None:
         request = session.get(SchedulingRequest, job.request_id)
         if request is not None and request.meeting_start and request.meeting_end:
-            event_id = proposed.action_data.get("event_id")
+            data = proposed.action_data
+            event_id = data.event_id if isinstance(data, CancelData | MoveData) else None
             if event_id is None or event_id == request.calendar_event_id:
                 meeting = (request.meeting_start, request.meeting_end)
     return expires_at(

@@ -67,12 +67,14 @@ def load_attendees(session: Session, request_id: uuid.UUID) -> list[SchedulingAt
 
 def check(session: Session, job: SequenceJob, actions: Sequence[ProposedAction]) -> None:
     """Refuse a step's actions when any names an address that is not on the request."""
-    addressed = [a for a in actions if named_in(a.action_data)]
+    # Read from the JSON the outbox will store, whatever shape the step chose for it.
+    named = [(a, named_in(a.action_data.to_json())) for a in actions]
+    addressed = [(a, names) for a, names in named if names]
     if not addressed:
         return
     attendees = load_attendees(session, job.request_id) if job.request_id else []
-    for action in addressed:
-        strangers = [a for a in named_in(action.action_data) if attendee(a, attendees) is None]
+    for action, names in addressed:
+        strangers = [a for a in names if attendee(a, attendees) is None]
         if strangers:
             raise UntrustedRecipient(
                 f"{action.action_type} names {', '.join(strangers)}, who is not on the request"

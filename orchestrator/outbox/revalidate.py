@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy import update
@@ -42,6 +41,7 @@ from db.models import (
     SchedulingRequest,
 )
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, RedraftRequested
 from orchestrator.engine.events import Event
@@ -52,15 +52,12 @@ from orchestrator.outbox.expiry import (
     BOOK_MARGIN,
     OFFER_MARGIN,
     REDRAFTABLE,
-    booked_span,
-    offered_times,
     rule_for,
 )
 from skills.draft_wording import format_slot
 
 log = structlog.get_logger(__name__)
 
-RECIPIENT_KEYS = ("to", "cc", "attendees")
 BOOKINGS = (ActionType.calendar_book, ActionType.calendar_update)
 RECIPIENTS_CHANGED = "its recipients changed after it was drafted"
 ZERO = timedelta(0)
@@ -117,14 +114,14 @@ def _times_problem(
     book_margin: timedelta = ZERO,
 ) -> str | None:
     """A time the action offers or books that is not ahead of `at` by the margin."""
-    data = action.effective_data()
-    offered = offered_times(data)
+    data = action_data(action, ActionData)
+    offered = data.offered()
     if late := [t for t in offered if t < at + offer_margin]:
         when = _times(late, tz)
         if len(late) == len(offered):
             return f"every time it offers has passed or is too close to offer ({when})"
         return f"some times it offers have passed or are too close to offer ({when})"
-    span = booked_span(data) if action.action_type in BOOKINGS else None
+    span = data.booked() if action.action_type in BOOKINGS else None
     if span is not None and span[0] < at + book_margin:
         return f"the meeting time ({_times([span[0]], tz)}) has passed"
     return None
@@ -133,17 +130,15 @@ def _times_problem(
 def recipients_changed(action: PendingAction) -> bool:
     """True when something written over the draft names other addresses than it was drafted
     with (the rep's edits change the words, never who gets them)."""
-    edited = action.edited_data or {}
-    return any(
-        _addresses(edited[key]) != _addresses(action.action_data.get(key))
-        for key in RECIPIENT_KEYS
-        if key in edited
-    )
+    drafted = action_data(action, ActionData, edited=False)
+    return _recipients(drafted) != _recipients(action_data(action, ActionData))
 
 
-def _addresses(value: Any) -> list[str]:
-    items: Iterable[Any] = value if isinstance(value, list | tuple) else ([value] if value else [])
-    emails = (item.get("email", "") if isinstance(item, dict) else str(item) for item in items)
+def _recipients(data: ActionData) -> tuple[list[str], ...]:
+    return tuple(_addresses(group) for group in (data.to, data.copied(), data.guests()))
+
+
+def _addresses(emails: Iterable[str]) -> list[str]:
     return sorted(email.strip().lower() for email in emails)
 
 
@@ -168,10 +163,10 @@ def _calendar_question(
     request = session.get(SchedulingRequest, action.request_id)
     if request is None:
         return None
-    data = action.effective_data()
+    data = action_data(action, ActionData)
     length = timedelta(minutes=request.duration_minutes)
-    spans: list[tuple[datetime, datetime]] = [(t, t + length) for t in offered_times(data)]
-    if action.action_type in BOOKINGS and (span := booked_span(data)) is not None:
+    spans: list[tuple[datetime, datetime]] = [(t, t + length) for t in data.offered()]
+    if action.action_type in BOOKINGS and (span := data.booked()) is not None:
         spans = [span]
     if not spans:
         return None

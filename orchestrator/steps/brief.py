@@ -37,6 +37,7 @@ from db.models import (
 from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
 from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.event_types import BriefDue, EventType, payload, reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
@@ -216,7 +217,7 @@ def _actions(ctx: StepContext, rep: Rep) -> list[ActionInfo]:
             ref=request.ref,
             title=ACTION_LABELS.get(action.action_type, action.action_type.replace("_", " ")),
             status=action.status,
-            to=tuple(action.effective_data().get("to", ())),
+            to=action_data(action, ActionData).to,
             error=action.error or "",
         )
         for action, request in rows

@@ -32,6 +32,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import BookingData, Guest
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, TimesChosen, payload
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
@@ -321,23 +322,23 @@ def _booking(
     return ProposedAction(
         action_type=ActionType.calendar_book,
         key="calendar_book",
-        action_data={
-            "title": request.title,
-            "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(),
-            "attendees": [
-                {"email": a.email, "name": a.name, "optional": not a.required}
+        action_data=BookingData(
+            title=request.title,
+            start=slot.start,
+            end=slot.end,
+            attendees=tuple(
+                Guest(email=a.email, name=a.name, optional=not a.required)
                 for a in attendees
                 if a.email.lower() != rep.email.lower()
-            ],
-            "description": request.context,
-            "conference": CONFERENCE.get(request.platform),
+            ),
+            description=request.context,
+            conference=CONFERENCE.get(request.platform),
             # What the approval card shows.
-            "to": [a.email for a in external],
-            "subject": f"Invite: {request.title}",
-            "body": f"Book {request.duration_minutes} min starting {slot.start.isoformat()} "
+            to=tuple(a.email for a in external),
+            subject=f"Invite: {request.title}",
+            body=f"Book {request.duration_minutes} min starting {slot.start.isoformat()} "
             "and send the calendar invite.",
-        },
+        ),
         reasoning="You picked this time in the time picker; it is still free on our side.",
         confidence=0.95,
     )

@@ -8,7 +8,6 @@ nothing here sends anything: the draft is a pending action like every other emai
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -28,6 +27,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
+from orchestrator.engine.action_data import FollowUpData
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -196,7 +196,6 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         OfferedSlot(s.start, s.end, tuple(s.reasons)) for s in slots if s.start in draft.slots
     )
     tone = follow_up_tone(attempt)
-    starts = [s.start.isoformat() for s in offered]
     audit(ctx, request, "draft_created", f"follow-up {attempt} ({tone}) drafted for approval")
     return StepResult(
         output=DraftFollowUp(attempt=attempt, tone=tone, slots=offered),
@@ -204,8 +203,9 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
             ProposedAction(
                 action_type=ActionType.email_follow_up,
                 key="email_follow_up",
-                action_data=_email_data(job, ctx, draft.subject, draft.body, last, attendees)
-                | {"slots": starts, "attempt": attempt, "tone": tone},
+                action_data=_email_data(
+                    job, ctx, draft.subject, draft.body, last, attendees, offered, attempt, tone
+                ),
                 reasoning=_reasoning(last, attempt=attempt, tone=tone, now=ctx.now),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
@@ -231,14 +231,20 @@ def _email_data(
     body: str,
     last: EmailMessage,
     attendees: list[SchedulingAttendee],
-) -> dict[str, Any]:
+    offered: tuple[OfferedSlot, ...],
+    attempt: int,
+    tone: str,
+) -> FollowUpData:
     """Who and how: the initial email's recipients, threaded under the last email we sent."""
-    return {
+    return FollowUpData(
         **addressed(attendees),
-        "body": body,
-        "message_id": message_id(job, ctx, "email_follow_up"),
+        body=body,
+        message_id=message_id(job, ctx, "email_follow_up"),
         **reply_fields(last, subject=subject),
-    }
+        slots=tuple(s.start for s in offered),
+        attempt=attempt,
+        tone=tone,
+    )
 
 
 def _reasoning(last: EmailMessage, *, attempt: int, tone: str, now: datetime) -> str:

@@ -17,6 +17,7 @@ and the first subject names no time that could since have moved).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +39,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import (
     MeetingEnded,
     MeetingRecovery,
@@ -158,17 +160,19 @@ def _email_data(
     draft: Draft,
     attendees: list[SchedulingAttendee],
     last: EmailMessage | None,
-) -> dict[str, Any]:
+    slots: tuple[datetime, ...] | None = None,
+) -> EmailData:
     """Recipients from the request (never from a draft), threaded under our last email."""
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    data: dict[str, Any] = {
+    data = EmailData(
         **addressed(attendees),
-        "subject": draft.subject,
-        "body": draft.body,
-        "message_id": message_id(job, ctx, key),
-    }
+        subject=draft.subject,
+        body=draft.body,
+        message_id=message_id(job, ctx, key),
+        slots=slots,
+    )
     if last is not None:
-        data |= reply_fields(last, subject=_first_subject(ctx.session, request))
+        data = replace(data, **reply_fields(last, subject=_first_subject(ctx.session, request)))
     return data
 
 
@@ -463,8 +467,9 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
             ProposedAction(
                 action_type=action_type,
                 key=action_type.value,
-                action_data=_email_data(job, ctx, action_type.value, draft, attendees, last)
-                | {"slots": [s.start.isoformat() for s in offered]},
+                action_data=_email_data(
+                    job, ctx, action_type.value, draft, attendees, last, tuple(draft.slots)
+                ),
                 reasoning=_recovery_reasoning(reason, request.no_show_count),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,

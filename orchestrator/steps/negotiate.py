@@ -7,7 +7,7 @@ only proposes actions; the rep approves each one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
@@ -87,13 +88,13 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
             ProposedAction(
                 action_type=ActionType.email_confirmation,
                 key="email_confirmation",
-                action_data={
-                    "to": [a.email for a in attendees if a.side == "external" and a.required],
-                    "subject": draft.subject,
-                    "body": draft.body,
-                    "message_id": message_id(job, ctx, "email_confirmation"),
+                action_data=EmailData(
+                    to=tuple(a.email for a in attendees if a.side == "external" and a.required),
+                    subject=draft.subject,
+                    body=draft.body,
+                    message_id=message_id(job, ctx, "email_confirmation"),
                     **threaded_under(inbound),
-                },
+                ),
                 reasoning="The meeting is on the calendar; a short note confirms it.",
                 confidence=0.95,
             )
@@ -122,11 +123,11 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         )
         request.status = RequestStatus.negotiating
         request.attempt_count += 1
-        if offered := sent.effective_data().get("slots"):
+        if offered := action_data(sent, EmailData).slots:
             # "The second one" now means the second of these, not of the first email's times.
             length = timedelta(minutes=request.duration_minutes)
             request.proposed_slots = [
-                {"start": start, "end": (datetime.fromisoformat(start) + length).isoformat()}
+                {"start": start.isoformat(), "end": (start + length).isoformat()}
                 for start in offered
             ]
         request.next_action_type = "follow_up"

@@ -23,6 +23,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.engine.action_data import BookingData, EmailData, Guest, MoveData
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
@@ -153,26 +154,27 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
     moving = request.calendar_event_id is not None
-    data: dict[str, Any] = {
-        "title": request.title,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "attendees": [
-            {"email": a.email, "name": a.name, "optional": not a.required}
+    booking = BookingData(
+        title=request.title,
+        start=start,
+        end=end,
+        attendees=tuple(
+            Guest(email=a.email, name=a.name, optional=not a.required)
             for a in reply.attendees
             if a.email.lower() != rep.email.lower()
-        ],
-        "description": request.context,
-        "conference": CONFERENCE.get(request.platform),
+        ),
+        description=request.context,
+        conference=CONFERENCE.get(request.platform),
         # What the approval card shows.
-        "to": [a.email for a in reply.attendees if a.side == "external"],
-        "subject": f"{'Move' if moving else 'Invite'}: {request.title}",
-        "body": f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
+        to=tuple(a.email for a in reply.attendees if a.side == "external"),
+        subject=f"{'Move' if moving else 'Invite'}: {request.title}",
+        body=f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
         f"starting {start.isoformat()} and send the calendar "
         f"{'update' if moving else 'invite'}.",
-    }
-    if moving:
-        data["event_id"] = request.calendar_event_id
+    )
+    data = booking
+    if request.calendar_event_id is not None:
+        data = MoveData(**vars(booking), event_id=request.calendar_event_id)
     return ProposedAction(
         action_type=ActionType.calendar_update if moving else ActionType.calendar_book,
         key="calendar_update" if moving else "calendar_book",
@@ -207,14 +209,14 @@ def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedA
     return ProposedAction(
         action_type=ActionType.email_response,
         key="email_response",
-        action_data={
-            "to": to or recipients.reply_to(reply.inbound.sender, reply.attendees),
-            "subject": draft.subject,
-            "body": draft.body,
-            "message_id": message_id(reply.job, reply.ctx, "email_response"),
-            "slots": [s.isoformat() for s in draft.slots],
+        action_data=EmailData(
+            to=tuple(to or recipients.reply_to(reply.inbound.sender, reply.attendees)),
+            subject=draft.subject,
+            body=draft.body,
+            message_id=message_id(reply.job, reply.ctx, "email_response"),
+            slots=tuple(draft.slots),
             **threaded_under(reply.inbound),
-        },
+        ),
         reasoning=f"Fresh times, because {why}.",
         confidence=0.8,
     )

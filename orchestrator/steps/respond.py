@@ -29,6 +29,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import DecisionMade, payload
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
@@ -196,15 +197,15 @@ def _email(
     return ProposedAction(
         action_type=ActionType.email_response,
         key="email_response",
-        action_data={
-            "to": to,
-            "cc": cc or [],
-            "subject": subject,
-            "body": body,
-            "message_id": message_id(reply.job, reply.ctx, "email_response"),
-            "slots": [s.isoformat() for s in slots],
+        action_data=EmailData(
+            to=tuple(to),
+            cc=tuple(cc or ()),
+            subject=subject,
+            body=body,
+            message_id=message_id(reply.job, reply.ctx, "email_response"),
+            slots=slots,
             **threaded_under(reply.inbound),
-        },
+        ),
         reasoning=reasoning,
         confidence=confidence,
     )

@@ -22,6 +22,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
@@ -65,9 +66,8 @@ def audit(
 def record_booking(ctx: StepContext, request: SchedulingRequest, booking: PendingAction) -> None:
     """An executed booking (or move) is the request's meeting now; no follow-up chases it."""
     assert booking.result is not None
-    data = booking.effective_data()
-    request.meeting_start = datetime.fromisoformat(data["start"])
-    request.meeting_end = datetime.fromisoformat(data["end"])
+    data = action_data(booking, BookingData)
+    request.meeting_start, request.meeting_end = data.start, data.end
     request.calendar_event_id = booking.result["event_id"]
     request.status = RequestStatus.confirmed
     request.next_action_at = request.next_action_type = None
@@ -208,13 +208,13 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             ProposedAction(
                 action_type=ActionType.email_initial,
                 key="email_initial",
-                action_data={
+                action_data=EmailData(
                     **addressed(attendees),
-                    "subject": draft.subject,
-                    "body": draft.body,
-                    "message_id": message_id(job, ctx, "email_initial"),
-                    "slots": [s.isoformat() for s in slots],
-                },
+                    subject=draft.subject,
+                    body=draft.body,
+                    message_id=message_id(job, ctx, "email_initial"),
+                    slots=tuple(slots),
+                ),
                 reasoning=_slots_reasoning(ctx, request, len(slots), job),
                 confidence=1.0,
             )

@@ -44,6 +44,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.deps import Deps
+from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import (
     BriefDue,
@@ -245,7 +246,7 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
 
 def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> str:
     what = action.action_type.removeprefix("email_").replace("_", "-")
-    to = ", ".join(action.effective_data().get("to", ())) or "the prospect"
+    to = ", ".join(action_data(action, ActionData).to) or "the prospect"
     ref = f"*{escape_mrkdwn(request.ref)}* · " if request else ""
     text = (
         f":hourglass_flowing_sand: {ref}The {what} draft to {escape_mrkdwn(to)} expired "
