@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from db.models import ActionType, JobStatus, PendingAction, SequenceJob
+from db.models import ActionStatus, ActionType, JobStatus, PendingAction, SequenceJob
 from orchestrator.engine.action_data import (
     SHAPES,
     ActionData,
@@ -42,7 +42,9 @@ from orchestrator.engine.outputs import (
 )
 from orchestrator.engine.runner import run_step
 from orchestrator.engine.shapes import ShapeError
-from tests.support.stack import Stack
+from orchestrator.outbox.decisions import decide
+from orchestrator.outbox.execute import execute
+from tests.support.stack import REP_ID, Stack
 
 START = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
 END = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)
@@ -363,3 +365,51 @@ def test_action_data_that_does_not_fit_raises_for_that_action(
 ) -> None:
     with pytest.raises(ShapeError, match="action "):
         action_data(_action(action_type, stored), shape)
+
+
+def _unreadable_action(stack: Stack, status: ActionStatus) -> uuid.UUID:
+    """A calendar booking whose stored data lacks its times, on a real request and job."""
+    stack.schedule("demo with john@acme.example")
+    stack.drain()
+    (job,) = stack.rows(SequenceJob)
+    now = stack.clock.now()
+    action = PendingAction(
+        org_id=job.org_id,
+        rep_id=job.rep_id,
+        request_id=job.request_id,
+        job_id=job.id,
+        action_type=ActionType.calendar_book,
+        idempotency_key="unreadable",
+        action_data={"title": "Demo", "to": ["john@acme.example"]},
+        status=status,
+        undo_until=now,
+        created_at=now,
+        updated_at=now,
+    )
+    with stack.deps.uow() as uow:
+        uow.session.add(action)
+        uow.commit()
+    return action.id
+
+
+def test_approving_a_draft_whose_data_does_not_fit_is_refused_with_a_reason(
+    stack: Stack,
+) -> None:
+    action_id = _unreadable_action(stack, ActionStatus.pending)
+    decision = decide(stack.deps, action_id=action_id, decision="approve", slack_user_id=REP_ID)
+    assert not decision.ok
+    assert "can't be read" in decision.message
+    (row,) = [a for a in stack.rows(PendingAction) if a.id == action_id]
+    assert row.status == ActionStatus.pending
+
+
+def test_an_approved_action_whose_data_does_not_fit_fails_once_and_says_why(
+    stack: Stack,
+) -> None:
+    action_id = _unreadable_action(stack, ActionStatus.approved)
+    assert execute(stack.deps, action_id) == ActionStatus.failed
+    (row,) = [a for a in stack.rows(PendingAction) if a.id == action_id]
+    assert row.status == ActionStatus.failed
+    assert row.error is not None and "nothing was sent" in row.error
+    # Failed is final: the clock's re-wake and a second delivery of the job do nothing.
+    assert execute(stack.deps, action_id) == "skipped"

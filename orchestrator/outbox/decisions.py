@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import false
 from sqlmodel import col
 
@@ -20,6 +21,7 @@ from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.runner import resume_if_decided
+from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.claims import transition
 from orchestrator.outbox.revalidate import refuse_stale_approval
@@ -33,6 +35,8 @@ STALE_EDIT = (
     "latest version."
 )
 
+log = structlog.get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -40,6 +44,12 @@ class Decision:
     status: str  # the action's status after the decision
     message: str
     action: PendingAction | None = None
+
+
+UNREADABLE = (
+    "This draft's stored data can't be read, so it can't be sent as it is. Reject it and "
+    "Convene drafts it again."
+)
 
 
 def decide(
@@ -60,6 +70,35 @@ def decide(
     (save `edits` over the draft while it is still pending and still at `version`, the one
     the Edit modal was opened on).
     """
+    try:
+        return _decide(
+            deps,
+            action_id=action_id,
+            decision=decision,
+            slack_user_id=slack_user_id,
+            send_at=send_at,
+            reason=reason,
+            edits=edits,
+            version=version,
+        )
+    except ShapeError as exc:
+        # A row that does not fit its shape is answered on the click, like any refusal: the
+        # listener must not fail, and nothing changes until the rep rejects it.
+        log.warning("action_unreadable", action_id=str(action_id), error=str(exc))
+        return Decision(False, ActionStatus.pending, UNREADABLE)
+
+
+def _decide(
+    deps: Deps,
+    *,
+    action_id: uuid.UUID,
+    decision: str,
+    slack_user_id: str,
+    send_at: datetime | None = None,
+    reason: str = "",
+    edits: dict[str, Any] | None = None,
+    version: int | None = None,
+) -> Decision:
     now = deps.clock.now()
     if decision == "approve" and (
         stale := refuse_stale_approval(

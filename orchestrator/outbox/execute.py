@@ -28,6 +28,7 @@ from orchestrator.deps import Deps
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.runner import TRANSIENT, backoff, resume_if_decided
+from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.calendar import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.outbox.calendar import invitation, record_on_request
@@ -48,7 +49,13 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
             return "skipped"
         action = uow.session.get_one(PendingAction, action_id)
         rep = uow.session.get_one(Rep, action.rep_id)
-        if (refused := refuse_stale_send(deps, uow.session, action, rep, now=now)) is not None:
+        try:
+            refused = refuse_stale_send(deps, uow.session, action, rep, now=now)
+        except ShapeError as exc:
+            # Retrying cannot make the row fit: it fails once, and the rep hears why, instead
+            # of being woken again by the clock on every tick.
+            return _finish(deps, uow.session, action, token, now=now, error=_unreadable(exc))
+        if refused is not None:
             return refused
         email: OutboundEmail | None = None
         if action.action_type.startswith("email_"):
@@ -65,7 +72,10 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
                         "Raise it in /schedule settings or approve again tomorrow."
                     ),
                 )
-            email = _outbound_email(action, rep)
+            try:
+                email = _outbound_email(action, rep)
+            except ShapeError as exc:
+                return _finish(deps, uow.session, action, token, now=now, error=_unreadable(exc))
             _record_outbound(uow.session, action, email, now=now, request_id=action.request_id)
         uow.commit()
     crashpoint("outbox.claimed")
@@ -215,6 +225,10 @@ def _sent_today(session: Session, rep: Rep, *, now: datetime) -> int:
         .where(col(PendingAction.executed_at) >= day_start)
     ).one()
     return int(count)
+
+
+def _unreadable(exc: ShapeError) -> str:
+    return f"This draft's stored data can't be read, so nothing was sent ({exc})."
 
 
 def _finish(
