@@ -36,6 +36,7 @@ from orchestrator.steps.scheduling import (
     audit,
     fold_rep_note,
     free_slots,
+    job_actions,
     load_request,
     message_id,
 )
@@ -273,12 +274,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
 def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: count the send and set the next nudge, or note why none went."""
     request, _, _ = load_request(ctx.session, job)
-    action = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id,
-            PendingAction.action_type == ActionType.email_follow_up,
-        )
-    ).one()
+    action = ctx.session.exec(job_actions(job, ActionType.email_follow_up)).one()
     if action.status == ActionStatus.executed and action.result:
         _record_sent(job, ctx, request, action)
     elif action.status == ActionStatus.expired:

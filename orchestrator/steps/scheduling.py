@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from connectors.errors import PermanentError
 from db.audit import record_action
@@ -45,6 +46,13 @@ def load_request(
         session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
     )
     return request, rep, attendees
+
+
+def job_actions(job: SequenceJob, *kinds: ActionType) -> SelectOfScalar[PendingAction]:
+    """The actions of these kinds that `job` proposed (one each: its key is the job's)."""
+    return select(PendingAction).where(
+        PendingAction.job_id == job.id, col(PendingAction.action_type).in_(kinds)
+    )
 
 
 def audit(
@@ -256,12 +264,7 @@ def _parse_start(slot: dict[str, Any]) -> datetime:
 def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: note the send (thread id, follow-up clock) or why nothing went out."""
     request, _, _ = load_request(ctx.session, job)
-    action = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id,
-            PendingAction.action_type == ActionType.email_initial,
-        )
-    ).one()
+    action = ctx.session.exec(job_actions(job, ActionType.email_initial)).one()
     if action.status == ActionStatus.executed and action.result:
         request.status = RequestStatus.awaiting_response
         request.email_thread_id = action.result["thread_id"]
