@@ -23,7 +23,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
-from orchestrator.engine.event_types import EventType, RedraftRequested, payload
+from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
@@ -289,7 +289,7 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         redraft = Event(
             type=EventType.redraft_requested,
             org_id=request.org_id,
-            idempotency_key=f"redraft:{action.id}",
+            idempotency_key=redraft_key(action.id),
             rep_id=request.rep_id,
             request_id=request.id,
             payload=RedraftRequested(
