@@ -34,6 +34,7 @@ from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.scheduling import (
     audit,
+    draft_common,
     fold_rep_note,
     free_slots,
     job_actions,
@@ -170,13 +171,9 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         draft = follow_up_email(
             FollowUpInput(
                 first_name=prospect.name.split()[0] if prospect.name else "",
-                rep_name=rep.name or rep.email,
-                meeting_label=request.meeting_type,
-                duration_minutes=request.duration_minutes,
-                recipient_tz=recipient_tz,
-                our_tz=rep.timezone,
-                signature=rep.signature,
-                original_subject=last.subject,
+                **draft_common(
+                    rep, request, recipient_tz=recipient_tz, original_subject=last.subject
+                ),
                 slots=[s.start for s in slots],
                 attempt=attempt,
             ),

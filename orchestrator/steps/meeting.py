@@ -53,7 +53,13 @@ from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import booked_join_url
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
-from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
+from orchestrator.steps.scheduling import (
+    audit,
+    draft_common,
+    free_slots,
+    load_request,
+    message_id,
+)
 from orchestrator.views import MeetingCheck, start_token
 from skills.draft_email import (
     CounterProposalInput,
@@ -256,13 +262,12 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
         draft = reminder_email(
             ReminderInput(
                 first_name=_first_name(attendees),
-                rep_name=rep.name or rep.email,
-                meeting_label=request.meeting_type,
-                duration_minutes=request.duration_minutes,
-                recipient_tz=tz,
-                our_tz=rep.timezone,
-                signature=rep.signature,
-                original_subject=_first_subject(ctx.session, request),
+                **draft_common(
+                    rep,
+                    request,
+                    recipient_tz=tz,
+                    original_subject=_first_subject(ctx.session, request),
+                ),
                 start=start,
                 meeting_link=link,
             ),
@@ -418,13 +423,9 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     last = last_outbound(ctx.session, request)
     common: dict[str, Any] = {
         "first_name": _first_name(attendees),
-        "rep_name": rep.name or rep.email,
-        "meeting_label": request.meeting_type,
-        "duration_minutes": request.duration_minutes,
-        "recipient_tz": tz,
-        "our_tz": rep.timezone,
-        "signature": rep.signature,
-        "original_subject": _first_subject(ctx.session, request),
+        **draft_common(
+            rep, request, recipient_tz=tz, original_subject=_first_subject(ctx.session, request)
+        ),
     }
     try:
         if reason == "no_show":

@@ -24,7 +24,13 @@ from db.models import (
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import audit, job_actions, message_id, record_booking
+from orchestrator.steps.scheduling import (
+    audit,
+    draft_common,
+    job_actions,
+    message_id,
+    record_booking,
+)
 from skills.draft_email import ConfirmationInput, confirmation_email
 from skills.email_fields import threaded_under
 
@@ -61,13 +67,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     draft = confirmation_email(
         ConfirmationInput(
             first_name=(prospect.name.split()[0] if prospect and prospect.name else ""),
-            rep_name=rep.name or rep.email,
-            meeting_label=request.meeting_type,
-            duration_minutes=request.duration_minutes,
-            recipient_tz=tz,
-            our_tz=rep.timezone,
-            signature=rep.signature,
-            original_subject=inbound.subject,
+            **draft_common(rep, request, recipient_tz=tz, original_subject=inbound.subject),
             start=request.meeting_start,
             meeting_link=booking.result.get("join_url") or "",
         )

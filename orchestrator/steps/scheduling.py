@@ -48,6 +48,21 @@ def load_request(
     return request, rep, attendees
 
 
+def draft_common(
+    rep: Rep, request: SchedulingRequest, *, recipient_tz: str, original_subject: str
+) -> dict[str, Any]:
+    """The fields every email after the first shares (skills.draft_inputs), but first_name."""
+    return {
+        "rep_name": rep.name or rep.email,
+        "meeting_label": request.meeting_type,
+        "duration_minutes": request.duration_minutes,
+        "recipient_tz": recipient_tz,
+        "our_tz": rep.timezone,
+        "signature": rep.signature,
+        "original_subject": original_subject,
+    }
+
+
 def job_actions(job: SequenceJob, *kinds: ActionType) -> SelectOfScalar[PendingAction]:
     """The actions of these kinds that `job` proposed (one each: its key is the job's)."""
     return select(PendingAction).where(
