@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
-from orchestrator.views import ActionView
+from bot.blocks import Block, button, context, escape, section
+from orchestrator.views import ACTION_TITLES, ActionView
 
 # Two blocks per draft: 15 of them plus the header and footer stay well under Slack's 50.
 MAX_ITEMS = 15

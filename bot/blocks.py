@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.mrkdwn import escape_mrkdwn as escape
-from orchestrator.views import ActionView
+from orchestrator.views import ACTION_TITLES, ActionView
 
 Block = dict[str, Any]
 
@@ -58,19 +58,6 @@ def send_later_time(choice: str, *, now: datetime, tz: str) -> datetime:
         raise ValueError(f"unknown send-later choice {choice!r}")
     target = (local + timedelta(days=days)).date()
     return datetime.combine(target, time(9, 0), ZoneInfo(tz))
-
-
-ACTION_TITLES = {
-    "email_initial": "First scheduling email",
-    "email_follow_up": "Follow-up email",
-    "email_confirmation": "Confirmation email",
-    "email_reminder": "Reminder email",
-    "email_response": "Reply email",
-    "email_no_show": "No-show recovery email",
-    "calendar_book": "Calendar invite",
-    "calendar_update": "Calendar move",
-    "calendar_cancel": "Calendar cancellation",
-}
 
 
 def approval_card(view: ActionView) -> tuple[str, list[Block]]:

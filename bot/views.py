@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import ACTION_TITLES, Block, button, context, escape, section
+from bot.blocks import Block, button, context, escape, section
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
-from orchestrator.views import Dashboard, LastAction, Row
+from orchestrator.views import ACTION_TITLES, Dashboard, LastAction, Row
 from skills.rep_note import NoteRules
 
 STATUS_LABELS = {

@@ -303,7 +303,7 @@ class RepMailboxes:
 
     def _gmail(self, rep: Rep, stored: StoredCredential, grant: str) -> RepMailbox:
         # Provider SDKs are imported only by deployments that use them.
-        from connectors.calendar.google import StoredGoogleAccounts, google_credentials
+        from connectors.calendar.google import StoredGoogleAccounts
         from connectors.mail.gmail import GmailMailbox
 
         google = self._oauth["google"]
@@ -317,14 +317,7 @@ class RepMailboxes:
             clock=self._clock,
             token_uri=google.token_url,
         )
-        credentials = google_credentials(
-            stored.token,
-            client_id=google.client_id,
-            client_secret=google.client_secret,
-            expires_at=stored.expires_at,
-            now=self._clock.now(),
-            token_uri=google.token_url,
-        )
+        credentials = accounts.credentials(stored)
         email = rep.email
         box = GmailMailbox(
             credentials,

@@ -52,6 +52,20 @@ class ActionView:
     redrafted: bool = False
 
 
+# What each kind of pending action is called wherever a draft is named (cards, the brief).
+ACTION_TITLES = {
+    "email_initial": "First scheduling email",
+    "email_follow_up": "Follow-up email",
+    "email_confirmation": "Confirmation email",
+    "email_reminder": "Reminder email",
+    "email_response": "Reply email",
+    "email_no_show": "No-show recovery email",
+    "calendar_book": "Calendar invite",
+    "calendar_update": "Calendar move",
+    "calendar_cancel": "Calendar cancellation",
+}
+
+
 # --- decision cards (commands.decision_cards, outbox.recipients) --------------------------
 
 LABELS = {

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from connectors.calendar.free_busy import asker_and_batches, utc
 from connectors.clock import SystemClock
-from connectors.credentials import CredentialStore, rep_id_for_email
+from connectors.credentials import CredentialStore, StoredCredential, rep_id_for_email
 from connectors.errors import EventNotFound, PermanentError, ReconnectRequired
 from connectors.google_runtime import execute, google_service
 from connectors.oauth import GOOGLE_TOKEN_URL
@@ -332,8 +332,10 @@ class StoredGoogleAccounts:
         if rep_id is None:
             return None
         stored = self._store.load(org_id=self._org_id, rep_id=rep_id, provider="google")
-        if stored is None:
-            return None
+        return None if stored is None else self.credentials(stored)
+
+    def credentials(self, stored: StoredCredential) -> Credentials:
+        """A stored grant as google-auth credentials under this app's OAuth client."""
         return google_credentials(
             stored.token,
             client_id=self._client_id,

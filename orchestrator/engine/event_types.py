@@ -47,6 +47,11 @@ class RedraftRequested(Shape):
     stale: str | None = optional_key()
 
 
+def redraft_key(draft_id: uuid.UUID) -> str:
+    """One redraft per draft, ever: a rejection's note and the card's Redraft button share it."""
+    return f"redraft:{draft_id}"
+
+
 @dataclass(frozen=True)
 class EmailReceived(Shape):
     email_message_id: str

@@ -27,10 +27,13 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
-from orchestrator.engine.event_types import EmailReceived, EventType
-from orchestrator.engine.events import Event
 from orchestrator.inbox.matching import known_prospect_requests
-from orchestrator.inbox.records import MAX_SUBJECT_SHOWN, provider_key, unreadable_notice
+from orchestrator.inbox.records import (
+    MAX_SUBJECT_SHOWN,
+    provider_key,
+    reply_received,
+    unreadable_notice,
+)
 from orchestrator.inbox.stranger_replies import hold_stranger_reply
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.steps.replies import prospect_tz
@@ -99,14 +102,8 @@ def _on_normal(m: Inbound) -> Outcome:
             m.session, request=request, row_id=m.row_id, email=m.email, now=m.now
         )
         return Outcome("stranger_replies", after_commit=[card])
-    event = Event(
-        type=EventType.email_received,
-        org_id=request.org_id,
-        idempotency_key=f"mail:{request.org_id}:{provider_key(m.message)}",
-        source="mail",
-        rep_id=request.rep_id,
-        request_id=request.id,
-        payload=EmailReceived(email_message_id=str(m.row_id), matched_by=m.how),
+    event = reply_received(
+        request, provider_id=provider_key(m.message), row_id=m.row_id, matched_by=m.how
     )
     # Same transaction as the inbound row: both exist or neither does.
     job, created = insert_job(m.session, event, now=m.now)

@@ -157,17 +157,8 @@ def _requests_with_prospect(
 ) -> list[SchedulingRequest]:
     """This rep's requests with one of ``addresses`` as a prospect: open ones first, newest
     first within each group."""
-    lowered = [a.lower() for a in addresses]
-    rows = session.exec(
-        select(SchedulingRequest)
-        .join(SchedulingAttendee, col(SchedulingAttendee.request_id) == SchedulingRequest.id)
-        .where(SchedulingRequest.org_id == rep.org_id, SchedulingRequest.rep_id == rep.id)
-        .where(SchedulingAttendee.side == "external")
-        .where(func.lower(SchedulingAttendee.email).in_(lowered))
-        .order_by(col(SchedulingRequest.created_at).desc())
-    ).all()
-    unique = list({r.id: r for r in rows}.values())
-    return sorted(unique, key=lambda r: r.status in FINISHED_STATUSES)
+    requests = known_prospect_requests(session, rep=rep, addresses=addresses)
+    return sorted(requests, key=lambda r: r.status in FINISHED_STATUSES)
 
 
 def _our_subjects(session: Session, request: SchedulingRequest) -> set[str]:

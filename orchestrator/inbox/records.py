@@ -21,6 +21,8 @@ from db.audit import record_action
 from db.models import EmailMessage, Rep, SchedulingRequest
 from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
+from orchestrator.engine.event_types import EmailReceived, EventType
+from orchestrator.engine.events import Event
 from orchestrator.inbox.matching import MAX_ID_CHARS
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
@@ -175,6 +177,22 @@ def _insert_inbound(
     row_id = uuid.uuid4()
     row = {"id": row_id, "message_id": message_id, **values}
     return row_id if insert_or_ignore(session, model=EmailMessage, values=row) else None
+
+
+def reply_received(
+    request: SchedulingRequest, *, provider_id: str | None, row_id: uuid.UUID, matched_by: str
+) -> Event:
+    """The event a prospect's reply starts. Keyed by the provider's id, so a reply held for the
+    rep and handed on later starts the same one job as if it had been matched at once."""
+    return Event(
+        type=EventType.email_received,
+        org_id=request.org_id,
+        idempotency_key=f"mail:{request.org_id}:{provider_id}",
+        source="mail",
+        rep_id=request.rep_id,
+        request_id=request.id,
+        payload=EmailReceived(email_message_id=str(row_id), matched_by=matched_by),
+    )
 
 
 def provider_key(message: InboundRaw) -> str:

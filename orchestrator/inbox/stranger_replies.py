@@ -24,8 +24,7 @@ from db.audit import record_action
 from db.models import FINISHED_STATUSES, EmailMessage, Rep, SchedulingRequest
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
-from orchestrator.engine.event_types import EmailReceived, EventType
-from orchestrator.engine.events import Event
+from orchestrator.inbox.records import reply_received
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
@@ -139,14 +138,8 @@ def take_as_reply(deps: Deps, *, email_message_id: uuid.UUID, slack_user_id: str
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             return Taken(False, "Already done: that reply was handed on before.")
-        event = Event(
-            type=EventType.email_received,
-            org_id=request.org_id,
-            idempotency_key=f"mail:{request.org_id}:{row.provider_message_id}",
-            source="mail",
-            rep_id=request.rep_id,
-            request_id=request.id,
-            payload=EmailReceived(email_message_id=str(row.id), matched_by="rep"),
+        event = reply_received(
+            request, provider_id=row.provider_message_id, row_id=row.id, matched_by="rep"
         )
         job, created = insert_job(session, event, now=now)
         record_action(

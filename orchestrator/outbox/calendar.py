@@ -19,6 +19,7 @@ mailbox after the calendar call, exactly once like any other email.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -102,12 +103,19 @@ EXECUTORS: dict[str, Executor] = {
 
 def _join_url(deps: Deps, action: PendingAction, event_id: str) -> str | None:
     with deps.uow() as uow:
-        booked = uow.session.exec(
-            select(PendingAction)
-            .where(PendingAction.request_id == action.request_id)
-            .where(PendingAction.action_type == ActionType.calendar_book)
-            .where(PendingAction.status == ActionStatus.executed)
-        ).all()
+        return booked_join_url(uow.session, request_id=action.request_id, event_id=event_id)
+
+
+def booked_join_url(
+    session: Session, *, request_id: uuid.UUID | None, event_id: str | None
+) -> str | None:
+    """The meeting link the calendar gave when it booked `event_id`; a move keeps that link."""
+    booked = session.exec(
+        select(PendingAction)
+        .where(PendingAction.request_id == request_id)
+        .where(PendingAction.action_type == ActionType.calendar_book)
+        .where(PendingAction.status == ActionStatus.executed)
+    ).all()
     for row in booked:
         if row.result and row.result.get("event_id") == event_id:
             return row.result.get("join_url")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col
 
 from db.models import ActionStatus, PendingAction
@@ -38,6 +38,23 @@ def transition(
     return session.execute(statement.values(**values)).rowcount == 1  # type: ignore[attr-defined]
 
 
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Approved with its undo window closed, or executing past its lease (its executor died).
+
+    The reconciler looks for the same rows the claim takes, so a lost wake-up is found again.
+    """
+    return or_(
+        and_(
+            col(PendingAction.status) == ActionStatus.approved,
+            col(PendingAction.undo_until) <= now,
+        ),
+        and_(
+            col(PendingAction.status) == ActionStatus.executing,
+            col(PendingAction.locked_until) < now,
+        ),
+    )
+
+
 def claim(session: Session, action_id: uuid.UUID, *, now: datetime, lease: timedelta) -> str | None:
     """Take an approved action whose undo window has closed, or one whose executor died.
 
@@ -49,16 +66,7 @@ def claim(session: Session, action_id: uuid.UUID, *, now: datetime, lease: timed
         session,
         action_id,
         source=[ActionStatus.approved, ActionStatus.executing],
-        extra=or_(
-            and_(
-                col(PendingAction.status) == ActionStatus.approved,
-                col(PendingAction.undo_until) <= now,
-            ),
-            and_(
-                col(PendingAction.status) == ActionStatus.executing,
-                col(PendingAction.locked_until) < now,
-            ),
-        ),
+        extra=claimable(now),
         status=ActionStatus.executing,
         locked_until=now + lease,
         claim_token=token,

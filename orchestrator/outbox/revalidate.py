@@ -43,7 +43,7 @@ from db.models import (
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.dispatch import insert_job
-from orchestrator.engine.event_types import EventType, RedraftRequested
+from orchestrator.engine.event_types import EventType, RedraftRequested, redraft_key
 from orchestrator.engine.events import Event
 from orchestrator.engine.runner import resume_if_decided
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
@@ -347,8 +347,7 @@ def redraft(deps: Deps, *, action_id: uuid.UUID, slack_user_id: str) -> Outcome:
             Event(
                 type=EventType.redraft_requested,
                 org_id=action.org_id,
-                # The key a rejected draft's redraft uses too: one redraft per draft, ever.
-                idempotency_key=f"redraft:{action.id}",
+                idempotency_key=redraft_key(action.id),
                 source="slack:redraft",
                 rep_id=action.rep_id,
                 request_id=action.request_id,

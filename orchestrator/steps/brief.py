@@ -44,7 +44,7 @@ from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.mrkdwn import owner_only
 from orchestrator.notices.gate import already_sent, brief_key, claim, gate, record_ts, rep_zone
 from orchestrator.steps.replies import summary_of
-from orchestrator.views import DecisionView
+from orchestrator.views import ACTION_TITLES, DecisionView
 from skills.compose_brief import (
     ActionInfo,
     BusyTime,
@@ -57,16 +57,11 @@ log = structlog.get_logger(__name__)
 
 # A failed send stays worth mentioning for a week; after that the Home tab has it.
 FAILED_LOOKBACK = timedelta(days=7)
+# The brief names a calendar action by what it does to the calendar, not by the invite.
 ACTION_LABELS = {
-    "email_initial": "First scheduling email",
-    "email_follow_up": "Follow-up email",
-    "email_confirmation": "Confirmation email",
-    "email_reminder": "Reminder email",
-    "email_response": "Reply email",
-    "email_no_show": "No-show recovery email",
+    **ACTION_TITLES,
     "calendar_book": "Calendar booking",
     "calendar_update": "Calendar update",
-    "calendar_cancel": "Calendar cancellation",
 }
 
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlmodel import select
-
 from db.models import (
     BOOKED_STATUSES,
     NEGOTIATING_STATUSES,
     ActionStatus,
     ActionType,
-    PendingAction,
     SchedulingAttendee,
     SequenceJob,
 )
@@ -27,7 +24,7 @@ from orchestrator.outbox import recipients
 from orchestrator.steps import negotiate
 from orchestrator.steps.offers import load_reply
 from orchestrator.steps.respond import delegate_note
-from orchestrator.steps.scheduling import audit, load_request
+from orchestrator.steps.scheduling import audit, job_actions, load_request
 
 # The rep never let the note go out; the person they named goes back off the request.
 NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
@@ -72,12 +69,7 @@ def record_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
     """The note went out: as any reply of ours. It did not: the person leaves the request."""
     result = negotiate.record_reply_outcome(job, ctx)
     drafted = job.outputs.get("respond") or {}
-    note = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id,
-            PendingAction.action_type == ActionType.email_response,
-        )
-    ).first()
+    note = ctx.session.exec(job_actions(job, ActionType.email_response)).first()
     if drafted.get("added") and note is not None and note.status in NOT_SENT:
         request, _, attendees = load_request(ctx.session, job)
         if (added := recipients.attendee(drafted["delegate"], attendees)) is not None:

@@ -23,7 +23,6 @@ from db.models import (
     FINISHED_STATUSES,
     ActionStatus,
     ActionType,
-    PendingAction,
     Rep,
     RequestStatus,
     SchedulingAttendee,
@@ -43,6 +42,7 @@ from orchestrator.steps.scheduling import (
     DEFAULT_WINDOW_DAYS,
     audit,
     draft_initial_email,
+    job_actions,
     load_request,
     no_time_message,
     record_booking,
@@ -346,11 +346,7 @@ def _booking(
 
 def record_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided the draft: note the send or the booking, or why nothing happened."""
-    booking = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id, PendingAction.action_type == ActionType.calendar_book
-        )
-    ).first()
+    booking = ctx.session.exec(job_actions(job, ActionType.calendar_book)).first()
     if booking is None:
         return record_sent(job, ctx)
     request, _, _ = load_request(ctx.session, job)

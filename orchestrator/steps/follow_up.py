@@ -34,8 +34,10 @@ from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.scheduling import (
     audit,
+    draft_common,
     fold_rep_note,
     free_slots,
+    job_actions,
     load_request,
     message_id,
 )
@@ -169,13 +171,9 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         draft = follow_up_email(
             FollowUpInput(
                 first_name=prospect.name.split()[0] if prospect.name else "",
-                rep_name=rep.name or rep.email,
-                meeting_label=request.meeting_type,
-                duration_minutes=request.duration_minutes,
-                recipient_tz=recipient_tz,
-                our_tz=rep.timezone,
-                signature=rep.signature,
-                original_subject=last.subject,
+                **draft_common(
+                    rep, request, recipient_tz=recipient_tz, original_subject=last.subject
+                ),
                 slots=[s.start for s in slots],
                 attempt=attempt,
             ),
@@ -279,12 +277,7 @@ def _not_drafted(ctx: StepContext, request: SchedulingRequest, problems: list[st
 def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: count the send and set the next nudge, or note why none went."""
     request, _, _ = load_request(ctx.session, job)
-    action = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id,
-            PendingAction.action_type == ActionType.email_follow_up,
-        )
-    ).one()
+    action = ctx.session.exec(job_actions(job, ActionType.email_follow_up)).one()
     if action.status == ActionStatus.executed and action.result:
         _record_sent(job, ctx, request, action)
     elif action.status == ActionStatus.expired:

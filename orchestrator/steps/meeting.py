@@ -53,8 +53,15 @@ from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
+from orchestrator.outbox.calendar import booked_join_url
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
-from orchestrator.steps.scheduling import audit, free_slots, load_request, message_id
+from orchestrator.steps.scheduling import (
+    audit,
+    draft_common,
+    free_slots,
+    load_request,
+    message_id,
+)
 from orchestrator.views import MeetingCheck, start_token
 from skills.draft_email import (
     CounterProposalInput,
@@ -246,36 +253,25 @@ def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     return StepResult(output={"meeting_start": start.isoformat()})
 
 
-def _join_url(session: Session, request: SchedulingRequest) -> str:
-    rows = session.exec(
-        select(PendingAction)
-        .where(PendingAction.request_id == request.id)
-        .where(PendingAction.action_type == ActionType.calendar_book)
-        .where(PendingAction.status == ActionStatus.executed)
-    ).all()
-    for row in rows:
-        if (row.result or {}).get("event_id") == request.calendar_event_id:
-            return str(row.result.get("join_url") or "") if row.result else ""
-    return ""
-
-
 def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
     tz = meeting_zone(request, attendees)
     last = last_outbound(ctx.session, request)
-    link = _join_url(ctx.session, request)
+    link = str(
+        booked_join_url(ctx.session, request_id=request.id, event_id=request.calendar_event_id)
+        or ""
+    )
     try:
         draft = reminder_email(
             ReminderInput(
                 first_name=_first_name(attendees),
-                rep_name=rep.name or rep.email,
-                meeting_label=request.meeting_type,
-                duration_minutes=request.duration_minutes,
-                recipient_tz=tz,
-                our_tz=rep.timezone,
-                signature=rep.signature,
-                original_subject=_first_subject(ctx.session, request),
+                **draft_common(
+                    rep,
+                    request,
+                    recipient_tz=tz,
+                    original_subject=_first_subject(ctx.session, request),
+                ),
                 start=start,
                 meeting_link=link,
             ),
@@ -431,13 +427,9 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     last = last_outbound(ctx.session, request)
     common: dict[str, Any] = {
         "first_name": _first_name(attendees),
-        "rep_name": rep.name or rep.email,
-        "meeting_label": request.meeting_type,
-        "duration_minutes": request.duration_minutes,
-        "recipient_tz": tz,
-        "our_tz": rep.timezone,
-        "signature": rep.signature,
-        "original_subject": _first_subject(ctx.session, request),
+        **draft_common(
+            rep, request, recipient_tz=tz, original_subject=_first_subject(ctx.session, request)
+        ),
     }
     try:
         if reason == "no_show":

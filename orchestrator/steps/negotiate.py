@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from db.models import (
     ActionStatus,
     ActionType,
     EmailMessage,
-    PendingAction,
     Rep,
     RequestStatus,
     SchedulingAttendee,
@@ -26,7 +25,13 @@ from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import audit, message_id, record_booking
+from orchestrator.steps.scheduling import (
+    audit,
+    draft_common,
+    job_actions,
+    message_id,
+    record_booking,
+)
 from skills.draft_email import ConfirmationInput, confirmation_email
 from skills.email_fields import threaded_under
 
@@ -46,17 +51,9 @@ def _context(
     return request, rep, attendees, inbound
 
 
-def _action(session: Session, job: SequenceJob, *kinds: ActionType) -> PendingAction | None:
-    return session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id, col(PendingAction.action_type).in_(kinds)
-        )
-    ).first()
-
-
 def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the booking (or the move) executed: record the meeting and confirm it by email."""
-    booking = _action(ctx.session, job, *CALENDAR_ACTIONS)
+    booking = ctx.session.exec(job_actions(job, *CALENDAR_ACTIONS)).first()
     if booking is None or booking.status != ActionStatus.executed or not booking.result:
         return StepResult(output={"booked": False})
     request, rep, attendees, inbound = _context(ctx.session, job)
@@ -71,13 +68,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     draft = confirmation_email(
         ConfirmationInput(
             first_name=(prospect.name.split()[0] if prospect and prospect.name else ""),
-            rep_name=rep.name or rep.email,
-            meeting_label=request.meeting_type,
-            duration_minutes=request.duration_minutes,
-            recipient_tz=tz,
-            our_tz=rep.timezone,
-            signature=rep.signature,
-            original_subject=inbound.subject,
+            **draft_common(rep, request, recipient_tz=tz, original_subject=inbound.subject),
             start=request.meeting_start,
             meeting_link=booking.result.get("join_url") or "",
         )
@@ -114,8 +105,8 @@ REPLY_SENT = {
 def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Once our reply went out, the ball is in their court: follow up if they go quiet."""
     request = ctx.session.get_one(SchedulingRequest, job.request_id)
-    sent = _action(ctx.session, job, ActionType.email_response)
-    confirmation = _action(ctx.session, job, ActionType.email_confirmation)
+    sent = ctx.session.exec(job_actions(job, ActionType.email_response)).first()
+    confirmation = ctx.session.exec(job_actions(job, ActionType.email_confirmation)).first()
     if sent is not None and sent.status == ActionStatus.executed:
         drafted = job.outputs.get(job_step_with_actions(job)) or {}
         kind, reasoning = next(

@@ -30,7 +30,13 @@ from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
 from orchestrator.steps.replies import prospect_tz
-from orchestrator.steps.scheduling import CONFERENCE, free_slots, message_id, slot_query
+from orchestrator.steps.scheduling import (
+    CONFERENCE,
+    draft_common,
+    free_slots,
+    message_id,
+    slot_query,
+)
 from skills.draft_email import CounterProposalInput, counter_proposal_email
 from skills.email_fields import threaded_under
 from skills.find_slots import check_slots
@@ -71,13 +77,9 @@ class Reply:
     def common(self, **fields: Any) -> dict[str, Any]:
         """The draft fields every reply shares."""
         return {
-            "rep_name": self.rep.name or self.rep.email,
-            "meeting_label": self.request.meeting_type,
-            "duration_minutes": self.request.duration_minutes,
-            "recipient_tz": self.tz,
-            "our_tz": self.rep.timezone,
-            "signature": self.rep.signature,
-            "original_subject": self.inbound.subject,
+            **draft_common(
+                self.rep, self.request, recipient_tz=self.tz, original_subject=self.inbound.subject
+            ),
             **fields,
         }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from connectors.errors import PermanentError
 from db.audit import record_action
@@ -23,7 +24,7 @@ from db.models import (
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
-from orchestrator.engine.event_types import EventType, RedraftRequested, payload
+from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
@@ -46,6 +47,28 @@ def load_request(
         session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
     )
     return request, rep, attendees
+
+
+def draft_common(
+    rep: Rep, request: SchedulingRequest, *, recipient_tz: str, original_subject: str
+) -> dict[str, Any]:
+    """The fields every email after the first shares (skills.draft_inputs), but first_name."""
+    return {
+        "rep_name": rep.name or rep.email,
+        "meeting_label": request.meeting_type,
+        "duration_minutes": request.duration_minutes,
+        "recipient_tz": recipient_tz,
+        "our_tz": rep.timezone,
+        "signature": rep.signature,
+        "original_subject": original_subject,
+    }
+
+
+def job_actions(job: SequenceJob, *kinds: ActionType) -> SelectOfScalar[PendingAction]:
+    """The actions of these kinds that `job` proposed (one each: its key is the job's)."""
+    return select(PendingAction).where(
+        PendingAction.job_id == job.id, col(PendingAction.action_type).in_(kinds)
+    )
 
 
 def audit(
@@ -256,12 +279,7 @@ def _parse_start(slot: dict[str, Any]) -> datetime:
 def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
     """After the rep decided: note the send (thread id, follow-up clock) or why nothing went out."""
     request, _, _ = load_request(ctx.session, job)
-    action = ctx.session.exec(
-        select(PendingAction).where(
-            PendingAction.job_id == job.id,
-            PendingAction.action_type == ActionType.email_initial,
-        )
-    ).one()
+    action = ctx.session.exec(job_actions(job, ActionType.email_initial)).one()
     if action.status == ActionStatus.executed and action.result:
         request.status = RequestStatus.awaiting_response
         request.email_thread_id = action.result["thread_id"]
@@ -286,7 +304,7 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         redraft = Event(
             type=EventType.redraft_requested,
             org_id=request.org_id,
-            idempotency_key=f"redraft:{action.id}",
+            idempotency_key=redraft_key(action.id),
             rep_id=request.rep_id,
             request_id=request.id,
             payload=RedraftRequested(

@@ -27,6 +27,7 @@ from db.models import ActionStatus, JobRun, JobStatus, PendingAction, SequenceJo
 from orchestrator.deps import Deps
 from orchestrator.engine.runner import OPEN_ACTION_STATES, resume_if_decided
 from orchestrator.outbox.approval_cards import refresh_card
+from orchestrator.outbox.claims import claimable
 
 # A queued wake-up normally runs within seconds; one this late is presumed lost.
 LOST_WAKEUP_GRACE = timedelta(seconds=60)
@@ -75,20 +76,7 @@ def reconcile(deps: Deps) -> ReconcileReport:
             .limit(BATCH)
         ).all()
         actions = uow.session.exec(
-            select(PendingAction.id)
-            .where(
-                or_(
-                    and_(
-                        col(PendingAction.status) == ActionStatus.approved,
-                        col(PendingAction.undo_until) <= now,
-                    ),
-                    and_(
-                        col(PendingAction.status) == ActionStatus.executing,
-                        col(PendingAction.locked_until) < now,
-                    ),
-                )
-            )
-            .limit(BATCH)
+            select(PendingAction.id).where(claimable(now)).limit(BATCH)
         ).all()
         # A card is redrawn right after its action's commit; one still behind a minute later
         # lost that redraw. An executing action's card keeps showing the approval until done.
