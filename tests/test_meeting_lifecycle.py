@@ -33,7 +33,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.outbox.execute import execute
-from orchestrator.steps.meeting import reminder_at
+from orchestrator.steps.meeting_times import reminder_at
 from orchestrator.views import MeetingCheck
 from skills.draft_validation import word_count
 from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, Stack, wait_for

@@ -56,7 +56,7 @@ SEQUENCES: dict[EventType, list[Step]] = {
         Step("record_follow_up", follow_up.record_follow_up),
     ],
     EventType.morning_brief_due: [Step("send_brief", brief.send_brief)],
-    # The clock, on the meeting's day (orchestrator.steps.meeting.reminder_at).
+    # The clock, on the meeting's day (orchestrator.steps.meeting_times.reminder_at).
     EventType.reminder_due: [
         Step("check_reminder", meeting.check_reminder),
         Step("draft_reminder", meeting.draft_reminder, approval=True),

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
@@ -34,9 +33,7 @@ from db.models import (
     RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
-    SchedulingTemplate,
     SequenceJob,
-    prospect_zone,
 )
 from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.engine.action_data import EmailData
@@ -55,6 +52,7 @@ from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import booked_join_url
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
+from orchestrator.steps.meeting_times import meeting_zone, wording_overrides
 from orchestrator.steps.scheduling import (
     audit,
     draft_common,
@@ -76,68 +74,6 @@ from skills.draft_inputs import TemplateError
 from skills.draft_validation import validate_draft
 from skills.draft_wording import format_slot
 from skills.email_fields import addressed, reply_fields
-
-# --- when -------------------------------------------------------------------------------------
-
-MORNING = time(8, 0)
-# A reminder closer to the start than this is no use to anyone.
-MIN_LEAD = timedelta(hours=1)
-# No rule asks for a reminder earlier than this; the clock looks this far ahead.
-MAX_LEAD = timedelta(hours=48)
-NO_SHOW_GRACE = timedelta(minutes=10)
-
-
-def reminder_at(rule: str | None, *, start: datetime, tz: str) -> datetime | None:
-    """When a meeting's reminder is due, by its meeting type's `reminder_rule`:
-
-    - ``"morning_of"`` (the default, also for an unreadable rule): 08:00 on the meeting's day in
-      the prospect's zone (DST-correct: the wall clock, not an offset), but no later than an hour
-      before the start, so a 08:30 meeting is reminded at 07:30;
-    - ``"hours_before:N"``: N hours before the start, N between 1 and 48;
-    - ``"none"``: no reminder.
-    """
-    rule = (rule or "morning_of").strip().lower()
-    if rule == "none":
-        return None
-    kind, _, value = rule.partition(":")
-    if kind == "hours_before" and value.strip().isdigit():
-        hours = timedelta(hours=int(value))
-        return start - min(max(hours, MIN_LEAD), MAX_LEAD)
-    local_day = start.astimezone(_zone(tz)).date()
-    morning = datetime.combine(local_day, MORNING, _zone(tz)).astimezone(UTC)
-    return min(morning, start - MIN_LEAD)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def meeting_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]) -> str:
-    """The zone a booked meeting is spoken of in: its required prospects'."""
-    return prospect_zone(request, (a for a in attendees if a.side == "external" and a.required))
-
-
-def reminder_rule(session: Session, request: SchedulingRequest) -> str | None:
-    template = _template(session, request)
-    return template.reminder_rule if template else None
-
-
-def _template(session: Session, request: SchedulingRequest) -> SchedulingTemplate | None:
-    return session.exec(
-        select(SchedulingTemplate).where(
-            SchedulingTemplate.org_id == request.org_id,
-            SchedulingTemplate.meeting_type == request.meeting_type,
-        )
-    ).first()
-
-
-def _overrides(session: Session, request: SchedulingRequest) -> dict[str, str]:
-    template = _template(session, request)
-    return dict(template.email_templates) if template else {}
-
 
 # --- shared -------------------------------------------------------------------------------------
 
@@ -275,7 +211,7 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
                 start=start,
                 meeting_link=link,
             ),
-            _overrides(ctx.session, request),
+            wording_overrides(ctx.session, request),
         )
     except TemplateError as exc:
         return _not_drafted(ctx, request, "reminder", [f"the team's template is broken: {exc}"])
@@ -436,7 +372,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
             kind, action_type = "no_show", ActionType.email_no_show
             draft = no_show_email(
                 NoShowInput(**common, slots=slots, no_show_count=max(1, request.no_show_count)),
-                _overrides(ctx.session, request),
+                wording_overrides(ctx.session, request),
             )
         else:
             kind, action_type = "counter_proposal", ActionType.email_response

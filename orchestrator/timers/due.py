@@ -66,7 +66,7 @@ from orchestrator.notices.gate import (
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.expiry import rule_for
-from orchestrator.steps.meeting import (
+from orchestrator.steps.meeting_times import (
     MAX_LEAD,
     NO_SHOW_GRACE,
     meeting_zone,
