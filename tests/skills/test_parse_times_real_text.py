@@ -267,6 +267,10 @@ def _found(text: str) -> list[str]:
         ("I now have the signed copy.", []),
         ("Let's hold off for now.", []),
         ("Are you free to talk now?", ["now"]),
+        ("Are you free right now?", ["right now"]),
+        ("Right now I am scheduled to be away on Friday.", ["away on Friday"]),  # "currently"
+        ("right now we're booked through Friday.", ["Friday"]),
+        ("Call me right now, I'm at my desk.", ["right now"]),  # mid-clause: a time
         ("Can I take you to lunch?", ["lunch"]),  # a lunch meeting is held at lunchtime
         ("Could we meet at lunch on Friday?", ["at lunch on Friday"]),
         ("I am out on Monday: offsite all day.", ["Monday", "all day"]),
