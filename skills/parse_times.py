@@ -252,6 +252,9 @@ _WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
 # A bare "now" is a time when it closes the question or clause ("can you talk now?").
 _NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)")
 # "Right now I am scheduled to ...": opening a clause before its subject it means "currently".
+# "arrange a lunch with you": with an article or possessive the meal is the occasion itself.
+_MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her)\s+$", re.IGNORECASE)
+_MEALS = frozenset({"lunch"})
 _CLAUSE_OPENS = re.compile(r"(?:^|[.!?;:,\n])\s*$")
 _NOW_THEN_SUBJECT = re.compile(r",?\s+(?:I|we|you|he|she|they|it|there)(?:'\w+)?\s", re.IGNORECASE)
 
@@ -269,6 +272,8 @@ def _read(
             continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
         if not whole and expr.spec.is_now and _adverb_now(matched, source, span):
             continue  # "I now have", "for now": the adverb, not a time to meet
+        if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
+            continue
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
