@@ -251,6 +251,12 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
 # A bare "now" is a time when it closes the question or clause ("can you talk now?").
 _NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)")
+# "Right now I am scheduled to ...": opening a clause before its subject it means "currently".
+# "arrange a lunch with you": with an article or possessive the meal is the occasion itself.
+_MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her)\s+$", re.IGNORECASE)
+_MEALS = frozenset({"lunch"})
+_CLAUSE_OPENS = re.compile(r"(?:^|[.!?;:,\n])\s*$")
+_NOW_THEN_SUBJECT = re.compile(r",?\s+(?:I|we|you|he|she|they|it|there)(?:'\w+)?\s", re.IGNORECASE)
 
 
 def _read(
@@ -264,18 +270,24 @@ def _read(
         matched = source[span[0] : span[1]]
         if not whole and matched.rstrip(".").lower() in _WORDLIKE_DAYS and matched.islower():
             continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
-        if not whole and expr.spec.is_now and _adverb_now(matched, source, span[1]):
+        if not whole and expr.spec.is_now and _adverb_now(matched, source, span):
             continue  # "I now have", "for now": the adverb, not a time to meet
+        if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
+            continue
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
     return out
 
 
-def _adverb_now(matched: str, source: str, end: int) -> bool:
+def _adverb_now(matched: str, source: str, span: tuple[int, int]) -> bool:
+    start, end = span
     words = matched.lower().split()
-    if not words or words[-1] != "now" or "right" in words:
+    if not words or words[-1] != "now":
         return False
+    if "right" in words:
+        opens = _CLAUSE_OPENS.search(source, 0, start) is not None
+        return opens and _NOW_THEN_SUBJECT.match(source, end) is not None
     return "for" in words or _NOW_AS_TIME.match(source, end) is None
 
 

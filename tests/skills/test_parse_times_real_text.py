@@ -267,8 +267,14 @@ def _found(text: str) -> list[str]:
         ("I now have the signed copy.", []),
         ("Let's hold off for now.", []),
         ("Are you free to talk now?", ["now"]),
+        ("Are you free right now?", ["right now"]),
+        ("Right now I am scheduled to be away on Friday.", ["away on Friday"]),  # "currently"
+        ("right now we're booked through Friday.", ["Friday"]),
+        ("Call me right now, I'm at my desk.", ["right now"]),  # mid-clause: a time
         ("Can I take you to lunch?", ["lunch"]),  # a lunch meeting is held at lunchtime
         ("Could we meet at lunch on Friday?", ["at lunch on Friday"]),
+        ("She will arrange a lunch with you and Brent.", []),  # the meal, not the hour
+        ("Our lunch went well.", []),
         ("I am out on Monday: offsite all day.", ["Monday", "all day"]),
         ("Please reply as soon as possible.", ["as soon as possible"]),
         ("Given the post-9/11 rules, it is hard.", []),
