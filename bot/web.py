@@ -23,6 +23,7 @@ from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
 from orchestrator.deps import Deps
 from orchestrator.notices.post import post_notice
+from orchestrator.settings import reveal
 
 StartResponse = Callable[..., Any]
 
@@ -46,7 +47,7 @@ def health(deps: Deps) -> tuple[bool, dict[str, str]]:
 def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     slack = slack_gate(
         SlackRequestHandler(app),
-        signing_secret=deps.settings.slack_signing_secret or "",
+        signing_secret=reveal(deps.settings.slack_signing_secret) or "",
         seen=SeenRequests(deps.sessions),
     )
 

@@ -37,7 +37,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
     from orchestrator.logs import configure
 
-    configure(level=settings.log_level, json=settings.log_json)
+    configure(level=settings.log_level, json=settings.log_json, secrets=settings.secret_values())
     return settings
 
 

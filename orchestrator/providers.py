@@ -46,7 +46,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
     if settings.google_client_id and settings.google_client_secret:
         providers["google"] = google_provider(
             client_id=settings.google_client_id,
-            client_secret=settings.google_client_secret,
+            client_secret=settings.google_client_secret.get_secret_value(),
             authorize_url=settings.google_authorize_url or GOOGLE_AUTHORIZE_URL,
             token_url=settings.google_token_url or GOOGLE_TOKEN_URL,
             mail=mail,
@@ -54,7 +54,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
     if settings.microsoft_client_id and settings.microsoft_client_secret:
         providers["microsoft"] = microsoft_provider(
             client_id=settings.microsoft_client_id,
-            client_secret=settings.microsoft_client_secret,
+            client_secret=settings.microsoft_client_secret.get_secret_value(),
             tenant=settings.microsoft_tenant,
             authority=settings.microsoft_authority or MICROSOFT_AUTHORITY,
             mail=mail,
@@ -65,7 +65,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
 def credential_store(settings: Settings, sessions: sessionmaker[Session]) -> CredentialStore | None:
     if not settings.credential_keys:
         return None
-    return CredentialStore(sessions, TokenCipher(settings.credential_keys))
+    return CredentialStore(sessions, TokenCipher(settings.credential_keys.get_secret_value()))
 
 
 def oauth_flow(settings: Settings, store: CredentialStore | None) -> OAuthFlow | None:
@@ -76,7 +76,7 @@ def oauth_flow(settings: Settings, store: CredentialStore | None) -> OAuthFlow |
     return OAuthFlow(
         providers=providers,
         redirect_uri=lambda provider: f"{base}/oauth/{provider}/callback",
-        state_secret=settings.oauth_state_secret,
+        state_secret=settings.oauth_state_secret.get_secret_value(),
         store=store,
     )
 

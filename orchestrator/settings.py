@@ -7,8 +7,14 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 EMBEDDED_DATABASE_URL = "sqlite:///convene.db"
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    """The plain value of a secret setting, for the one call that hands it to a client."""
+    return secret.get_secret_value() if secret is not None else None
 
 
 class Settings(BaseSettings):
@@ -32,16 +38,17 @@ class Settings(BaseSettings):
     llm_api_base: str | None = Field(
         default=None, description="OpenAI-compatible base URL (a proxy, a local fake)."
     )
-    # repr=False: a printed or logged Settings must not carry the key; doctor says only "set".
-    llm_api_key: str | None = Field(default=None, repr=False)
+    # Every secret is a SecretStr: printed, logged or repr'd it shows as '**********'; code that
+    # needs the value calls `reveal()` at the one place it hands it to a client.
+    llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0)
     llm_monthly_budget_usd: float = Field(
         default=50.0, ge=0, description="Per org and calendar month (UTC); 0 turns the LLM off."
     )
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = Field(default=None, description="xapp-… for Socket Mode.")
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp-… for Socket Mode.")
     slack_api_url: str | None = Field(
         default=None, description="Override of https://slack.com/api/ (local Slack stand-ins)."
     )
@@ -58,16 +65,16 @@ class Settings(BaseSettings):
 
     # Connecting calendars (OAuth). Tokens are encrypted with CREDENTIAL_KEYS: comma-separated
     # Fernet keys, the first encrypts and all decrypt, so a new key can be put in front.
-    credential_keys: str | None = None
-    oauth_state_secret: str | None = None
+    credential_keys: SecretStr | None = None
+    oauth_state_secret: SecretStr | None = None
     public_url: str | None = Field(default=None, description="Where Slack and browsers reach us.")
     google_client_id: str | None = None
-    google_client_secret: str | None = None
+    google_client_secret: SecretStr | None = None
     google_authorize_url: str | None = None  # overrides for local stand-ins
     google_token_url: str | None = None
     google_api_endpoint: str | None = None
     microsoft_client_id: str | None = None
-    microsoft_client_secret: str | None = None
+    microsoft_client_secret: SecretStr | None = None
     microsoft_tenant: str = "common"
     microsoft_authority: str | None = None
     graph_base_url: str | None = None
@@ -113,6 +120,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "redis_url",
+        "llm_api_key",
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
@@ -149,6 +157,27 @@ class Settings(BaseSettings):
     @cached_property
     def embedded(self) -> bool:
         return self.redis_url is None or self.database_url.startswith("sqlite")
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, as the log redactor must never let it through.
+
+        The SecretStr settings plus the passwords inside the database and Redis URLs.
+        """
+        values = [
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+        for url in (self.database_url, self.redis_url):
+            password = make_url(url).password if url else None
+            if password:
+                values.append(str(password))
+        if self.credential_keys:
+            # Each Fernet key on its own too: one may be logged alone, e.g. in a rotation error.
+            values.extend(
+                key.strip() for key in self.credential_keys.get_secret_value().split(",") if key
+            )
+        return values
 
     def oauth_providers(self) -> list[str]:
         """Providers a rep can connect, given what is configured."""
