@@ -100,11 +100,15 @@ def credentials_rotate() -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    offline: Annotated[
+        bool, typer.Option(help="Skip the checks that log in to Slack, mail and the model.")
+    ] = False,
+) -> None:
     """Check configuration and services; exit non-zero when something is broken."""
     from orchestrator.doctor import run_doctor
 
-    raise typer.Exit(run_doctor(_settings(), echo=typer.echo))
+    raise typer.Exit(run_doctor(_settings(), echo=typer.echo, offline=offline))
 
 
 @app.command()
@@ -116,8 +120,30 @@ def demo() -> None:
 
 
 def _require_slack(settings: Settings) -> None:
-    if not settings.slack_signing_secret:
-        typer.echo("SLACK_SIGNING_SECRET is required (see README: production setup)", err=True)
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN (xoxb-…)", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        )
+        if not value
+    ]
+    if missing:
+        typer.echo(f"{' and '.join(missing)} required (README: Production)", err=True)
+        raise typer.Exit(2)
+
+
+def _require_schema(settings: Settings) -> None:
+    """Exit with one line when the database cannot serve this release (or cannot be reached)."""
+    from db.migrate import schema_problem
+
+    try:
+        problem = schema_problem(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - any failure here is "cannot start", said once
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        problem = f"database unreachable: {type(exc).__name__}: {reason}"
+    if problem:
+        typer.echo(problem, err=True)
         raise typer.Exit(2)
 
 
@@ -142,6 +168,7 @@ def web() -> None:
 
     settings = _settings()
     _require_slack(settings)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
@@ -165,6 +192,7 @@ def socket() -> None:
     if not settings.slack_app_token:
         typer.echo("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", err=True)
         raise typer.Exit(2)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     if settings.redis_url is None:
@@ -189,6 +217,7 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
             err=True,
         )
         raise typer.Exit(2)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     run_worker(deps, burst=burst)
@@ -202,7 +231,9 @@ def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> No
     from orchestrator.bootstrap import bootstrap
     from orchestrator.engine.processes import run_clock
 
-    deps = bootstrap(_settings())
+    settings = _settings()
+    _require_schema(settings)
+    deps = bootstrap(settings)
     if not run_clock(deps, once=once, echo=typer.echo):
         raise typer.Exit(1)
 
