@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
 
+    # Retention (days): the clock prunes older rows hourly; see orchestrator/timers/retention.py.
+    retention_job_runs_days: int = Field(default=14, ge=1)
+    retention_audit_days: int = Field(default=400, ge=1, description="Finished requests only.")
+    retention_mail_body_days: int = Field(
+        default=90, ge=1, description="Finished requests only; the row and Message-ID stay."
+    )
+    retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
+
     listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
