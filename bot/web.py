@@ -22,6 +22,7 @@ from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
 from orchestrator.deps import Deps
+from orchestrator.health import readiness
 from orchestrator.notices.post import post_notice
 from orchestrator.settings import reveal
 
@@ -69,6 +70,13 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
             status = "200 OK" if serving else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
+        if path == "/readyz":
+            # For a probe that should route traffic only to a complete deployment: schema at
+            # head, and a clock and a worker alive (not only this process).
+            ready, checks = readiness(deps)
+            status = "200 OK" if ready else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json")])
+            return [json.dumps({"ok": ready, **checks}).encode()]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 

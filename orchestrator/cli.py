@@ -104,11 +104,18 @@ def doctor(
     offline: Annotated[
         bool, typer.Option(help="Skip the checks that log in to Slack, mail and the model.")
     ] = False,
+    health: Annotated[
+        bool, typer.Option(help="List the running deployment's health findings instead.")
+    ] = False,
 ) -> None:
     """Check configuration and services; exit non-zero when something is broken."""
-    from orchestrator.doctor import run_doctor
+    from orchestrator.doctor import run_doctor, run_health
 
-    raise typer.Exit(run_doctor(_settings(), echo=typer.echo, offline=offline))
+    settings = _settings()
+    if health:
+        _require_schema(settings)
+        raise typer.Exit(run_health(settings, echo=typer.echo))
+    raise typer.Exit(run_doctor(settings, echo=typer.echo, offline=offline))
 
 
 @app.command()

@@ -145,3 +145,22 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None], offline: bool
         echo(f"  BROKEN: {problem}")
     echo("ok" if not broken else f"{len(broken)} problem(s)")
     return 1 if broken else 0
+
+
+def run_health(settings: Settings, *, echo: Callable[[str], None]) -> int:
+    """The readiness checks and every current health finding; 1 when there is any."""
+    from orchestrator.bootstrap import bootstrap
+    from orchestrator.health import find_problems, readiness
+
+    deps = bootstrap(settings)
+    try:
+        ready, checks = readiness(deps)
+        for name, state in checks.items():
+            echo(f"{name:<13} {state}")
+        findings = find_problems(deps)
+    finally:
+        deps.engine.dispose()
+    for finding in findings:
+        echo(f"  FINDING: {finding.text}")
+    echo("healthy" if ready and not findings else f"{len(findings)} finding(s)")
+    return 0 if ready and not findings else 1

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
 
+    ops_channel: str | None = Field(
+        default=None, description="Slack channel id where health findings are posted once."
+    )
+    stale_request_hours: int = Field(
+        default=24, ge=1, description="A live request unmoved this long, with nothing ahead."
+    )
+
     # Retention (days): the clock prunes older rows hourly; see orchestrator/timers/retention.py.
     retention_job_runs_days: int = Field(default=14, ge=1)
     retention_audit_days: int = Field(default=400, ge=1, description="Finished requests only.")

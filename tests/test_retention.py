@@ -3,7 +3,7 @@ health check still reads; idle clock ticks stay out of INFO logs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import col
@@ -120,7 +120,7 @@ def test_old_rows_go_and_live_ones_stay(stack: Stack) -> None:
         "<live-old@convene>": "Would Tuesday at 9 work?",
     }
     runs = sorted(
-        (r.name, (stack.clock.now() - _aware(r.started_at, stack)).days)
+        (r.name, (stack.clock.now() - r.started_at).days)
         for r in stack.rows(JobRun, col(JobRun.name) != "retention")
     )
     assert runs == [("brief_sweep", old_runs.days), ("dispatch_due", 1)]
@@ -170,8 +170,3 @@ def test_idle_ticks_are_not_printed_busy_ones_are(
     with pytest.raises(_Stop):
         processes.run_clock(stack.deps, once=False, echo=echoed.append)
     assert len(echoed) == 1 and "pruned_llm_usage=1" in echoed[0]
-
-
-def _aware(value: datetime, stack: Stack) -> datetime:
-    now = stack.clock.now()
-    return value.replace(tzinfo=now.tzinfo) if value.tzinfo is None else value

@@ -46,7 +46,7 @@ def prune_if_due(deps: Deps) -> dict[str, int]:
         last = uow.session.exec(
             select(func.max(JobRun.started_at)).where(col(JobRun.name) == JOB_NAME)
         ).one()
-        if last is not None and _aware(last, now) > now - EVERY:
+        if last is not None and last > now - EVERY:
             return {}
         counts = prune(uow.session, settings=deps.settings, now=now)
         uow.session.add(
@@ -106,8 +106,3 @@ def _delete(session: Session, model: Any, *conditions: Any) -> int:
     if ids:
         session.execute(delete(model).where(col(model.id).in_(ids)))
     return len(ids)
-
-
-def _aware(value: datetime, now: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were stored in UTC."""
-    return value.replace(tzinfo=now.tzinfo) if value.tzinfo is None else value

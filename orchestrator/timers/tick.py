@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.deps import Deps
+from orchestrator.health import report_if_due
 from orchestrator.inbox.intake import poll_inboxes
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
@@ -22,6 +23,7 @@ class TickReport:
     notices: int = 0
     cards: int = 0
     pruned: dict[str, int] = field(default_factory=dict)
+    ops_findings: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -32,6 +34,7 @@ class TickReport:
             "held_notices_posted": self.notices,
             "waiting_cards_posted": self.cards,
             **{f"pruned_{k}": v for k, v in self.pruned.items()},
+            **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
         }
 
     @property
@@ -46,7 +49,7 @@ class TickReport:
 def tick(deps: Deps) -> TickReport:
     """Re-wake lost work first (it is the oldest), then what is due, then read new mail, then
     post the notices and cards quiet hours (or a failed post) held back; last, prune what has
-    outlived its retention (hourly)."""
+    outlived its retention (hourly) and report new health findings (every few minutes)."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
@@ -54,4 +57,5 @@ def tick(deps: Deps) -> TickReport:
         deliver_held(deps.notices),
         post_waiting_cards(deps),
         prune_if_due(deps),
+        report_if_due(deps),
     )
