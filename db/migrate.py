@@ -39,6 +39,9 @@ def schema_problem(url: str) -> str | None:
     chatter.setLevel(logging.WARNING)
     try:
         return _schema_problem(url)
+    except Exception as exc:  # noqa: BLE001 - any failure here is "cannot start", said once
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        return f"database unreachable: {type(exc).__name__}: {reason}"
     finally:
         chatter.setLevel(level)
 

@@ -127,16 +127,8 @@ def demo() -> None:
 
 
 def _require_slack(settings: Settings) -> None:
-    missing = [
-        name
-        for name, value in (
-            ("SLACK_BOT_TOKEN (xoxb-…)", settings.slack_bot_token),
-            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
-        )
-        if not value
-    ]
-    if missing:
-        typer.echo(f"{' and '.join(missing)} required (README: Production)", err=True)
+    if problem := settings.http_problem():
+        typer.echo(problem, err=True)
         raise typer.Exit(2)
 
 
@@ -144,12 +136,7 @@ def _require_schema(settings: Settings) -> None:
     """Exit with one line when the database cannot serve this release (or cannot be reached)."""
     from db.migrate import schema_problem
 
-    try:
-        problem = schema_problem(settings.database_url)
-    except Exception as exc:  # noqa: BLE001 - any failure here is "cannot start", said once
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        problem = f"database unreachable: {type(exc).__name__}: {reason}"
-    if problem:
+    if problem := schema_problem(settings.database_url):
         typer.echo(problem, err=True)
         raise typer.Exit(2)
 

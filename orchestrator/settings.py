@@ -128,7 +128,8 @@ class Settings(BaseSettings):
     retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
 
     listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
-    host: str = "0.0.0.0"
+    # Loopback unless told otherwise: the development server is not for the open internet.
+    host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = False
@@ -248,6 +249,18 @@ class Settings(BaseSettings):
         if self.smtp_security == "none" and self.smtp_username and not loopback:
             errors.append("SMTP_SECURITY=none would send the SMTP password unencrypted")
         return errors
+
+    def http_problem(self) -> str | None:
+        """Which Slack settings `convene web` cannot serve without, in one line; None if set."""
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN (xoxb-…)", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        return f"{' and '.join(missing)} required (README: Production)" if missing else None
 
     def production_gaps(self) -> list[str]:
         """What a production deployment still needs, in words an operator can act on."""
