@@ -21,6 +21,7 @@ from bot.slack_gate import slack_gate
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
+from orchestrator import metrics
 from orchestrator.deps import Deps
 from orchestrator.health import readiness
 from orchestrator.notices.post import post_notice
@@ -52,6 +53,8 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
         seen=SeenRequests(deps.sessions),
     )
 
+    registry = metrics.registry_for(deps)
+
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
@@ -70,6 +73,9 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
             status = "200 OK" if serving else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
+        if path == "/metrics":
+            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE)])
+            return [metrics.render(registry)]
         if path == "/readyz":
             # For a probe that should route traffic only to a complete deployment: schema at
             # head, and a clock and a worker alive (not only this process).
