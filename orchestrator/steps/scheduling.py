@@ -26,6 +26,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.steps.public_holidays import holidays_between, zone_country
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
@@ -105,8 +106,8 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     )
 
 
-def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
-    if not rep.working_hours:
+def _working_hours(rep: Rep | None) -> dict[int, tuple[time, time]]:
+    if rep is None or not rep.working_hours:
         return default_working_hours()
     return {
         int(day): (time.fromisoformat(start), time.fromisoformat(end))
@@ -177,7 +178,11 @@ def slot_query(
     end: datetime,
 ) -> SlotQuery:
     """Our side's calendars read now, as the finder's question (also used to check a time the
-    prospect chose before booking it)."""
+    prospect chose before booking it).
+
+    Each of our side keeps their own working hours and zone (a teammate who is a rep here has
+    their rep settings; one who isn't keeps office hours in their own zone, never the rep's) and
+    their country's public holidays; the prospect keeps those of their zone's country."""
     internal = [a for a in attendees if a.side == "internal"]
     external = [a for a in attendees if a.side == "external"]
     calendar = ctx.ports.calendar_for(request.org_id)
@@ -185,25 +190,50 @@ def slot_query(
     if unreadable := sorted(a.email for a in internal if a.email.lower() not in busy):
         # A calendar we may not read would otherwise count as free all day: say so instead.
         audit(ctx, request, "calendars_unreadable", "treated as free", emails=unreadable)
+    reps = _reps_by_email(ctx.session, rep, internal)
+    # Zones put a person's date up to a day either side of the window's UTC dates.
+    first, last = start.date() - timedelta(days=1), end.date() + timedelta(days=1)
+    prospect_tz = prospect_zone(request, external)
+
+    def person(a: SchedulingAttendee) -> AttendeeAvailability:
+        known = reps.get(a.email.lower())
+        tz = a.timezone or (known.timezone if known else rep.timezone)
+        country = ctx.ports.holiday_country or zone_country(tz)
+        return AttendeeAvailability(
+            email=a.email,
+            tz=tz,
+            busy=[(i.start, i.end) for i in busy.get(a.email.lower(), ())],
+            working_hours=_working_hours(known),
+            required=a.required,
+            holidays=holidays_between(country, first, last),
+        )
+
     return SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
         window_start=start,
         window_end=end,
-        attendees=[
-            AttendeeAvailability(
-                email=a.email,
-                tz=a.timezone or rep.timezone,
-                busy=[(i.start, i.end) for i in busy.get(a.email.lower(), ())],
-                working_hours=_working_hours(rep),
-                required=a.required,
-            )
-            for a in internal
-        ],
-        prospect_tz=prospect_zone(request, external),
+        attendees=[person(a) for a in internal],
+        prospect_tz=prospect_tz,
         preferred_parts=tuple(request.preferred_times),
         avoid=tuple(request.avoid_days),
+        buffer=ctx.ports.meeting_buffer,
+        prospect_holidays=holidays_between(zone_country(prospect_tz), first, last),
     )
+
+
+def _reps_by_email(
+    session: Session, rep: Rep, internal: list[SchedulingAttendee]
+) -> dict[str, Rep]:
+    """Our side's people who are reps here too, by address, the request's own rep included."""
+    emails = {a.email.lower() for a in internal} - {rep.email.lower()}
+    found = {rep.email.lower(): rep}
+    if emails:
+        rows = session.exec(
+            select(Rep).where(Rep.org_id == rep.org_id, col(Rep.email).in_(sorted(emails)))
+        )
+        found.update((row.email.lower(), row) for row in rows)
+    return found
 
 
 def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
