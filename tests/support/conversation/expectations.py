@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.support.conversation.script import Turn
@@ -330,3 +330,31 @@ def expect_no_mail_mentions(address: str) -> Turn:
             )
 
     return Turn(f"expect nothing addressed to {address}", run)
+
+
+def expect_offered(*expected: datetime) -> Turn:
+    """The latest email offered exactly these times, in this order."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        assert list(w.offers[-1]) == list(expected), f"offered {[str(t) for t in w.offers[-1]]}"
+
+    shown = ", ".join(f"{t:%a %b %d %H:%M %Z}" for t in expected)
+    return Turn(f"expect exactly these times offered: {shown}", run)
+
+
+def expect_no_offer_on(zone: str, *days: date) -> Turn:
+    """No time the latest email offered touches any of `days` as `zone` reads the calendar."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        duration = timedelta(minutes=w.request().duration_minutes)
+        place = ZoneInfo(zone)
+        for moment in w.offers[-1]:
+            touched = {
+                moment.astimezone(place).date(),
+                (moment + duration).astimezone(place).date(),
+            }
+            assert not touched & set(days), f"{moment} falls on {sorted(touched & set(days))}"
+
+    return Turn(f"expect no time offered on {', '.join(map(str, days))} in {zone}", run)
