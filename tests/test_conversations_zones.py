@@ -22,6 +22,7 @@ from tests.support.conversation.expectations import (
     expect_no_offer_on,
     expect_offered,
     expect_offers_within,
+    expect_prospect_zone,
     expect_status,
 )
 from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
@@ -78,6 +79,22 @@ CONVERSATIONS = [
             local("2026-12-30 14:00", LONDON),
             local("2026-12-30 14:45", LONDON),
             local("2026-12-31 14:00", LONDON),
+        ),
+    ),
+    conversation(
+        "'in London' on the command: times fit their day and are written in theirs",
+        rep_schedules(f"demo with {PROSPECT} next week in London 45m"),
+        expect_prospect_zone(LONDON),
+        rep_approves("email_initial"),
+        # Written in London time with New York's alongside: times_in checks both.
+        expect_email(number=1, offers=True),
+        expect_offers_within(LONDON, "14:00", "20:00"),
+        expect_offered(
+            local("2026-12-07 14:00", LONDON),
+            local("2026-12-08 14:00", LONDON),
+            local("2026-12-09 14:00", LONDON),
+            local("2026-12-10 14:00", LONDON),
+            local("2026-12-11 14:00", LONDON),
         ),
     ),
     conversation(

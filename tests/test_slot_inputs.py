@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, create_engine
 
+from bot.commands import CommandError, parse_schedule
+from bot.confirm_blocks import PendingStart, confirm_card
+from bot.modals import new_request_view, read_submission
 from connectors.ports import CalendarPort
 from db.models import Rep, SchedulingAttendee, SchedulingRequest
 from orchestrator.engine.events import StepContext, StepPorts
@@ -318,3 +321,55 @@ def test_the_prospects_own_zone_is_what_the_finder_reads_times_in(session: Sessi
     assert query.prospect_tz == TOKYO
     # New York's working day is Tokyo's night: nothing is reasonable for both.
     assert find_slots(query) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        (f"demo with {PROSPECT} in London next week", LONDON),
+        (f"demo with {PROSPECT} next week in Europe/London 45m", LONDON),
+        (f"demo with {PROSPECT} in europe/london", LONDON),
+        (f"demo with {PROSPECT} in New York", NY),
+        (f"demo with {PROSPECT} 1h in san francisco", "America/Los_Angeles"),
+        (f"demo with {PROSPECT} in Tokyo tomorrow", TOKYO),
+        (f"demo with {PROSPECT} next week", None),
+    ],
+)
+def test_the_inline_command_names_the_prospects_zone(text: str, zone: str | None) -> None:
+    command = parse_schedule(text, now=NOW, tz=NY)
+    assert command.prospect_timezone == zone
+    # The place words are not read as anything else.
+    assert command.emails == (PROSPECT,)
+
+
+def test_an_unknown_place_is_an_error_not_a_guess() -> None:
+    with pytest.raises(CommandError, match="time zone of `Narnia`"):
+        parse_schedule(f"demo with {PROSPECT} in Narnia", now=NOW, tz=NY)
+
+
+def test_the_form_asks_where_they_are_and_keeps_it_on_edit() -> None:
+    base = {
+        "guests": {"guests": {"value": PROSPECT}},
+        "window_start": {"window_start": {"selected_date": "2026-12-21"}},
+        "window_end": {"window_end": {"selected_date": "2026-12-24"}},
+    }
+    told = read_submission(
+        base | {"prospect_zone": {"prospect_zone": {"value": " london "}}}, now=NOW, tz=NY
+    )
+    assert told.command is not None and told.command.prospect_timezone == LONDON
+    unsaid = read_submission(base, now=NOW, tz=NY)
+    assert unsaid.command is not None and unsaid.command.prospect_timezone is None
+    wrong = read_submission(
+        base | {"prospect_zone": {"prospect_zone": {"value": "Narnia"}}}, now=NOW, tz=NY
+    )
+    assert wrong.command is None and "Narnia" in wrong.errors["prospect_zone"]
+    view = new_request_view(today=NOW.date(), prefill=told.command, tz=NY)
+    (field,) = [b for b in view["blocks"] if b.get("block_id") == "prospect_zone"]
+    assert field["element"]["initial_value"] == LONDON
+
+
+def test_the_confirm_card_shows_their_zone() -> None:
+    command = parse_schedule(f"demo with {PROSPECT} in London", now=NOW, tz=NY)
+    pending = PendingStart(text="", read_at=NOW, tz=NY, trigger_id="1.2")
+    summary, blocks = confirm_card(command, pending)
+    assert "*Their time zone:* Europe/London" in str(blocks)

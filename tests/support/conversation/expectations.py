@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from db.models import SchedulingAttendee
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
 from tests.support.conversation.world import PROSPECT, World, bare_subject, plain_text
@@ -358,3 +359,22 @@ def expect_no_offer_on(zone: str, *days: date) -> Turn:
             assert not touched & set(days), f"{moment} falls on {sorted(touched & set(days))}"
 
     return Turn(f"expect no time offered on {', '.join(map(str, days))} in {zone}", run)
+
+
+def expect_prospect_zone(zone: str, address: str = PROSPECT) -> Turn:
+    """The request knows `address` is in `zone` (as the rep said); the script then reads the
+    emails to them in that zone."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        rows = [
+            a
+            for a in w.stack.rows(SchedulingAttendee)
+            if a.request_id == request.id and a.email == address
+        ]
+        assert rows and all(a.timezone == zone for a in rows), (
+            f"{address} is in {[a.timezone for a in rows]}"
+        )
+        w.zones[address] = zone
+
+    return Turn(f"expect the request to know {address} is in {zone}", run)
