@@ -18,6 +18,8 @@ from redis import Redis
 
 from connectors.clock import ManualClock
 from tests.support.conversation.expectations import (
+    expect_booked,
+    expect_card_shows,
     expect_email,
     expect_no_offer_on,
     expect_offered,
@@ -26,6 +28,7 @@ from tests.support.conversation.expectations import (
     expect_status,
 )
 from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
+from tests.support.conversation.prospect_mail import prospect_replies
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_fills_in_the_form,
@@ -96,6 +99,17 @@ CONVERSATIONS = [
             local("2026-12-10 14:00", LONDON),
             local("2026-12-11 14:00", LONDON),
         ),
+    ),
+    conversation(
+        "a London prospect picks Tuesday: the booking card reads in both clocks, not in UTC",
+        rep_schedules(f"demo with {PROSPECT} next week in London 45m"),
+        expect_prospect_zone(LONDON),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Tuesday works for me."),
+        expect_card_shows("calendar_book", "Tue Dec 8, 9:00 AM EST (2:00 PM GMT for them)"),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-08 14:00", LONDON), attendees=[PROSPECT]),
     ),
     conversation(
         "a Berlin teammate's own late hours, not the rep's, decide the times",

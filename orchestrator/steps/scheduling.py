@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -63,6 +64,21 @@ def draft_common(
         "signature": rep.signature,
         "original_subject": original_subject,
     }
+
+
+def meeting_when(start: datetime, *, rep_tz: str, prospect_tz: str) -> str:
+    """A meeting time as a card shows it to the rep: in their own zone, with the prospect's
+    clock alongside when it reads differently ("Tue Dec 8, 9:00 AM EST (2:00 PM GMT for them)")."""
+    ours, theirs = start.astimezone(ZoneInfo(rep_tz)), start.astimezone(ZoneInfo(prospect_tz))
+    shown = f"{ours:%a %b} {ours.day}, {_clock(ours)}"
+    if _clock(theirs) != _clock(ours):
+        same_day = theirs.date() == ours.date()
+        shown += f" ({'' if same_day else f'{theirs:%a} '}{_clock(theirs)} for them)"
+    return shown
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour % 12 or 12}:{moment:%M %p} {moment.tzname()}"
 
 
 def job_actions(job: SequenceJob, *kinds: ActionType) -> SelectOfScalar[PendingAction]:
