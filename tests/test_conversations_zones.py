@@ -18,6 +18,7 @@ from redis import Redis
 
 from connectors.clock import ManualClock
 from tests.support.conversation.expectations import (
+    expect_audit,
     expect_booked,
     expect_card_shows,
     expect_email,
@@ -54,9 +55,15 @@ CONVERSATIONS = [
         "no Christmas Day demo: 'next week' runs Dec 21-25",
         clock_reaches(local("2026-12-14 09:00", NY)),
         rep_schedules(DEMO),
+        expect_card_shows(
+            "email_initial",
+            "5 times free for everyone on our side; none on a public holiday: "
+            "Fri Dec 25: Christmas Day (US)",
+        ),
         rep_approves("email_initial"),
         expect_email(number=1, offers=True),
         expect_no_offer_on(NY, CHRISTMAS),
+        expect_audit("slots_found", "holidays_skipped"),
         expect_offered(
             local("2026-12-21 09:00", NY),
             local("2026-12-21 09:45", NY),
@@ -74,6 +81,11 @@ CONVERSATIONS = [
         rep_approves("email_initial"),
         expect_email(number=1, offers=True),
         expect_no_offer_on(LONDON, BOXING_DAY_OBSERVED, NEW_YEAR),
+        expect_card_shows(
+            "email_initial",
+            "none on public holidays: Mon Dec 28: Boxing Day (observed) (GB); "
+            "Fri Jan 1: New Year's Day (GB), New Year's Day (US)",
+        ),
         expect_no_offer_on(NY, NEW_YEAR),
         expect_offers_within(LONDON, "14:00", "20:00"),
         expect_offered(

@@ -54,25 +54,30 @@ def country_error(code: str) -> str | None:
 def holidays_between(code: str | None, first: date, last: date) -> frozenset[date]:
     """Public holidays of `code` (``US``, ``DE-BY``) from `first` to `last`, inclusive; none for
     no country or one the `holidays` package doesn't know."""
+    return frozenset(holiday_names(code, first, last))
+
+
+def holiday_names(code: str | None, first: date, last: date) -> dict[date, str]:
+    """The same holidays with their names ("Christmas Day"), for telling the rep."""
     match = _CODE.match(code or "")
     if match is None:
-        return frozenset()
+        return {}
     country, subdivision = match.groups()
-    return frozenset(
-        day
+    return {
+        day: name
         for year in range(first.year, last.year + 1)
-        for day in _of_year(country, subdivision, year)
+        for day, name in _of_year(country, subdivision, year)
         if first <= day <= last
-    )
+    }
 
 
 @cache
-def _of_year(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+def _of_year(country: str, subdivision: str | None, year: int) -> tuple[tuple[date, str], ...]:
     try:
         found = holidays.country_holidays(country, subdiv=subdivision, years=year)
     except NotImplementedError:
-        return frozenset()
-    return frozenset(found)
+        return ()
+    return tuple(sorted(found.items()))
 
 
 @cache

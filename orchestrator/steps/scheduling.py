@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
-from orchestrator.steps.public_holidays import holidays_between, zone_country
+from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
@@ -143,7 +143,34 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
+    if skipped := holidays_in_window(ctx, request, rep, attendees, start=start, end=end):
+        audit(ctx, request, "holidays_skipped", "; ".join(skipped), days=skipped)
     return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+
+
+def holidays_in_window(
+    ctx: StepContext,
+    request: SchedulingRequest,
+    rep: Rep,
+    attendees: list[SchedulingAttendee],
+    *,
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """The weekday public holidays no time was offered on, for the rep: "Fri Dec 25: Christmas
+    Day (US)", each country's once, in date order."""
+    internal = [a for a in attendees if a.side == "internal"]
+    external = [a for a in attendees if a.side == "external"]
+    countries = {
+        ctx.ports.holiday_country or zone_country(a.timezone or rep.timezone) for a in internal
+    }
+    countries.add(zone_country(prospect_zone(request, external)))
+    found: dict[date, list[str]] = {}
+    for country in sorted(c for c in countries if c):
+        for day, name in holiday_names(country, start.date(), end.date()).items():
+            if day.weekday() < 5:
+                found.setdefault(day, []).append(f"{name} ({country})")
+    return [f"{day:%a %b} {day.day}: {', '.join(found[day])}" for day in sorted(found)]
 
 
 def search_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime, datetime]:
@@ -305,11 +332,23 @@ def _slots_reasoning(
             SchedulingAction.action_type == "calendars_unreadable",
         )
     ).first()
+    skipped = ctx.session.exec(
+        select(SchedulingAction).where(
+            SchedulingAction.request_id == request.id,
+            SchedulingAction.action_type == "holidays_skipped",
+        )
+    ).all()
+    holidays = ""
+    if skipped:
+        days = skipped[-1].details["days"]
+        holidays = f"; none on {'a public holiday' if len(days) == 1 else 'public holidays'}: "
+        holidays += "; ".join(days)
     if unreadable is None:
-        return f"{count} times free for everyone on our side"
+        return f"{count} times free for everyone on our side{holidays}"
     who = ", ".join(unreadable.details["emails"])
     return (
-        f"{count} times free on the calendars I can read; I could not see {who}'s, so check those"
+        f"{count} times free on the calendars I can read; I could not see {who}'s, so check "
+        f"those{holidays}"
     )
 
 
