@@ -22,7 +22,7 @@ from db.models import Rep, SchedulingAttendee, SchedulingRequest
 from orchestrator.engine.events import StepContext, StepPorts
 from orchestrator.settings import Settings
 from orchestrator.steps.public_holidays import country_error, holidays_between, zone_country
-from orchestrator.steps.scheduling import slot_query
+from orchestrator.steps.scheduling import meeting_when, slot_query
 from skills.find_slots import SlotQuery, check_slots, default_working_hours, find_slots
 
 NY = "America/New_York"
@@ -373,3 +373,15 @@ def test_the_confirm_card_shows_their_zone() -> None:
     pending = PendingStart(text="", read_at=NOW, tz=NY, trigger_id="1.2")
     summary, blocks = confirm_card(command, pending)
     assert "*Their time zone:* Europe/London" in str(blocks)
+
+
+def test_cards_write_a_meeting_in_the_reps_clock_and_the_prospects() -> None:
+    tuesday = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+    assert meeting_when(tuesday, rep_tz=NY, prospect_tz=LONDON) == (
+        "Tue Dec 8, 9:00 AM EST (2:00 PM GMT for them)"
+    )
+    assert meeting_when(tuesday, rep_tz=NY, prospect_tz=NY) == "Tue Dec 8, 9:00 AM EST"
+    evening = datetime(2026, 12, 8, 22, 0, tzinfo=UTC)
+    assert meeting_when(evening, rep_tz=NY, prospect_tz=TOKYO) == (
+        "Tue Dec 8, 5:00 PM EST (Wed 7:00 AM JST for them)"
+    )
