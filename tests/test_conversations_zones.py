@@ -23,6 +23,7 @@ from tests.support.conversation.expectations import (
     expect_card_shows,
     expect_email,
     expect_no_offer_on,
+    expect_nothing_booked,
     expect_offered,
     expect_offers_within,
     expect_prospect_zone,
@@ -122,6 +123,19 @@ CONVERSATIONS = [
         expect_card_shows("calendar_book", "Tue Dec 8, 9:00 AM EST (2:00 PM GMT for them)"),
         rep_approves("calendar_book"),
         expect_booked(local("2026-12-08 14:00", LONDON), attendees=[PROSPECT]),
+    ),
+    conversation(
+        "a London prospect's clashing counter: the card says which time, in both clocks",
+        calendar_busy(RITA.email, local("2026-12-09 09:00", NY), local("2026-12-09 12:00", NY)),
+        rep_schedules(f"demo with {PROSPECT} next week in London 45m"),
+        expect_prospect_zone(LONDON),
+        rep_approves("email_initial"),
+        prospect_replies("Could we do Wednesday Dec 9 at 3pm instead?"),
+        expect_card_shows(
+            "email_response",
+            "Wed Dec 9, 10:00 AM EST (3:00 PM GMT for them): rita@northwind.example is busy",
+        ),
+        expect_nothing_booked(),
     ),
     conversation(
         "a Berlin teammate's own late hours, not the rep's, decide the times",

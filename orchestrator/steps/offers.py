@@ -145,7 +145,7 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
             output={"booking": chosen.isoformat()},
             actions=[calendar_action(reply, chosen, reasoning=reply.understood.reasoning)],
         )
-    why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
+    why = "; ".join(f"{_shown(reply, when)}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
         actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
