@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     )
     mail_timeout_seconds: float = Field(default=30.0, gt=0, description="Per mail request.")
     tentative_is_busy: bool = True
+    # Our side's public holidays; unset, each person keeps their zone's country's (the prospect
+    # always does): orchestrator/steps/public_holidays.py.
+    holiday_country: str | None = Field(
+        default=None,
+        description="ISO 3166 code whose public holidays our side keeps (US, or DE-BY with a "
+        "subdivision); unset = each person's country from their time zone.",
+    )
+    meeting_buffer_minutes: int = Field(
+        default=0,
+        ge=0,
+        le=240,
+        description="Minutes kept clear before and after our side's other meetings when "
+        "finding times.",
+    )
 
     # Connecting calendars (OAuth). Tokens are encrypted with CREDENTIAL_KEYS: comma-separated
     # Fernet keys, the first encrypts and all decrypt, so a new key can be put in front.
@@ -154,11 +168,17 @@ class Settings(BaseSettings):
         "imap_host",
         "imap_username",
         "imap_password",
+        "holiday_country",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value else None
 
     @field_validator("database_url")
     @classmethod
@@ -224,6 +244,11 @@ class Settings(BaseSettings):
             )
         if self.mail_backend == "smtp":
             errors.extend(self.smtp_errors())
+        if self.holiday_country:
+            from orchestrator.steps.public_holidays import country_error
+
+            if problem := country_error(self.holiday_country):
+                errors.append(f"HOLIDAY_COUNTRY: {problem}")
         return errors
 
     @property
