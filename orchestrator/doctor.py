@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 from sqlalchemy import inspect, text
@@ -72,6 +73,32 @@ def _embedded_on_postgres(settings: Settings) -> list[str]:
     return problems
 
 
+# What each provider extra brings (pyproject's optional dependencies), by the module it adds.
+EXTRAS = {"google": "googleapiclient", "microsoft": "msgraph", "llm": "litellm"}
+
+
+def _missing_extras(settings: Settings, *, installed: Callable[[str], bool]) -> list[str]:
+    """Settings that need a provider SDK this installation left out."""
+    needs: dict[str, str] = {}
+    providers = settings.oauth_providers()
+    if settings.calendar_backend == "google" or "google" in providers:
+        needs.setdefault("google", "Google sign-in or CALENDAR_BACKEND=google")
+    if settings.calendar_backend == "microsoft" or "microsoft" in providers:
+        needs.setdefault("microsoft", "Microsoft sign-in or CALENDAR_BACKEND=microsoft")
+    if settings.llm_model != "rules":
+        needs["llm"] = f"LLM_MODEL={settings.llm_model}"
+    return [
+        f"{why} needs the `{extra}` extra: pip install --require-hashes -r "
+        f"requirements/{extra}.lock"
+        for extra, why in needs.items()
+        if not installed(EXTRAS[extra])
+    ]
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def run_doctor(settings: Settings, *, echo: Callable[[str], None], offline: bool = False) -> int:
     """Print a report; return 0 when usable (embedded counts), 1 when something is broken.
 
@@ -83,7 +110,11 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None], offline: bool
     from orchestrator import doctor_online
     from orchestrator.bootstrap import make_redis
 
-    broken: list[str] = list(settings.config_errors()) + _embedded_on_postgres(settings)
+    broken: list[str] = [
+        *settings.config_errors(),
+        *_embedded_on_postgres(settings),
+        *_missing_extras(settings, installed=_installed),
+    ]
     connected: dict[str, int] = {}
     mail_reps: dict[str, int] = {}  # Rep.mail_provider -> how many reps
     first_rep: str | None = None  # stands for `{email}` in a shared SMTP/IMAP login
