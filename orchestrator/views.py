@@ -75,6 +75,7 @@ LABELS = {
     "keep_open": "Keep it open",
     "handle_myself": "I'll handle this",
     "cancel_request": "Cancel the request",
+    "reopen": "Reopen",
 }
 RECIPIENT_LABELS = {"add_recipient": "Add them and draft a note", "ignore_recipient": "Don't add"}
 

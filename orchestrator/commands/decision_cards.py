@@ -40,6 +40,7 @@ from orchestrator.outbox.recipients import proposed_by
 from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
 from skills.next_move.model import EVENT_TYPE, EventSubtype
 
+REOPEN = own_requests.REOPEN
 # The buttons each decision offers, in the order shown.
 CHOICES: dict[str, tuple[str, ...]] = {
     "get_alternatives": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
@@ -47,6 +48,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "resolve_conflict": ("book_slot", "offer_times", "handle_myself"),
     "recommend_cancel": ("cancel_request", "keep_open", "handle_myself"),
     "unusual": ("clarify", "offer_times", "keep_open", "handle_myself", "cancel_request"),
+    # A reply on a paused request (`steps.replies.tell_rep`): Reopen acts on it.
+    REOPEN: ("reopen", "handle_myself", "cancel_request"),
 }
 # Choices that need a draft (run by the `decision_made` sequence).
 DRAFTING = {"offer_times", "book_slot", "clarify"}
@@ -80,6 +83,22 @@ def decision_view(
         choices=CHOICES.get(subtype, ("handle_myself",)),
         rep_timezone=rep.timezone,
         reply=reply,
+    )
+
+
+def reopen_decision(request: SchedulingRequest) -> Assess:
+    """A reply came in while the request is paused: the rep is asked whether to reopen it.
+
+    Kept apart from seed 003's subtypes: the request waits on the rep, whatever the reply said.
+    """
+    request.event_next_action = "waiting_for_decision"
+    request.event_next_action_subtype = REOPEN
+    return Assess(
+        next_action="waiting_for_decision",
+        subtype=REOPEN,
+        needs_rep=True,
+        summary=f"{request.ref} is paused, so nothing was done with this reply. "
+        "Reopen acts on it now.",
     )
 
 
@@ -170,8 +189,13 @@ def resolve(
         outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(outcome.ok, outcome.message)
     if choice == "handle_myself":
+        if current == REOPEN:
+            return Resolution(True, f"Over to you. {ref} stays paused.")
         outcome = own_requests.pause(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(True, f"Over to you. {outcome.message}")
+    if choice == "reopen":
+        outcome = own_requests.resume(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
+        return Resolution(outcome.ok, outcome.message)
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")
     dispatch(

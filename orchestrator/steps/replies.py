@@ -21,7 +21,7 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.commands.decision_cards import decision_view, recipient_view
+from orchestrator.commands.decision_cards import decision_view, recipient_view, reopen_decision
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
@@ -197,7 +197,16 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     text = summary_of(row, request, rep, analysis)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
-    if decision.needs_rep:
+    if request.status == RequestStatus.paused:
+        # Nothing acts on a paused request's reply; the rep reopens it (which acts on this
+        # reply) or keeps it, so the reply is never left with nobody to move it on.
+        decision = reopen_decision(request)
+        ctx.session.add(request)
+        fallback, blocks = ctx.ports.cards.decision(
+            decision_view(request, rep, decision, reply=text)
+        )
+        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+    elif decision.needs_rep:
         fallback, blocks = ctx.ports.cards.decision(
             decision_view(request, rep, decision, reply=text)
         )

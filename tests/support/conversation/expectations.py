@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from orchestrator.timers.stuck import stuck_requests
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
 from tests.support.conversation.world import PROSPECT, World, bare_subject, plain_text
@@ -330,3 +331,15 @@ def expect_no_mail_mentions(address: str) -> Turn:
             )
 
     return Turn(f"expect nothing addressed to {address}", run)
+
+
+def expect_nothing_stuck() -> Turn:
+    """Every request under way has a wake-up or a card waiting on the rep."""
+
+    def run(w: World) -> None:
+        with w.stack.deps.uow() as uow:
+            stuck = stuck_requests(uow.session, now=w.stack.clock.now())
+            found = [(r.ref, r.status, r.event_next_action_subtype) for r in stuck]
+        assert not found, f"stuck: {found}"
+
+    return Turn("expect no request left without a wake-up or an open card", run)

@@ -1,0 +1,106 @@
+"""Nothing is stuck: scripted conversations where a request could be left waiting with nothing
+to move it on, and nothing telling the rep.
+
+After every conversation the stuck check (`orchestrator.timers.stuck`) must find no request
+under way without a wake-up or an open card. Like tests/test_conversations.py, the first email
+goes out on Monday Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 … Fri Dec 11 at
+9:00 AM EST, so "Tuesday" is Dec 8.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.conversation.expectations import (
+    expect_actions,
+    expect_audit,
+    expect_booked,
+    expect_decision_card,
+    expect_dm,
+    expect_email,
+    expect_follow_up_in,
+    expect_nothing_stuck,
+    expect_status,
+)
+from tests.support.conversation.outside import hours_pass
+from tests.support.conversation.prospect_mail import (
+    prospect_replies,
+)
+from tests.support.conversation.rep_slack import (
+    rep_approves,
+    rep_decides,
+    rep_runs,
+    rep_schedules,
+)
+from tests.support.conversation.script import Conversation, Turn, conversation, play
+from tests.support.conversation.times import Offered
+from tests.support.conversation.world import PROSPECT
+from tests.support.stack import Stack
+
+NY = "America/New_York"
+DEMO = f"demo with {PROSPECT} next week 45m"
+JANE = "jane@acme.example"
+
+
+def first_email_sent() -> list[Turn]:
+    return [
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        expect_status("awaiting_response"),
+        expect_follow_up_in(24),
+    ]
+
+
+def booked_and_confirmed(at: Offered, *, email_number: int = 2) -> list[Turn]:
+    return [
+        rep_approves("calendar_book"),
+        expect_booked(at, attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=email_number, answers="their reply", confirms=at),
+        expect_status("confirmed"),
+    ]
+
+
+CONVERSATIONS = [
+    conversation(
+        "pause, a reply arrives, resume: the reply is acted on",
+        *first_email_sent(),
+        rep_runs("pause", answer="Paused ACME-1"),
+        prospect_replies("Tuesday works for me."),
+        # Nothing acts on it while paused, but the rep is asked, not just told.
+        expect_decision_card("They replied on a paused request", "Tuesday works", "Reopen"),
+        expect_actions("email_initial executed"),
+        expect_status("paused"),
+        rep_runs("resume", answer="Their reply from while it was paused is being acted on"),
+        expect_dm("reads it as *accept*", "Tue Dec 8, 9:00 AM EST"),
+        expect_actions("email_initial executed", "calendar_book pending"),
+        *booked_and_confirmed(Offered(2)),
+        expect_audit("request_paused", "reply_received", "request_resumed", "meeting_booked"),
+    ),
+    conversation(
+        "a reply after the follow-up draft expired",
+        *first_email_sent(),
+        hours_pass(24),
+        expect_actions("email_initial executed", "email_follow_up pending"),
+        hours_pass(25),
+        expect_actions("email_initial executed", "email_follow_up expired"),
+        expect_status("paused"),
+        prospect_replies("Tuesday works for me."),
+        expect_decision_card("They replied on a paused request", "Tuesday works", "Reopen"),
+        expect_actions("email_initial executed", "email_follow_up expired"),
+        rep_decides("reopen"),
+        expect_status("negotiating"),
+        expect_actions(
+            "email_initial executed", "email_follow_up expired", "calendar_book pending"
+        ),
+        *booked_and_confirmed(Offered(2)),
+        expect_audit("request_paused", "reply_received", "decision_made", "request_resumed"),
+    ),
+]
+
+
+@pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
+def test_conversation(script: Conversation, stack: Stack) -> None:
+    play(script, stack)
+    play(conversation(f"{script.name}, afterwards", expect_nothing_stuck()), stack)
