@@ -21,6 +21,8 @@ TITLES = {
     "unusual": "This reply needs you",
     "confirm_recipient": "They ask you to bring someone in",
     "reopen": "They replied on a paused request",
+    "invite_declined": "They declined the meeting invite",
+    "invite_tentative": "They might not come to the meeting",
 }
 SLOT_ACTION = "decision_slot"
 MAX_OPTIONS = 10  # Slack's limit for radio buttons

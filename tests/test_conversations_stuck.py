@@ -19,11 +19,14 @@ from tests.support.conversation.expectations import (
     expect_dm,
     expect_email,
     expect_follow_up_in,
+    expect_inbox,
+    expect_no_new_dm,
     expect_nothing_stuck,
     expect_status,
 )
 from tests.support.conversation.outside import hours_pass
 from tests.support.conversation.prospect_mail import (
+    prospect_answers_the_invite,
     prospect_replies,
 )
 from tests.support.conversation.rep_slack import (
@@ -96,6 +99,52 @@ CONVERSATIONS = [
         ),
         *booked_and_confirmed(Offered(2)),
         expect_audit("request_paused", "reply_received", "decision_made", "request_resumed"),
+    ),
+    conversation(
+        "a declined invite with a comment reaches the rep as a card; fresh times go out",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        *booked_and_confirmed(Offered(2)),
+        prospect_answers_the_invite("DECLINED", comment="Something came up, sorry."),
+        expect_decision_card(
+            "They declined the meeting invite",
+            f"{PROSPECT} declined the invite on Tue Dec 8, 9:00 AM EST",
+            "Something came up, sorry.",
+            "Offer fresh times",
+            "Keep it open",
+        ),
+        expect_status("confirmed"),
+        expect_audit("meeting_booked", "invite_response"),
+        rep_decides("offer_times"),
+        rep_approves("email_response"),
+        expect_email(number=3, offers=True),
+        expect_status("negotiating"),
+    ),
+    conversation(
+        "a tentative answer without a comment reaches the rep; the meeting is kept",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        *booked_and_confirmed(Offered(2)),
+        prospect_answers_the_invite("TENTATIVE"),
+        expect_decision_card(
+            "They might not come to the meeting",
+            f"{PROSPECT} answered *maybe* to the invite on Tue Dec 8, 9:00 AM EST",
+            "Keep it open",
+        ),
+        rep_decides("keep_open"),
+        expect_status("confirmed"),
+        expect_booked(Offered(2), attendees=[PROSPECT]),
+        expect_inbox(2),
+    ),
+    conversation(
+        "an accepted invite needs nothing from the rep",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        expect_dm("reads it as *accept*"),
+        *booked_and_confirmed(Offered(2)),
+        prospect_answers_the_invite("ACCEPTED"),
+        expect_no_new_dm(),
+        expect_audit("meeting_booked", "invite_response"),
     ),
 ]
 

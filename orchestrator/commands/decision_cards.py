@@ -22,7 +22,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import STOPPED_STATUSES, EmailMessage, Rep, SchedulingRequest, SequenceJob
+from db.models import (
+    BOOKED_STATUSES,
+    STOPPED_STATUSES,
+    EmailMessage,
+    Rep,
+    SchedulingRequest,
+    SequenceJob,
+)
 from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import dispatch, insert_job
@@ -50,6 +57,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "unusual": ("clarify", "offer_times", "keep_open", "handle_myself", "cancel_request"),
     # A reply on a paused request (`steps.replies.tell_rep`): Reopen acts on it.
     REOPEN: ("reopen", "handle_myself", "cancel_request"),
+    # A "no" or "maybe" to a booked meeting's invite (`inbox.invite_answers`).
+    "invite_declined": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
+    "invite_tentative": ("keep_open", "offer_times", "handle_myself"),
 }
 # Choices that need a draft (run by the `decision_made` sequence).
 DRAFTING = {"offer_times", "book_slot", "clarify"}
@@ -184,6 +194,7 @@ def resolve(
         )
         latest = _latest_reply(session, request)
         org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
+        booked = request.status in BOOKED_STATUSES
         uow.commit()
     if choice == "cancel_request":
         outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
@@ -196,6 +207,8 @@ def resolve(
     if choice == "reopen":
         outcome = own_requests.resume(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(outcome.ok, outcome.message)
+    if choice == "keep_open" and booked:
+        return Resolution(True, f"{ref} stays booked; the meeting stays on the calendar.")
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")
     dispatch(

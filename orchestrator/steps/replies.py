@@ -120,7 +120,8 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
 # --- tell_rep ----------------------------------------------------------------------------------
 
 
-def _when(moment: datetime, tz: str) -> str:
+def when_for_rep(moment: datetime, tz: str) -> str:
+    """A moment as the rep reads it: "Tue Dec 8, 9:00 AM EST" in their zone."""
     local = moment.astimezone(ZoneInfo(tz))
     hour = local.hour % 12 or 12
     return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
@@ -150,7 +151,8 @@ def reply_summary(
         f"({analysis.confidence} confidence, {analysis.sentiment}).",
     ]
     if analysis.matched_slot:
-        lines.append(f"Matches the time you offered: {_when(analysis.matched_slot, rep_tz)}.")
+        matched = when_for_rep(analysis.matched_slot, rep_tz)
+        lines.append(f"Matches the time you offered: {matched}.")
     if analysis.question:
         lines.append(f"They ask: _{escape_mrkdwn(analysis.question)}_")
     if analysis.delegate_email or analysis.delegate_name:
