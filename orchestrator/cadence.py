@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from db.models import SchedulingRequest, SchedulingTemplate
+from db.models import SchedulingAttendee, SchedulingRequest, SchedulingTemplate, prospect_zone
+from skills.public_holidays import next_working_moment
 
 DEFAULT_FOLLOW_UP_HOURS = (24, 48, 72)
 MAX_ATTEMPTS = 5
@@ -68,3 +69,15 @@ def stop_reason(
     if now - created_at >= timedelta(days=MAX_DAYS_ACTIVE):
         return f"it has been open for {MAX_DAYS_ACTIVE} days without a booking"
     return None
+
+
+def follow_up_at(session: Session, request: SchedulingRequest, *, earliest: datetime) -> datetime:
+    """When a nudge meant for `earliest` may go out: then, unless that is the weekend or a
+    public holiday where the prospect is; then at the start of their next working day."""
+    prospects = session.exec(
+        select(SchedulingAttendee)
+        .where(SchedulingAttendee.request_id == request.id)
+        .where(SchedulingAttendee.side == "external")
+        .order_by(col(SchedulingAttendee.required).desc(), col(SchedulingAttendee.created_at))
+    ).all()
+    return next_working_moment(earliest, prospect_zone(request, prospects))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from orchestrator.engine.event_types import EventType
 from skills.compose_brief import Brief
@@ -312,3 +313,10 @@ class Cards:
     decision: Callable[[DecisionView], Card]
     picker: Callable[[PickerView], Card]
     meeting: Callable[[MeetingCheck], Card]
+
+
+def when_for_rep(moment: datetime, tz: str) -> str:
+    """A moment as the rep reads it: "Tue Dec 8, 9:00 AM EST" in their zone."""
+    local = moment.astimezone(ZoneInfo(tz))
+    hour = local.hour % 12 or 12
+    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"

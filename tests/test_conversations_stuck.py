@@ -15,16 +15,19 @@ from tests.support.conversation.expectations import (
     expect_actions,
     expect_audit,
     expect_booked,
+    expect_decided_card,
     expect_decision_card,
     expect_dm,
     expect_email,
+    expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
+    expect_no_audit,
     expect_no_new_dm,
     expect_nothing_stuck,
     expect_status,
 )
-from tests.support.conversation.outside import hours_pass
+from tests.support.conversation.outside import clock_reaches, hours_pass, prospect_is_in
 from tests.support.conversation.prospect_mail import (
     prospect_answers_the_invite,
     prospect_replies,
@@ -36,7 +39,7 @@ from tests.support.conversation.rep_slack import (
     rep_schedules,
 )
 from tests.support.conversation.script import Conversation, Turn, conversation, play
-from tests.support.conversation.times import Offered
+from tests.support.conversation.times import Offered, local
 from tests.support.conversation.world import PROSPECT
 from tests.support.stack import Stack
 
@@ -52,6 +55,14 @@ def first_email_sent() -> list[Turn]:
         expect_email(number=1, offers=True),
         expect_status("awaiting_response"),
         expect_follow_up_in(24),
+    ]
+
+
+def follow_up_sent(number: int, *, after_hours: int) -> list[Turn]:
+    return [
+        hours_pass(after_hours),
+        rep_approves("email_follow_up"),
+        expect_email(number=number, answers="our last email", offers=True, keeps_subject=True),
     ]
 
 
@@ -145,6 +156,63 @@ CONVERSATIONS = [
         prospect_answers_the_invite("ACCEPTED"),
         expect_no_new_dm(),
         expect_audit("meeting_booked", "invite_response"),
+    ),
+    conversation(
+        "keep it open after an unclear reply: the card shows the next follow-up, which comes",
+        *first_email_sent(),
+        prospect_replies("asdf qwerty zxcv"),
+        expect_decision_card("not sure about this one", "Keep it open"),
+        hours_pass(2),  # the rep reads it at 11:00
+        rep_decides("keep_open"),
+        # 24 h on from the click, as after the first email.
+        expect_follow_up_in(24),
+        expect_decided_card("Next follow-up: Tue Dec 1, 11:00 AM EST"),
+        expect_audit("reply_received", "decision_made"),
+        hours_pass(24),
+        rep_approves("email_follow_up"),
+        expect_email(number=2, answers="our last email", offers=True, keeps_subject=True),
+        expect_audit("decision_made", "follow_up_sent"),
+        expect_no_audit("follow_up_skipped"),
+    ),
+    conversation(
+        "a follow-up due on Saturday waits for Monday 9:00 in the prospect's zone",
+        prospect_is_in("Europe/London"),
+        *first_email_sent(),
+        *follow_up_sent(2, after_hours=24),  # Tue Dec 1
+        *follow_up_sent(3, after_hours=48),  # Thu Dec 3
+        # 72 h on is Sunday Dec 6 in London: Monday 9:00 GMT instead.
+        expect_follow_up_at(local("2026-12-07 09:00", "Europe/London")),
+        hours_pass(72),
+        expect_actions("email_initial executed", *["email_follow_up executed"] * 2),
+        clock_reaches(local("2026-12-07 09:00", "Europe/London")),
+        rep_approves("email_follow_up"),
+        expect_email(number=4, answers="our last email", offers=True, keeps_subject=True),
+    ),
+    conversation(
+        "a follow-up never goes out on Christmas Day, nor on Boxing Day in London",
+        prospect_is_in("Europe/London"),
+        clock_reaches(local("2026-12-22 09:00", NY)),
+        rep_schedules(f"demo with {PROSPECT} 45m"),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        *follow_up_sent(2, after_hours=24),  # Wed Dec 23
+        # 48 h on is Christmas Day; Saturday, Sunday and Boxing Day (observed Monday) follow.
+        expect_follow_up_at(local("2026-12-29 09:00", "Europe/London")),
+        hours_pass(48),
+        expect_actions("email_initial executed", "email_follow_up executed"),
+        clock_reaches(local("2026-12-29 09:00", "Europe/London")),
+        rep_approves("email_follow_up"),
+        expect_email(number=3, answers="our last email", offers=True),
+    ),
+    conversation(
+        "resuming on a Saturday: the overdue follow-up waits for Monday",
+        *first_email_sent(),
+        rep_runs("pause", answer="Paused ACME-1"),
+        clock_reaches(local("2026-12-05 10:00", NY)),
+        rep_runs("resume", answer="Resumed ACME-1"),
+        expect_follow_up_at(local("2026-12-07 09:00", NY)),
+        hours_pass(30),
+        expect_actions("email_initial executed"),
     ),
 ]
 

@@ -30,6 +30,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import dispatch, insert_job
@@ -44,7 +45,14 @@ from orchestrator.engine.events import Event
 from orchestrator.engine.outputs import Assess
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
 from orchestrator.outbox.recipients import proposed_by
-from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
+from orchestrator.views import (
+    LABELS,
+    RECIPIENT_LABELS,
+    DecisionView,
+    Option,
+    Proposal,
+    when_for_rep,
+)
 from skills.next_move.model import EVENT_TYPE, EventSubtype
 
 REOPEN = own_requests.REOPEN
@@ -195,6 +203,10 @@ def resolve(
         latest = _latest_reply(session, request)
         org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         booked = request.status in BOOKED_STATUSES
+        next_follow_up = None
+        if choice == "keep_open" and not booked and request.status not in STOPPED_STATUSES:
+            next_follow_up = _keep_chasing(session, request, now=now)
+            next_follow_up_said = when_for_rep(next_follow_up, rep.timezone)
         uow.commit()
     if choice == "cancel_request":
         outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
@@ -209,6 +221,11 @@ def resolve(
         return Resolution(outcome.ok, outcome.message)
     if choice == "keep_open" and booked:
         return Resolution(True, f"{ref} stays booked; the meeting stays on the calendar.")
+    if choice == "keep_open" and next_follow_up is not None:
+        return Resolution(
+            True,
+            f"{ref} stays open. Next follow-up: {next_follow_up_said}, drafted for your approval.",
+        )
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")
     dispatch(
@@ -224,6 +241,18 @@ def resolve(
         ),
     )
     return Resolution(True, f"{LABELS[choice]}: a draft for {ref} is on its way for your approval.")
+
+
+def _keep_chasing(session: Session, request: SchedulingRequest, *, now: datetime) -> datetime:
+    """ "Keep it open" after a reply: their reply would otherwise stop the follow-ups for good
+    (`steps.follow_up.check_follow_up`), so the next one is set here, on the cadence's clock
+    from now, and the card says when."""
+    cadence = cadence_for(session, request=request)
+    delay = follow_up_delay(cadence, follow_ups_sent=max(request.attempt_count - 1, 0))
+    request.next_action_type = "follow_up"
+    request.next_action_at = follow_up_at(session, request, earliest=now + delay)
+    session.add(request)
+    return request.next_action_at
 
 
 def _latest_reply(session: Session, request: SchedulingRequest) -> str | None:

@@ -26,7 +26,7 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
-from orchestrator.cadence import MAX_NO_SHOWS
+from orchestrator.cadence import MAX_NO_SHOWS, follow_up_at
 from orchestrator.commands.new_request import ensure_rep
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
@@ -157,7 +157,9 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request.paused_from = None
         if request.next_action_at is not None and request.next_action_at < now:
             # Don't fire a backlog of overdue follow-ups the moment the rep resumes.
-            request.next_action_at = now + timedelta(hours=1)
+            request.next_action_at = follow_up_at(
+                uow.session, request, earliest=now + timedelta(hours=1)
+            )
         if request.event_next_action_subtype == REOPEN:
             # Resuming answers the "reopen?" card; the reply's own reading decides what's next.
             request.event_next_action = EVENT_TYPE["collecting_responses"]

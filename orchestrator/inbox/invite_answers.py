@@ -22,7 +22,7 @@ from orchestrator.engine.outputs import Assess
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
-from orchestrator.steps.replies import when_for_rep
+from orchestrator.views import when_for_rep
 from skills.email_text import clean_body
 from skills.read_email import InboundEmail
 

@@ -7,7 +7,6 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -29,6 +28,7 @@ from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
+from orchestrator.views import when_for_rep
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
 from skills.parse_times import extract_times, match_to_proposed
@@ -118,13 +118,6 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
 
 
 # --- tell_rep ----------------------------------------------------------------------------------
-
-
-def when_for_rep(moment: datetime, tz: str) -> str:
-    """A moment as the rep reads it: "Tue Dec 8, 9:00 AM EST" in their zone."""
-    local = moment.astimezone(ZoneInfo(tz))
-    hour = local.hour % 12 or 12
-    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
 
 
 def summary_of(

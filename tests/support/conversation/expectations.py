@@ -343,3 +343,16 @@ def expect_nothing_stuck() -> Turn:
         assert not found, f"stuck: {found}"
 
     return Turn("expect no request left without a wake-up or an open card", run)
+
+
+def expect_decided_card(*needles: str) -> Turn:
+    """The newest card the rep has answered, as it reads now: their choice and its outcome."""
+
+    def run(w: World) -> None:
+        answered = [m for m in w.stack.slack.messages if m.history and "chose" in m.text]
+        assert answered, "no card was answered"
+        shown = answered[-1].text + json.dumps(answered[-1].blocks)
+        missing = [n for n in needles if n not in shown]
+        assert not missing, f"the answered card lacks {missing}: {shown}"
+
+    return Turn(f"expect the answered card to say {' … '.join(needles)!r}", run)
