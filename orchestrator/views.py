@@ -77,6 +77,8 @@ LABELS = {
     "handle_myself": "I'll handle this",
     "cancel_request": "Cancel the request",
     "reopen": "Reopen",
+    "book_accepted": "Book with those who accepted",
+    "drop_decliner": "Go on without who declined",
 }
 RECIPIENT_LABELS = {"add_recipient": "Add them and draft a note", "ignore_recipient": "Don't add"}
 

@@ -9,6 +9,8 @@ goes out on Monday Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 … Fri
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.support.conversation.expectations import (
@@ -24,6 +26,7 @@ from tests.support.conversation.expectations import (
     expect_inbox,
     expect_no_audit,
     expect_no_new_dm,
+    expect_nothing_booked,
     expect_nothing_stuck,
     expect_status,
 )
@@ -35,6 +38,7 @@ from tests.support.conversation.prospect_mail import (
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_decides,
+    rep_fills_in_the_form,
     rep_runs,
     rep_schedules,
 )
@@ -73,6 +77,27 @@ def booked_and_confirmed(at: Offered, *, email_number: int = 2) -> list[Turn]:
         rep_approves("email_confirmation"),
         expect_email(number=email_number, answers="their reply", confirms=at),
         expect_status("confirmed"),
+    ]
+
+
+def two_of_them_one_declines() -> list[Turn]:
+    """John and Jane are both required; John takes the first time, Jane says no."""
+    return [
+        rep_fills_in_the_form(
+            guests=[f"John Doe <{PROSPECT}>", f"Jane Roe <{JANE}>"],
+            first_day=date(2026, 12, 1),
+            last_day=date(2026, 12, 4),
+        ),
+        rep_approves("email_initial"),
+        expect_email(number=1, also_to=[JANE], offers=True),
+        prospect_replies("The first option works for me."),
+        expect_dm("reads it as *accept*", "still waiting on Jane Roe"),
+        prospect_replies(
+            "Sorry, I can't make any of these, I'll pass.",
+            sender=JANE,
+            name="Jane Roe",
+            mailbox=JANE,
+        ),
     ]
 
 
@@ -213,6 +238,50 @@ CONVERSATIONS = [
         expect_follow_up_at(local("2026-12-07 09:00", NY)),
         hours_pass(30),
         expect_actions("email_initial executed"),
+    ),
+    conversation(
+        "one of two prospects declines: the rep books with the one who accepted",
+        *two_of_them_one_declines(),
+        expect_decision_card(
+            "Jane Roe declined the meeting",
+            "Book with those who accepted",
+            "Go on without who declined",
+            "Cancel the request",
+        ),
+        expect_nothing_booked(),
+        rep_decides("book_accepted"),
+        rep_approves("calendar_book"),
+        # Jane is not invited; John is, at the time he took.
+        expect_booked(Offered(1), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        # In John's thread: he is the one coming.
+        expect_email(number=2, confirms=Offered(1), keeps_subject=True),
+        expect_inbox(1, JANE),
+        expect_status("confirmed"),
+        expect_audit("reply_received", "decision_made", "attendees_dropped", "meeting_booked"),
+    ),
+    conversation(
+        "one of two prospects declines before the other answers: the rep goes on without her",
+        rep_fills_in_the_form(
+            guests=[f"John Doe <{PROSPECT}>", f"Jane Roe <{JANE}>"],
+            first_day=date(2026, 12, 1),
+            last_day=date(2026, 12, 4),
+        ),
+        rep_approves("email_initial"),
+        expect_email(number=1, also_to=[JANE], offers=True),
+        prospect_replies(
+            "Sorry, I can't make any of these, I'll pass.",
+            sender=JANE,
+            name="Jane Roe",
+            mailbox=JANE,
+        ),
+        expect_decision_card("Jane Roe declined the meeting", "Go on without who declined"),
+        rep_decides("drop_decliner"),
+        expect_audit("decision_made", "attendees_dropped"),
+        expect_nothing_booked(),
+        prospect_replies("The first option works for me."),
+        rep_approves("calendar_book"),
+        expect_booked(Offered(1), attendees=[PROSPECT]),
     ),
 ]
 

@@ -15,6 +15,7 @@ and a warning when it is not at the prospect's domain. Only the rep's click on i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from db.models import (
     STOPPED_STATUSES,
     EmailMessage,
     Rep,
+    SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
 )
@@ -69,8 +71,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "invite_declined": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
     "invite_tentative": ("keep_open", "offer_times", "handle_myself"),
 }
+# When one of several people required declines (seed 003 recommends closing), the rep may go
+# on without them: book the time the others accepted, or keep arranging it with the others.
+WITHOUT_DECLINERS = ("book_accepted", "drop_decliner")
+DECLINED = "close:declined"  # an attendee's verdict after they declined (skills.decide)
 # Choices that need a draft (run by the `decision_made` sequence).
-DRAFTING = {"offer_times", "book_slot", "clarify"}
+DRAFTING = {"offer_times", "book_slot", "clarify", *WITHOUT_DECLINERS}
 # The recipient card's buttons, and the sequence each starts.
 RECIPIENT_SUBTYPE = "confirm_recipient"
 RECIPIENT_EVENTS = {
@@ -86,7 +92,12 @@ class Resolution:
 
 
 def decision_view(
-    request: SchedulingRequest, rep: Rep, decision: Assess, *, reply: str
+    request: SchedulingRequest,
+    rep: Rep,
+    decision: Assess,
+    *,
+    reply: str,
+    attendees: Sequence[SchedulingAttendee] = (),
 ) -> DecisionView:
     """The card for the `assess` step's output (`orchestrator.steps.assess.decision_output`)."""
     subtype = decision.subtype
@@ -98,10 +109,41 @@ def decision_view(
         summary=decision.summary or "",
         reasons=decision.reasons,
         options=tuple(Option(a.slot, a.attendees, a.fits_all) for a in decision.alternatives),
-        choices=CHOICES.get(subtype, ("handle_myself",)),
+        choices=without_decliners(subtype, attendees) + CHOICES.get(subtype, ("handle_myself",)),
         rep_timezone=rep.timezone,
         reply=reply,
     )
+
+
+def without_decliners(subtype: str, attendees: Sequence[SchedulingAttendee]) -> tuple[str, ...]:
+    """The choices to go on without who declined, when someone required is left."""
+    if subtype != "recommend_cancel":
+        return ()
+    required = [a for a in attendees if a.side == "external" and a.required]
+    declined = [a for a in required if a.next_action == DECLINED]
+    left = [a for a in required if a.next_action != DECLINED]
+    if not declined or not left:
+        return ()
+    if all((a.next_action or "").startswith("confirm:") for a in left):
+        return WITHOUT_DECLINERS
+    return ("drop_decliner",)
+
+
+def drop_decliners(session: Session, request: SchedulingRequest) -> list[str]:
+    """Who declined is no longer required nor invited (kept on the request for the record)."""
+    attendees = session.exec(
+        select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+    ).all()
+    if not without_decliners("recommend_cancel", attendees):
+        return []
+    dropped = []
+    for attendee in attendees:
+        if attendee.side == "external" and attendee.required and attendee.next_action == DECLINED:
+            attendee.required = False
+            attendee.invite_status = "declined"
+            session.add(attendee)
+            dropped.append(attendee.email)
+    return dropped
 
 
 def reopen_decision(request: SchedulingRequest) -> Assess:
@@ -170,12 +212,14 @@ def resolve(
         if not rep.allows(slack_user_id):
             return Resolution(False, owner_only(rep.slack_user_id))
         current = request.event_next_action_subtype or ""
-        if choice not in CHOICES.get(current, ()) or request.event_next_action != (
-            "waiting_for_decision"
-        ):
+        allowed = CHOICES.get(current, ()) + (
+            WITHOUT_DECLINERS if current == "recommend_cancel" else ()
+        )
+        if choice not in allowed or request.event_next_action != ("waiting_for_decision"):
             return Resolution(False, f"Already decided: {request.ref} is no longer waiting on you.")
         if choice == "book_slot" and slot is None:
             return Resolution(False, "Pick one of the times first, then press Book.")
+        org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         after = _after(choice, current)
         won = session.execute(
             update(SchedulingRequest)
@@ -200,8 +244,21 @@ def resolve(
             details={"decision": current, "choice": choice, "slot": slot and slot.isoformat()},
             now=now,
         )
+        if choice in WITHOUT_DECLINERS:
+            dropped = drop_decliners(session, request)
+            if not dropped:
+                return Resolution(False, f"Nobody who declined is left to drop from {ref}.")
+            record_action(
+                session,
+                org_id=request.org_id,
+                request_id=request.id,
+                kind="attendees_dropped",
+                actor="user",
+                reasoning=f"they declined; dropped by <@{slack_user_id}>",
+                details={"dropped": dropped},
+                now=now,
+            )
         latest = _latest_reply(session, request)
-        org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         booked = request.status in BOOKED_STATUSES
         next_follow_up = None
         if choice == "keep_open" and not booked and request.status not in STOPPED_STATUSES:

@@ -61,7 +61,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     record_booking(ctx, request, booking)
     assert request.meeting_start is not None
     for attendee in attendees:
-        if attendee.email.lower() == inbound.sender.lower():
+        if attendee.email.lower() == inbound.sender.lower() and attendee.required:
             attendee.invite_status = "accepted"
             ctx.session.add(attendee)
     tz = prospect_tz(ctx.session, request, inbound.sender)

@@ -202,8 +202,11 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         )
         posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     elif decision.needs_rep:
+        attendees = ctx.session.exec(
+            select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+        ).all()
         fallback, blocks = ctx.ports.cards.decision(
-            decision_view(request, rep, decision, reply=text)
+            decision_view(request, rep, decision, reply=text, attendees=attendees)
         )
         posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     elif proposal is not None:
