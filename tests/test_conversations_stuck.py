@@ -283,6 +283,20 @@ CONVERSATIONS = [
         rep_approves("calendar_book"),
         expect_booked(Offered(1), attendees=[PROSPECT]),
     ),
+    conversation(
+        "keep it open after a decline: the rep looked past it, so the follow-up still comes",
+        *first_email_sent(),
+        prospect_replies("Thanks, but we're not interested right now."),
+        expect_decision_card("recommends closing", "Keep it open"),
+        rep_decides("keep_open"),
+        expect_follow_up_in(24),
+        expect_decided_card("Next follow-up: Tue Dec 1, 9:00 AM EST"),
+        hours_pass(24),
+        expect_actions("email_initial executed", "email_follow_up pending"),
+        rep_approves("email_follow_up"),
+        expect_email(number=2, answers="our last email", offers=True, keeps_subject=True),
+        expect_no_audit("follow_ups_stopped", "follow_up_skipped"),
+    ),
 ]
 
 
