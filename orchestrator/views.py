@@ -241,6 +241,8 @@ class ScheduleCommand:
     preferred_times: tuple[str, ...] = ()
     avoid_days: tuple[str, ...] = ()
     platform: str = "google_meet"
+    # Where the prospect is ("in London"), when the rep said; else their zone stays unknown.
+    prospect_timezone: str | None = None
 
     def external(self) -> tuple[Guest, ...]:
         named = {g.email: g for g in self.guests}

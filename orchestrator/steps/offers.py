@@ -34,6 +34,7 @@ from orchestrator.steps.scheduling import (
     CONFERENCE,
     draft_common,
     free_slots,
+    meeting_when,
     message_id,
     slot_query,
 )
@@ -144,11 +145,17 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
             output={"booking": chosen.isoformat()},
             actions=[calendar_action(reply, chosen, reasoning=reply.understood.reasoning)],
         )
-    why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
+    why = "; ".join(f"{_shown(reply, when)}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
         actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
     )
+
+
+def _shown(reply: Reply, start: datetime) -> str:
+    """The time on the booking card: the rep's clock, and the clock of whoever chose it."""
+    theirs = prospect_tz(reply.ctx.session, reply.request, reply.inbound.sender)
+    return meeting_when(start, rep_tz=reply.rep.timezone, prospect_tz=theirs)
 
 
 def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> ProposedAction:
@@ -173,7 +180,7 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
         to=tuple(a.email for a in invited if a.side == "external"),
         subject=f"{'Move' if moving else 'Invite'}: {request.title}",
         body=f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
-        f"starting {start.isoformat()} and send the calendar "
+        f"starting {_shown(reply, start)} and send the calendar "
         f"{'update' if moving else 'invite'}.",
     )
     data = booking

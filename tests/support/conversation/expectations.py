@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from db.models import SchedulingAttendee
 from orchestrator.timers.stuck import stuck_requests
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
@@ -356,3 +357,50 @@ def expect_decided_card(*needles: str) -> Turn:
         assert not missing, f"the answered card lacks {missing}: {shown}"
 
     return Turn(f"expect the answered card to say {' … '.join(needles)!r}", run)
+
+
+def expect_offered(*expected: datetime) -> Turn:
+    """The latest email offered exactly these times, in this order."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        assert list(w.offers[-1]) == list(expected), f"offered {[str(t) for t in w.offers[-1]]}"
+
+    shown = ", ".join(f"{t:%a %b %d %H:%M %Z}" for t in expected)
+    return Turn(f"expect exactly these times offered: {shown}", run)
+
+
+def expect_no_offer_on(zone: str, *days: date) -> Turn:
+    """No time the latest email offered touches any of `days` as `zone` reads the calendar."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        duration = timedelta(minutes=w.request().duration_minutes)
+        place = ZoneInfo(zone)
+        for moment in w.offers[-1]:
+            touched = {
+                moment.astimezone(place).date(),
+                (moment + duration).astimezone(place).date(),
+            }
+            assert not touched & set(days), f"{moment} falls on {sorted(touched & set(days))}"
+
+    return Turn(f"expect no time offered on {', '.join(map(str, days))} in {zone}", run)
+
+
+def expect_prospect_zone(zone: str, address: str = PROSPECT) -> Turn:
+    """The request knows `address` is in `zone` (as the rep said); the script then reads the
+    emails to them in that zone."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        rows = [
+            a
+            for a in w.stack.rows(SchedulingAttendee)
+            if a.request_id == request.id and a.email == address
+        ]
+        assert rows and all(a.timezone == zone for a in rows), (
+            f"{address} is in {[a.timezone for a in rows]}"
+        )
+        w.zones[address] = zone
+
+    return Turn(f"expect the request to know {address} is in {zone}", run)
