@@ -163,19 +163,21 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
     moving = request.calendar_event_id is not None
+    # Someone the rep dropped after they declined gets no invite.
+    invited = [a for a in reply.attendees if a.required or a.invite_status != "declined"]
     booking = BookingData(
         title=request.title,
         start=start,
         end=end,
         attendees=tuple(
             Guest(email=a.email, name=a.name, optional=not a.required)
-            for a in reply.attendees
+            for a in invited
             if a.email.lower() != rep.email.lower()
         ),
         description=request.context,
         conference=CONFERENCE.get(request.platform),
         # What the approval card shows.
-        to=tuple(a.email for a in reply.attendees if a.side == "external"),
+        to=tuple(a.email for a in invited if a.side == "external"),
         subject=f"{'Move' if moving else 'Invite'}: {request.title}",
         body=f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
         f"starting {_shown(reply, start)} and send the calendar "

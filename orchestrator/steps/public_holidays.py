@@ -109,3 +109,20 @@ def _tz_lines(name: str) -> Iterator[str]:
     except (ModuleNotFoundError, FileNotFoundError):
         return
     yield from text.splitlines()
+
+
+SAT_SUN = frozenset({5, 6})
+
+
+@cache
+def weekend_days(code: str | None) -> frozenset[int]:
+    """The weekdays (Monday = 0) that are the weekend in `code`'s country: Saturday and Sunday
+    for no country, or one the `holidays` package doesn't know."""
+    match = _CODE.match(code or "")
+    if match is None:
+        return SAT_SUN
+    country, subdivision = match.groups()
+    try:
+        return frozenset(holidays.country_holidays(country, subdiv=subdivision).weekend)
+    except NotImplementedError:
+        return SAT_SUN

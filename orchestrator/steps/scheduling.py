@@ -23,7 +23,7 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
@@ -371,7 +371,9 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.attempt_count += 1
         request.next_action_type = "follow_up"
         cadence = cadence_for(ctx.session, request=request)
-        request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        request.next_action_at = follow_up_at(
+            ctx.session, request, earliest=ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        )
         audit(
             ctx,
             request,

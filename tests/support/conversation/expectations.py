@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from db.models import SchedulingAttendee
+from orchestrator.timers.stuck import stuck_requests
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
 from tests.support.conversation.world import PROSPECT, World, bare_subject, plain_text
@@ -331,6 +332,31 @@ def expect_no_mail_mentions(address: str) -> Turn:
             )
 
     return Turn(f"expect nothing addressed to {address}", run)
+
+
+def expect_nothing_stuck() -> Turn:
+    """Every request under way has a wake-up or a card waiting on the rep."""
+
+    def run(w: World) -> None:
+        with w.stack.deps.uow() as uow:
+            stuck = stuck_requests(uow.session, now=w.stack.clock.now())
+            found = [(r.ref, r.status, r.event_next_action_subtype) for r in stuck]
+        assert not found, f"stuck: {found}"
+
+    return Turn("expect no request left without a wake-up or an open card", run)
+
+
+def expect_decided_card(*needles: str) -> Turn:
+    """The newest card the rep has answered, as it reads now: their choice and its outcome."""
+
+    def run(w: World) -> None:
+        answered = [m for m in w.stack.slack.messages if m.history and "chose" in m.text]
+        assert answered, "no card was answered"
+        shown = answered[-1].text + json.dumps(answered[-1].blocks)
+        missing = [n for n in needles if n not in shown]
+        assert not missing, f"the answered card lacks {missing}: {shown}"
+
+    return Turn(f"expect the answered card to say {' … '.join(needles)!r}", run)
 
 
 def expect_offered(*expected: datetime) -> Turn:
