@@ -17,18 +17,17 @@ from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
 from db.models import (
-    STOPPED_STATUSES,
     ActionStatus,
     EmailMessage,
     JobRun,
     JobStatus,
     PendingAction,
-    SchedulingRequest,
     SequenceJob,
     SlackNotification,
 )
 from db.upsert import insert_or_ignore
 from orchestrator.deps import Deps
+from orchestrator.timers.stuck import stuck_requests
 
 log = structlog.get_logger(__name__)
 
@@ -134,31 +133,18 @@ def find_problems(deps: Deps) -> list[Finding]:
 
 
 def _stale_requests(session: Session, deps: Deps, now: datetime) -> list[Finding]:
-    """Live requests untouched for STALE_REQUEST_HOURS with no wake-up ahead and no open card:
-    nobody, Convene or the rep, is going to move them."""
+    """Requests the stuck check finds with nothing to move them, left so for
+    STALE_REQUEST_HOURS (a request between two steps is not news)."""
     hours = deps.settings.stale_request_hours
-    open_card = select(PendingAction.request_id).where(
-        col(PendingAction.status).in_([ActionStatus.pending, ActionStatus.approved])
-    )
-    rows = session.exec(
-        select(SchedulingRequest)
-        .where(col(SchedulingRequest.status).not_in([str(s) for s in STOPPED_STATUSES]))
-        .where(col(SchedulingRequest.updated_at) < now - timedelta(hours=hours))
-        .where(
-            col(SchedulingRequest.next_action_at).is_(None)
-            | (col(SchedulingRequest.next_action_at) < now - timedelta(hours=1))
-        )
-        .where(col(SchedulingRequest.id).not_in(open_card))
-        .limit(50)
-    ).all()
     return [
         Finding(
             f"stale:{r.id}",
             f"Request {r.ref} ({r.status}) has not moved for {hours}h and has no wake-up or "
             "open card.",
         )
-        for r in rows
-    ]
+        for r in stuck_requests(session, now=now)
+        if r.updated_at < now - timedelta(hours=hours)
+    ][:50]
 
 
 def _sent_without_thread(session: Session, now: datetime) -> list[Finding]:

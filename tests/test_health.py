@@ -112,6 +112,7 @@ def seed_trouble(stack: Stack) -> dict[str, uuid.UUID]:
             ref="MOVING-1",
             status=RequestStatus.awaiting_response,
             next_action_at=now + timedelta(hours=5),
+            next_action_type="follow_up",
             created_at=long_ago,
             updated_at=long_ago,
         )
