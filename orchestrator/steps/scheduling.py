@@ -96,7 +96,7 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     request.next_action_at = request.next_action_type = None
     request.updated_at = ctx.now
     ctx.session.add(request)
-    moved = booking.action_type == ActionType.calendar_update
+    moved = booking.action_type == ActionType.calendar_update or bool(booking.result.get("moved"))
     audit(
         ctx,
         request,
