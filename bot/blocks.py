@@ -147,6 +147,7 @@ def _state_block(view: ActionView) -> Block:
         "rejected": f":no_entry_sign: Rejected{by}",
         "cancelled": f":leftwards_arrow_with_hook: Cancelled{by}",
         "expired": ":hourglass_flowing_sand: Expired",
+        "superseded": ":twisted_rightwards_arrows: Replaced by a newer reply; nothing was sent",
     }
     return context(outcomes.get(view.status, view.status))
 

@@ -25,6 +25,7 @@ from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.claims import transition
 from orchestrator.outbox.revalidate import refuse_stale_approval
+from orchestrator.outbox.superseded import REFUSED as SUPERSEDED_REFUSAL
 from skills.draft_inputs import ANSWER_PLACEHOLDER
 
 FILL_IN_FIRST = (
@@ -214,5 +215,7 @@ def _decision_rule(
 
 
 def _already_handled(action: PendingAction) -> str:
+    if action.status == ActionStatus.superseded:
+        return SUPERSEDED_REFUSAL
     who = f" by <@{action.decided_by}>" if action.decided_by else ""
     return f"Already handled: this draft is {action.status}{who}."

@@ -287,6 +287,9 @@ def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now
         audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
+    elif action.status == ActionStatus.superseded:
+        # They wrote back: the reply's own sequence sets what comes next.
+        audit(ctx, request, "follow_up_not_sent", "they replied before it went; nothing sent")
     else:
         fold_rep_note(ctx, request, action)  # times it rules out stay out of later drafts
         _clear_next(request)

@@ -24,6 +24,7 @@ from db.models import (
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.outbox.superseded import newer_reply_since
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
     audit,
@@ -59,6 +60,10 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees, inbound = _context(ctx.session, job)
     record_booking(ctx, request, booking)
     assert request.meeting_start is not None
+    if newer_reply_since(ctx.session, job):
+        # They wrote again meanwhile; confirming this time could talk over what they said.
+        audit(ctx, request, "confirmation_skipped", "a newer reply is being answered")
+        return StepResult(output={"booked": True, "confirmation": "left to the newer reply"})
     for attendee in attendees:
         if attendee.email.lower() == inbound.sender.lower():
             attendee.invite_status = "accepted"

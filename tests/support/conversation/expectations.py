@@ -330,3 +330,17 @@ def expect_no_mail_mentions(address: str) -> Turn:
             )
 
     return Turn(f"expect nothing addressed to {address}", run)
+
+
+def expect_kept_card_now_shows(kind: str, *needles: str) -> Turn:
+    """The card kept by `rep_keeps_the_card`, as Slack shows it now (after any redraw)."""
+
+    def run(w: World) -> None:
+        kept = w.kept_cards[kind]
+        card = w.stack.slack.message(kept.channel, kept.ts)
+        shown = card.text + json.dumps(card.blocks)
+        for needle in needles:
+            assert needle in shown, f"{needle!r} not on the kept {kind} card: {shown}"
+        assert "approve_action" not in shown, f"the kept {kind} card can still be approved"
+
+    return Turn(f"expect the kept {kind} card to show {', '.join(needles)} and no Approve", run)

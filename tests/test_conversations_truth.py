@@ -1,0 +1,100 @@
+"""Scripted conversations about one truth per request: what the prospect was offered is what
+the sent email says, a newer reply replaces the cards drafted for an older one, and a meeting
+is only ever one event on the calendar, moved rather than booked twice.
+
+The first email goes out on Monday Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 …
+Fri Dec 11 at 9:00 AM EST (see tests/test_conversations.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.conversation.expectations import (
+    expect_actions,
+    expect_audit,
+    expect_booked,
+    expect_email,
+    expect_kept_card_now_shows,
+    expect_status,
+)
+from tests.support.conversation.prospect_mail import prospect_replies
+from tests.support.conversation.rep_slack import (
+    rep_approves,
+    rep_approves_the_kept_card,
+    rep_clicks_approve,
+    rep_keeps_the_card,
+    rep_schedules,
+    undo_window_passes,
+)
+from tests.support.conversation.script import Conversation, Turn, conversation, play
+from tests.support.conversation.times import Offered, local
+from tests.support.conversation.world import PROSPECT
+from tests.support.stack import Stack
+
+NY = "America/New_York"
+DEMO = f"demo with {PROSPECT} next week 45m"
+REPLACED = "replaced by a newer reply"
+
+
+def first_email_sent() -> list[Turn]:
+    return [
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        expect_status("awaiting_response"),
+    ]
+
+
+CONVERSATIONS = [
+    conversation(
+        "a second reply while the first booking waits in its undo window moves that booking",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        rep_clicks_approve("calendar_book"),
+        prospect_replies("Sorry, scratch that: could we do Thursday Dec 10 at 2pm instead?"),
+        undo_window_passes(),
+        expect_booked(Offered(2), attendees=[PROSPECT]),
+        # Drafted before the first booking executed, it still may not add a second event.
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-10 14:00", NY), attendees=[PROSPECT]),
+        expect_actions(
+            "email_initial executed",
+            "calendar_book executed",
+            "calendar_book executed",
+            "email_confirmation pending",
+        ),
+        rep_approves("email_confirmation"),
+        expect_email(number=2, answers="their reply", confirms=local("2026-12-10 14:00", NY)),
+        expect_status("confirmed"),
+        expect_audit(
+            "reply_received",
+            "answer_replaced",
+            "reply_received",
+            "meeting_booked",
+            "confirmation_skipped",
+            "meeting_moved",
+            "confirmation_sent",
+        ),
+    ),
+    conversation(
+        "two quick replies: the first reply's booking card is replaced and cannot be approved",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        rep_keeps_the_card("calendar_book"),
+        prospect_replies("Actually, could we do Thursday Dec 10 at 2pm instead?"),
+        expect_actions(
+            "email_initial executed", "calendar_book superseded", "calendar_book pending"
+        ),
+        expect_kept_card_now_shows("calendar_book", "Replaced by a newer reply"),
+        rep_approves_the_kept_card("calendar_book", refused=REPLACED),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-10 14:00", NY), attendees=[PROSPECT]),
+        expect_audit("reply_received", "reply_received", "action_superseded", "meeting_booked"),
+    ),
+]
+
+
+@pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
+def test_conversation(script: Conversation, stack: Stack) -> None:
+    play(script, stack)
