@@ -14,8 +14,11 @@ from tests.support.conversation.expectations import (
     expect_actions,
     expect_audit,
     expect_booked,
+    expect_card_shows,
+    expect_dm,
     expect_email,
     expect_kept_card_now_shows,
+    expect_offered,
     expect_status,
 )
 from tests.support.conversation.prospect_mail import prospect_replies
@@ -23,6 +26,7 @@ from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_approves_the_kept_card,
     rep_clicks_approve,
+    rep_edits,
     rep_keeps_the_card,
     rep_schedules,
     undo_window_passes,
@@ -36,6 +40,13 @@ NY = "America/New_York"
 DEMO = f"demo with {PROSPECT} next week 45m"
 REPLACED = "replaced by a newer reply"
 
+EDITED_OFFER = (
+    "Hi John,\n\nThanks for your time today. Would one of these suit you for the demo?\n"
+    "- Wed, Dec 9 at 11:00 AM EST\n"
+    "- Thu, Dec 10 at 3:00 PM EST\n\n"
+    "Rita"
+)
+
 
 def first_email_sent() -> list[Turn]:
     return [
@@ -47,6 +58,27 @@ def first_email_sent() -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "the rep edits the times before approving: the prospect's pick books an edited time",
+        rep_schedules(DEMO),
+        rep_edits("email_initial", subject="Demo for the Acme team", body=EDITED_OFFER),
+        expect_card_shows(
+            "email_initial",
+            "As edited, the email offers (your time): Wed Dec 9, 11:00 AM EST; "
+            "Thu Dec 10, 3:00 PM EST",
+        ),
+        rep_approves("email_initial"),
+        # The email offers exactly what the rep wrote, and the draft records just those.
+        expect_email(number=1, subject="Demo for the Acme team", body=EDITED_OFFER, offers=True),
+        expect_offered(local("2026-12-09 11:00", NY), local("2026-12-10 15:00", NY)),
+        prospect_replies("The second one works for me."),
+        expect_dm("reads it as *accept*", "Thu Dec 10, 3:00 PM EST"),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-10 15:00", NY), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=2, answers="their reply", confirms=local("2026-12-10 15:00", NY)),
+        expect_audit("draft_created", "action_edit", "email_sent", "reply_received"),
+    ),
     conversation(
         "a second reply while the first booking waits in its undo window moves that booking",
         *first_email_sent(),

@@ -309,7 +309,7 @@ def _record_sent(
 ) -> None:
     assert action.result is not None
     request.attempt_count += 1
-    request.proposed_slots = [s.to_json() for s in required(job, DraftFollowUp).slots]
+    # The times it offered became the request's when it was sent (outbox.offered).
     if request.email_thread_id is None:
         request.email_thread_id = action.result["thread_id"]
     audit(

@@ -21,7 +21,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.engine.action_data import EmailData, action_data
+from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.outbox.superseded import newer_reply_since
@@ -119,13 +119,7 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         )
         request.status = RequestStatus.negotiating
         request.attempt_count += 1
-        if offered := action_data(sent, EmailData).slots:
-            # "The second one" now means the second of these, not of the first email's times.
-            length = timedelta(minutes=request.duration_minutes)
-            request.proposed_slots = [
-                {"start": start.isoformat(), "end": (start + length).isoformat()}
-                for start in offered
-            ]
+        # The times it offered became the request's when it was sent (outbox.offered).
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now + NEXT_FOLLOW_UP
         audit(ctx, request, kind, reasoning)

@@ -344,3 +344,13 @@ def expect_kept_card_now_shows(kind: str, *needles: str) -> Turn:
         assert "approve_action" not in shown, f"the kept {kind} card can still be approved"
 
     return Turn(f"expect the kept {kind} card to show {', '.join(needles)} and no Approve", run)
+
+
+def expect_offered(*times: datetime) -> Turn:
+    """The request's offer, which its next reply is read against, is exactly these times."""
+
+    def run(w: World) -> None:
+        offer = [datetime.fromisoformat(s["start"]) for s in w.request().proposed_slots]
+        assert offer == list(times), f"the request has on offer {offer}"
+
+    return Turn(f"expect the request to have on offer {', '.join(map(str, times))}", run)
