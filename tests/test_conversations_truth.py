@@ -17,14 +17,18 @@ from tests.support.conversation.expectations import (
     expect_card_shows,
     expect_dm,
     expect_email,
+    expect_event_state,
+    expect_inbox,
     expect_kept_card_now_shows,
     expect_offered,
     expect_status,
 )
+from tests.support.conversation.outside import hours_pass
 from tests.support.conversation.prospect_mail import prospect_replies
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_approves_the_kept_card,
+    rep_cancels,
     rep_clicks_approve,
     rep_edits,
     rep_keeps_the_card,
@@ -33,7 +37,7 @@ from tests.support.conversation.rep_slack import (
 )
 from tests.support.conversation.script import Conversation, Turn, conversation, play
 from tests.support.conversation.times import Offered, local
-from tests.support.conversation.world import PROSPECT
+from tests.support.conversation.world import PROSPECT, World
 from tests.support.stack import Stack
 
 NY = "America/New_York"
@@ -48,6 +52,21 @@ EDITED_OFFER = (
 )
 
 
+def follow_up_sent(number: int, *, after_hours: int) -> list[Turn]:
+    return [
+        hours_pass(after_hours),
+        rep_approves("email_follow_up"),
+        expect_email(number=number, answers="our last email", offers=True, keeps_subject=True),
+    ]
+
+
+def expect_event_state_unset() -> Turn:
+    def run(w: World) -> None:
+        assert w.request().event_next_action_subtype is None, w.request().event_next_action
+
+    return Turn("expect no event state stored before anything was sent", run)
+
+
 def first_email_sent() -> list[Turn]:
     return [
         rep_schedules(DEMO),
@@ -58,6 +77,75 @@ def first_email_sent() -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "a new time asked while the confirmation waits: the card is replaced, the event moves",
+        *first_email_sent(),
+        prospect_replies("Monday works."),
+        rep_approves("calendar_book"),
+        expect_booked(Offered(1), attendees=[PROSPECT]),
+        rep_keeps_the_card("email_confirmation"),
+        prospect_replies("Sorry, something came up. Could we do Wednesday Dec 9 at 2pm instead?"),
+        expect_kept_card_now_shows("email_confirmation", "Replaced by a newer reply"),
+        rep_approves_the_kept_card("email_confirmation", refused=REPLACED),
+        expect_actions(
+            "email_initial executed",
+            "calendar_book executed",
+            "email_confirmation superseded",
+            "calendar_update pending",
+        ),
+        rep_approves("calendar_update"),
+        expect_booked(local("2026-12-09 14:00", NY), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        # The only email after the first confirms the new time; the old one never went.
+        expect_email(number=2, answers="their reply", confirms=local("2026-12-09 14:00", NY)),
+        expect_status("confirmed"),
+        expect_audit(
+            "meeting_booked",
+            "action_superseded",
+            "reply_received",
+            "meeting_moved",
+            "confirmation_sent",
+        ),
+    ),
+    conversation(
+        "the event state is stored as it changes: reaching out, all confirmed, scheduled",
+        rep_schedules(DEMO),
+        expect_event_state_unset(),
+        rep_approves("email_initial"),
+        expect_event_state("reaching_out", "coordination_in_progress"),
+        prospect_replies("Tuesday works for me."),
+        expect_event_state("all_confirmed", "coordination_in_progress"),
+        rep_approves("calendar_book"),
+        expect_booked(Offered(2), attendees=[PROSPECT]),
+        expect_event_state("scheduled", "complete"),
+        rep_approves("email_confirmation"),
+        expect_event_state("scheduled", "complete"),
+        expect_audit(
+            "email_sent",
+            "event_state_changed",
+            "reply_received",
+            "event_state_changed",
+            "meeting_booked",
+        ),
+    ),
+    conversation(
+        "silence after every follow-up: a stored recommend-cancel, then the rep cancels",
+        *first_email_sent(),
+        *follow_up_sent(2, after_hours=24),
+        *follow_up_sent(3, after_hours=48),
+        *follow_up_sent(4, after_hours=72),
+        *follow_up_sent(5, after_hours=72),
+        expect_event_state("reaching_out", "coordination_in_progress"),
+        hours_pass(72),
+        expect_status("paused"),
+        expect_event_state("recommend_cancel", "waiting_for_decision"),
+        expect_dm("stopped following up", "5 emails have gone unanswered", "recommends closing"),
+        expect_audit("follow_ups_stopped", "event_state_changed"),
+        expect_inbox(5),
+        rep_cancels(),
+        expect_event_state("cancelled", "complete"),
+        expect_audit("follow_ups_stopped", "event_state_changed", "request_cancelled"),
+    ),
     conversation(
         "the rep edits the times before approving: the prospect's pick books an edited time",
         rep_schedules(DEMO),

@@ -30,6 +30,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
 from orchestrator.engine.action_data import FollowUpData
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
+from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.scheduling import (
@@ -106,7 +107,8 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         negative_reply=reply is not None and reply.details.get("sentiment") == "negative",
     )
     if reason is not None:
-        _stop(ctx, request, reason)
+        negative = reply is not None and reply.details.get("sentiment") == "negative"
+        _stop(ctx, request, reason, silence=not negative)
         return StepResult(output={"stopped": reason}, stop=True)
     last = last_outbound(ctx.session, request)
     replied = reply is not None and (
@@ -123,23 +125,28 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     return StepResult(output=CheckFollowUp(attempt=request.attempt_count))
 
 
-def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
+def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence: bool) -> None:
     request.paused_from = request.status
     request.status = RequestStatus.paused
     _clear_next(request)
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "follow_ups_stopped", reason)
-    post_notice(
-        ctx.ports.notices,
-        session=ctx.session,
-        rep_id=request.rep_id,
-        text=(
-            f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
-            f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
-            "The request is paused and nothing more will be sent automatically."
-        ),
+    text = (
+        f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
+        f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
+        "The request is paused and nothing more will be sent automatically."
     )
+    if silence:
+        # Seed 003: an unresponsive prospect leaves no path forward; closing is the rep's call
+        # (the Home tab and the morning brief show it as a decision waiting for them).
+        store_event_state(ctx.session, request, "recommend_cancel", reasoning=reason, now=ctx.now)
+        ref = escape_mrkdwn(request.ref)
+        text += (
+            f" Convene recommends closing it: `/schedule cancel {ref}`, "
+            f"or `/schedule resume {ref}` to keep it open."
+        )
+    post_notice(ctx.ports.notices, session=ctx.session, rep_id=request.rep_id, text=text)
 
 
 # --- draft_follow_up ---------------------------------------------------------------------------

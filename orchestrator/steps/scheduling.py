@@ -26,6 +26,7 @@ from orchestrator.cadence import cadence_for, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.event_state import store_event_state
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
@@ -94,9 +95,14 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     request.calendar_event_id = booking.result["event_id"]
     request.status = RequestStatus.confirmed
     request.next_action_at = request.next_action_type = None
-    request.updated_at = ctx.now
-    ctx.session.add(request)
     moved = booking.action_type == ActionType.calendar_update or bool(booking.result.get("moved"))
+    store_event_state(
+        ctx.session,
+        request,
+        "scheduled",
+        reasoning=f"on the calendar for {request.meeting_start.isoformat()}",
+        now=ctx.now,
+    )
     audit(
         ctx,
         request,
@@ -287,6 +293,10 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_type = "follow_up"
         cadence = cadence_for(ctx.session, request=request)
         request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        if request.event_next_action_subtype is None:
+            store_event_state(
+                ctx.session, request, "reaching_out", reasoning="first email sent", now=ctx.now
+            )
         audit(
             ctx,
             request,

@@ -354,3 +354,14 @@ def expect_offered(*times: datetime) -> Turn:
         assert offer == list(times), f"the request has on offer {offer}"
 
     return Turn(f"expect the request to have on offer {', '.join(map(str, times))}", run)
+
+
+def expect_event_state(subtype: str, next_action: str) -> Turn:
+    """The request's stored seed-003 state (what status, the Home tab and reports read)."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        stored = (request.event_next_action_subtype, request.event_next_action)
+        assert stored == (subtype, next_action), f"the request stores {stored}"
+
+    return Turn(f"expect the stored event state {next_action} / {subtype}", run)
