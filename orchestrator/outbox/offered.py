@@ -26,18 +26,20 @@ def times_written(body: str, *, now: datetime, tz: str) -> tuple[datetime, ...]:
 
     An email written for two zones shows each time twice ("9:00 AM GMT (10:00 AM CET)"): a
     time in brackets right after another is that same moment in the other zone, not a second
-    one."""
-    found = extract_times(body, now=now, tz=tz)
+    one. Each line is read on its own: a list item's dash is not a range to the next line."""
     times: list[datetime] = []  # in the order written: "the second one" is the second here
-    last_end = -1
-    for parsed in found:
-        between = body[last_end : parsed.span[0]] if last_end >= 0 else ""
-        repeat = between.strip() == "(" and bool(times)
-        last_end = parsed.span[1]
-        if repeat or parsed.excluded or parsed.grain not in EXACT:
-            continue
-        if parsed.start not in times:
-            times.append(parsed.start)
+    for line in body.splitlines():
+        if line.lstrip().startswith(">"):
+            continue  # quoted history is theirs, not an offer of ours
+        last_end = -1
+        for parsed in extract_times(line, now=now, tz=tz):
+            between = line[last_end : parsed.span[0]] if last_end >= 0 else ""
+            repeat = between.strip() == "("
+            last_end = parsed.span[1]
+            if repeat or parsed.excluded or parsed.grain not in EXACT:
+                continue
+            if parsed.start not in times:
+                times.append(parsed.start)
     return tuple(times)
 
 
