@@ -23,7 +23,7 @@ from tests.support.conversation.expectations import (
     expect_offered,
     expect_status,
 )
-from tests.support.conversation.outside import hours_pass
+from tests.support.conversation.outside import hours_pass, prospect_is_in
 from tests.support.conversation.prospect_mail import prospect_replies
 from tests.support.conversation.rep_slack import (
     rep_approves,
@@ -48,6 +48,13 @@ EDITED_OFFER = (
     "Hi John,\n\nThanks for your time today. Would one of these suit you for the demo?\n"
     "- Wed, Dec 9 at 11:00 AM EST\n"
     "- Thu, Dec 10 at 3:00 PM EST\n\n"
+    "Rita"
+)
+
+EDITED_FOR_LONDON = (
+    "Hi John,\n\nWould one of these suit you?\n"
+    "- Wed, Dec 9 at 4:00 PM GMT (11:00 AM EST)\n"
+    "- Thu, Dec 10 at 3:00 PM GMT (10:00 AM EST)\n\n"
     "Rita"
 )
 
@@ -77,6 +84,25 @@ def first_email_sent() -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "a London prospect: times the rep writes in both zones are each offered once",
+        prospect_is_in("Europe/London"),
+        rep_schedules(DEMO),
+        rep_edits("email_initial", subject="Demo for the Acme team", body=EDITED_FOR_LONDON),
+        expect_card_shows(
+            "email_initial",
+            "As edited, the email offers (your time): Wed Dec 9, 11:00 AM EST; "
+            "Thu Dec 10, 10:00 AM EST",
+        ),
+        rep_approves("email_initial"),
+        expect_email(number=1, body=EDITED_FOR_LONDON, offers=True),
+        expect_offered(
+            local("2026-12-09 16:00", "Europe/London"), local("2026-12-10 15:00", "Europe/London")
+        ),
+        prospect_replies("The second one works for me."),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-10 15:00", "Europe/London"), attendees=[PROSPECT]),
+    ),
     conversation(
         "a new time asked while the confirmation waits: the card is replaced, the event moves",
         *first_email_sent(),
