@@ -83,8 +83,8 @@ def test_schedule_approve_sends_exactly_one_email(stack: Stack) -> None:
         "draft_created",
         "action_approve",
         "action_executed",
-        "email_sent",
         "event_state_changed",  # reaching out
+        "email_sent",
     ]
     final_card = stack.slack.message(card.channel, card.ts)
     assert "Sent" in str(final_card.blocks)

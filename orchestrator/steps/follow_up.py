@@ -131,7 +131,6 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence:
     _clear_next(request)
     request.updated_at = ctx.now
     ctx.session.add(request)
-    audit(ctx, request, "follow_ups_stopped", reason)
     text = (
         f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
         f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
@@ -146,6 +145,7 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence:
             f" Convene recommends closing it: `/schedule cancel {ref}`, "
             f"or `/schedule resume {ref}` to keep it open."
         )
+    audit(ctx, request, "follow_ups_stopped", reason)  # last: what the Home tab shows
     post_notice(ctx.ports.notices, session=ctx.session, rep_id=request.rep_id, text=text)
 
 

@@ -293,6 +293,11 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_type = "follow_up"
         cadence = cadence_for(ctx.session, request=request)
         request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        # Before the send's own row: the Home tab's "last" is the send, not the bookkeeping.
+        if request.event_next_action_subtype is None:
+            store_event_state(
+                ctx.session, request, "reaching_out", reasoning="first email sent", now=ctx.now
+            )
         audit(
             ctx,
             request,
@@ -300,10 +305,6 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
             "first scheduling email sent",
             message_id=action.result["message_id"],
         )
-        if request.event_next_action_subtype is None:
-            store_event_state(
-                ctx.session, request, "reaching_out", reasoning="first email sent", now=ctx.now
-            )
     elif (action.result or {}).get("redrafted"):
         # The rep pressed "Redraft with fresh times": the new draft's job carries the request.
         audit(ctx, request, "draft_replaced", f"first email {action.status}; redrafted")
