@@ -51,6 +51,7 @@ def _outcome(view: ActionView) -> str:
         "rejected": f":no_entry_sign: Rejected{by}",
         "cancelled": f":leftwards_arrow_with_hook: Cancelled{by}",
         "expired": ":hourglass_flowing_sand: Expired",
+        "superseded": ":twisted_rightwards_arrows: Replaced by a newer reply",
         "failed": ":x: Failed; Retry is on its card",
     }
     return outcomes.get(view.status, view.status)

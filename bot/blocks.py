@@ -75,8 +75,28 @@ def approval_card(view: ActionView) -> tuple[str, list[Block]]:
     if view.reasoning:
         confidence = f" · confidence {view.confidence:.0%}" if view.confidence is not None else ""
         blocks.append(context(f"Why: {escape(view.reasoning)}{confidence}"))
+    if view.offered_as_edited is not None:
+        blocks.append(context(_read_from_edit(view.offered_as_edited, view.rep_timezone)))
     blocks.extend(_stale_blocks(view) or [_state_block(view)])
     return fallback, blocks
+
+
+def _read_from_edit(times: tuple[datetime, ...], tz: str) -> str:
+    """What Convene read from the rep's edit: the times the prospect will be offered, so a
+    misreading shows before anything is sent."""
+    if not times:
+        return (
+            ":mag: As edited, the email offers no time; "
+            "the prospect's answer will be read without a list to pick from."
+        )
+    shown = "; ".join(_slot_time(t, tz) for t in times)
+    return f":mag: As edited, the email offers (your time): {shown}"
+
+
+def _slot_time(moment: datetime, tz: str) -> str:
+    local = moment.astimezone(ZoneInfo(tz))
+    hour = local.hour % 12 or 12
+    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
 
 
 def _stale_blocks(view: ActionView) -> list[Block]:
@@ -147,6 +167,7 @@ def _state_block(view: ActionView) -> Block:
         "rejected": f":no_entry_sign: Rejected{by}",
         "cancelled": f":leftwards_arrow_with_hook: Cancelled{by}",
         "expired": ":hourglass_flowing_sand: Expired",
+        "superseded": ":twisted_rightwards_arrows: Replaced by a newer reply; nothing was sent",
     }
     return context(outcomes.get(view.status, view.status))
 

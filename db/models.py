@@ -83,6 +83,7 @@ class ActionStatus(StrEnum):
     expired = "expired"
     cancelled = "cancelled"
     failed = "failed"
+    superseded = "superseded"  # a newer reply from the prospect replaced it before any decision
 
 
 class JobStatus(StrEnum):

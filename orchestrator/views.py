@@ -51,6 +51,8 @@ class ActionView:
     # "Redraft with fresh times" fits this draft once it is stale or expired; or it was used.
     can_redraft: bool = False
     redrafted: bool = False
+    # The times read from the rep's edit of a draft that offers times (None: not edited so).
+    offered_as_edited: tuple[datetime, ...] | None = None
 
 
 # What each kind of pending action is called wherever a draft is named (cards, the brief).

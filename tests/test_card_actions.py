@@ -41,7 +41,12 @@ def test_edit_saves_the_rep_words_and_they_are_what_is_sent(stack: Stack) -> Non
     reply = stack.submit(modal, _edit_values("Quick demo?", "Hi John, does Tuesday suit?"))
     assert reply.status == 200 and reply.body == ""
     (action,) = stack.rows(PendingAction)
-    assert action.edited_data == {"subject": "Quick demo?", "body": "Hi John, does Tuesday suit?"}
+    # A day alone is no time to book: the edited email offers none, and records so.
+    assert action.edited_data == {
+        "subject": "Quick demo?",
+        "body": "Hi John, does Tuesday suit?",
+        "slots": [],
+    }
     assert action.status == ActionStatus.pending
     wait_for(
         lambda: "Quick demo?" in str(stack.slack.message(card.channel, card.ts).blocks),

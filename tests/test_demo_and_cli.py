@@ -26,7 +26,7 @@ def test_demo_prints_the_whole_story() -> None:
         "john@acme.example's inbox now holds 1 message(s)",
         "Request ACME-1: status awaiting_response",
         "request_created → slots_found → draft_created → action_approve → action_executed "
-        "→ email_sent",
+        "→ event_state_changed → email_sent",
     ]:
         assert expected in transcript, expected
 

@@ -83,6 +83,7 @@ def test_schedule_approve_sends_exactly_one_email(stack: Stack) -> None:
         "draft_created",
         "action_approve",
         "action_executed",
+        "event_state_changed",  # reaching out
         "email_sent",
     ]
     final_card = stack.slack.message(card.channel, card.ts)

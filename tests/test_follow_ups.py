@@ -184,7 +184,8 @@ def test_silence_gets_threaded_follow_ups_then_stops_after_five_emails(stack: St
     assert told.text == (
         ":pause_button: *ACME-1* · Convene stopped following up on Demo with john@acme.example: "
         "5 emails have gone unanswered (the limit is 5). The request is paused and nothing "
-        "more will be sent automatically."
+        "more will be sent automatically. Convene recommends closing it: "
+        "`/schedule cancel ACME-1`, or `/schedule resume ACME-1` to keep it open."
     )
     (stopped,) = stack.rows(SchedulingAction, SchedulingAction.action_type == "follow_ups_stopped")
     assert stopped.reasoning == "5 emails have gone unanswered (the limit is 5)"

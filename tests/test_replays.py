@@ -74,7 +74,7 @@ def test_a_replayed_edit_does_not_bring_back_the_older_draft(stack: Stack) -> No
     # The first submission again, byte for byte, inside Slack's 5-minute window.
     assert _post(stack, first, ts) == Reply(200, "")
     (action,) = stack.rows(PendingAction)
-    assert action.edited_data == {"subject": "Demo?", "body": "Final."}
+    assert action.edited_data == {"subject": "Demo?", "body": "Final.", "slots": []}
     assert action.draft_version == 2
 
     stack.click("approve_action", card)
@@ -117,7 +117,7 @@ def test_an_edit_modal_opened_on_an_older_draft_is_refused_with_a_message(stack:
     assert reply.status == 200
     assert json.loads(reply.body) == {"response_action": "errors", "errors": {"body": STALE_EDIT}}
     (action,) = stack.rows(PendingAction)
-    assert action.edited_data == {"subject": "Demo?", "body": "Newer words."}
+    assert action.edited_data == {"subject": "Demo?", "body": "Newer words.", "slots": []}
     assert action.status == ActionStatus.pending
 
     # A modal opened now shows the latest draft and saves over it.
@@ -125,7 +125,7 @@ def test_an_edit_modal_opened_on_an_older_draft_is_refused_with_a_message(stack:
     assert latest["blocks"][1]["element"]["initial_value"] == "Newer words."
     assert stack.submit(latest, _values("Demo?", "Latest.")) == Reply(200, "")
     (action,) = stack.rows(PendingAction)
-    assert action.edited_data == {"subject": "Demo?", "body": "Latest."}
+    assert action.edited_data == {"subject": "Demo?", "body": "Latest.", "slots": []}
 
 
 def _values(subject: str, body: str) -> dict[str, Any]:

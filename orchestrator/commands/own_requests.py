@@ -32,6 +32,7 @@ from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EmailReceived, EventType, MeetingRecovery, payload
 from orchestrator.engine.events import Event
+from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
@@ -245,8 +246,7 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request.outcome = "cancelled"
         request.next_action_at = None
         request.next_action_type = None
-        request.updated_at = now
-        session.add(request)
+        store_event_state(session, request, "cancelled", reasoning="cancelled by the rep", now=now)
         _audit(session, request, "request_cancelled", slack_user_id, now)
         cards = _propose_calendar_cancels(session, request, events, who=slack_user_id, now=now)
         uow.commit()

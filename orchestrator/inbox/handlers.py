@@ -21,6 +21,7 @@ from db.audit import record_action
 from db.models import (
     BOOKED_STATUSES,
     FINISHED_STATUSES,
+    PendingAction,
     Rep,
     SchedulingAction,
     SchedulingAttendee,
@@ -28,6 +29,7 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.runner import resume_if_decided
 from orchestrator.inbox.invite_answers import INVITE_DECISIONS, invite_answer_card, invite_comment
 from orchestrator.inbox.matching import known_prospect_requests
 from orchestrator.inbox.records import (
@@ -38,6 +40,8 @@ from orchestrator.inbox.records import (
 )
 from orchestrator.inbox.stranger_replies import hold_stranger_reply
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
+from orchestrator.outbox.approval_cards import refresh_card
+from orchestrator.outbox.superseded import supersede_for_reply
 from orchestrator.steps.replies import prospect_tz
 from skills.email_text import clean_body
 from skills.out_of_office import back_at, return_day
@@ -109,7 +113,21 @@ def _on_normal(m: Inbound) -> Outcome:
     )
     # Same transaction as the inbound row: both exist or neither does.
     job, created = insert_job(m.session, event, now=m.now)
-    return Outcome("dispatched", wake_job=job.id if created else None)
+    if not created:
+        return Outcome("dispatched")
+    # What was drafted for their earlier words must not go out over these.
+    replaced = supersede_for_reply(m.session, request_id=request.id, reply_job=job, now=m.now)
+    return Outcome(
+        "dispatched",
+        wake_job=job.id,
+        after_commit=[lambda deps: _after_superseded(deps, replaced)] if replaced else [],
+    )
+
+
+def _after_superseded(deps: Deps, replaced: list[PendingAction]) -> None:
+    for action in replaced:
+        refresh_card(deps, action.id)
+        resume_if_decided(deps, action.job_id)
 
 
 def _tell_about_finished(m: Inbound, request: SchedulingRequest) -> Outcome:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import update
@@ -49,7 +49,14 @@ def action_view(session: Session, action: PendingAction) -> ActionView:
         draft_version=action.draft_version,
         can_redraft=action.action_type in REDRAFTABLE,
         redrafted=bool((action.result or {}).get("redrafted")),
+        offered_as_edited=_offered_as_edited(action),
     )
+
+
+def _offered_as_edited(action: PendingAction) -> tuple[datetime, ...] | None:
+    if "slots" not in (action.edited_data or {}):
+        return None
+    return tuple(datetime.fromisoformat(s) for s in (action.edited_data or {})["slots"])
 
 
 def load_view(deps: Deps, action_id: uuid.UUID) -> ActionView | None:

@@ -62,11 +62,41 @@ def _event(data: BookingData, *, event_id: str, organizer: str) -> CalendarEvent
 
 
 def book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
-    """Create the event. Its id is the action's, so a retry finds the first one, never a twin."""
+    """Create the event, unless the request already has one ahead: then that one moves here.
+
+    A second booking can be drafted while the first still waits to execute (its reply came
+    in the undo window, or before the first job recorded its event); one meeting is one event
+    whichever order they run in. A created event's id is the action's, so a retry finds the
+    first one, never a twin; a move repeated by a retry is the same absolute update."""
     data = action_data(action, BookingData)
-    event = _event(data, event_id=f"convene-{action.id.hex}", organizer=rep.email)
-    created = deps.calendar_for(action.org_id).create_event(event)
+    own = f"convene-{action.id.hex}"
+    live = _live_event(deps, action, own)
+    if live is not None:
+        deps.calendar_for(action.org_id).update_event(
+            _event(data, event_id=live, organizer=rep.email)
+        )
+        return {"event_id": live, "join_url": _join_url(deps, action, live), "moved": True}
+    created = deps.calendar_for(action.org_id).create_event(
+        _event(data, event_id=own, organizer=rep.email)
+    )
     return {"event_id": created.event_id, "join_url": created.join_url}
+
+
+def _live_event(deps: Deps, action: PendingAction, own: str) -> str | None:
+    """The request's event still ahead that is not this action's own: the request's recorded
+    meeting first, else the latest booking executed."""
+    if action.request_id is None:
+        return None
+    with deps.uow() as uow:
+        request = uow.session.get(SchedulingRequest, action.request_id)
+        if request is None:
+            return None
+        events = future_events(uow.session, request, now=deps.clock.now())
+        recorded = request.calendar_event_id
+    events.pop(own, None)
+    if recorded in events:
+        return recorded
+    return next(reversed(events), None)
 
 
 def move(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
@@ -142,13 +172,18 @@ def invitation(
     # SEQUENCE is how mail clients tell an update from a stale copy: 0 for the booking, and one
     # more for every move executed before this action. This action is still `executing`, so a
     # retry counts the same moves and sends the same SEQUENCE.
-    moves = sum(1 for row in history if row.action_type == ActionType.calendar_update)
+    # A booking that moved the request's event (see `book`) counts as a move.
+    moves = sum(
+        1
+        for row in history
+        if row.action_type == ActionType.calendar_update or (row.result or {}).get("moved")
+    )
     method: Method = "REQUEST"
     join = result.get("join_url")
-    if action.action_type == ActionType.calendar_book:
+    if action.action_type == ActionType.calendar_book and not result.get("moved"):
         data, sequence, heading = action_data(action, BookingData), 0, "Invitation"
-    elif action.action_type == ActionType.calendar_update:
-        data, sequence, heading = action_data(action, MoveData), moves + 1, "Updated invitation"
+    elif action.action_type in (ActionType.calendar_book, ActionType.calendar_update):
+        data, sequence, heading = action_data(action, BookingData), moves + 1, "Updated invitation"
     else:
         if not history:
             return None  # never booked by us, so no invitation of ours is out there to withdraw

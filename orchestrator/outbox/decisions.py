@@ -24,7 +24,9 @@ from orchestrator.engine.runner import resume_if_decided
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.claims import transition
+from orchestrator.outbox.offered import with_times_reread
 from orchestrator.outbox.revalidate import refuse_stale_approval
+from orchestrator.outbox.superseded import REFUSED as SUPERSEDED_REFUSAL
 from skills.draft_inputs import ANSWER_PLACEHOLDER
 
 FILL_IN_FIRST = (
@@ -118,6 +120,9 @@ def _decide(
             return Decision(False, action.status, "This draft has expired.", action)
         if decision == "approve" and ANSWER_PLACEHOLDER in action_data(action, ActionData).body:
             return Decision(False, action.status, FILL_IN_FIRST, action)
+        if decision == "edit" and edits:
+            # The offer is what the edited email says, not what the draft said.
+            edits = with_times_reread(uow.session, action, edits, now=now)
         source, condition, values = _decision_rule(
             decision,
             action,
@@ -214,5 +219,7 @@ def _decision_rule(
 
 
 def _already_handled(action: PendingAction) -> str:
+    if action.status == ActionStatus.superseded:
+        return SUPERSEDED_REFUSAL
     who = f" by <@{action.decided_by}>" if action.decided_by else ""
     return f"Already handled: this draft is {action.status}{who}."

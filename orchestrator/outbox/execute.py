@@ -33,6 +33,7 @@ from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.calendar import EXECUTORS as CALENDAR_EXECUTORS
 from orchestrator.outbox.calendar import invitation, record_on_request
 from orchestrator.outbox.claims import claim, fence, hold, lease, superseded
+from orchestrator.outbox.offered import record_offered
 from orchestrator.outbox.revalidate import refuse_stale_send
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,7 @@ def execute(deps: Deps, action_id: uuid.UUID) -> str:
         action = uow.session.get_one(PendingAction, action_id)
         if sent is not None:
             _mark_sent(uow.session, action, sent, now=deps.clock.now())
+            record_offered(uow.session, action, now=deps.clock.now())
         if email is None:
             record_on_request(uow.session, action, result, now=deps.clock.now())
         return _finish(deps, uow.session, action, token, now=deps.clock.now(), result=result)

@@ -26,7 +26,8 @@ from db.models import (
 )
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, AssessedOption
-from orchestrator.steps.scheduling import audit, load_request
+from orchestrator.event_state import STATE_CHANGED, store_event_state
+from orchestrator.steps.scheduling import load_request
 from skills.decide import decide_attendees, decide_event
 from skills.next_move.model import (
     AttendeeDecision,
@@ -44,7 +45,6 @@ OUTREACH_KIND: dict[str, OutreachKind] = {
     ActionType.email_initial: "initial",
     ActionType.email_follow_up: "follow_up",
 }
-STATE_CHANGED = "event_state_changed"
 
 
 def _message(row: SchedulingAction, zone: ZoneInfo) -> MessageFacts:
@@ -197,18 +197,12 @@ def assess(job: SequenceJob, ctx: StepContext) -> StepResult:
         attendee.score, attendee.reason = verdict.score, verdict.reason
         attendee.next_action = verdict.next_action
         ctx.session.add(attendee)
-    if decision.subtype != request.event_next_action_subtype:
-        audit(
-            ctx,
-            request,
-            STATE_CHANGED,
-            decision.summary or decision.subtype.replace("_", " "),
-            subtype=decision.subtype,
-            previous=request.event_next_action_subtype,
-        )
-    request.event_next_action = decision.next_action
-    request.event_next_action_subtype = decision.subtype
-    request.event_score = decision.score
-    request.updated_at = ctx.now
-    ctx.session.add(request)
+    store_event_state(
+        ctx.session,
+        request,
+        decision.subtype,
+        reasoning=decision.summary or "",
+        now=ctx.now,
+        score=decision.score,
+    )
     return StepResult(output=decision_output(decision))

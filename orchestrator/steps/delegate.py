@@ -27,7 +27,12 @@ from orchestrator.steps.respond import delegate_note
 from orchestrator.steps.scheduling import audit, job_actions, load_request
 
 # The rep never let the note go out; the person they named goes back off the request.
-NOT_SENT = {ActionStatus.rejected, ActionStatus.cancelled, ActionStatus.expired}
+NOT_SENT = {
+    ActionStatus.rejected,
+    ActionStatus.cancelled,
+    ActionStatus.expired,
+    ActionStatus.superseded,
+}
 
 
 def add_confirmed(job: SequenceJob, ctx: StepContext) -> StepResult:

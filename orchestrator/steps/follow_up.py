@@ -30,6 +30,7 @@ from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay, sto
 from orchestrator.engine.action_data import FollowUpData
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
+from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.scheduling import (
@@ -121,7 +122,8 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         ),
     )
     if reason is not None:
-        _stop(ctx, request, reason)
+        negative = reply is not None and reply.details.get("sentiment") == "negative"
+        _stop(ctx, request, reason, silence=not negative)
         return StepResult(output={"stopped": reason}, stop=True)
     last = last_outbound(ctx.session, request)
     replied = (
@@ -140,23 +142,28 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     return StepResult(output=CheckFollowUp(attempt=request.attempt_count))
 
 
-def _stop(ctx: StepContext, request: SchedulingRequest, reason: str) -> None:
+def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence: bool) -> None:
     request.paused_from = request.status
     request.status = RequestStatus.paused
     _clear_next(request)
     request.updated_at = ctx.now
     ctx.session.add(request)
-    audit(ctx, request, "follow_ups_stopped", reason)
-    post_notice(
-        ctx.ports.notices,
-        session=ctx.session,
-        rep_id=request.rep_id,
-        text=(
-            f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
-            f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
-            "The request is paused and nothing more will be sent automatically."
-        ),
+    text = (
+        f":pause_button: *{escape_mrkdwn(request.ref)}* · Convene stopped following up "
+        f"on {escape_mrkdwn(request.title or request.meeting_type)}: {reason}. "
+        "The request is paused and nothing more will be sent automatically."
     )
+    if silence:
+        # Seed 003: an unresponsive prospect leaves no path forward; closing is the rep's call
+        # (the Home tab and the morning brief show it as a decision waiting for them).
+        store_event_state(ctx.session, request, "recommend_cancel", reasoning=reason, now=ctx.now)
+        ref = escape_mrkdwn(request.ref)
+        text += (
+            f" Convene recommends closing it: `/schedule cancel {ref}`, "
+            f"or `/schedule resume {ref}` to keep it open."
+        )
+    audit(ctx, request, "follow_ups_stopped", reason)  # last: what the Home tab shows
+    post_notice(ctx.ports.notices, session=ctx.session, rep_id=request.rep_id, text=text)
 
 
 # --- draft_follow_up ---------------------------------------------------------------------------
@@ -304,6 +311,9 @@ def record_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_type = "follow_up"
         request.next_action_at = ctx.now
         audit(ctx, request, "request_paused", "follow-up draft expired undecided; nothing sent")
+    elif action.status == ActionStatus.superseded:
+        # They wrote back: the reply's own sequence sets what comes next.
+        audit(ctx, request, "follow_up_not_sent", "they replied before it went; nothing sent")
     else:
         fold_rep_note(ctx, request, action)  # times it rules out stay out of later drafts
         _clear_next(request)
@@ -323,7 +333,7 @@ def _record_sent(
 ) -> None:
     assert action.result is not None
     request.attempt_count += 1
-    request.proposed_slots = [s.to_json() for s in required(job, DraftFollowUp).slots]
+    # The times it offered became the request's when it was sent (outbox.offered).
     if request.email_thread_id is None:
         request.email_thread_id = action.result["thread_id"]
     audit(

@@ -45,7 +45,7 @@ from orchestrator.engine.event_types import (
     trigger,
 )
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
-from orchestrator.engine.outputs import DraftRecovery, OfferedSlot, required
+from orchestrator.engine.outputs import DraftRecovery, OfferedSlot
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
@@ -423,7 +423,7 @@ def record_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     waiting, after = RECOVERY[reason]
     if action.status == ActionStatus.executed and action.result:
         request.attempt_count += 1
-        request.proposed_slots = [s.to_json() for s in required(job, DraftRecovery).slots]
+        # The times it offered became the request's when it was sent (outbox.offered).
         if request.status == waiting:
             request.status = after
             request.next_action_type = "follow_up"

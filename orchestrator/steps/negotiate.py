@@ -22,9 +22,10 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.cadence import follow_up_at
-from orchestrator.engine.action_data import EmailData, action_data
+from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.outbox.superseded import newer_reply_since
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
     audit,
@@ -60,6 +61,10 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees, inbound = _context(ctx.session, job)
     record_booking(ctx, request, booking)
     assert request.meeting_start is not None
+    if newer_reply_since(ctx.session, job):
+        # They wrote again meanwhile; confirming this time could talk over what they said.
+        audit(ctx, request, "confirmation_skipped", "a newer reply is being answered")
+        return StepResult(output={"booked": True, "confirmation": "left to the newer reply"})
     for attendee in attendees:
         if attendee.email.lower() == inbound.sender.lower() and attendee.required:
             attendee.invite_status = "accepted"
@@ -115,13 +120,7 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         )
         request.status = RequestStatus.negotiating
         request.attempt_count += 1
-        if offered := action_data(sent, EmailData).slots:
-            # "The second one" now means the second of these, not of the first email's times.
-            length = timedelta(minutes=request.duration_minutes)
-            request.proposed_slots = [
-                {"start": start.isoformat(), "end": (start + length).isoformat()}
-                for start in offered
-            ]
+        # The times it offered became the request's when it was sent (outbox.offered).
         request.next_action_type = "follow_up"
         request.next_action_at = follow_up_at(
             ctx.session, request, earliest=ctx.now + NEXT_FOLLOW_UP

@@ -27,6 +27,7 @@ from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.event_state import store_event_state
 from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
@@ -111,9 +112,14 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     request.calendar_event_id = booking.result["event_id"]
     request.status = RequestStatus.confirmed
     request.next_action_at = request.next_action_type = None
-    request.updated_at = ctx.now
-    ctx.session.add(request)
-    moved = booking.action_type == ActionType.calendar_update
+    moved = booking.action_type == ActionType.calendar_update or bool(booking.result.get("moved"))
+    store_event_state(
+        ctx.session,
+        request,
+        "scheduled",
+        reasoning=f"on the calendar for {request.meeting_start.isoformat()}",
+        now=ctx.now,
+    )
     audit(
         ctx,
         request,
@@ -374,6 +380,11 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.next_action_at = follow_up_at(
             ctx.session, request, earliest=ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
         )
+        # Before the send's own row: the Home tab's "last" is the send, not the bookkeeping.
+        if request.event_next_action_subtype is None:
+            store_event_state(
+                ctx.session, request, "reaching_out", reasoning="first email sent", now=ctx.now
+            )
         audit(
             ctx,
             request,

@@ -404,3 +404,38 @@ def expect_prospect_zone(zone: str, address: str = PROSPECT) -> Turn:
         w.zones[address] = zone
 
     return Turn(f"expect the request to know {address} is in {zone}", run)
+
+
+def expect_kept_card_now_shows(kind: str, *needles: str) -> Turn:
+    """The card kept by `rep_keeps_the_card`, as Slack shows it now (after any redraw)."""
+
+    def run(w: World) -> None:
+        kept = w.kept_cards[kind]
+        card = w.stack.slack.message(kept.channel, kept.ts)
+        shown = card.text + json.dumps(card.blocks)
+        for needle in needles:
+            assert needle in shown, f"{needle!r} not on the kept {kind} card: {shown}"
+        assert "approve_action" not in shown, f"the kept {kind} card can still be approved"
+
+    return Turn(f"expect the kept {kind} card to show {', '.join(needles)} and no Approve", run)
+
+
+def expect_on_offer(*times: datetime) -> Turn:
+    """The request's offer, which its next reply is read against, is exactly these times."""
+
+    def run(w: World) -> None:
+        offer = [datetime.fromisoformat(s["start"]) for s in w.request().proposed_slots]
+        assert offer == list(times), f"the request has on offer {offer}"
+
+    return Turn(f"expect the request to have on offer {', '.join(map(str, times))}", run)
+
+
+def expect_event_state(subtype: str, next_action: str) -> Turn:
+    """The request's stored seed-003 state (what status, the Home tab and reports read)."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        stored = (request.event_next_action_subtype, request.event_next_action)
+        assert stored == (subtype, next_action), f"the request stores {stored}"
+
+    return Turn(f"expect the stored event state {next_action} / {subtype}", run)

@@ -103,6 +103,7 @@ def rep_approves(kind: str) -> Turn:
         done = w.action(draft.id)
         assert done.status == ActionStatus.executed, f"{kind} is {done.status}: {done.error}"
         slots = done.effective_data().get("slots")
+        w.counted.add(done.id)
         if slots:
             w.offers.append(tuple(datetime.fromisoformat(s) for s in slots))
 
@@ -119,7 +120,15 @@ def rep_edits(kind: str, *, subject: str, body: str) -> Turn:
             "the edit modal",
             values,
         )
-        assert w.action(draft.id).edited_data == {"subject": subject, "body": body}
+        edited = dict(w.action(draft.id).edited_data or {})
+        # A draft that offers times also records the times read from the new words.
+        edited.pop("slots", None)
+        assert edited == {"subject": subject, "body": body}, edited
+        # The card is redrawn after Slack has its answer: wait for the edited words on it.
+        wait_for(
+            lambda: subject in str(w.stack.slack.message(card.channel, card.ts).blocks),
+            "the card to show the edit",
+        )
 
     return Turn(f"rep edits the {kind} draft to {subject!r} / {body[:40]!r}", run)
 
@@ -252,3 +261,59 @@ def someone_saves_settings(who: Person, *, zone: str, work_start: str, work_end:
         )
 
     return Turn(f"{who.name} saves their settings: {zone}, {work_start}–{work_end}", run)
+
+
+def rep_clicks_approve(kind: str) -> Turn:
+    """Approve & send, and stop there: the undo window is still open (`undo_window_passes`
+    lets it close)."""
+
+    def run(w: World) -> None:
+        draft, card = w.card_of(kind)
+        w.kept_cards[kind] = card
+        assert w.stack.click("approve_action", card, user=w.rep.slack_id).status == 200
+        wait_for(lambda: w.action(draft.id).status == "approved", "the approval")
+
+    return Turn(f"rep clicks Approve on the {kind} card (the undo window is open)", run)
+
+
+def undo_window_passes() -> Turn:
+    def run(w: World) -> None:
+        w.wait_out_the_undo_window()
+        for action in w.actions():
+            slots = action.effective_data().get("slots")
+            if action.status == ActionStatus.executed and slots and action.id not in w.counted:
+                w.counted.add(action.id)
+                w.offers.append(tuple(datetime.fromisoformat(s) for s in slots))
+
+    return Turn("the undo window passes and the clock runs what was approved", run)
+
+
+def rep_keeps_the_card(kind: str) -> Turn:
+    """The rep's Slack client still shows this card as it is now, buttons and all (a later
+    redraw may not have reached it when they click)."""
+
+    def run(w: World) -> None:
+        _, card = w.card_of(kind)
+        w.kept_cards[kind] = card
+
+    return Turn(f"the rep's client keeps the {kind} card as it is now", run)
+
+
+def rep_approves_the_kept_card(kind: str, *, refused: str) -> Turn:
+    """Approve on the copy kept by `rep_keeps_the_card`: refused with `refused`, privately,
+    and the draft stays as it was."""
+
+    def run(w: World) -> None:
+        card = w.kept_cards[kind]
+        before = {a.id: a.status for a in w.actions()}
+        assert w.stack.click("approve_action", card, user=w.rep.slack_id).status == 200
+        hook = w.stack.last_hook
+        told = wait_for(
+            lambda: [r for r in w.stack.slack.responses if r["hook"] == hook], "the refusal"
+        )
+        assert told[-1]["response_type"] == "ephemeral", told
+        assert refused in told[-1]["text"], told
+        w.clock_runs()
+        assert {a.id: a.status for a in w.actions()} == before, "a refused click changed a draft"
+
+    return Turn(f"rep clicks Approve on the kept {kind} card and is told {refused!r}", run)

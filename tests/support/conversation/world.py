@@ -68,6 +68,8 @@ class World:
     replies: list[MimeMessage] = field(default_factory=list)  # theirs, oldest first
     cursor_before_reply: str | None = None
     dms_read: int = 0
+    kept_cards: dict[str, Message] = field(default_factory=dict)  # kind -> card as once shown
+    counted: set[Any] = field(default_factory=set)  # executed drafts whose offers are counted
 
     # --- reading the stack ---
 

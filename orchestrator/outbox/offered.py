@@ -1,0 +1,103 @@
+"""What the prospect was offered: the times in the email they received, nothing else.
+
+A draft records the times it offers (`slots`). When the rep edits its words, the times are
+read again from the edited text with the same reader that reads the prospect's replies, and
+the card shows what was read, so the rep sees at once when the reading is not what they meant.
+When the email goes out, its times become the request's `proposed_slots` in the transaction
+that marks it sent: "the second one" in their answer then means the second time they saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from db.models import PendingAction, SchedulingAttendee, SchedulingRequest, prospect_zone
+from orchestrator.engine.action_data import EmailData, action_data
+from skills.parse_times import extract_times
+
+EXACT = ("minute", "hour")  # a day alone is not a time anyone can book
+
+
+def times_written(body: str, *, now: datetime, tz: str) -> tuple[datetime, ...]:
+    """The bookable times a body names, each once, in the order written.
+
+    An email written for two zones shows each time twice ("9:00 AM GMT (10:00 AM CET)"): a
+    time in brackets right after another is that same moment in the other zone, not a second
+    one. Each line is read on its own: a list item's dash is not a range to the next line."""
+    times: list[datetime] = []  # in the order written: "the second one" is the second here
+    for line in body.splitlines():
+        if line.lstrip().startswith(">"):
+            continue  # quoted history is theirs, not an offer of ours
+        last_end = -1
+        for parsed in extract_times(line, now=now, tz=tz):
+            between = line[last_end : parsed.span[0]] if last_end >= 0 else ""
+            repeat = between.strip() == "("
+            last_end = parsed.span[1]
+            if repeat or parsed.excluded or parsed.grain not in EXACT:
+                continue
+            if parsed.start not in times:
+                times.append(parsed.start)
+    return tuple(times)
+
+
+def _offers(action: PendingAction) -> bool:
+    """Whether the draft is one that offers times (its `slots` are recorded)."""
+    try:
+        data = action_data(action, EmailData, edited=False)
+    except Exception:  # noqa: BLE001 - not an email: it offers nothing
+        return False
+    return data.slots is not None
+
+
+def _recipient_zone(session: Session, action: PendingAction) -> str | None:
+    request = session.get(SchedulingRequest, action.request_id) if action.request_id else None
+    if request is None:
+        return None
+    to = {a.lower() for a in action_data(action, EmailData).to}
+    external = session.exec(
+        select(SchedulingAttendee)
+        .where(SchedulingAttendee.request_id == request.id)
+        .where(SchedulingAttendee.side == "external")
+    ).all()
+    return prospect_zone(request, [a for a in external if a.email.lower() in to] + list(external))
+
+
+def with_times_reread(
+    session: Session, action: PendingAction, edits: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """`edits` to a draft's words, with the times its new body offers when it is a draft that
+    offers times (a new body replaces the recorded ones; no body, no change)."""
+    if "body" not in edits or not _offers(action):
+        return edits
+    tz = _recipient_zone(session, action)
+    if tz is None:
+        return edits
+    times = times_written(str(edits["body"]), now=now, tz=tz)
+    return {**edits, "slots": [t.isoformat() for t in times]}
+
+
+def record_offered(session: Session, action: PendingAction, *, now: datetime) -> None:
+    """The sent email's times are what the request has on offer now (in the transaction that
+    marks it sent). An email drafted to offer times replaces the offer even when the rep's edit
+    took every time out; one drafted without (an answer to a question) changes it only when
+    the rep wrote times into it."""
+    if action.request_id is None or not _offers(action):
+        return
+    request = session.get(SchedulingRequest, action.request_id)
+    if request is None:
+        return
+    offered = action_data(action, EmailData).slots or ()
+    if not offered and not action_data(action, EmailData, edited=False).slots:
+        return
+    length = timedelta(minutes=request.duration_minutes)
+    known = {slot["start"]: slot for slot in request.proposed_slots}
+    request.proposed_slots = [
+        known.get(start.isoformat())
+        or {"start": start.isoformat(), "end": (start + length).isoformat()}
+        for start in offered
+    ]
+    request.updated_at = now
+    session.add(request)
