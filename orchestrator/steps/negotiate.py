@@ -112,17 +112,20 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         kind, reasoning = next(
             (REPLY_SENT[key] for key in REPLY_SENT if drafted.get(key)), REPLY_SENT["counter"]
         )
-        request.status = RequestStatus.negotiating
-        request.attempt_count += 1
-        if offered := action_data(sent, EmailData).slots:
-            # "The second one" now means the second of these, not of the first email's times.
-            length = timedelta(minutes=request.duration_minutes)
-            request.proposed_slots = [
-                {"start": start.isoformat(), "end": (start + length).isoformat()}
-                for start in offered
-            ]
-        request.next_action_type = "follow_up"
-        request.next_action_at = ctx.now + NEXT_FOLLOW_UP
+        booked = ctx.session.exec(job_actions(job, *CALENDAR_ACTIONS)).first()
+        # An answer sent beside this reply's booking leaves the meeting booked: nothing to chase.
+        if booked is None or booked.status != ActionStatus.executed:
+            request.status = RequestStatus.negotiating
+            request.attempt_count += 1
+            if offered := action_data(sent, EmailData).slots:
+                # "The second one" now means the second of these, not of the first email's.
+                length = timedelta(minutes=request.duration_minutes)
+                request.proposed_slots = [
+                    {"start": start.isoformat(), "end": (start + length).isoformat()}
+                    for start in offered
+                ]
+            request.next_action_type = "follow_up"
+            request.next_action_at = ctx.now + NEXT_FOLLOW_UP
         audit(ctx, request, kind, reasoning)
     if confirmation is not None and confirmation.status == ActionStatus.executed:
         audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")

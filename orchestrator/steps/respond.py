@@ -73,8 +73,21 @@ def on_accept(reply: Reply) -> StepResult:
         return _clarify(reply, "which_option")
     if reply.decision.subtype != "all_confirmed":
         # Seed 003: book only when every required attendee agrees; the rep hears who is left.
-        return _stop("waiting for the other attendees", matched_slot=matched.isoformat())
-    return offers.book_or_counter(reply, candidates=[matched])
+        waiting = _stop("waiting for the other attendees", matched_slot=matched.isoformat())
+        return _with_answer(reply, waiting)
+    return _with_answer(reply, offers.book_or_counter(reply, candidates=[matched]))
+
+
+def _with_answer(reply: Reply, result: StepResult) -> StepResult:
+    """An acceptance that also asks something: the booking and an answer draft side by side,
+    so the question neither holds the booking up nor is lost in it."""
+    if not reply.understood.question:
+        return result
+    output = result.output if isinstance(result.output, dict) else {}
+    # Not stopped even while others must still agree: the answer's outcome is recorded.
+    return StepResult(
+        output={**output, "answer_drafted": True}, actions=[*result.actions, _answer(reply)]
+    )
 
 
 def on_counter(reply: Reply) -> StepResult:
@@ -82,23 +95,22 @@ def on_counter(reply: Reply) -> StepResult:
 
 
 def on_question(reply: Reply) -> StepResult:
+    return StepResult(output={"answer_drafted": True}, actions=[_answer(reply)])
+
+
+def _answer(reply: Reply) -> ProposedAction:
     draft = answer_email(
         AnswerInput(
             **reply.common(first_name=reply.first_name(), question=reply.understood.question or "")
         )
     )
-    return StepResult(
-        output={"answer_drafted": True},
-        actions=[
-            _email(
-                reply,
-                to=recipients.reply_to(reply.inbound.sender, reply.attendees),
-                subject=draft.subject,
-                body=draft.body,
-                reasoning="They asked a question; fill in your answer with Edit, then approve.",
-                confidence=0.6,
-            )
-        ],
+    return _email(
+        reply,
+        to=recipients.reply_to(reply.inbound.sender, reply.attendees),
+        subject=draft.subject,
+        body=draft.body,
+        reasoning="They asked a question; fill in your answer with Edit, then approve.",
+        confidence=0.6,
     )
 
 

@@ -1,0 +1,79 @@
+"""Scripted conversations: replies read in their context, and fresh times that respect what the
+prospect said (issue 15, points 2 and 3).
+
+The same DSL and opening as tests/test_conversations.py: the first email goes out on Monday
+Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 … Fri Dec 11 at 9:00 AM EST. Each script
+asserts the booked instant, every time in every email, the cards and DMs and the audit rows.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.conversation.expectations import (
+    expect_actions,
+    expect_audit,
+    expect_booked,
+    expect_dm,
+    expect_email,
+    expect_follow_up_in,
+    expect_inbox,
+    expect_status,
+)
+from tests.support.conversation.prospect_mail import prospect_replies
+from tests.support.conversation.rep_slack import rep_approves, rep_edits, rep_schedules
+from tests.support.conversation.script import Conversation, Turn, conversation, play
+from tests.support.conversation.times import Offered
+from tests.support.conversation.world import PROSPECT
+from tests.support.stack import Stack
+
+NY = "America/New_York"
+DEMO = f"demo with {PROSPECT} next week 45m"
+TOLD_NOTHING_SENT = "Nothing has been sent to them."
+
+
+def first_email_sent() -> list[Turn]:
+    return [
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        expect_status("awaiting_response"),
+    ]
+
+
+CONVERSATIONS = [
+    # --- a reply that accepts and does something else too ------------------------------------
+    conversation(
+        "accepts and asks: booked, and the question gets its own answer",
+        *first_email_sent(),
+        prospect_replies("Tuesday works. Will the demo cover the API?"),
+        expect_dm("reads it as *accept*", "Tue Dec 8, 9:00 AM EST", "cover the API?"),
+        expect_actions("email_initial executed", "calendar_book pending", "email_response pending"),
+        rep_edits(
+            "email_response",
+            subject="Re: the API",
+            body="Hi John,\n\nYes: the demo covers the REST API end to end.\n\nRita",
+        ),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", contains=["covers the REST API"]),
+        rep_approves("calendar_book"),
+        expect_booked(Offered(2), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=3, answers="their reply", confirms=Offered(2)),
+        expect_status("confirmed"),
+        expect_follow_up_in(None),
+        expect_actions(
+            "email_initial executed",
+            "calendar_book executed",
+            "email_response executed",
+            "email_confirmation executed",
+        ),
+        expect_audit("reply_received", "meeting_booked", "answer_sent", "confirmation_sent"),
+        expect_inbox(3),
+    ),
+]
+
+
+@pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
+def test_conversation(script: Conversation, stack: Stack) -> None:
+    play(script, stack)
