@@ -80,6 +80,7 @@ def _analysis_output(
         ooo_return=analysis.ooo_return,
         reschedule_later=analysis.reschedule_later,
         proposed_times=proposed_times,
+        extras=tuple(analysis.extras),
     )
 
 
@@ -156,6 +157,8 @@ def reply_summary(
     if analysis.delegate_email or analysis.delegate_name:
         who = analysis.delegate_email or analysis.delegate_name
         lines.append(f"They point to someone else: {escape_mrkdwn(str(who))}.")
+    if "out_of_office" in analysis.extras:
+        lines.append("They also mention time away; check it against the meeting.")
     if analysis.escalate:
         lines.append(":eyes: Convene is not sure about this one; please read the reply.")
     lines.append("Nothing has been sent to them.")
