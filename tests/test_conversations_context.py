@@ -8,6 +8,8 @@ asserts the booked instant, every time in every email, the cards and DMs and the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.support.conversation.expectations import (
@@ -16,11 +18,15 @@ from tests.support.conversation.expectations import (
     expect_booked,
     expect_dm,
     expect_email,
+    expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
+    expect_no_audit,
+    expect_no_new_dm,
     expect_status,
 )
-from tests.support.conversation.prospect_mail import prospect_replies
+from tests.support.conversation.outside import clock_reaches, prospect_is_in
+from tests.support.conversation.prospect_mail import auto_reply_arrives, prospect_replies
 from tests.support.conversation.rep_slack import rep_approves, rep_edits, rep_schedules
 from tests.support.conversation.script import Conversation, Turn, conversation, play
 from tests.support.conversation.times import Offered
@@ -30,6 +36,18 @@ from tests.support.stack import Stack
 NY = "America/New_York"
 DEMO = f"demo with {PROSPECT} next week 45m"
 TOLD_NOTHING_SENT = "Nothing has been sent to them."
+
+
+def booked_and_confirmed(at: Offered | datetime, *, email_number: int = 2) -> list[Turn]:
+    """Approve the booking, then the confirmation in their thread; the request is done."""
+    return [
+        rep_approves("calendar_book"),
+        expect_booked(at, attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=email_number, answers="their reply", confirms=at),
+        expect_status("confirmed"),
+        expect_follow_up_in(None),
+    ]
 
 
 def first_email_sent() -> list[Turn]:
@@ -70,6 +88,55 @@ CONVERSATIONS = [
         ),
         expect_audit("reply_received", "meeting_booked", "answer_sent", "confirmation_sent"),
         expect_inbox(3),
+    ),
+    conversation(
+        "accepts and mentions a holiday: booked, and the rep hears about the time away",
+        *first_email_sent(),
+        prospect_replies("Tuesday works. Heads up: I'm on vacation from Dec 14 to Dec 28."),
+        # A person's reply, not an autoresponder's: it is read, and the acceptance stands.
+        expect_no_audit("auto_reply"),
+        expect_dm(
+            "reads it as *accept*",
+            "Tue Dec 8, 9:00 AM EST",
+            "They also mention time away",
+            TOLD_NOTHING_SENT,
+        ),
+        expect_actions("email_initial executed", "calendar_book pending"),
+        *booked_and_confirmed(Offered(2)),
+        expect_audit("reply_received", "meeting_booked", "confirmation_sent"),
+    ),
+    # --- out of office --------------------------------------------------------------------------
+    conversation(
+        "out of office through Friday: the follow-up waits for Monday morning, not Saturday",
+        *first_email_sent(),
+        auto_reply_arrives("I am out of the office through Friday with limited access to email."),
+        # 9:00 on Monday Dec 7 in New York (the request's zone).
+        expect_follow_up_at(datetime(2026, 12, 7, 14, 0, tzinfo=UTC)),
+        expect_status("awaiting_response"),
+        expect_audit("email_sent", "auto_reply"),
+        expect_no_audit("reply_received"),
+        expect_no_new_dm(),
+        clock_reaches(datetime(2026, 12, 5, 14, 0, tzinfo=UTC)),
+        expect_actions("email_initial executed"),  # nothing on their Saturday
+        clock_reaches(datetime(2026, 12, 7, 14, 0, tzinfo=UTC)),
+        rep_approves("email_follow_up"),
+        expect_email(number=2, answers="our last email", offers=True, keeps_subject=True),
+    ),
+    conversation(
+        "an auto-reply in Spanish: back on Friday, the follow-up waits for it",
+        prospect_is_in("Europe/Madrid"),
+        *first_email_sent(),
+        auto_reply_arrives(
+            "Estoy de vacaciones hasta el viernes. Para asuntos urgentes escriba a "
+            "ventas@acme.example."
+        ),
+        # 9:00 on Friday Dec 4 in Madrid.
+        expect_follow_up_at(datetime(2026, 12, 4, 8, 0, tzinfo=UTC)),
+        expect_audit("email_sent", "auto_reply"),
+        expect_no_new_dm(),
+        clock_reaches(datetime(2026, 12, 4, 8, 0, tzinfo=UTC)),
+        rep_approves("email_follow_up"),
+        expect_email(number=2, answers="our last email", offers=True, keeps_subject=True),
     ),
 ]
 
