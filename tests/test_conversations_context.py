@@ -16,6 +16,7 @@ from tests.support.conversation.expectations import (
     expect_actions,
     expect_audit,
     expect_booked,
+    expect_decision_card,
     expect_dm,
     expect_email,
     expect_follow_up_at,
@@ -23,13 +24,14 @@ from tests.support.conversation.expectations import (
     expect_inbox,
     expect_no_audit,
     expect_no_new_dm,
+    expect_nothing_booked,
     expect_status,
 )
 from tests.support.conversation.outside import clock_reaches, prospect_is_in
 from tests.support.conversation.prospect_mail import auto_reply_arrives, prospect_replies
 from tests.support.conversation.rep_slack import rep_approves, rep_edits, rep_schedules
 from tests.support.conversation.script import Conversation, Turn, conversation, play
-from tests.support.conversation.times import Offered
+from tests.support.conversation.times import Offered, local
 from tests.support.conversation.world import PROSPECT
 from tests.support.stack import Stack
 
@@ -104,6 +106,27 @@ CONVERSATIONS = [
         expect_actions("email_initial executed", "calendar_book pending"),
         *booked_and_confirmed(Offered(2)),
         expect_audit("reply_received", "meeting_booked", "confirmation_sent"),
+    ),
+    # --- whose clock ------------------------------------------------------------------------------
+    conversation(
+        "'3pm my time' from a prospect known to be in London is booked at 3pm London time",
+        prospect_is_in("Europe/London"),
+        *first_email_sent(),
+        prospect_replies("None of those work. Could we do Wednesday Dec 9 at 3pm my time?"),
+        expect_dm("reads it as *counter propose*", TOLD_NOTHING_SENT),
+        *booked_and_confirmed(local("2026-12-09 15:00", "Europe/London")),
+        expect_audit("reply_received", "meeting_booked", "confirmation_sent"),
+    ),
+    conversation(
+        "'3pm my time' from a prospect whose zone we don't know goes to the rep, unbooked",
+        *first_email_sent(),
+        prospect_replies("None of those work. Could we do Wednesday Dec 9 at 3pm my time?"),
+        expect_decision_card("3pm my time", "not sure about this one", TOLD_NOTHING_SENT),
+        expect_actions("email_initial executed"),
+        expect_nothing_booked(),
+        expect_audit("reply_received", "event_state_changed"),
+        expect_no_audit("meeting_booked"),
+        expect_inbox(1),
     ),
     # --- out of office --------------------------------------------------------------------------
     conversation(

@@ -6,6 +6,7 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
-from skills.parse_times import extract_times, match_to_proposed
+from skills.parse_times import extract_times, in_writers_zone, match_to_proposed
 
 COUNTERS = {"counter_propose", "reschedule"}
 EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book
@@ -52,6 +53,25 @@ def prospect_tz(session: Session, request: SchedulingRequest, sender: str) -> st
         )
     ).all()
     return prospect_zone(request, (a for a in external if a.email.lower() == sender.lower()))
+
+
+def zone_known(session: Session, request: SchedulingRequest, sender: str) -> bool:
+    """Whether we know the sender's own zone, rather than falling back to the request's."""
+    external = session.exec(
+        select(SchedulingAttendee).where(
+            SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
+        )
+    ).all()
+    return any(a.timezone for a in external if a.email.lower() == sender.lower())
+
+
+def _unsure_of_their_zone(analysis: IntentAnalysis) -> IntentAnalysis:
+    """ "3pm my time" from someone whose zone we only guess: the rep reads it, not the guess."""
+    return replace(
+        analysis,
+        escalate=True,
+        reasoning=f"{analysis.reasoning}; the time is in their own zone, which we don't know",
+    )
 
 
 def _proposed(request: SchedulingRequest) -> list[datetime]:
@@ -92,6 +112,8 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     # Behind the org's budget; the wrapper records what the call cost in llm_usage.
     llm = ctx.ports.llm_for(job.org_id, job.rep_id)
     analysis = detect_intent(body, proposed=proposed, now=ctx.now, tz=tz, llm=llm)
+    if in_writers_zone(body) and not zone_known(ctx.session, request, row.sender):
+        analysis = _unsure_of_their_zone(analysis)
     pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
     # The times a counter-proposal names, read once here for deciding and for booking.
     offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
