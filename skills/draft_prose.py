@@ -62,6 +62,8 @@ _TONES = {
     "no_show_first": "Things come up; no guilt at all.",
     "no_show_second": "Schedules are hectic; still keen to connect when it suits them.",
     "no_show_last": "Totally fine if it isn't the right moment; happy to reconnect later.",
+    "counter_proposal_window": "They said when suits them; these times keep to it.",
+    "counter_proposal_fresh": "They named no time; offer others without apologising for one.",
     "clarification_which_option": "Their reply fits more than one option; ask which.",
     "clarification_unclear": "You couldn't tell which time they meant; ask kindly.",
 }

@@ -22,9 +22,12 @@ from tests.support.conversation.expectations import (
     expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
+    expect_latest_email_lacks,
     expect_no_audit,
     expect_no_new_dm,
     expect_nothing_booked,
+    expect_offers_between,
+    expect_offers_within,
     expect_status,
 )
 from tests.support.conversation.outside import clock_reaches, prospect_is_in
@@ -38,6 +41,8 @@ from tests.support.stack import Stack
 NY = "America/New_York"
 DEMO = f"demo with {PROSPECT} next week 45m"
 TOLD_NOTHING_SENT = "Nothing has been sent to them."
+# What a counter-proposal says only when they named a time that doesn't work for us.
+NO_APOLOGY = ("Sorry", "Unfortunately", "suggesting a time", "can't make that one")
 
 
 def booked_and_confirmed(at: Offered | datetime, *, email_number: int = 2) -> list[Turn]:
@@ -127,6 +132,35 @@ CONVERSATIONS = [
         expect_audit("reply_received", "event_state_changed"),
         expect_no_audit("meeting_booked"),
         expect_inbox(1),
+    ),
+    # --- fresh times keep to what they said --------------------------------------------------
+    conversation(
+        "'free next Tuesday afternoon': fresh times only that afternoon, and no apology",
+        *first_email_sent(),
+        prospect_replies("None of those work. I'm free next Tuesday afternoon though."),
+        expect_dm("reads it as *counter propose*", TOLD_NOTHING_SENT),
+        expect_actions("email_initial executed", "email_response pending"),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", keeps_subject=True, offers=True),
+        expect_offers_between(local("2026-12-08 12:00", NY), local("2026-12-08 17:00", NY)),
+        expect_latest_email_lacks(*NO_APOLOGY),
+        expect_email(number=2, contains=["Thanks for letting me know what suits you"]),
+        expect_audit("reply_received", "counter_proposal_sent"),
+        expect_nothing_booked(),
+        prospect_replies("The second one is perfect."),
+        *booked_and_confirmed(Offered(2), email_number=3),
+    ),
+    conversation(
+        "'mornings are bad, an afternoon instead?': only afternoons are offered",
+        *first_email_sent(),
+        prospect_replies("Mornings are bad for me, could you do an afternoon instead?"),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", offers=True),
+        expect_offers_within(NY, "12:00", "17:00"),
+        expect_latest_email_lacks(*NO_APOLOGY),
+        expect_audit("reply_received", "counter_proposal_sent"),
+        prospect_replies("The first one works."),
+        *booked_and_confirmed(Offered(1), email_number=3),
     ),
     # --- out of office --------------------------------------------------------------------------
     conversation(
