@@ -32,7 +32,12 @@ from tests.support.conversation.expectations import (
 )
 from tests.support.conversation.outside import clock_reaches, prospect_is_in
 from tests.support.conversation.prospect_mail import auto_reply_arrives, prospect_replies
-from tests.support.conversation.rep_slack import rep_approves, rep_edits, rep_schedules
+from tests.support.conversation.rep_slack import (
+    rep_approves,
+    rep_decides,
+    rep_edits,
+    rep_schedules,
+)
 from tests.support.conversation.script import Conversation, Turn, conversation, play
 from tests.support.conversation.times import Offered, local
 from tests.support.conversation.world import PROSPECT
@@ -161,6 +166,34 @@ CONVERSATIONS = [
         expect_audit("reply_received", "counter_proposal_sent"),
         prospect_replies("The first one works."),
         *booked_and_confirmed(Offered(1), email_number=3),
+    ),
+    conversation(
+        "'can we push to next week?' after booking: later times only, and the meeting moves",
+        *first_email_sent(),
+        prospect_replies("Monday works."),
+        *booked_and_confirmed(Offered(1)),
+        prospect_replies("Something came up, can we push to next week?"),
+        expect_decision_card("wants to meet later"),
+        rep_decides("offer_times"),
+        rep_approves("email_response"),
+        expect_email(number=3, answers="their reply", offers=True),
+        # Later than the booked Mon Dec 7 9:00–9:45, and within next week.
+        expect_offers_between(local("2026-12-07 09:45", NY), local("2026-12-12 00:00", NY)),
+        expect_latest_email_lacks(*NO_APOLOGY),
+        prospect_replies("The first one works."),
+        expect_actions(
+            "email_initial executed",
+            "calendar_book executed",
+            "email_confirmation executed",
+            "email_response executed",
+            "calendar_update pending",
+        ),
+        rep_approves("calendar_update"),
+        expect_booked(Offered(1), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=4, answers="their reply", confirms=Offered(1)),
+        expect_status("confirmed"),
+        expect_audit("meeting_booked", "decision_made", "counter_proposal_sent", "meeting_moved"),
     ),
     # --- out of office --------------------------------------------------------------------------
     conversation(

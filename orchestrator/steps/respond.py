@@ -71,11 +71,22 @@ def on_accept(reply: Reply) -> StepResult:
     matched = reply.understood.matched_slot
     if matched is None:
         return _clarify(reply, "which_option")
-    if reply.decision.subtype != "all_confirmed":
+    if reply.decision.subtype != "all_confirmed" and not _sole_prospect_moves(reply):
         # Seed 003: book only when every required attendee agrees; the rep hears who is left.
         waiting = _stop("waiting for the other attendees", matched_slot=matched.isoformat())
         return _with_answer(reply, waiting)
     return _with_answer(reply, offers.book_or_counter(reply, candidates=[matched]))
+
+
+def _sole_prospect_moves(reply: Reply) -> bool:
+    """A booked meeting's only required prospect takes one of the fresh times we offered to
+    move it: seed 003 still weighs our side's RSVP to the old time, but nobody else has to
+    agree (the move re-checks our calendars before it is proposed)."""
+    required = [a for a in reply.attendees if a.side == "external" and a.required]
+    sender = reply.sender
+    return (
+        reply.request.calendar_event_id is not None and sender is not None and required == [sender]
+    )
 
 
 def _with_answer(reply: Reply, result: StepResult) -> StepResult:
