@@ -8,6 +8,7 @@ Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zonein
 - :func:`extract_days` finds the expressions that name one day or week ("Friday", "Dec 3").
 - :func:`match_to_proposed` maps "the first one" / "Tuesday works" to a proposed slot.
 - :func:`compare_to_proposed` says, for each expression, which proposed slots it describes.
+- :func:`slots_named` gathers the proposed slots a reply's times describe, less those ruled out.
 - :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
 - :func:`in_writers_zone` says whether a time is pinned to the writer's own zone ("my time").
 
@@ -56,6 +57,7 @@ __all__ = [
     "parse_time",
     "score_parse",
     "score_search",
+    "slots_named",
 ]
 
 
@@ -196,6 +198,17 @@ def match_to_proposed(
     body = mask_quoted(text)
     times = _read(body, ctx, whole=False, original=text)
     return match_proposed(body, proposed, times, ctx)
+
+
+def slots_named(
+    text: str, proposed: Sequence[datetime], *, now: datetime, tz: str
+) -> tuple[int, ...]:
+    """Indices of the proposed slots the writer's times describe ("Thursday works" when two
+    Thursdays were offered: both), less any they rule out; empty when they name none."""
+    fits = compare_to_proposed(text, proposed, now=now, tz=tz)
+    named = {i for f in fits if not f.excluded and f.slots for i in f.slots}
+    ruled_out = {i for f in fits if f.excluded and f.slots for i in f.slots}
+    return tuple(sorted(named - ruled_out))
 
 
 def in_writers_zone(text: str) -> bool:

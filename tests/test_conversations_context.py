@@ -8,7 +8,8 @@ asserts the booked instant, every time in every email, the cards and DMs and the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,17 +31,18 @@ from tests.support.conversation.expectations import (
     expect_offers_within,
     expect_status,
 )
-from tests.support.conversation.outside import clock_reaches, prospect_is_in
+from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
 from tests.support.conversation.prospect_mail import auto_reply_arrives, prospect_replies
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_decides,
     rep_edits,
+    rep_fills_in_the_form,
     rep_schedules,
 )
 from tests.support.conversation.script import Conversation, Turn, conversation, play
 from tests.support.conversation.times import Offered, local
-from tests.support.conversation.world import PROSPECT
+from tests.support.conversation.world import PROSPECT, RITA, World
 from tests.support.stack import Stack
 
 NY = "America/New_York"
@@ -48,6 +50,27 @@ DEMO = f"demo with {PROSPECT} next week 45m"
 TOLD_NOTHING_SENT = "Nothing has been sent to them."
 # What a counter-proposal says only when they named a time that doesn't work for us.
 NO_APOLOGY = ("Sorry", "Unfortunately", "suggesting a time", "can't make that one")
+
+
+def expect_offered_again_only(*, weekday: int) -> Turn:
+    """The latest email lists exactly the earlier email's times on `weekday` (0 = Monday) in
+    New York, at least two of them: every time their words fit, none they didn't."""
+
+    def run(w: World) -> None:
+        assert len(w.offers) >= 2, "fewer than two emails offered times"
+        fitting = tuple(t for t in w.offers[-2] if t.astimezone(ZoneInfo(NY)).weekday() == weekday)
+        assert len(fitting) >= 2, f"the first email offered {w.offers[-2]}"
+        assert w.offers[-1] == fitting, f"asked about {w.offers[-1]}, expected {fitting}"
+
+    return Turn(f"expect the email to ask about every earlier time on weekday {weekday}", run)
+
+
+def expect_no_dm_says(phrase: str) -> Turn:
+    def run(w: World) -> None:
+        said = [d for d in w.dms() if phrase in d]
+        assert not said, f"a DM says {phrase!r}: {said}"
+
+    return Turn(f"expect no DM saying {phrase!r}", run)
 
 
 def booked_and_confirmed(at: Offered | datetime, *, email_number: int = 2) -> list[Turn]:
@@ -116,6 +139,30 @@ CONVERSATIONS = [
         expect_actions("email_initial executed", "calendar_book pending"),
         *booked_and_confirmed(Offered(2)),
         expect_audit("reply_received", "meeting_booked", "confirmation_sent"),
+    ),
+    # --- which of the times they meant ------------------------------------------------------------
+    conversation(
+        "'Thursday works' when two Thursdays were offered asks about every Thursday, only",
+        # Tuesday and Wednesday are full, so the week's times fall on two Thursdays.
+        calendar_busy(RITA.email, local("2026-12-08 00:00", NY), local("2026-12-10 00:00", NY)),
+        rep_fills_in_the_form(
+            guests=[f"John Doe <{PROSPECT}>"],
+            first_day=date(2026, 12, 3),
+            last_day=date(2026, 12, 10),
+        ),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Thursday works for me."),
+        expect_dm("reads it as *accept*", TOLD_NOTHING_SENT),
+        expect_no_dm_says("still waiting on"),  # they answered; we ask them which time
+        expect_actions("email_initial executed", "email_response pending"),
+        expect_nothing_booked(),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", offers=True, contains=["which of these"]),
+        expect_offered_again_only(weekday=3),
+        expect_audit("reply_received", "clarification_sent"),
+        prospect_replies("The second one works for me."),
+        *booked_and_confirmed(Offered(2), email_number=3),
     ),
     # --- whose clock ------------------------------------------------------------------------------
     conversation(

@@ -233,7 +233,8 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         fallback, blocks = ctx.ports.cards.decision(view)
         posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     else:
-        if analysis.intent == "accept" and decision.subtype == "collecting_responses":
+        accepted = analysis.intent == "accept" and analysis.matched_slot is not None
+        if accepted and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
         posted = ctx.ports.chat.post_message(channel=channel, text=text)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.

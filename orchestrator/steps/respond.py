@@ -47,7 +47,9 @@ from skills.draft_email import (
     delegate_email,
 )
 from skills.email_fields import threaded_under
+from skills.email_text import clean_body
 from skills.out_of_office import back_at
+from skills.parse_times import slots_named
 
 MOVES = {"reschedule", "counter_propose"}
 CLARIFY_WHY = {
@@ -182,13 +184,23 @@ def _back(reply: Reply) -> datetime | None:
 
 
 def _clarify(reply: Reply, reason: str) -> StepResult:
+    offered = _times([s["start"] for s in reply.request.proposed_slots])
+    slots = offered
+    if reason == "which_option":
+        # Ask about every time their words fit ("Thursday": both Thursdays), and only those.
+        body = clean_body(reply.inbound.body_text)
+        named = slots_named(body, offered, now=reply.ctx.now, tz=reply.tz)
+        slots = [offered[i] for i in named] or offered
     draft = clarification_email(
         ClarificationInput(
             **reply.common(first_name=reply.first_name()),
-            slots=_times([s["start"] for s in reply.request.proposed_slots]),
+            slots=slots,
             reason=reason,  # type: ignore[arg-type]
         )
     )
+    if reason == "which_option" and len(draft.slots) < len(slots):
+        # A shortened list would ask about some of the times they may have meant.
+        return _stop("too many matching times to ask about", matching=len(slots))
     return StepResult(
         output={"clarification": reason},
         actions=[
