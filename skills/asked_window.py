@@ -37,6 +37,20 @@ _LATER = re.compile(
 )
 
 
+# "Anything after the 15th?", "Do you have time Tuesday afternoon?": a question for times.
+_ASKS_FOR_TIMES = re.compile(
+    r"\b(?:any(?:thing|time|\s+time|\s+slots?|\s+openings?)|availab\w*|free|open(?:ings?)?"
+    r"|slots?|(?:do|would|could|can) you (?:have|do|manage|make)|what about|how about)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_times(question: str) -> bool:
+    """Whether a question asks us for times ("anything after the 15th?"), rather than about
+    the meeting ("will the demo cover the API next week?")."""
+    return _ASKS_FOR_TIMES.search(question) is not None
+
+
 @dataclass(frozen=True)
 class AskedWindow:
     """Where fresh times may fall. Empty (falsy) when the reply asks for nothing in

@@ -38,6 +38,7 @@ from orchestrator.outbox import recipients
 from orchestrator.steps import offers
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
+from skills.asked_window import asks_for_times
 from skills.draft_email import (
     AnswerInput,
     ClarificationInput,
@@ -108,6 +109,13 @@ def on_counter(reply: Reply) -> StepResult:
 
 
 def on_question(reply: Reply) -> StepResult:
+    question = reply.understood.question or ""
+    if asks_for_times(question) and (window := offers.asked(reply)):
+        # "Anything after the 15th?" is answered with times in that window, not a blank.
+        why = f"they asked for times ({', '.join(window.said)})"
+        return StepResult(
+            output={"counter": True, "why": why}, actions=[offers.counter(reply, why=why)]
+        )
     return StepResult(output={"answer_drafted": True}, actions=[_answer(reply)])
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from skills.asked_window import AskedWindow, asked_window
+from skills.asked_window import AskedWindow, asked_window, asks_for_times
 from skills.find_slots import AttendeeAvailability, SlotQuery, find_slots
 
 NY = ZoneInfo("America/New_York")
@@ -94,3 +94,17 @@ def test_the_finder_avoids_two_parts_of_the_day_at_once() -> None:
     starts = [s.start.astimezone(NY) for s in find_slots(query)]
     assert starts
     assert all(s.hour >= 12 and (s + timedelta(minutes=45)).hour < 17 for s in starts), starts
+
+
+@pytest.mark.parametrize(
+    ("question", "for_times"),
+    [
+        ("Anything after the 15th?", True),
+        ("Do you have time Tuesday afternoon?", True),
+        ("Are you available next week?", True),
+        ("Will the demo cover the API next week?", False),
+        ("Who else joins on Tuesday?", False),
+    ],
+)
+def test_a_question_for_times(question: str, for_times: bool) -> None:
+    assert asks_for_times(question) is for_times
