@@ -125,6 +125,27 @@ CONVERSATIONS = [
         expect_inbox(3),
     ),
     conversation(
+        "accepts and copies a colleague to join: booked, and the rep is told about them",
+        *first_email_sent(),
+        prospect_replies(
+            "Tuesday works. I've cc'd my colleague Jane Roe (jane@acme.example) who should "
+            "join too."
+        ),
+        expect_dm(
+            "reads it as *accept*",
+            "Tue Dec 8, 9:00 AM EST",
+            "They point to someone else: jane@acme.example",
+            "Nobody was added",
+            TOLD_NOTHING_SENT,
+        ),
+        expect_actions("email_initial executed", "calendar_book pending"),
+        # Nobody named in a reply is invited or written to from its text alone.
+        *booked_and_confirmed(Offered(2)),
+        expect_inbox(0, "jane@acme.example"),
+        expect_no_audit("attendee_added"),
+        expect_audit("reply_received", "meeting_booked", "confirmation_sent"),
+    ),
+    conversation(
         "accepts and mentions a holiday: booked, and the rep hears about the time away",
         *first_email_sent(),
         prospect_replies("Tuesday works. Heads up: I'm on vacation from Dec 14 to Dec 28."),

@@ -32,6 +32,7 @@ from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
+from skills.intent_signals import joins_too
 from skills.parse_times import extract_times, in_writers_zone, match_to_proposed
 
 COUNTERS = {"counter_propose", "reschedule"}
@@ -115,6 +116,13 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     if in_writers_zone(body) and not zone_known(ctx.session, request, row.sender):
         analysis = _unsure_of_their_zone(analysis)
     pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
+    if analysis.intent == "delegate" and pick is not None and joins_too(body):
+        # They take one of our times and bring a colleague along: an acceptance, with the
+        # colleague told to the rep (nobody is added from a reply's text).
+        extras = (*(e for e in analysis.extras if e != "accept"), "delegate")
+        who = analysis.delegate_name or analysis.delegate_email or "someone"
+        why = f"takes an offered time and brings {who} along"
+        analysis = replace(analysis, intent="accept", extras=extras, reasoning=why)
     # The times a counter-proposal names, read once here for deciding and for booking.
     offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
     understood = _analysis_output(
@@ -179,6 +187,8 @@ def reply_summary(
     if analysis.delegate_email or analysis.delegate_name:
         who = analysis.delegate_email or analysis.delegate_name
         lines.append(f"They point to someone else: {escape_mrkdwn(str(who))}.")
+        if analysis.intent != "delegate":
+            lines.append("Nobody was added; invite them yourself if they should come.")
     if "out_of_office" in analysis.extras:
         lines.append("They also mention time away; check it against the meeting.")
     if analysis.escalate:
