@@ -185,6 +185,17 @@ CONVERSATIONS = [
         prospect_replies("The second one works for me."),
         *booked_and_confirmed(Offered(2), email_number=3),
     ),
+    conversation(
+        "'next week works' fits every offered time: they are asked which, as before",
+        *first_email_sent(),
+        prospect_replies("Next week works for me."),
+        expect_dm("reads it as *accept*", TOLD_NOTHING_SENT),
+        expect_actions("email_initial executed", "email_response pending"),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", offers=True, contains=["which of these"]),
+        expect_audit("reply_received", "clarification_sent"),
+        expect_nothing_booked(),
+    ),
     # --- whose clock ------------------------------------------------------------------------------
     conversation(
         "'3pm my time' from a prospect known to be in London is booked at 3pm London time",

@@ -193,12 +193,12 @@ def _back(reply: Reply) -> datetime | None:
 
 def _clarify(reply: Reply, reason: str) -> StepResult:
     offered = _times([s["start"] for s in reply.request.proposed_slots])
-    slots = offered
+    named: tuple[int, ...] = ()
     if reason == "which_option":
         # Ask about every time their words fit ("Thursday": both Thursdays), and only those.
         body = clean_body(reply.inbound.body_text)
         named = slots_named(body, offered, now=reply.ctx.now, tz=reply.tz)
-        slots = [offered[i] for i in named] or offered
+    slots = [offered[i] for i in named] or offered
     draft = clarification_email(
         ClarificationInput(
             **reply.common(first_name=reply.first_name()),
@@ -206,7 +206,7 @@ def _clarify(reply: Reply, reason: str) -> StepResult:
             reason=reason,  # type: ignore[arg-type]
         )
     )
-    if reason == "which_option" and len(draft.slots) < len(slots):
+    if named and len(draft.slots) < len(slots):
         # A shortened list would ask about some of the times they may have meant.
         return _stop("too many matching times to ask about", matching=len(slots))
     return StepResult(
