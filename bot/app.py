@@ -19,6 +19,7 @@ from bot.listeners import (
     stranger_replies,
 )
 from orchestrator.deps import Deps
+from orchestrator.settings import reveal
 
 
 def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
@@ -27,7 +28,7 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     if not socket_mode and not settings.slack_signing_secret:
         raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
     app = App(
-        signing_secret=settings.slack_signing_secret or "",
+        signing_secret=reveal(settings.slack_signing_secret) or "",
         # Socket Mode frames arrive over the WebSocket our app token opened; nothing to sign.
         request_verification_enabled=not socket_mode,
         client=deps.slack_client,

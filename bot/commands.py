@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from orchestrator.views import ScheduleCommand
+from skills.timeparse.lexicon import CITIES
 
 EXAMPLE = '/schedule demo with john@acme.com next week 45m "they asked about SSO"'
 
@@ -18,6 +21,7 @@ HELP_TEXT = (
     "• When (optional): `tomorrow`, `this week`, `next week`, `next 10 days`, "
     "or `2026-12-01..2026-12-05`. Default: the next 7 days.\n"
     "• How long (optional): `30m`, `45 min`, `1h`. Default: 30 minutes.\n"
+    "• Where they are (optional): `in London`, `in Europe/London`. Default: your time zone.\n"
     "• Context for the email (optional): in double quotes.\n"
     "• `/schedule` alone opens a form with every option.\n"
     "• `/schedule times demo with john@acme.com next week`: the same, but you pick the times "
@@ -76,6 +80,7 @@ def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
         raise CommandError("Add at least one email address after `with`.")
     duration = 30
     window: tuple[datetime, datetime] | None = None
+    tokens, prospect_timezone = _where(tokens)
     remaining = " ".join(tokens)
     for phrase in _phrases(remaining):
         if match := DURATION.match(phrase):
@@ -95,7 +100,47 @@ def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
         window_start=start,
         window_end=end,
         context=context,
+        prospect_timezone=prospect_timezone,
     )
+
+
+def _where(tokens: list[str]) -> tuple[list[str], str | None]:
+    """`in London` / `in Europe/London` / `in New York` among the tokens: the prospect's zone,
+    and the tokens without those words. The longest place name wins ("New York" over "York")."""
+    for i, token in enumerate(tokens):
+        if token.lower() != "in":
+            continue
+        for size in (3, 2, 1):
+            words = tokens[i + 1 : i + 1 + size]
+            if len(words) == size and (zone := zone_named(" ".join(words))):
+                return tokens[:i] + tokens[i + 1 + size :], zone
+        place = " ".join(tokens[i + 1 : i + 2]) or "…"
+        raise CommandError(
+            f"I don't know the time zone of `{place}`: name a city or a zone, "
+            "e.g. `in London` or `in Europe/London`."
+        )
+    return tokens, None
+
+
+def zone_named(place: str) -> str | None:
+    """The IANA zone of a city or zone name as a rep writes it ("London", "europe/london")."""
+    return _places().get(" ".join(place.split()).lower())
+
+
+@cache
+def _places() -> dict[str, str]:
+    """Lower-cased zone names ("europe/london"), the cities they are named for ("london"), and
+    the cities people write (CITIES: "nyc", "san francisco") -> IANA zone."""
+    places = {}
+    for name in zoneinfo.available_timezones():
+        region, _, city = name.partition("/")
+        places[name.lower()] = name
+        if city and "/" not in city and region in _REGIONS:
+            places.setdefault(city.replace("_", " ").lower(), name)
+    return places | CITIES
+
+
+_REGIONS = {"Africa", "America", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"}
 
 
 def _phrases(text: str) -> list[str]:

@@ -75,6 +75,8 @@ def confirm_card(command: ScheduleCommand, pending: PendingStart) -> tuple[str, 
         f"*When:* {_when(command, pending.tz)}",
         f"*Length:* {command.duration_minutes} min",
     ]
+    if command.prospect_timezone:
+        facts.append(f"*Their time zone:* {escape(command.prospect_timezone)}")
     if command.context:
         facts.append(f"*Context for the email:* {escape(command.context)}")
     first_step = (

@@ -20,13 +20,21 @@ TITLES = {
     "recommend_cancel": "Convene recommends closing this request",
     "unusual": "This reply needs you",
     "confirm_recipient": "They ask you to bring someone in",
+    "reopen": "They replied on a paused request",
+    "invite_declined": "They declined the meeting invite",
+    "invite_tentative": "They might not come to the meeting",
 }
 SLOT_ACTION = "decision_slot"
 MAX_OPTIONS = 10  # Slack's limit for radio buttons
 OPTION_TEXT = 75  # Slack's limit for an option's plain text
 MAX_REASONS = 8
 MAX_DOMAINS = 5  # the prospect's domains the warning names
-STYLES = {"book_slot": "primary", "offer_times": "primary", "cancel_request": "danger"}
+STYLES = {
+    "book_slot": "primary",
+    "offer_times": "primary",
+    "reopen": "primary",
+    "cancel_request": "danger",
+}
 
 
 def choice_action_id(choice: str) -> str:

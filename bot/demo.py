@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from sqlmodel import col, select
 
 from bot.app import build_app
@@ -102,8 +103,8 @@ def embedded_settings(slack: LocalSlack, database: Path, *, secret: str) -> Sett
     return Settings(
         database_url=url,
         redis_url=None,
-        slack_signing_secret=secret,
-        slack_bot_token=slack.token,
+        slack_signing_secret=SecretStr(secret),
+        slack_bot_token=SecretStr(slack.token),
         slack_api_url=slack.api_url,
     )
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.commands import EMAIL, MAX_CONTEXT
+from bot.commands import EMAIL, MAX_CONTEXT, zone_named
 from orchestrator.engine.event_types import EventType
 from orchestrator.views import Guest, ScheduleCommand
 
@@ -83,7 +83,7 @@ def new_request_view(
     durations = [_option(f"{m} min", str(m)) for m in DURATIONS]
     duration: dict[str, Any] = {}
     first_day, last_day = today + timedelta(days=1), today + timedelta(days=8)
-    guests = context = ""
+    guests = context = where = ""
     if prefill is not None:
         chosen_type = next(
             (o for o in types if o["value"] == prefill.meeting_type),
@@ -103,6 +103,7 @@ def new_request_view(
             f"{g.name} <{g.email}>" if g.name else g.email for g in prefill.external()
         )
         context = prefill.context
+        where = prefill.prospect_timezone or ""
     blocks = [
         _input(
             "meeting_type",
@@ -132,6 +133,17 @@ def new_request_view(
                 **({"initial_value": guests} if guests else {}),
             },
             hint="One per line. Add (optional) for people who need not attend.",
+        ),
+        _input(
+            "prospect_zone",
+            "Where they are",
+            {
+                "type": "plain_text_input",
+                "placeholder": {"type": "plain_text", "text": "London, or Europe/London"},
+                **({"initial_value": where} if where else {}),
+            },
+            optional=True,
+            hint="A city or time zone; times in the email are written in theirs.",
         ),
         _input(
             "window_start",
@@ -224,6 +236,11 @@ def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submis
     elif guests and not any(g.required for g in guests):
         errors["guests"] = "At least one person on their side must be required."
 
+    where = (_value(values, "prospect_zone").get("value") or "").strip()
+    prospect_timezone = zone_named(where) if where else None
+    if where and prospect_timezone is None:
+        errors["prospect_zone"] = f"I don't know the time zone of `{where}`: try Europe/London."
+
     zone = ZoneInfo(tz)
     first = _value(values, "window_start").get("selected_date")
     last = _value(values, "window_end").get("selected_date")
@@ -257,5 +274,6 @@ def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submis
         platform=(_value(values, "platform").get("selected_option") or {}).get(
             "value", "google_meet"
         ),
+        prospect_timezone=prospect_timezone,
     )
     return Submission(command, teammate_ids, {})

@@ -13,4 +13,4 @@ def socket_mode_handler(deps: Deps) -> SocketModeHandler:
     if not deps.settings.slack_app_token:
         raise ValueError("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode")
     app = build_app(deps, socket_mode=True)
-    return SocketModeHandler(app, app_token=deps.settings.slack_app_token)
+    return SocketModeHandler(app, app_token=deps.settings.slack_app_token.get_secret_value())

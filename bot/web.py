@@ -21,8 +21,11 @@ from bot.slack_gate import slack_gate
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
+from orchestrator import metrics
 from orchestrator.deps import Deps
+from orchestrator.health import readiness
 from orchestrator.notices.post import post_notice
+from orchestrator.settings import reveal
 
 StartResponse = Callable[..., Any]
 
@@ -46,9 +49,11 @@ def health(deps: Deps) -> tuple[bool, dict[str, str]]:
 def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     slack = slack_gate(
         SlackRequestHandler(app),
-        signing_secret=deps.settings.slack_signing_secret or "",
+        signing_secret=reveal(deps.settings.slack_signing_secret) or "",
         seen=SeenRequests(deps.sessions),
     )
+
+    registry = metrics.registry_for(deps)
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -68,6 +73,16 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
             status = "200 OK" if serving else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [body]
+        if path == "/metrics":
+            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE)])
+            return [metrics.render(registry)]
+        if path == "/readyz":
+            # For a probe that should route traffic only to a complete deployment: schema at
+            # head, and a clock and a worker alive (not only this process).
+            ready, checks = readiness(deps)
+            status = "200 OK" if ready else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json")])
+            return [json.dumps({"ok": ready, **checks}).encode()]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 

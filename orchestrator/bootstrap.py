@@ -20,7 +20,7 @@ from orchestrator.deps import Deps
 from orchestrator.engine.wakeups import WakeUps
 from orchestrator.llm_budget import llm_client
 from orchestrator.providers import RepMailboxes, calendar_factory, credential_store, oauth_flow
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, reveal
 from orchestrator.views import Cards
 
 
@@ -65,7 +65,9 @@ def bootstrap(
     sessions = make_session_factory(engine)
     redis = redis if redis is not None else make_redis(settings)
     queue = make_queue(settings, redis)
-    slack_client = make_web_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    slack_client = make_web_client(
+        token=reveal(settings.slack_bot_token), base_url=settings.slack_api_url
+    )
     if errors := settings.config_errors():
         raise ValueError("; ".join(errors))
     store = credential_store(settings, sessions)

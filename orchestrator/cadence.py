@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from db.models import SchedulingRequest, SchedulingTemplate
+from db.models import SchedulingAttendee, SchedulingRequest, SchedulingTemplate, prospect_zone
+from orchestrator.steps.public_holidays import holidays_between, weekend_days, zone_country
 
 DEFAULT_FOLLOW_UP_HOURS = (24, 48, 72)
 MAX_ATTEMPTS = 5
 MAX_NO_SHOWS = 3
 MAX_DAYS_ACTIVE = 21
+# A follow-up that would fall on the prospect's day off goes out at this hour of their next
+# working day, their time.
+WORKDAY_START = time(9, 0)
+MAX_DAYS_OFF = 21  # more days off in a row than any calendar has; a guard, not a rule
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,32 @@ def stop_reason(
     if now - created_at >= timedelta(days=MAX_DAYS_ACTIVE):
         return f"it has been open for {MAX_DAYS_ACTIVE} days without a booking"
     return None
+
+
+def follow_up_at(session: Session, request: SchedulingRequest, *, earliest: datetime) -> datetime:
+    """When a nudge meant for `earliest` may go out: then, unless that is the weekend or a
+    public holiday where the prospect is; then at the start of their next working day."""
+    prospects = session.exec(
+        select(SchedulingAttendee)
+        .where(SchedulingAttendee.request_id == request.id)
+        .where(SchedulingAttendee.side == "external")
+        .order_by(col(SchedulingAttendee.required).desc(), col(SchedulingAttendee.created_at))
+    ).all()
+    return next_working_moment(earliest, prospect_zone(request, prospects))
+
+
+def next_working_moment(moment: datetime, zone: str) -> datetime:
+    """`moment` itself when it falls on a working day where `zone` is (its country's weekend
+    and public holidays, the country read from the zone); else `WORKDAY_START` on the next
+    working day there."""
+    tz = ZoneInfo(zone)
+    first = moment.astimezone(tz).date()
+    country = zone_country(zone)
+    weekend = weekend_days(country)
+    off = holidays_between(country, first, first + timedelta(days=MAX_DAYS_OFF))
+    day = first
+    while (day.weekday() in weekend or day in off) and day < first + timedelta(days=MAX_DAYS_OFF):
+        day += timedelta(days=1)
+    if day == first:
+        return moment
+    return datetime.combine(day, WORKDAY_START, tzinfo=tz).astimezone(moment.tzinfo)

@@ -37,7 +37,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
     from orchestrator.logs import configure
 
-    configure(level=settings.log_level, json=settings.log_json)
+    configure(level=settings.log_level, json=settings.log_json, secrets=settings.secret_values())
     return settings
 
 
@@ -100,11 +100,22 @@ def credentials_rotate() -> None:
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    offline: Annotated[
+        bool, typer.Option(help="Skip the checks that log in to Slack, mail and the model.")
+    ] = False,
+    health: Annotated[
+        bool, typer.Option(help="List the running deployment's health findings instead.")
+    ] = False,
+) -> None:
     """Check configuration and services; exit non-zero when something is broken."""
-    from orchestrator.doctor import run_doctor
+    from orchestrator.doctor import run_doctor, run_health
 
-    raise typer.Exit(run_doctor(_settings(), echo=typer.echo))
+    settings = _settings()
+    if health:
+        _require_schema(settings)
+        raise typer.Exit(run_health(settings, echo=typer.echo))
+    raise typer.Exit(run_doctor(settings, echo=typer.echo, offline=offline))
 
 
 @app.command()
@@ -116,8 +127,17 @@ def demo() -> None:
 
 
 def _require_slack(settings: Settings) -> None:
-    if not settings.slack_signing_secret:
-        typer.echo("SLACK_SIGNING_SECRET is required (see README: production setup)", err=True)
+    if problem := settings.http_problem():
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
+
+
+def _require_schema(settings: Settings) -> None:
+    """Exit with one line when the database cannot serve this release (or cannot be reached)."""
+    from db.migrate import schema_problem
+
+    if problem := schema_problem(settings.database_url):
+        typer.echo(problem, err=True)
         raise typer.Exit(2)
 
 
@@ -142,6 +162,7 @@ def web() -> None:
 
     settings = _settings()
     _require_slack(settings)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
@@ -165,6 +186,7 @@ def socket() -> None:
     if not settings.slack_app_token:
         typer.echo("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", err=True)
         raise typer.Exit(2)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     if settings.redis_url is None:
@@ -189,6 +211,7 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
             err=True,
         )
         raise typer.Exit(2)
+    _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
     run_worker(deps, burst=burst)
@@ -202,7 +225,9 @@ def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> No
     from orchestrator.bootstrap import bootstrap
     from orchestrator.engine.processes import run_clock
 
-    deps = bootstrap(_settings())
+    settings = _settings()
+    _require_schema(settings)
+    deps = bootstrap(settings)
     if not run_clock(deps, once=once, echo=typer.echo):
         raise typer.Exit(1)
 

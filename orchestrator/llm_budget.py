@@ -27,7 +27,7 @@ from connectors.llm import LiteLLMClient, LLMAnswerInvalid, LLMSpend
 from connectors.ports import Clock, LLMError, LLMPort, LLMReply
 from db.models import LLMUsage
 from db.uow import UnitOfWork
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, reveal
 
 # The offline rules: no model at all.
 RULES = "rules"
@@ -149,7 +149,7 @@ def llm_client(settings: Settings) -> LLMPort | None:
     return LiteLLMClient(
         model=settings.llm_model,
         api_base=settings.llm_api_base,
-        api_key=settings.llm_api_key,
+        api_key=reveal(settings.llm_api_key),
         timeout_seconds=settings.llm_timeout_seconds,
     )
 

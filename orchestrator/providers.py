@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -35,7 +35,10 @@ from connectors.oauth import (
 )
 from connectors.ports import CalendarPort, Clock, InboundBatch, MailPort, MailReader
 from db.models import Rep
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, reveal
+
+if TYPE_CHECKING:
+    from connectors.mail.smtp_imap import SmtpImapMailbox
 
 
 def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
@@ -46,7 +49,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
     if settings.google_client_id and settings.google_client_secret:
         providers["google"] = google_provider(
             client_id=settings.google_client_id,
-            client_secret=settings.google_client_secret,
+            client_secret=settings.google_client_secret.get_secret_value(),
             authorize_url=settings.google_authorize_url or GOOGLE_AUTHORIZE_URL,
             token_url=settings.google_token_url or GOOGLE_TOKEN_URL,
             mail=mail,
@@ -54,7 +57,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
     if settings.microsoft_client_id and settings.microsoft_client_secret:
         providers["microsoft"] = microsoft_provider(
             client_id=settings.microsoft_client_id,
-            client_secret=settings.microsoft_client_secret,
+            client_secret=settings.microsoft_client_secret.get_secret_value(),
             tenant=settings.microsoft_tenant,
             authority=settings.microsoft_authority or MICROSOFT_AUTHORITY,
             mail=mail,
@@ -65,7 +68,7 @@ def oauth_providers(settings: Settings) -> dict[str, OAuthProvider]:
 def credential_store(settings: Settings, sessions: sessionmaker[Session]) -> CredentialStore | None:
     if not settings.credential_keys:
         return None
-    return CredentialStore(sessions, TokenCipher(settings.credential_keys))
+    return CredentialStore(sessions, TokenCipher(settings.credential_keys.get_secret_value()))
 
 
 def oauth_flow(settings: Settings, store: CredentialStore | None) -> OAuthFlow | None:
@@ -76,7 +79,7 @@ def oauth_flow(settings: Settings, store: CredentialStore | None) -> OAuthFlow |
     return OAuthFlow(
         providers=providers,
         redirect_uri=lambda provider: f"{base}/oauth/{provider}/callback",
-        state_secret=settings.oauth_state_secret,
+        state_secret=settings.oauth_state_secret.get_secret_value(),
         store=store,
     )
 
@@ -351,34 +354,10 @@ class RepMailboxes:
         return RepMailbox(port=box, reader=box, grant=grant)
 
     def _smtp(self, rep: Rep, grant: str) -> RepMailbox:
-        from connectors.mail.smtp_imap import SmtpImapMailbox
-
-        s = self._settings
-        if errors := s.smtp_errors():
+        if errors := self._settings.smtp_errors():
             raise PermanentError("; ".join(errors))
-        assert s.smtp_host is not None and s.imap_host is not None
-        imap_username, imap_password = s.imap_login
-
-        def login(username: str | None) -> str:
-            return (username or "").replace("{email}", rep.email)
-
-        box = SmtpImapMailbox(
-            clock=self._clock,
-            smtp_host=s.smtp_host,
-            smtp_port=s.smtp_port,
-            smtp_security=s.smtp_security,
-            username=login(s.smtp_username),
-            password=s.smtp_password.get_secret_value() if s.smtp_password else "",
-            imap_host=s.imap_host,
-            imap_port=s.imap_port,
-            imap_ssl=s.imap_ssl,
-            imap_username=login(imap_username),
-            imap_password=imap_password.get_secret_value() if imap_password else "",
-            sent_folder=s.imap_sent_folder,
-            save_sent=s.smtp_save_sent,
-            timeout=s.mail_timeout_seconds,
-        )
-        shared = "{email}" not in (imap_username or "")
+        box = smtp_mailbox(self._settings, clock=self._clock, rep_email=rep.email)
+        shared = "{email}" not in (self._settings.imap_login[0] or "")
         reader: MailReader = _AddressedTo(box, rep.email) if shared else box
         return RepMailbox(port=box, reader=reader, grant=grant)
 
@@ -386,6 +365,35 @@ class RepMailboxes:
         if self._store is None:
             raise PermanentError("provider mail needs CREDENTIAL_KEYS")
         return self._store
+
+
+def smtp_mailbox(settings: Settings, *, clock: Clock, rep_email: str) -> SmtpImapMailbox:
+    """The org's SMTP/IMAP server as `rep_email` reaches it (`{email}` in a login is theirs)."""
+    from connectors.mail.smtp_imap import SmtpImapMailbox
+
+    s = settings
+    assert s.smtp_host is not None and s.imap_host is not None, "checked by smtp_errors()"
+    imap_username, imap_password = s.imap_login
+
+    def login(username: str | None) -> str:
+        return (username or "").replace("{email}", rep_email)
+
+    return SmtpImapMailbox(
+        clock=clock,
+        smtp_host=s.smtp_host,
+        smtp_port=s.smtp_port,
+        smtp_security=s.smtp_security,
+        username=login(s.smtp_username),
+        password=reveal(s.smtp_password) or "",
+        imap_host=s.imap_host,
+        imap_port=s.imap_port,
+        imap_ssl=s.imap_ssl,
+        imap_username=login(imap_username),
+        imap_password=reveal(imap_password) or "",
+        sent_folder=s.imap_sent_folder,
+        save_sent=s.smtp_save_sent,
+        timeout=s.mail_timeout_seconds,
+    )
 
 
 def _close(port: MailPort) -> None:

@@ -7,8 +7,14 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 EMBEDDED_DATABASE_URL = "sqlite:///convene.db"
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    """The plain value of a secret setting, for the one call that hands it to a client."""
+    return secret.get_secret_value() if secret is not None else None
 
 
 class Settings(BaseSettings):
@@ -32,16 +38,17 @@ class Settings(BaseSettings):
     llm_api_base: str | None = Field(
         default=None, description="OpenAI-compatible base URL (a proxy, a local fake)."
     )
-    # repr=False: a printed or logged Settings must not carry the key; doctor says only "set".
-    llm_api_key: str | None = Field(default=None, repr=False)
+    # Every secret is a SecretStr: printed, logged or repr'd it shows as '**********'; code that
+    # needs the value calls `reveal()` at the one place it hands it to a client.
+    llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0)
     llm_monthly_budget_usd: float = Field(
         default=50.0, ge=0, description="Per org and calendar month (UTC); 0 turns the LLM off."
     )
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = Field(default=None, description="xapp-… for Socket Mode.")
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp-… for Socket Mode.")
     slack_api_url: str | None = Field(
         default=None, description="Override of https://slack.com/api/ (local Slack stand-ins)."
     )
@@ -55,19 +62,33 @@ class Settings(BaseSettings):
     )
     mail_timeout_seconds: float = Field(default=30.0, gt=0, description="Per mail request.")
     tentative_is_busy: bool = True
+    # Our side's public holidays; unset, each person keeps their zone's country's (the prospect
+    # always does): orchestrator/steps/public_holidays.py.
+    holiday_country: str | None = Field(
+        default=None,
+        description="ISO 3166 code whose public holidays our side keeps (US, or DE-BY with a "
+        "subdivision); unset = each person's country from their time zone.",
+    )
+    meeting_buffer_minutes: int = Field(
+        default=0,
+        ge=0,
+        le=240,
+        description="Minutes kept clear before and after our side's other meetings when "
+        "finding times.",
+    )
 
     # Connecting calendars (OAuth). Tokens are encrypted with CREDENTIAL_KEYS: comma-separated
     # Fernet keys, the first encrypts and all decrypt, so a new key can be put in front.
-    credential_keys: str | None = None
-    oauth_state_secret: str | None = None
+    credential_keys: SecretStr | None = None
+    oauth_state_secret: SecretStr | None = None
     public_url: str | None = Field(default=None, description="Where Slack and browsers reach us.")
     google_client_id: str | None = None
-    google_client_secret: str | None = None
+    google_client_secret: SecretStr | None = None
     google_authorize_url: str | None = None  # overrides for local stand-ins
     google_token_url: str | None = None
     google_api_endpoint: str | None = None
     microsoft_client_id: str | None = None
-    microsoft_client_secret: str | None = None
+    microsoft_client_secret: SecretStr | None = None
     microsoft_tenant: str = "common"
     microsoft_authority: str | None = None
     graph_base_url: str | None = None
@@ -105,14 +126,31 @@ class Settings(BaseSettings):
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
 
+    ops_channel: str | None = Field(
+        default=None, description="Slack channel id where health findings are posted once."
+    )
+    stale_request_hours: int = Field(
+        default=24, ge=1, description="A live request unmoved this long, with nothing ahead."
+    )
+
+    # Retention (days): the clock prunes older rows hourly; see orchestrator/timers/retention.py.
+    retention_job_runs_days: int = Field(default=14, ge=1)
+    retention_audit_days: int = Field(default=400, ge=1, description="Finished requests only.")
+    retention_mail_body_days: int = Field(
+        default=90, ge=1, description="Finished requests only; the row and Message-ID stay."
+    )
+    retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
+
     listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
-    host: str = "0.0.0.0"
+    # Loopback unless told otherwise: the development server is not for the open internet.
+    host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = False
 
     @field_validator(
         "redis_url",
+        "llm_api_key",
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
@@ -130,11 +168,17 @@ class Settings(BaseSettings):
         "imap_host",
         "imap_username",
         "imap_password",
+        "holiday_country",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _country_code(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value else None
 
     @field_validator("database_url")
     @classmethod
@@ -149,6 +193,27 @@ class Settings(BaseSettings):
     @cached_property
     def embedded(self) -> bool:
         return self.redis_url is None or self.database_url.startswith("sqlite")
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, as the log redactor must never let it through.
+
+        The SecretStr settings plus the passwords inside the database and Redis URLs.
+        """
+        values = [
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+        for url in (self.database_url, self.redis_url):
+            password = make_url(url).password if url else None
+            if password:
+                values.append(str(password))
+        if self.credential_keys:
+            # Each Fernet key on its own too: one may be logged alone, e.g. in a rotation error.
+            values.extend(
+                key.strip() for key in self.credential_keys.get_secret_value().split(",") if key
+            )
+        return values
 
     def oauth_providers(self) -> list[str]:
         """Providers a rep can connect, given what is configured."""
@@ -179,6 +244,11 @@ class Settings(BaseSettings):
             )
         if self.mail_backend == "smtp":
             errors.extend(self.smtp_errors())
+        if self.holiday_country:
+            from orchestrator.steps.public_holidays import country_error
+
+            if problem := country_error(self.holiday_country):
+                errors.append(f"HOLIDAY_COUNTRY: {problem}")
         return errors
 
     @property
@@ -204,6 +274,18 @@ class Settings(BaseSettings):
         if self.smtp_security == "none" and self.smtp_username and not loopback:
             errors.append("SMTP_SECURITY=none would send the SMTP password unencrypted")
         return errors
+
+    def http_problem(self) -> str | None:
+        """Which Slack settings `convene web` cannot serve without, in one line; None if set."""
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN (xoxb-…)", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if not value
+        ]
+        return f"{' and '.join(missing)} required (README: Production)" if missing else None
 
     def production_gaps(self) -> list[str]:
         """What a production deployment still needs, in words an operator can act on."""

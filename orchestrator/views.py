@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from orchestrator.engine.event_types import EventType
 from skills.compose_brief import Brief
@@ -75,6 +76,9 @@ LABELS = {
     "keep_open": "Keep it open",
     "handle_myself": "I'll handle this",
     "cancel_request": "Cancel the request",
+    "reopen": "Reopen",
+    "book_accepted": "Book with those who accepted",
+    "drop_decliner": "Go on without who declined",
 }
 RECIPIENT_LABELS = {"add_recipient": "Add them and draft a note", "ignore_recipient": "Don't add"}
 
@@ -237,6 +241,8 @@ class ScheduleCommand:
     preferred_times: tuple[str, ...] = ()
     avoid_days: tuple[str, ...] = ()
     platform: str = "google_meet"
+    # Where the prospect is ("in London"), when the rep said; else their zone stays unknown.
+    prospect_timezone: str | None = None
 
     def external(self) -> tuple[Guest, ...]:
         named = {g.email: g for g in self.guests}
@@ -311,3 +317,10 @@ class Cards:
     decision: Callable[[DecisionView], Card]
     picker: Callable[[PickerView], Card]
     meeting: Callable[[MeetingCheck], Card]
+
+
+def when_for_rep(moment: datetime, tz: str) -> str:
+    """A moment as the rep reads it: "Tue Dec 8, 9:00 AM EST" in their zone."""
+    local = moment.astimezone(ZoneInfo(tz))
+    hour = local.hour % 12 or 12
+    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"

@@ -10,13 +10,15 @@ Rules, in the prospect's terms since the proposal is written to them:
 * **Hard** (a slot breaking one is never proposed): inside ``[window_start, window_end]``; starts
   at least ``min_notice`` after ``now``; every *required* attendee free, with ``buffer`` kept clear
   on both sides of each of their busy intervals; inside every required attendee's working hours in
-  their own zone; not on a holiday in the prospect's zone nor in any required attendee's zone; not
-  in an ``avoid`` period; on a workday for the prospect (``prospect_weekend``, Saturday and
-  Sunday unless told otherwise) and between 07:00 and 20:00 for them ("never propose 5 am").
+  their own zone; not on a shared ``holidays`` date in the prospect's zone nor in any required
+  attendee's zone, nor on a required attendee's own holiday in their zone, nor on one of the
+  prospect's (``prospect_holidays``) in theirs; not in an ``avoid`` period; on a workday for the
+  prospect (``prospect_weekend``, Saturday and Sunday unless told otherwise) and between 07:00
+  and 20:00 for them ("never propose 5 am").
 * **Soft** (changes the score): a start before 08:00 or an end after 18:00 for the prospect is
   flagged "early/late for them" and penalised; a start in a ``preferred_parts`` part of the
   prospect's day is rewarded; each optional attendee who is busy or outside their working hours
-  is listed in ``optional_conflicts`` and penalised.
+  (or on their own holiday) is listed in ``optional_conflicts`` and penalised.
 
 ``avoid`` and ``preferred_parts`` are read in the prospect's zone: "mornings, not Mondays" is what
 the prospect reads in the email, and our own side's constraints are already carried by working
@@ -85,8 +87,10 @@ class AttendeeAvailability:
     """One internal attendee as the calendar connector sees them.
 
     ``busy`` holds aware ``(start, end)`` pairs in any order and any zone; ``working_hours`` maps a
-    weekday (0 = Monday) to local ``(start, end)`` times in ``tz``; a missing weekday is a day off.
-    An optional attendee (``required=False``) never blocks a slot, only lowers its score.
+    weekday (0 = Monday) to local ``(start, end)`` times in ``tz``; a missing weekday is a day off,
+    and so is each of their ``holidays`` (local dates in ``tz``: their country's public holidays,
+    which the caller works out). An optional attendee (``required=False``) never blocks a slot,
+    only lowers its score.
     """
 
     email: str
@@ -94,6 +98,7 @@ class AttendeeAvailability:
     busy: Sequence[Interval] = ()
     working_hours: Mapping[int, tuple[time, time]] = field(default_factory=default_working_hours)
     required: bool = True
+    holidays: Collection[date] = ()
 
     def __post_init__(self) -> None:
         ZoneInfo(self.tz)
@@ -110,8 +115,9 @@ class SlotQuery:
 
     ``avoid`` entries are a weekday (``"monday"``), a part of the day (``"evening"``) or both
     (``"friday_afternoon"``); ``preferred_parts`` are parts (``"morning"``, ``"afternoon"``,
-    ``"evening"``). Both are read in ``prospect_tz``. ``holidays`` are dates on which no one meets.
-    ``prospect_weekend`` lists the prospect's days off (0 = Monday). Start times fall on multiples
+    ``"evening"``). Both are read in ``prospect_tz``. ``holidays`` are dates on which no one meets,
+    in anyone's zone; ``prospect_holidays`` are the prospect's own days off (their public holidays),
+    read in ``prospect_tz`` like ``prospect_weekend`` (0 = Monday). Start times fall on multiples
     of ``step`` from the prospect's local midnight.
     """
 
@@ -126,6 +132,7 @@ class SlotQuery:
     buffer: timedelta = _ZERO
     min_notice: timedelta = DEFAULT_MIN_NOTICE
     holidays: Collection[date] = ()
+    prospect_holidays: Collection[date] = ()
     step: timedelta = timedelta(minutes=15)
     count: int = 5
     prospect_weekend: Collection[int] = (5, 6)
@@ -173,8 +180,8 @@ def check_slots(
     """Test proposed start times (e.g. a prospect's counter-proposal) against our side.
 
     Each answer is ``(start, ok, reason)``: the first hard rule the meeting breaks, or
-    ``"available"`` followed by any flags. The prospect's own hours and the ``step`` grid are not
-    checked, because the prospect chose the time.
+    ``"available"`` followed by any flags. The prospect's own hours, days off and holidays and the
+    ``step`` grid are not checked, because the prospect chose the time.
     """
     ctx = _Context(query)
     answers = []
@@ -200,6 +207,7 @@ class _Attendee:
         self.email = person.email
         self.tz = ZoneInfo(person.tz)
         self.hours = person.working_hours
+        self.holidays = frozenset(person.holidays)
         self.duration = duration
         self.busy = merge(person.busy)
         self.busy_ends = [end for _, end in self.busy]
@@ -218,7 +226,7 @@ class _Attendee:
         if day not in self._windows:
             hours = self.hours.get(day.weekday())
             self._windows[day] = None
-            if hours:
+            if hours and day not in self.holidays:
                 start, end = (wall(day, since_midnight(t), self.tz) for t in hours)
                 self._windows[day] = (start, end)
         return self._windows[day]
@@ -238,6 +246,7 @@ class _Context:
         self.avoid = sorted({_parse_avoid(token) for token in query.avoid}, key=str)
         self.preferred = frozenset(query.preferred_parts)
         self.holidays = frozenset(query.holidays)
+        self.prospect_holidays = frozenset(query.prospect_holidays)
         self.lo = max(query.window_start, query.now + query.min_notice).astimezone(UTC)
         self.hi = query.window_end.astimezone(UTC)
         people = [_Attendee(a, query.duration) for a in query.attendees]
@@ -274,7 +283,7 @@ def _prospect_windows(ctx: _Context) -> list[Interval]:
     """The prospect's tolerated hours on each of their workdays, minus the avoided periods."""
     windows: list[Interval] = []
     for day in dates(ctx.lo.astimezone(ctx.ptz).date(), ctx.hi.astimezone(ctx.ptz).date()):
-        if day.weekday() in ctx.query.prospect_weekend:
+        if day.weekday() in ctx.query.prospect_weekend or day in ctx.prospect_holidays:
             continue
         tolerated = [
             (wall(day, TOLERATED_HOURS[0], ctx.ptz), wall(day, TOLERATED_HOURS[1], ctx.ptz))
@@ -436,14 +445,17 @@ def _hard_problem(ctx: _Context, start: datetime) -> str | None:
     if start < q.window_start or end > q.window_end:
         return "outside the search window"
     for tz in ctx.zones:
-        for day in dates(start.astimezone(tz).date(), (end - _TICK).astimezone(tz).date()):
+        for day in _local_dates(start, end, tz):
             if day in ctx.holidays:
                 return f"on a holiday ({day.isoformat()} in {tz.key})"
-    local = (start.astimezone(ctx.ptz).date(), (end - _TICK).astimezone(ctx.ptz).date())
-    for day in dates(*local):
+    for day in _local_dates(start, end, ctx.ptz):
         for name, (lo, hi) in _avoid_periods(ctx, day):
             if lo < end and start < hi:
                 return f"avoided ({name})"
+    for person in ctx.required:
+        for day in _local_dates(start, end, person.tz):
+            if day in person.holidays:
+                return f"on a holiday of {person.email} ({day.isoformat()} in {person.tz.key})"
     for person in ctx.required:
         if not person.working_at(start, end):
             return f"outside working hours of {person.email}"
@@ -452,6 +464,11 @@ def _hard_problem(ctx: _Context, start: datetime) -> str | None:
         if person.busy_between(start - q.buffer, end + q.buffer):
             return f"too close to another meeting of {person.email}"
     return None
+
+
+def _local_dates(start: datetime, end: datetime, tz: ZoneInfo) -> Iterator[date]:
+    """The local dates in ``tz`` that a meeting ``[start, end)`` touches."""
+    return dates(start.astimezone(tz).date(), (end - _TICK).astimezone(tz).date())
 
 
 # --- avoid rules and wording ------------------------------------------------------------------

@@ -24,6 +24,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Literal
 
+from icalendar import Calendar, vCalAddress
+
 from skills import intent_rules as rules
 from skills.clean_text import clean_line, clean_text
 from skills.email_text import clean_body
@@ -400,24 +402,40 @@ def classify(email: InboundEmail) -> Classification:
 
 
 def _calendar_reply(email: InboundEmail) -> Classification | None:
+    """An iTIP REPLY (RFC 5546): who answered the invitation, and how."""
     if not email.calendar:
         return None
-    unfolded = re.sub(r"\r?\n[ \t]", "", email.calendar)
-    if not re.search(r"^METHOD:REPLY\s*$", unfolded, re.IGNORECASE | re.MULTILINE):
+    try:
+        calendar = Calendar.from_ical(email.calendar)
+    except ValueError:
+        return None  # not iCalendar after all: read as ordinary mail
+    if str(calendar.get("METHOD", "")).upper() != "REPLY":
         return None
-    attendee = re.search(r"^ATTENDEE([^:\n]*):(?:mailto:)?([^\s]+)\s*$", unfolded, re.I | re.M)
-    if attendee is None:
-        return None
-    partstat = re.search(r";PARTSTAT=([A-Z-]+)", attendee.group(1), re.IGNORECASE)
-    uid = re.search(r"^UID:(.+?)\s*$", unfolded, re.MULTILINE)
-    status = partstat.group(1).upper() if partstat else "NEEDS-ACTION"
-    return Classification(
-        kind="calendar_reply",
-        attendee=attendee.group(2).lower(),
-        partstat=status,
-        event_uid=uid.group(1) if uid else None,
-        reason=f"calendar REPLY: {status}",
-    )
+    for event in calendar.walk("VEVENT"):
+        found = event.get("ATTENDEE")
+        for attendee in found if isinstance(found, list) else [found] if found else []:
+            address = _attendee_address(attendee)
+            if address is None:
+                continue
+            status = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+            uid = event.get("UID")
+            return Classification(
+                kind="calendar_reply",
+                attendee=address,
+                partstat=status,
+                event_uid=str(uid) if uid else None,
+                reason=f"calendar REPLY: {status}",
+            )
+    return None
+
+
+def _attendee_address(attendee: vCalAddress) -> str | None:
+    """The answering address: the mailto: value, or Apple's EMAIL parameter beside a urn:uuid."""
+    for candidate in (str(attendee), str(attendee.params.get("EMAIL", ""))):
+        value = re.sub(r"^mailto:", "", candidate.strip(), flags=re.IGNORECASE).lower()
+        if _BODY_ADDRESS.fullmatch(value):
+            return value
+    return None
 
 
 def _bounce(email: InboundEmail) -> Classification | None:

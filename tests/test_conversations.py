@@ -272,7 +272,7 @@ CONVERSATIONS = [
     ),
     # --- silence and the clock -------------------------------------------------------------
     conversation(
-        "silence: follow-ups at 24, 48, 72, 72 h, then the stop rule pauses",
+        "silence: follow-ups at 24, 48, 72, 72 h but never at their weekend, then the stop rule",
         *first_email_sent(),
         hours_pass(23),
         expect_actions("email_initial executed"),  # not a minute early
@@ -282,11 +282,14 @@ CONVERSATIONS = [
         expect_email(number=2, answers="our last email", offers=True, keeps_subject=True),
         expect_follow_up_in(48),
         *follow_up_sent(3, after_hours=48),
-        expect_follow_up_in(72),
-        *follow_up_sent(4, after_hours=72),
-        *follow_up_sent(5, after_hours=72),
-        expect_follow_up_in(72),
+        # 72 h after Thursday's nudge is Sunday: it waits for Monday 9:00, their time.
+        expect_follow_up_at(datetime(2026, 12, 7, 14, 0, tzinfo=UTC)),
         hours_pass(72),
+        expect_actions("email_initial executed", *["email_follow_up executed"] * 2),
+        *follow_up_sent(4, after_hours=24),
+        *follow_up_sent(5, after_hours=72),
+        expect_follow_up_at(datetime(2026, 12, 14, 14, 0, tzinfo=UTC)),
+        clock_reaches(datetime(2026, 12, 14, 14, 0, tzinfo=UTC)),
         expect_status("paused"),
         expect_follow_up_in(None),
         expect_dm("stopped following up", "5 emails have gone unanswered (the limit is 5)"),

@@ -147,7 +147,8 @@ def test_keep_it_open_after_a_decline_keeps_following_up(stack: Stack) -> None:
         stack,
         card,
         label="Keep it open",
-        outcome="ACME-1 stays open; follow-ups continue as planned.",
+        outcome="ACME-1 stays open. Next follow-up: Tue Dec 1, 9:00 AM EST, drafted for your "
+        "approval.",
     )
 
     # The old card clicked again: only the clicker is told, the card is not redrawn again.

@@ -113,7 +113,7 @@ def test_doctor_reports_calendar_configuration(tmp_path: Path) -> None:
         "OAUTH_STATE_SECRET": "x",
         "PUBLIC_URL": "https://convene.example",
     }
-    ok = CliRunner().invoke(app, ["doctor"], env={**env, **complete})
+    ok = CliRunner().invoke(app, ["doctor", "--offline"], env={**env, **complete})
     assert ok.exit_code == 0, ok.output
     assert "connections   google: 0 rep(s)" in ok.output
 

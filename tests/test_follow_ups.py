@@ -120,13 +120,21 @@ def test_silence_gets_threaded_follow_ups_then_stops_after_five_emails(stack: St
     first_id = first["Message-ID"]
     subject = first["Subject"]
     sent_ids = [first_id]
-    cadence = [(24, 1, "friendly"), (48, 2, "friendly"), (72, 3, "lighter"), (72, 4, "final")]
-    for hours, attempt, tone in cadence:
+    # 72 h after Thursday Dec 3 is a Sunday: that nudge waits for Monday 9:00 in New York.
+    monday = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
+    cadence = [
+        (24, 1, "friendly", None),
+        (48, 2, "friendly", None),
+        (72, 3, "lighter", monday),
+        (72, 4, "final", None),
+    ]
+    for hours, attempt, tone, weekday in cadence:
         request = request_row(stack)
         assert request.status == RequestStatus.awaiting_response
         assert request.attempt_count == attempt
         assert request.next_action_type == "follow_up"
-        assert request.next_action_at == stack.clock.now() + timedelta(hours=hours)
+        expected = weekday or stack.clock.now() + timedelta(hours=hours)
+        assert request.next_action_at == expected
 
         wait_until_due(stack)
         card = nth_follow_up_card(stack, attempt)
@@ -161,8 +169,9 @@ def test_silence_gets_threaded_follow_ups_then_stops_after_five_emails(stack: St
     assert sent_ids[1] != first_id and len(set(sent_ids)) == 5
     request = request_row(stack)
     assert request.attempt_count == 5
-    assert request.next_action_at == stack.clock.now() + timedelta(hours=72)
-    stack.clock.advance(timedelta(hours=72))
+    # 72 h after Thursday Dec 10 is Sunday again: the stop rule is checked on Monday.
+    assert request.next_action_at == datetime(2026, 12, 14, 14, 0, tzinfo=UTC)
+    stack.clock.advance(request.next_action_at - stack.clock.now())
     stack.tick()
 
     request = request_row(stack)
@@ -201,18 +210,21 @@ def test_template_cadence_and_the_21_day_stop(stack: Stack) -> None:
         )
         uow.commit()
     approve_and_send(stack, card)
-    for attempt in (1, 2):
-        assert request_row(stack).next_action_at == stack.clock.now() + timedelta(hours=240)
-        wait_until_due(stack)
-        approve_and_send(stack, nth_follow_up_card(stack, attempt))
-    assert request_row(stack).attempt_count == 3
-    stack.clock.advance(timedelta(hours=240))
+    assert request_row(stack).next_action_at == stack.clock.now() + timedelta(hours=240)
+    wait_until_due(stack)
+    approve_and_send(stack, nth_follow_up_card(stack, 1))
+    assert request_row(stack).attempt_count == 2
+    # Ten days after Thursday Dec 10 is Sunday Dec 20: the nudge waits for Monday 9:00 in
+    # New York, which is the request's 21st day.
+    monday = datetime(2026, 12, 21, 14, 0, tzinfo=UTC)
+    assert request_row(stack).next_action_at == monday
+    stack.clock.advance(monday - stack.clock.now())
     stack.tick()
 
     request = request_row(stack)
     assert request.status == RequestStatus.paused
-    assert stack.clock.now() - request.created_at > timedelta(days=21)
-    assert len(follow_up_actions(stack)) == 2
+    assert stack.clock.now() - request.created_at >= timedelta(days=21)
+    assert len(follow_up_actions(stack)) == 1
     (told,) = dms(stack, "stopped following up")
     assert "it has been open for 21 days without a booking" in told.text
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from kiota_abstractions.base_request_configuration import RequestConfiguration
@@ -50,6 +51,7 @@ from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body im
     CancelPostRequestBody,
 )
 from msgraph_core import GraphClientFactory
+from tzlocal.windows_tz import win_tz
 
 from connectors.calendar.free_busy import asker_and_batches, utc
 from connectors.clock import SystemClock
@@ -76,26 +78,23 @@ _RESPONSES = {
     "notResponded": "needs_action",
 }
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-# Graph names working-hours zones the Windows way; the slot finder needs IANA. The common ones:
-_WINDOWS_ZONES = {
-    "UTC": "UTC",
-    "Coordinated Universal Time": "UTC",
-    "GMT Standard Time": "Europe/London",
-    "W. Europe Standard Time": "Europe/Berlin",
-    "Romance Standard Time": "Europe/Paris",
-    "Central Europe Standard Time": "Europe/Budapest",
-    "E. Europe Standard Time": "Europe/Chisinau",
-    "FLE Standard Time": "Europe/Kiev",
-    "Eastern Standard Time": "America/New_York",
-    "Central Standard Time": "America/Chicago",
-    "Mountain Standard Time": "America/Denver",
-    "US Mountain Standard Time": "America/Phoenix",
-    "Pacific Standard Time": "America/Los_Angeles",
-    "India Standard Time": "Asia/Kolkata",
-    "Tokyo Standard Time": "Asia/Tokyo",
-    "AUS Eastern Standard Time": "Australia/Sydney",
-    "Singapore Standard Time": "Asia/Singapore",
-}
+
+
+def iana_zone(name: str | None) -> str | None:
+    """Graph names working-hours zones the Windows way ("Pacific Standard Time"); the slot
+    finder needs IANA. CLDR's windowsZones table, as tzlocal ships it, maps all of them; a name
+    that is already IANA passes; anything else is None (the caller falls back to the rep's)."""
+    if not name:
+        return None
+    if name in ("UTC", "Coordinated Universal Time"):
+        return "UTC"
+    if mapped := win_tz.get(name):
+        return str(mapped)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def transaction_id(event_id: str) -> str:
@@ -140,7 +139,7 @@ def _working_hours(info: Any) -> tuple[dict[int, tuple[time, time]], str | None]
         if str(getattr(d, "value", d)) in _WEEKDAYS
     }
     name = hours.time_zone.name if hours.time_zone is not None else None
-    zone = _WINDOWS_ZONES.get(name, name) if name else None
+    zone = iana_zone(name)
     return {d: (hours.start_time, hours.end_time) for d in sorted(days)}, zone
 
 

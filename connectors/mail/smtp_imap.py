@@ -75,6 +75,11 @@ class SmtpImapMailbox:
         self._timeout = timeout
         self._ssl = ssl_context or ssl.create_default_context()
 
+    def check_login(self) -> None:
+        """Log in to both servers and do nothing else (`convene doctor`); raises as a send would."""
+        self._smtp_call(lambda smtp: smtp.noop())
+        self._imap_call(lambda imap: imap.noop())
+
     # --- MailPort -----------------------------------------------------------------------------
 
     def send(self, email: OutboundEmail) -> SentEmail:

@@ -15,6 +15,7 @@ and a warning when it is not at the prospect's domain. Only the rep's click on i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,16 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import STOPPED_STATUSES, EmailMessage, Rep, SchedulingRequest, SequenceJob
+from db.models import (
+    BOOKED_STATUSES,
+    STOPPED_STATUSES,
+    EmailMessage,
+    Rep,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.commands import own_requests
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import dispatch, insert_job
@@ -37,9 +47,17 @@ from orchestrator.engine.events import Event
 from orchestrator.engine.outputs import Assess
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
 from orchestrator.outbox.recipients import proposed_by
-from orchestrator.views import LABELS, RECIPIENT_LABELS, DecisionView, Option, Proposal
+from orchestrator.views import (
+    LABELS,
+    RECIPIENT_LABELS,
+    DecisionView,
+    Option,
+    Proposal,
+    when_for_rep,
+)
 from skills.next_move.model import EVENT_TYPE, EventSubtype
 
+REOPEN = own_requests.REOPEN
 # The buttons each decision offers, in the order shown.
 CHOICES: dict[str, tuple[str, ...]] = {
     "get_alternatives": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
@@ -47,9 +65,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "resolve_conflict": ("book_slot", "offer_times", "handle_myself"),
     "recommend_cancel": ("cancel_request", "keep_open", "handle_myself"),
     "unusual": ("clarify", "offer_times", "keep_open", "handle_myself", "cancel_request"),
+    # A reply on a paused request (`steps.replies.tell_rep`): Reopen acts on it.
+    REOPEN: ("reopen", "handle_myself", "cancel_request"),
+    # A "no" or "maybe" to a booked meeting's invite (`inbox.invite_answers`).
+    "invite_declined": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
+    "invite_tentative": ("keep_open", "offer_times", "handle_myself"),
 }
+# When one of several people required declines (seed 003 recommends closing), the rep may go
+# on without them: book the time the others accepted, or keep arranging it with the others.
+WITHOUT_DECLINERS = ("book_accepted", "drop_decliner")
+DECLINED = "close:declined"  # an attendee's verdict after they declined (skills.decide)
 # Choices that need a draft (run by the `decision_made` sequence).
-DRAFTING = {"offer_times", "book_slot", "clarify"}
+DRAFTING = {"offer_times", "book_slot", "clarify", *WITHOUT_DECLINERS}
 # The recipient card's buttons, and the sequence each starts.
 RECIPIENT_SUBTYPE = "confirm_recipient"
 RECIPIENT_EVENTS = {
@@ -65,7 +92,12 @@ class Resolution:
 
 
 def decision_view(
-    request: SchedulingRequest, rep: Rep, decision: Assess, *, reply: str
+    request: SchedulingRequest,
+    rep: Rep,
+    decision: Assess,
+    *,
+    reply: str,
+    attendees: Sequence[SchedulingAttendee] = (),
 ) -> DecisionView:
     """The card for the `assess` step's output (`orchestrator.steps.assess.decision_output`)."""
     subtype = decision.subtype
@@ -77,9 +109,56 @@ def decision_view(
         summary=decision.summary or "",
         reasons=decision.reasons,
         options=tuple(Option(a.slot, a.attendees, a.fits_all) for a in decision.alternatives),
-        choices=CHOICES.get(subtype, ("handle_myself",)),
+        choices=without_decliners(subtype, attendees) + CHOICES.get(subtype, ("handle_myself",)),
         rep_timezone=rep.timezone,
         reply=reply,
+    )
+
+
+def without_decliners(subtype: str, attendees: Sequence[SchedulingAttendee]) -> tuple[str, ...]:
+    """The choices to go on without who declined, when someone required is left."""
+    if subtype != "recommend_cancel":
+        return ()
+    required = [a for a in attendees if a.side == "external" and a.required]
+    declined = [a for a in required if a.next_action == DECLINED]
+    left = [a for a in required if a.next_action != DECLINED]
+    if not declined or not left:
+        return ()
+    if all((a.next_action or "").startswith("confirm:") for a in left):
+        return WITHOUT_DECLINERS
+    return ("drop_decliner",)
+
+
+def drop_decliners(session: Session, request: SchedulingRequest) -> list[str]:
+    """Who declined is no longer required nor invited (kept on the request for the record)."""
+    attendees = session.exec(
+        select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+    ).all()
+    if not without_decliners("recommend_cancel", attendees):
+        return []
+    dropped = []
+    for attendee in attendees:
+        if attendee.side == "external" and attendee.required and attendee.next_action == DECLINED:
+            attendee.required = False
+            attendee.invite_status = "declined"
+            session.add(attendee)
+            dropped.append(attendee.email)
+    return dropped
+
+
+def reopen_decision(request: SchedulingRequest) -> Assess:
+    """A reply came in while the request is paused: the rep is asked whether to reopen it.
+
+    Kept apart from seed 003's subtypes: the request waits on the rep, whatever the reply said.
+    """
+    request.event_next_action = "waiting_for_decision"
+    request.event_next_action_subtype = REOPEN
+    return Assess(
+        next_action="waiting_for_decision",
+        subtype=REOPEN,
+        needs_rep=True,
+        summary=f"{request.ref} is paused, so nothing was done with this reply. "
+        "Reopen acts on it now.",
     )
 
 
@@ -133,12 +212,14 @@ def resolve(
         if not rep.allows(slack_user_id):
             return Resolution(False, owner_only(rep.slack_user_id))
         current = request.event_next_action_subtype or ""
-        if choice not in CHOICES.get(current, ()) or request.event_next_action != (
-            "waiting_for_decision"
-        ):
+        allowed = CHOICES.get(current, ()) + (
+            WITHOUT_DECLINERS if current == "recommend_cancel" else ()
+        )
+        if choice not in allowed or request.event_next_action != ("waiting_for_decision"):
             return Resolution(False, f"Already decided: {request.ref} is no longer waiting on you.")
         if choice == "book_slot" and slot is None:
             return Resolution(False, "Pick one of the times first, then press Book.")
+        org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
         after = _after(choice, current)
         won = session.execute(
             update(SchedulingRequest)
@@ -163,15 +244,45 @@ def resolve(
             details={"decision": current, "choice": choice, "slot": slot and slot.isoformat()},
             now=now,
         )
+        if choice in WITHOUT_DECLINERS:
+            dropped = drop_decliners(session, request)
+            if not dropped:
+                return Resolution(False, f"Nobody who declined is left to drop from {ref}.")
+            record_action(
+                session,
+                org_id=request.org_id,
+                request_id=request.id,
+                kind="attendees_dropped",
+                actor="user",
+                reasoning=f"they declined; dropped by <@{slack_user_id}>",
+                details={"dropped": dropped},
+                now=now,
+            )
         latest = _latest_reply(session, request)
-        org_id, ref, rep_id = request.org_id, request.ref, request.rep_id
+        booked = request.status in BOOKED_STATUSES
+        next_follow_up = None
+        if choice == "keep_open" and not booked and request.status not in STOPPED_STATUSES:
+            next_follow_up = _keep_chasing(session, request, now=now)
+            next_follow_up_said = when_for_rep(next_follow_up, rep.timezone)
         uow.commit()
     if choice == "cancel_request":
         outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(outcome.ok, outcome.message)
     if choice == "handle_myself":
+        if current == REOPEN:
+            return Resolution(True, f"Over to you. {ref} stays paused.")
         outcome = own_requests.pause(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
         return Resolution(True, f"Over to you. {outcome.message}")
+    if choice == "reopen":
+        outcome = own_requests.resume(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
+        return Resolution(outcome.ok, outcome.message)
+    if choice == "keep_open" and booked:
+        return Resolution(True, f"{ref} stays booked; the meeting stays on the calendar.")
+    if choice == "keep_open" and next_follow_up is not None:
+        return Resolution(
+            True,
+            f"{ref} stays open. Next follow-up: {next_follow_up_said}, drafted for your approval.",
+        )
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")
     dispatch(
@@ -187,6 +298,18 @@ def resolve(
         ),
     )
     return Resolution(True, f"{LABELS[choice]}: a draft for {ref} is on its way for your approval.")
+
+
+def _keep_chasing(session: Session, request: SchedulingRequest, *, now: datetime) -> datetime:
+    """ "Keep it open" after a reply: their reply would otherwise stop the follow-ups for good
+    (`steps.follow_up.check_follow_up`), so the next one is set here, on the cadence's clock
+    from now, and the card says when."""
+    cadence = cadence_for(session, request=request)
+    delay = follow_up_delay(cadence, follow_ups_sent=max(request.attempt_count - 1, 0))
+    request.next_action_type = "follow_up"
+    request.next_action_at = follow_up_at(session, request, earliest=now + delay)
+    session.add(request)
+    return request.next_action_at
 
 
 def _latest_reply(session: Session, request: SchedulingRequest) -> str | None:

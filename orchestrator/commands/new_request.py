@@ -188,6 +188,7 @@ def _start_once(
                     email=guest.email,
                     name=guest.name,
                     required=guest.required,
+                    timezone=command.prospect_timezone,
                     created_at=now,
                 )
             )

@@ -26,17 +26,23 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
-from orchestrator.cadence import MAX_NO_SHOWS
+from orchestrator.cadence import MAX_NO_SHOWS, follow_up_at
 from orchestrator.commands.new_request import ensure_rep
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
-from orchestrator.engine.event_types import EventType, MeetingRecovery
+from orchestrator.engine.event_types import EmailReceived, EventType, MeetingRecovery, payload
 from orchestrator.engine.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
 from orchestrator.steps.meeting import check_key, meeting_check
 from orchestrator.views import MeetingCheck, RepProfile, start_token
+from skills.next_move.model import EVENT_TYPE
+
+# What `steps.respond` says when it leaves a reply alone because the request is paused.
+PAUSED_REASON = f"the request is {RequestStatus.paused}"
+# The decision card a reply on a paused request gets (`commands.decision_cards`).
+REOPEN = "reopen"
 
 
 @dataclass(frozen=True)
@@ -151,12 +157,57 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request.paused_from = None
         if request.next_action_at is not None and request.next_action_at < now:
             # Don't fire a backlog of overdue follow-ups the moment the rep resumes.
-            request.next_action_at = now + timedelta(hours=1)
+            request.next_action_at = follow_up_at(
+                uow.session, request, earliest=now + timedelta(hours=1)
+            )
+        if request.event_next_action_subtype == REOPEN:
+            # Resuming answers the "reopen?" card; the reply's own reading decides what's next.
+            request.event_next_action = EVENT_TYPE["collecting_responses"]
+            request.event_next_action_subtype = "collecting_responses"
         request.updated_at = now
         uow.session.add(request)
         _audit(uow.session, request, "request_resumed", slack_user_id, now)
+        replay = _act_on_held_reply(uow.session, request, now=now)
         uow.commit()
-    return Outcome(True, f"Resumed {request.ref}: back to {request.status.replace('_', ' ')}.")
+    if replay is not None:
+        deps.wakeups.run_step(replay, tag="0-0")
+    said = f"Resumed {request.ref}: back to {request.status.replace('_', ' ')}."
+    if replay is not None:
+        said += " Their reply from while it was paused is being acted on."
+    return Outcome(True, said)
+
+
+def _act_on_held_reply(
+    session: Session, request: SchedulingRequest, *, now: datetime
+) -> uuid.UUID | None:
+    """The prospect's newest reply, when it came in while the request was paused, read again
+    now that it is not: whatever it asks for is drafted as if it had just arrived. One job per
+    held reply however often the rep resumes."""
+    newest = session.exec(
+        select(SequenceJob)
+        .where(SequenceJob.request_id == request.id)
+        .where(SequenceJob.event_type == EventType.email_received)
+        .where(col(SequenceJob.idempotency_key).not_like("resumed:%"))
+        .order_by(col(SequenceJob.created_at).desc())
+    ).first()
+    if newest is None or (newest.outputs.get("respond") or {}).get("reason") != PAUSED_REASON:
+        return None
+    job, created = insert_job(
+        session,
+        Event(
+            type=EventType.email_received,
+            org_id=request.org_id,
+            idempotency_key=f"resumed:{newest.id}",
+            source="slack",
+            rep_id=request.rep_id,
+            request_id=request.id,
+            payload=payload(newest, EmailReceived),
+            parent_job_id=newest.id,
+            correlation_id=newest.correlation_id,
+        ),
+        now=now,
+    )
+    return job.id if created else None
 
 
 def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:

@@ -83,6 +83,9 @@ class StepPorts:
     notices: Notices
     mail_domain: str  # the right-hand side of the Message-IDs steps mint
     dm_per_hour_cap: int  # the morning brief shares the notices' hourly cap
+    # What the slot finder is told besides calendars (HOLIDAY_COUNTRY, MEETING_BUFFER_MINUTES).
+    holiday_country: str | None = None
+    meeting_buffer: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,12 @@ def run_clock(deps: Deps, *, once: bool, echo: Callable[[str], None]) -> bool:
     backoff = Backoff(first=interval, cap=max(interval, 60.0))
     while True:
         try:
-            echo(tick(deps).line())
+            report = tick(deps)
+            if once or not report.idle:
+                echo(report.line())
+            else:
+                # ~2,900 idle ticks a day: visible at DEBUG, not in every INFO log.
+                log.debug("clock_tick_idle", counts=report.line())
         except Exception as exc:  # noqa: BLE001 - an outage is waited out, not a crash
             log.exception("clock_tick_failed", error=repr(exc))
             if once:

@@ -106,6 +106,8 @@ def step_ports(deps: Deps) -> StepPorts:
         notices=deps.notices,
         mail_domain=deps.settings.mail_domain,
         dm_per_hour_cap=deps.settings.dm_per_hour_cap,
+        holiday_country=deps.settings.holiday_country,
+        meeting_buffer=timedelta(minutes=deps.settings.meeting_buffer_minutes),
     )
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from connectors.ports import InboundRaw
 from db.audit import record_action
 from db.models import (
+    BOOKED_STATUSES,
     FINISHED_STATUSES,
     Rep,
     SchedulingAction,
@@ -27,6 +28,7 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
+from orchestrator.inbox.invite_answers import INVITE_DECISIONS, invite_answer_card, invite_comment
 from orchestrator.inbox.matching import known_prospect_requests
 from orchestrator.inbox.records import (
     MAX_SUBJECT_SHOWN,
@@ -231,7 +233,21 @@ def _on_calendar_reply(m: Inbound) -> Outcome:
         invite_status=status,
         known_attendee=attendee is not None,
     )
-    return Outcome("calendar_replies")
+    if attendee is None or status not in INVITE_DECISIONS or request.status not in BOOKED_STATUSES:
+        return Outcome("calendar_replies")
+    # A "no" or "maybe" to a booked meeting changes what the rep expects: they decide, on a
+    # card, rather than find it in the audit log after an empty meeting room.
+    request.event_next_action = "waiting_for_decision"
+    request.event_next_action_subtype = INVITE_DECISIONS[status]
+    request.updated_at = m.now
+    m.session.add(request)
+    card = invite_answer_card(
+        request_id=request.id,
+        who=attendee.name or attendee.email,
+        status=status,
+        comment=invite_comment(m.email),
+    )
+    return Outcome("calendar_replies", after_commit=[card])
 
 
 def escalate_unmatched(m: Inbound) -> Outcome:

@@ -44,6 +44,7 @@ from orchestrator.steps.scheduling import (
     draft_initial_email,
     job_actions,
     load_request,
+    meeting_when,
     no_time_message,
     record_booking,
     record_sent,
@@ -306,9 +307,12 @@ def _still_free(
     )
     ((_, ok, reason),) = check_slots([slot.start], query)
     if not ok:
+        external = [a for a in attendees if a.side == "external"]
+        when = meeting_when(
+            slot.start, rep_tz=rep.timezone, prospect_tz=prospect_zone(request, external)
+        )
         raise PermanentError(
-            f"{slot.start:%a %b %d %H:%M} UTC is no longer free on our side ({reason}); "
-            f"`/schedule times` finds fresh ones"
+            f"{when} is no longer free on our side ({reason}); `/schedule times` finds fresh ones"
         )
 
 
@@ -319,6 +323,7 @@ def _booking(
     slot: PickerOption,
 ) -> ProposedAction:
     external = [a for a in attendees if a.side == "external"]
+    prospect_tz = prospect_zone(request, external)
     return ProposedAction(
         action_type=ActionType.calendar_book,
         key="calendar_book",
@@ -336,7 +341,8 @@ def _booking(
             # What the approval card shows.
             to=tuple(a.email for a in external),
             subject=f"Invite: {request.title}",
-            body=f"Book {request.duration_minutes} min starting {slot.start.isoformat()} "
+            body=f"Book {request.duration_minutes} min starting "
+            f"{meeting_when(slot.start, rep_tz=rep.timezone, prospect_tz=prospect_tz)} "
             "and send the calendar invite.",
         ),
         reasoning="You picked this time in the time picker; it is still free on our side.",

@@ -26,7 +26,7 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.cadence import cadence_for, follow_up_delay, stop_reason
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay, stop_reason
 from orchestrator.engine.action_data import FollowUpData
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
@@ -83,6 +83,17 @@ def _last_reply(ctx: StepContext, request: SchedulingRequest) -> SchedulingActio
     ).first()
 
 
+def _kept_open_since(ctx: StepContext, request: SchedulingRequest, reply: SchedulingAction) -> bool:
+    """Whether the rep answered a card about this reply (or a later one) with "Keep it open"."""
+    choices = ctx.session.exec(
+        select(SchedulingAction.details)
+        .where(SchedulingAction.request_id == request.id)
+        .where(SchedulingAction.action_type == "decision_made")
+        .where(col(SchedulingAction.created_at) >= reply.created_at)
+    ).all()
+    return any(details.get("choice") == "keep_open" for details in choices)
+
+
 def _clear_next(request: SchedulingRequest) -> None:
     request.next_action_at = None
     request.next_action_type = None
@@ -97,20 +108,26 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     if request.status in STOPPED_STATUSES:
         return StepResult(output={"skipped": f"request is {request.status}"}, stop=True)
     reply = _last_reply(ctx, request)
+    # After reading their reply the rep chose "Keep it open": chasing goes on despite it.
+    kept_open = reply is not None and _kept_open_since(ctx, request, reply)
     reason = stop_reason(
         cadence=cadence_for(ctx.session, request=request),
         attempt_count=request.attempt_count,
         no_show_count=request.no_show_count,
         created_at=request.created_at,
         now=ctx.now,
-        negative_reply=reply is not None and reply.details.get("sentiment") == "negative",
+        negative_reply=(
+            reply is not None and reply.details.get("sentiment") == "negative" and not kept_open
+        ),
     )
     if reason is not None:
         _stop(ctx, request, reason)
         return StepResult(output={"stopped": reason}, stop=True)
     last = last_outbound(ctx.session, request)
-    replied = reply is not None and (
-        last is None or last.sent_at is None or reply.created_at >= last.sent_at
+    replied = (
+        reply is not None
+        and (last is None or last.sent_at is None or reply.created_at >= last.sent_at)
+        and not kept_open
     )
     if request.status not in FOLLOW_UP_STATUSES or replied:
         # The reply's own sequence decides what happens next; a nudge now would talk over it.
@@ -324,6 +341,8 @@ def _record_sent(
         return
     cadence = cadence_for(ctx.session, request=request)
     request.next_action_type = "follow_up"
-    request.next_action_at = ctx.now + follow_up_delay(
-        cadence, follow_ups_sent=request.attempt_count - 1
+    request.next_action_at = follow_up_at(
+        ctx.session,
+        request,
+        earliest=ctx.now + follow_up_delay(cadence, follow_ups_sent=request.attempt_count - 1),
     )

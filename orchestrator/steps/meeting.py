@@ -35,7 +35,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import (
     MeetingEnded,
@@ -427,9 +427,8 @@ def record_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
         if request.status == waiting:
             request.status = after
             request.next_action_type = "follow_up"
-            request.next_action_at = ctx.now + follow_up_delay(
-                cadence_for(ctx.session, request=request), follow_ups_sent=0
-            )
+            delay = follow_up_delay(cadence_for(ctx.session, request=request), follow_ups_sent=0)
+            request.next_action_at = follow_up_at(ctx.session, request, earliest=ctx.now + delay)
         audit(
             ctx,
             request,

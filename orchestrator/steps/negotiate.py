@@ -21,6 +21,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.cadence import follow_up_at
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
@@ -60,7 +61,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
     record_booking(ctx, request, booking)
     assert request.meeting_start is not None
     for attendee in attendees:
-        if attendee.email.lower() == inbound.sender.lower():
+        if attendee.email.lower() == inbound.sender.lower() and attendee.required:
             attendee.invite_status = "accepted"
             ctx.session.add(attendee)
     tz = prospect_tz(ctx.session, request, inbound.sender)
@@ -125,7 +126,9 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
                     for start in offered
                 ]
             request.next_action_type = "follow_up"
-            request.next_action_at = ctx.now + NEXT_FOLLOW_UP
+            request.next_action_at = follow_up_at(
+                ctx.session, request, earliest=ctx.now + NEXT_FOLLOW_UP
+            )
         audit(ctx, request, kind, reasoning)
     if confirmation is not None and confirmation.status == ActionStatus.executed:
         audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")

@@ -35,6 +35,7 @@ from orchestrator.steps.scheduling import (
     CONFERENCE,
     draft_common,
     free_slots,
+    meeting_when,
     message_id,
     slot_query,
 )
@@ -183,7 +184,7 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
             output={"booking": chosen.isoformat()},
             actions=[calendar_action(reply, chosen, reasoning=reply.understood.reasoning)],
         )
-    why = "; ".join(f"{when:%a %H:%M}: {reason}" for when, _, reason in checks)
+    why = "; ".join(f"{_shown(reply, when)}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
         actions=[
@@ -196,27 +197,35 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
     )
 
 
+def _shown(reply: Reply, start: datetime) -> str:
+    """The time on the booking card: the rep's clock, and the clock of whoever chose it."""
+    theirs = prospect_tz(reply.ctx.session, reply.request, reply.inbound.sender)
+    return meeting_when(start, rep_tz=reply.rep.timezone, prospect_tz=theirs)
+
+
 def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> ProposedAction:
     """A new event, or a move of the booked one (never a second event for one meeting)."""
     request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
     moving = request.calendar_event_id is not None
+    # Someone the rep dropped after they declined gets no invite.
+    invited = [a for a in reply.attendees if a.required or a.invite_status != "declined"]
     booking = BookingData(
         title=request.title,
         start=start,
         end=end,
         attendees=tuple(
             Guest(email=a.email, name=a.name, optional=not a.required)
-            for a in reply.attendees
+            for a in invited
             if a.email.lower() != rep.email.lower()
         ),
         description=request.context,
         conference=CONFERENCE.get(request.platform),
         # What the approval card shows.
-        to=tuple(a.email for a in reply.attendees if a.side == "external"),
+        to=tuple(a.email for a in invited if a.side == "external"),
         subject=f"{'Move' if moving else 'Invite'}: {request.title}",
         body=f"{'Move the meeting to' if moving else 'Book'} {request.duration_minutes} min "
-        f"starting {start.isoformat()} and send the calendar "
+        f"starting {_shown(reply, start)} and send the calendar "
         f"{'update' if moving else 'invite'}.",
     )
     data = booking

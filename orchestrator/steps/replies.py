@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -22,7 +21,7 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.commands.decision_cards import decision_view, recipient_view
+from orchestrator.commands.decision_cards import decision_view, recipient_view, reopen_decision
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
@@ -30,6 +29,7 @@ from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
+from orchestrator.views import when_for_rep
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
 from skills.intent_signals import joins_too
@@ -151,12 +151,6 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
 # --- tell_rep ----------------------------------------------------------------------------------
 
 
-def _when(moment: datetime, tz: str) -> str:
-    local = moment.astimezone(ZoneInfo(tz))
-    hour = local.hour % 12 or 12
-    return f"{local:%a %b} {local.day}, {hour}:{local:%M} {local:%p} {local.tzname()}"
-
-
 def summary_of(
     row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: UnderstandReply
 ) -> str:
@@ -181,7 +175,8 @@ def reply_summary(
         f"({analysis.confidence} confidence, {analysis.sentiment}).",
     ]
     if analysis.matched_slot:
-        lines.append(f"Matches the time you offered: {_when(analysis.matched_slot, rep_tz)}.")
+        matched = when_for_rep(analysis.matched_slot, rep_tz)
+        lines.append(f"Matches the time you offered: {matched}.")
     if analysis.question:
         lines.append(f"They ask: _{escape_mrkdwn(analysis.question)}_")
     if analysis.delegate_email or analysis.delegate_name:
@@ -232,9 +227,21 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     text = summary_of(row, request, rep, analysis)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
-    if decision.needs_rep:
+    if request.status == RequestStatus.paused:
+        # Nothing acts on a paused request's reply; the rep reopens it (which acts on this
+        # reply) or keeps it, so the reply is never left with nobody to move it on.
+        decision = reopen_decision(request)
+        ctx.session.add(request)
         fallback, blocks = ctx.ports.cards.decision(
             decision_view(request, rep, decision, reply=text)
+        )
+        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+    elif decision.needs_rep:
+        attendees = ctx.session.exec(
+            select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+        ).all()
+        fallback, blocks = ctx.ports.cards.decision(
+            decision_view(request, rep, decision, reply=text, attendees=attendees)
         )
         posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     elif proposal is not None:

@@ -29,6 +29,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.commands.decision_cards import WITHOUT_DECLINERS
 from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import DecisionMade, payload
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
@@ -36,6 +37,7 @@ from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
 from orchestrator.steps import offers
+from orchestrator.steps.assess import assess_request
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
 from skills.asked_window import asks_for_times
@@ -288,6 +290,23 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
 # --- after a decision card -------------------------------------------------------------------
 
 
+def _without_decliners(reply: Reply) -> StepResult:
+    """Who declined was dropped (`commands.decision_cards.drop_decliners`): book the time
+    everyone still required accepted, or wait for those who have not answered yet."""
+    ctx, request = reply.ctx, reply.request
+    decision, _ = assess_request(ctx.session, request, reply.attendees, ctx.now)
+    if decision.subtype == "all_confirmed" and decision.slot is not None:
+        return StepResult(
+            output={"booking": decision.slot.isoformat()},
+            actions=[
+                offers.calendar_action(
+                    reply, decision.slot, reasoning="Everyone still invited accepted it."
+                )
+            ],
+        )
+    return _stop("waiting for the others", decision=decision.subtype)
+
+
 def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Draft what the rep chose on a decision card (`commands.decision_cards.resolve`)."""
     decided = payload(job, DecisionMade)
@@ -308,6 +327,8 @@ def act_on_decision(job: SequenceJob, ctx: StepContext) -> StepResult:
         )
     if choice == "clarify":
         return _clarify(reply, "unclear")
+    if choice in WITHOUT_DECLINERS:
+        return _without_decliners(reply)
     everyone = [a.email for a in reply.attendees if a.side == "external" and a.required]
     return StepResult(
         output={"counter": True},

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -22,10 +23,11 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.cadence import cadence_for, follow_up_delay
+from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
@@ -62,6 +64,21 @@ def draft_common(
         "signature": rep.signature,
         "original_subject": original_subject,
     }
+
+
+def meeting_when(start: datetime, *, rep_tz: str, prospect_tz: str) -> str:
+    """A meeting time as a card shows it to the rep: in their own zone, with the prospect's
+    clock alongside when it reads differently ("Tue Dec 8, 9:00 AM EST (2:00 PM GMT for them)")."""
+    ours, theirs = start.astimezone(ZoneInfo(rep_tz)), start.astimezone(ZoneInfo(prospect_tz))
+    shown = f"{ours:%a %b} {ours.day}, {_clock(ours)}"
+    if _clock(theirs) != _clock(ours):
+        same_day = theirs.date() == ours.date()
+        shown += f" ({'' if same_day else f'{theirs:%a} '}{_clock(theirs)} for them)"
+    return shown
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour % 12 or 12}:{moment:%M %p} {moment.tzname()}"
 
 
 def job_actions(job: SequenceJob, *kinds: ActionType) -> SelectOfScalar[PendingAction]:
@@ -105,8 +122,8 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     )
 
 
-def _working_hours(rep: Rep) -> dict[int, tuple[time, time]]:
-    if not rep.working_hours:
+def _working_hours(rep: Rep | None) -> dict[int, tuple[time, time]]:
+    if rep is None or not rep.working_hours:
         return default_working_hours()
     return {
         int(day): (time.fromisoformat(start), time.fromisoformat(end))
@@ -126,7 +143,34 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
+    if skipped := holidays_in_window(ctx, request, rep, attendees, start=start, end=end):
+        audit(ctx, request, "holidays_skipped", "; ".join(skipped), days=skipped)
     return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+
+
+def holidays_in_window(
+    ctx: StepContext,
+    request: SchedulingRequest,
+    rep: Rep,
+    attendees: list[SchedulingAttendee],
+    *,
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """The weekday public holidays no time was offered on, for the rep: "Fri Dec 25: Christmas
+    Day (US)", each country's once, in date order."""
+    internal = [a for a in attendees if a.side == "internal"]
+    external = [a for a in attendees if a.side == "external"]
+    countries = {
+        ctx.ports.holiday_country or zone_country(a.timezone or rep.timezone) for a in internal
+    }
+    countries.add(zone_country(prospect_zone(request, external)))
+    found: dict[date, list[str]] = {}
+    for country in sorted(c for c in countries if c):
+        for day, name in holiday_names(country, start.date(), end.date()).items():
+            if day.weekday() < 5:
+                found.setdefault(day, []).append(f"{name} ({country})")
+    return [f"{day:%a %b} {day.day}: {', '.join(found[day])}" for day in sorted(found)]
 
 
 def search_window(request: SchedulingRequest, *, now: datetime) -> tuple[datetime, datetime]:
@@ -177,7 +221,11 @@ def slot_query(
     end: datetime,
 ) -> SlotQuery:
     """Our side's calendars read now, as the finder's question (also used to check a time the
-    prospect chose before booking it)."""
+    prospect chose before booking it).
+
+    Each of our side keeps their own working hours and zone (a teammate who is a rep here has
+    their rep settings; one who isn't keeps office hours in their own zone, never the rep's) and
+    their country's public holidays; the prospect keeps those of their zone's country."""
     internal = [a for a in attendees if a.side == "internal"]
     external = [a for a in attendees if a.side == "external"]
     calendar = ctx.ports.calendar_for(request.org_id)
@@ -185,25 +233,50 @@ def slot_query(
     if unreadable := sorted(a.email for a in internal if a.email.lower() not in busy):
         # A calendar we may not read would otherwise count as free all day: say so instead.
         audit(ctx, request, "calendars_unreadable", "treated as free", emails=unreadable)
+    reps = _reps_by_email(ctx.session, rep, internal)
+    # Zones put a person's date up to a day either side of the window's UTC dates.
+    first, last = start.date() - timedelta(days=1), end.date() + timedelta(days=1)
+    prospect_tz = prospect_zone(request, external)
+
+    def person(a: SchedulingAttendee) -> AttendeeAvailability:
+        known = reps.get(a.email.lower())
+        tz = a.timezone or (known.timezone if known else rep.timezone)
+        country = ctx.ports.holiday_country or zone_country(tz)
+        return AttendeeAvailability(
+            email=a.email,
+            tz=tz,
+            busy=[(i.start, i.end) for i in busy.get(a.email.lower(), ())],
+            working_hours=_working_hours(known),
+            required=a.required,
+            holidays=holidays_between(country, first, last),
+        )
+
     return SlotQuery(
         now=ctx.now,
         duration=timedelta(minutes=request.duration_minutes),
         window_start=start,
         window_end=end,
-        attendees=[
-            AttendeeAvailability(
-                email=a.email,
-                tz=a.timezone or rep.timezone,
-                busy=[(i.start, i.end) for i in busy.get(a.email.lower(), ())],
-                working_hours=_working_hours(rep),
-                required=a.required,
-            )
-            for a in internal
-        ],
-        prospect_tz=prospect_zone(request, external),
+        attendees=[person(a) for a in internal],
+        prospect_tz=prospect_tz,
         preferred_parts=tuple(request.preferred_times),
         avoid=tuple(request.avoid_days),
+        buffer=ctx.ports.meeting_buffer,
+        prospect_holidays=holidays_between(zone_country(prospect_tz), first, last),
     )
+
+
+def _reps_by_email(
+    session: Session, rep: Rep, internal: list[SchedulingAttendee]
+) -> dict[str, Rep]:
+    """Our side's people who are reps here too, by address, the request's own rep included."""
+    emails = {a.email.lower() for a in internal} - {rep.email.lower()}
+    found = {rep.email.lower(): rep}
+    if emails:
+        rows = session.exec(
+            select(Rep).where(Rep.org_id == rep.org_id, col(Rep.email).in_(sorted(emails)))
+        )
+        found.update((row.email.lower(), row) for row in rows)
+    return found
 
 
 def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -259,11 +332,23 @@ def _slots_reasoning(
             SchedulingAction.action_type == "calendars_unreadable",
         )
     ).first()
+    skipped = ctx.session.exec(
+        select(SchedulingAction).where(
+            SchedulingAction.request_id == request.id,
+            SchedulingAction.action_type == "holidays_skipped",
+        )
+    ).all()
+    holidays = ""
+    if skipped:
+        days = skipped[-1].details["days"]
+        holidays = f"; none on {'a public holiday' if len(days) == 1 else 'public holidays'}: "
+        holidays += "; ".join(days)
     if unreadable is None:
-        return f"{count} times free for everyone on our side"
+        return f"{count} times free for everyone on our side{holidays}"
     who = ", ".join(unreadable.details["emails"])
     return (
-        f"{count} times free on the calendars I can read; I could not see {who}'s, so check those"
+        f"{count} times free on the calendars I can read; I could not see {who}'s, so check "
+        f"those{holidays}"
     )
 
 
@@ -286,7 +371,9 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
         request.attempt_count += 1
         request.next_action_type = "follow_up"
         cadence = cadence_for(ctx.session, request=request)
-        request.next_action_at = ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        request.next_action_at = follow_up_at(
+            ctx.session, request, earliest=ctx.now + follow_up_delay(cadence, follow_ups_sent=0)
+        )
         audit(
             ctx,
             request,

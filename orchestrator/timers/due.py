@@ -43,6 +43,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
+from orchestrator.cadence import follow_up_at
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.dispatch import insert_job
@@ -158,6 +159,13 @@ def _dispatch_requests(deps: Deps, now: datetime) -> int:
         claimed = uow.session.exec(_locking(uow.session, statement)).all()
         for request in claimed:
             assert request.next_action_at is not None and request.next_action_type is not None
+            later = follow_up_at(uow.session, request, earliest=now)
+            if later > now:
+                # Their weekend or a holiday (a resume, a late clock): wait for their workday.
+                request.next_action_at = later
+                request.updated_at = now
+                uow.session.add(request)
+                continue
             # The due time is part of the key: the same arming collapses onto one job however
             # many clocks see it, and a re-armed action (after a resume) gets a fresh one.
             due = int(request.next_action_at.timestamp())

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator.deps import Deps
+from orchestrator.health import report_if_due
 from orchestrator.inbox.intake import poll_inboxes
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
+from orchestrator.timers.retention import prune_if_due
 
 
 @dataclass(frozen=True)
@@ -20,26 +22,40 @@ class TickReport:
     mail: dict[str, int]
     notices: int = 0
     cards: int = 0
+    pruned: dict[str, int] = field(default_factory=dict)
+    ops_findings: int = 0
 
-    def line(self) -> str:
-        counts = {
+    def counts(self) -> dict[str, int]:
+        return {
             "rewoken_jobs": self.reconciled.jobs,
             "rewoken_actions": self.reconciled.actions,
             **self.due.counts(),
             **{f"mail_{k}": v for k, v in self.mail.items()},
             "held_notices_posted": self.notices,
             "waiting_cards_posted": self.cards,
+            **{f"pruned_{k}": v for k, v in self.pruned.items()},
+            **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
         }
-        return " ".join(f"{k}={v}" for k, v in counts.items())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was found to do (and nothing failed): not worth an INFO line."""
+        return not any(self.counts().values()) and not self.due.errors
+
+    def line(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.counts().items())
 
 
 def tick(deps: Deps) -> TickReport:
     """Re-wake lost work first (it is the oldest), then what is due, then read new mail, then
-    post the notices and cards quiet hours (or a failed post) held back."""
+    post the notices and cards quiet hours (or a failed post) held back; last, prune what has
+    outlived its retention (hourly) and report new health findings (every few minutes)."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
         poll_inboxes(deps),
         deliver_held(deps.notices),
         post_waiting_cards(deps),
+        prune_if_due(deps),
+        report_if_due(deps),
     )

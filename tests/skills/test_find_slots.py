@@ -416,6 +416,50 @@ def test_holiday_counts_in_the_prospects_zone_and_in_ours() -> None:
     assert local(find_slots(q), TOKYO) == ["Tue 13 08:00", "Fri 16 08:00"]
 
 
+def test_an_attendees_own_holiday_counts_in_their_zone_only() -> None:
+    # Sam in Berlin is off on Wednesday, a Berlin date: 00:00-24:00 CET is Tue 19:00-Wed 19:00 in
+    # New York. The rep in New York is not off, and both work late.
+    late = {d: (time(0, 30), time(23, 30)) for d in range(5)}
+    sam = dataclasses.replace(person(SAM, BERLIN, hours=late), holidays=(WED,))
+    q = query(attendees=[person(hours=late), sam], count=20)
+    days = {s.start.astimezone(ZoneInfo(NY)).date() for s in find_slots(q)}
+    assert days == {MON, TUE, WED, THU, FRI}
+    answers = check_slots([at(NY, WED, 9), at(NY, WED, 18, 30), at(NY, WED, 19, 30)], q)
+    assert [(ok, reason) for _, ok, reason in answers] == [
+        (False, f"on a holiday of {SAM} (2026-03-18 in {BERLIN})"),
+        (False, f"on a holiday of {SAM} (2026-03-18 in {BERLIN})"),
+        (True, f"available; late for them (after 18:00 {NY})"),
+    ]
+    wednesday = [s for s in find_slots(q) if s.start.astimezone(ZoneInfo(NY)).date() == WED]
+    assert wednesday and all(s.start >= at(NY, WED, 19) for s in wednesday)
+    # Without Sam the rep meets on Wednesday morning: the holiday is Sam's, not everyone's.
+    assert local(find_slots(one_day(WED, attendees=[person()], count=1))) == ["Wed 18 09:00"]
+
+
+def test_an_optional_attendees_holiday_is_a_conflict_not_a_block() -> None:
+    sam = dataclasses.replace(person(SAM, required=False), holidays=(WED,))
+    (slot,) = find_slots(one_day(WED, attendees=[person(), sam], count=1))
+    assert local([slot]) == ["Wed 18 09:00"]
+    assert slot.optional_conflicts == (SAM,)
+
+
+def test_the_prospects_holiday_counts_in_their_zone_and_only_for_finding() -> None:
+    # 19 March is a holiday in Tokyo: New York's Wednesday 19:00-24:00 is Thursday there.
+    q = query(
+        attendees=[person(hours={d: (time(7), time(23)) for d in range(5)})],
+        prospect_tz=TOKYO,
+        prospect_holidays=(THU,),
+        count=10,
+    )
+    tokyo_days = {s.start.astimezone(ZoneInfo(TOKYO)).date() for s in find_slots(q)}
+    assert THU not in tokyo_days and tokyo_days
+    free = find_slots(dataclasses.replace(q, prospect_holidays=()))
+    assert THU in {s.start.astimezone(ZoneInfo(TOKYO)).date() for s in free}
+    # A time they chose themselves on their own holiday is theirs to choose.
+    ((_, ok, _),) = check_slots([at(TOKYO, THU, 9)], q)
+    assert ok
+
+
 @pytest.mark.parametrize(
     ("notice", "expected"),
     [
@@ -622,9 +666,10 @@ def scenarios(draw: st.DrawFn) -> SlotQuery:
         begin = draw(st.integers(6, 11))
         hours = {d: (time(begin), time(begin + draw(st.integers(4, 9)))) for d in range(6)}
         required = i == 0 or draw(st.booleans())
+        days_off = draw(st.sets(st.sampled_from([first + timedelta(days=d) for d in range(3)])))
         attendees.append(
             AttendeeAvailability(
-                f"p{i}@x.test", draw(st.sampled_from(ZONES)), busy, hours, required
+                f"p{i}@x.test", draw(st.sampled_from(ZONES)), busy, hours, required, days_off
             )
         )
     step = timedelta(minutes=draw(st.sampled_from((15, 30, 60))))
@@ -640,13 +685,17 @@ def scenarios(draw: st.DrawFn) -> SlotQuery:
         buffer=draw(st.sampled_from((0, 7, 15))) * MINUTES,
         min_notice=draw(st.sampled_from((0, 90))) * MINUTES,
         holidays=draw(st.sets(st.sampled_from([first + timedelta(days=d) for d in range(3)]))),
+        prospect_holidays=draw(
+            st.sets(st.sampled_from([first + timedelta(days=d) for d in range(3)]))
+        ),
         step=step,
         count=10_000,
     )
 
 
 def brute_force(q: SlotQuery) -> list[tuple[datetime, bool, str]]:
-    """Every start on the grid that check_slots accepts and the prospect's hours allow."""
+    """Every start on the grid that check_slots accepts and the prospect's hours and days
+    off allow."""
     tz = ZoneInfo(q.prospect_tz)
     grid = []
     start = q.window_start
@@ -654,7 +703,11 @@ def brute_force(q: SlotQuery) -> list[tuple[datetime, bool, str]]:
         here, there = start.astimezone(tz), (start + q.duration).astimezone(tz)
         since_midnight = here - here.replace(hour=0, minute=0)
         on_grid = since_midnight % q.step == timedelta(0)
-        workday = here.weekday() not in q.prospect_weekend and here.date() == there.date()
+        workday = (
+            here.weekday() not in q.prospect_weekend
+            and here.date() not in q.prospect_holidays
+            and here.date() == there.date()
+        )
         if on_grid and workday and time(7) <= here.time() and there.time() <= time(20):
             grid.append(start)
         start += timedelta(minutes=15)

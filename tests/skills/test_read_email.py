@@ -412,6 +412,67 @@ def test_outlook_calendar_reply_with_uppercase_mailto() -> None:
     assert classify(mail).attendee == "jordan@acme.example"
 
 
+def calendar_mail(ics: str, method: str = "REPLY") -> bytes:
+    body = (
+        "--c\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nAnswered.\r\n"
+        f'--c\r\nContent-Type: text/calendar; charset="UTF-8"; method={method}\r\n\r\n'
+        + ics
+        + "--c--\r\n"
+    )
+    return raw({"Subject": "Re: Convene demo"}, body, 'multipart/alternative; boundary="c"')
+
+
+OUTLOOK_DECLINE_WITH_COMMENT = (
+    "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\n"
+    "VERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Eastern Standard Time\r\nBEGIN:STANDARD\r\n"
+    "DTSTART:16010101T020000\r\nTZOFFSETFROM:-0400\r\nTZOFFSETTO:-0500\r\n"
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=11\r\nEND:STANDARD\r\n"
+    "END:VTIMEZONE\r\nBEGIN:VEVENT\r\n"
+    "ATTENDEE;PARTSTAT=DECLINED;CN=Jordan Reyes:MAILTO:Jordan@Acme.Example\r\n"
+    "COMMENT;LANGUAGE=en-US:Sorry\\, I have a board meeting then. Could we do Th\r\n"
+    " ursday instead?\r\n"
+    "UID:040000008200E00074C5B7101A82E00800000000req-42\r\nSUMMARY;LANGUAGE=en-US:Declin\r\n"
+    " ed: Convene demo\r\nDTSTART;TZID=Eastern Standard Time:20261208T140000\r\n"
+    "DTEND;TZID=Eastern Standard Time:20261208T143000\r\nDTSTAMP:20261201T150000Z\r\n"
+    "SEQUENCE:0\r\nX-MICROSOFT-CDO-REPLYTIME:20261201T150000Z\r\nEND:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
+APPLE_TENTATIVE_URN = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 15.1//EN\r\n"
+    'METHOD:REPLY\r\nBEGIN:VEVENT\r\nATTENDEE;CN="Jordan Reyes";CUTYPE=INDIVIDUAL;'
+    "EMAIL=jordan@acme.example;PARTSTAT=TENTATIVE:urn:uuid:5E1D3C7A-1B2C-4D5E-8F90-A1B2C3D4E5F6\r\n"
+    "DTEND:20261208T193000Z\r\nDTSTAMP:20261201T150000Z\r\nDTSTART:20261208T190000Z\r\n"
+    "ORGANIZER;CN=Sam Carter:mailto:sam@convene.example\r\nSEQUENCE:0\r\n"
+    "SUMMARY:Convene demo\r\nUID:req-42@convene.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def test_outlook_decline_with_a_comment_and_a_windows_zone() -> None:
+    result = classify(parse_email(calendar_mail(OUTLOOK_DECLINE_WITH_COMMENT)))
+    assert (result.kind, result.attendee, result.partstat, result.event_uid) == (
+        "calendar_reply",
+        "jordan@acme.example",
+        "DECLINED",
+        "040000008200E00074C5B7101A82E00800000000req-42",
+    )
+
+
+def test_apple_tentative_names_the_attendee_by_email_parameter() -> None:
+    result = classify(parse_email(calendar_mail(APPLE_TENTATIVE_URN)))
+    assert (result.kind, result.attendee, result.partstat) == (
+        "calendar_reply",
+        "jordan@acme.example",
+        "TENTATIVE",
+    )
+
+
+def test_a_reply_without_partstat_needs_action_and_garbage_is_ordinary_mail() -> None:
+    no_partstat = calendar_reply("ACCEPTED").replace(b"PARTSTAT=ACCEPTED;", b"")
+    assert classify(parse_email(no_partstat)).partstat == "NEEDS-ACTION"
+    garbage = calendar_mail("METHOD:REPLY\r\nthis is not a calendar\r\n")
+    assert classify(parse_email(garbage)).kind == "normal"
+
+
 def test_a_forwarded_request_is_not_a_reply() -> None:
     mail = parse_email(calendar_reply("ACCEPTED").replace(b"METHOD:REPLY", b"METHOD:REQUEST"))
     assert classify(mail).kind == "normal"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from db.models import SchedulingAttendee
+from orchestrator.timers.stuck import stuck_requests
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
 from tests.support.conversation.world import PROSPECT, World, bare_subject, plain_text
@@ -330,6 +332,78 @@ def expect_no_mail_mentions(address: str) -> Turn:
             )
 
     return Turn(f"expect nothing addressed to {address}", run)
+
+
+def expect_nothing_stuck() -> Turn:
+    """Every request under way has a wake-up or a card waiting on the rep."""
+
+    def run(w: World) -> None:
+        with w.stack.deps.uow() as uow:
+            stuck = stuck_requests(uow.session, now=w.stack.clock.now())
+            found = [(r.ref, r.status, r.event_next_action_subtype) for r in stuck]
+        assert not found, f"stuck: {found}"
+
+    return Turn("expect no request left without a wake-up or an open card", run)
+
+
+def expect_decided_card(*needles: str) -> Turn:
+    """The newest card the rep has answered, as it reads now: their choice and its outcome."""
+
+    def run(w: World) -> None:
+        answered = [m for m in w.stack.slack.messages if m.history and "chose" in m.text]
+        assert answered, "no card was answered"
+        shown = answered[-1].text + json.dumps(answered[-1].blocks)
+        missing = [n for n in needles if n not in shown]
+        assert not missing, f"the answered card lacks {missing}: {shown}"
+
+    return Turn(f"expect the answered card to say {' … '.join(needles)!r}", run)
+
+
+def expect_offered(*expected: datetime) -> Turn:
+    """The latest email offered exactly these times, in this order."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        assert list(w.offers[-1]) == list(expected), f"offered {[str(t) for t in w.offers[-1]]}"
+
+    shown = ", ".join(f"{t:%a %b %d %H:%M %Z}" for t in expected)
+    return Turn(f"expect exactly these times offered: {shown}", run)
+
+
+def expect_no_offer_on(zone: str, *days: date) -> Turn:
+    """No time the latest email offered touches any of `days` as `zone` reads the calendar."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        duration = timedelta(minutes=w.request().duration_minutes)
+        place = ZoneInfo(zone)
+        for moment in w.offers[-1]:
+            touched = {
+                moment.astimezone(place).date(),
+                (moment + duration).astimezone(place).date(),
+            }
+            assert not touched & set(days), f"{moment} falls on {sorted(touched & set(days))}"
+
+    return Turn(f"expect no time offered on {', '.join(map(str, days))} in {zone}", run)
+
+
+def expect_prospect_zone(zone: str, address: str = PROSPECT) -> Turn:
+    """The request knows `address` is in `zone` (as the rep said); the script then reads the
+    emails to them in that zone."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        rows = [
+            a
+            for a in w.stack.rows(SchedulingAttendee)
+            if a.request_id == request.id and a.email == address
+        ]
+        assert rows and all(a.timezone == zone for a in rows), (
+            f"{address} is in {[a.timezone for a in rows]}"
+        )
+        w.zones[address] = zone
+
+    return Turn(f"expect the request to know {address} is in {zone}", run)
 
 
 def expect_offers_between(start: datetime, end: datetime) -> Turn:

@@ -8,6 +8,7 @@ from email import message_from_string
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
 
+import icalendar
 from sqlmodel import col
 
 from db.models import Rep
@@ -200,3 +201,46 @@ def bounce_arrives(failed: str = PROSPECT) -> Turn:
         assert counts.get("bounces") == 1, counts
 
     return Turn(f"a bounce for {failed} arrives", run)
+
+
+def prospect_answers_the_invite(partstat: str, *, comment: str = "") -> Turn:
+    """Their calendar's answer to the booked meeting's invite (METHOD:REPLY), as Outlook or
+    Google sends it when they press Decline or Maybe; `comment` is what they typed with it."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        assert request.calendar_event_id and request.meeting_start, "nothing is booked"
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN")
+        calendar.add("version", "2.0")
+        calendar.add("method", "REPLY")
+        event = icalendar.Event()
+        event.add("uid", request.calendar_event_id)
+        event.add("dtstamp", w.stack.clock.now())
+        event.add("dtstart", request.meeting_start)
+        event.add("sequence", 0)
+        if comment:
+            event.add("comment", comment)
+        attendee = icalendar.vCalAddress(f"mailto:{PROSPECT}")
+        attendee.params["PARTSTAT"] = icalendar.vText(partstat)
+        attendee.params["CN"] = icalendar.vText(PROSPECT_NAME)
+        event.add("attendee", attendee, encode=False)
+        calendar.add_component(event)
+        word = {"DECLINED": "Declined", "TENTATIVE": "Tentative", "ACCEPTED": "Accepted"}
+        msg = _headed(
+            sender=f"{PROSPECT_NAME} <{PROSPECT}>",
+            to=w.rep.email,
+            subject=f"{word.get(partstat, partstat)}: {request.title or 'Meeting'}",
+            now=w.stack.clock.now(),
+            domain="mail.acme.example",
+        )
+        said = f"{PROSPECT_NAME} has {word.get(partstat, partstat).lower()} this meeting."
+        msg.set_content(f"{comment}\n\n{said}" if comment else said)
+        msg.add_alternative(
+            calendar.to_ical(), maintype="text", subtype="calendar", params={"method": "REPLY"}
+        )
+        counts = _arrives(w, msg)
+        assert counts.get("calendar_replies") == 1, counts
+
+    said = f" saying {comment!r}" if comment else ""
+    return Turn(f"{PROSPECT} answers the invite {partstat}{said}", run)

@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.local_slack import Message
 from db.models import ActionStatus, SchedulingAttendee
 from tests.support.conversation.script import Turn
-from tests.support.conversation.world import World
+from tests.support.conversation.world import Person, World
 from tests.support.stack import wait_for
 
 
@@ -224,3 +224,31 @@ def rep_decides(choice: str) -> Turn:
         w.stack.drain()
 
     return Turn(f"rep decides: {choice}", run)
+
+
+def someone_saves_settings(who: Person, *, zone: str, work_start: str, work_end: str) -> Turn:
+    """`who` (the rep or a teammate) sets their own zone and Mon–Fri hours in `/schedule
+    settings`; the rest of the modal keeps its defaults."""
+
+    def run(w: World) -> None:
+        values = {
+            "timezone": {"timezone": {"value": zone}},
+            "work_start": {"work_start": {"selected_time": work_start}},
+            "work_end": {"work_end": {"selected_time": work_end}},
+            "brief_time": {"brief_time": {"selected_time": "08:00"}},
+            "quiet_start": {"quiet_start": {"selected_time": None}},
+            "quiet_end": {"quiet_end": {"selected_time": None}},
+            "daily_send_limit": {"daily_send_limit": {"value": "50"}},
+            "delegates": {"delegates": {"selected_users": []}},
+        }
+        before = len(w.stack.slack.modals)
+        assert w.stack.command("settings", user=who.slack_id).status == 200
+        view = wait_for(lambda: w.stack.slack.modals[before:], "the settings modal")[0]
+        reply = w.stack.submit(view, values, user=who.slack_id)
+        assert reply.status == 200 and reply.body == "", reply.body
+        wait_for(
+            lambda: [m for m in w.stack.slack.messages if m.channel == f"D{who.slack_id}"],
+            f"{who.name}'s settings to be saved",
+        )
+
+    return Turn(f"{who.name} saves their settings: {zone}, {work_start}–{work_end}", run)
