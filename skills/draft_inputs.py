@@ -53,6 +53,13 @@ MAX_SLOTS: Mapping[str, int] = {
 
 ANSWER_PLACEHOLDER = "[[ANSWER]]"
 
+# A counter-proposal's wording by what they had asked for (``CounterProposalInput.asked``).
+COUNTER_TEMPLATES: Mapping[str, str] = {
+    "time": "counter_proposal",
+    "window": "counter_proposal_window",
+    "nothing": "counter_proposal_fresh",
+}
+
 
 class TemplateError(ValueError):
     """A template names a placeholder its kind doesn't provide, or is malformed."""
@@ -152,10 +159,13 @@ class NoShowInput(_Common):
 
 @dataclass(frozen=True, kw_only=True)
 class CounterProposalInput(_Common):
-    """The time they suggested doesn't work for us; ``slots`` are our alternatives. Their time is
-    deliberately not repeated, so the draft can't restate it wrongly."""
+    """Fresh times, ``slots``, in their thread. ``asked`` says what they had asked for: a
+    ``time`` that doesn't work for us (the draft says sorry for it), a ``window`` ("Tuesday
+    afternoon", "after the 15th") the slots keep to, or ``nothing`` (no time to be sorry
+    about). Their time is deliberately not repeated, so the draft can't restate it wrongly."""
 
     slots: Sequence[datetime]
+    asked: Literal["time", "window", "nothing"] = "time"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,7 +307,8 @@ def _specifics(data: _Common, base: Facts) -> Facts:
         return replace(base, kind="no_show", template_id=template_id, slots=slots)
     if isinstance(data, CounterProposalInput):
         slots = _checked_slots("counter_proposal", data.slots)
-        return replace(base, kind="counter_proposal", template_id="counter_proposal", slots=slots)
+        template_id = COUNTER_TEMPLATES[data.asked]
+        return replace(base, kind="counter_proposal", template_id=template_id, slots=slots)
     if isinstance(data, ClarificationInput):
         slots = _checked_slots("clarification", data.slots)
         template_id = f"clarification_{data.reason}"

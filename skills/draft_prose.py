@@ -50,6 +50,8 @@ _PURPOSES = {
     "reminder": "Friendly reminder of the meeting at [[TIME]].",
     "no_show": "They missed the meeting; assume something came up, offer [[SLOTS]].",
     "counter_proposal": "The time they suggested doesn't work; offer [[SLOTS]] instead.",
+    "counter_proposal_window": "They said when suits them; offer [[SLOTS]], which keep to it.",
+    "counter_proposal_fresh": "They named no time; offer [[SLOTS]], with no apology for one.",
     "clarification": "Their reply was unclear; ask which of [[SLOTS]] they mean.",
     "answer": "They asked a question; [[ANSWER]] holds the rep's answer, keep it verbatim.",
     "delegate": "Their colleague handed the scheduling to the recipient; offer [[SLOTS]].",
@@ -85,7 +87,7 @@ def prose_draft(facts: Facts, *, llm: LLMPort, prospect_message: str) -> Draft |
 def _prompt(facts: Facts, prospect_message: str) -> str:
     budget = WORD_LIMITS[facts.kind] - _inserted_words(facts)
     lines = [
-        f"Email kind: {facts.kind}. {_PURPOSES[facts.kind]}",
+        f"Email kind: {facts.kind}. {_PURPOSES.get(facts.template_id, _PURPOSES[facts.kind])}",
         f"Tone: {_TONES.get(facts.template_id, 'Warm and direct.')}",
         f"Meeting: {facts.minutes}-minute {facts.meeting.strip() or 'call'}.",
         f"Keep your own words under {max(budget, 10)} words.",

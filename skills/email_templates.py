@@ -77,6 +77,8 @@ TEMPLATE_KINDS: Mapping[str, str] = {
     "no_show_second": "no_show",
     "no_show_last": "no_show",
     "counter_proposal": "counter_proposal",
+    "counter_proposal_window": "counter_proposal",
+    "counter_proposal_fresh": "counter_proposal",
     "clarification": "clarification",
     "clarification_which_option": "clarification",
     "clarification_unclear": "clarification",
@@ -228,6 +230,25 @@ DEFAULTS: Mapping[str, tuple[Wording, ...]] = {
             "{greeting}\n\n"
             "Sorry, I can't make that one. I do have these open:\n{slots}\n\n"
             "Would one of them work? If not, tell me what does and I'll move things around.\n\n"
+            "{signature}",
+        ),
+    ),
+    "counter_proposal_window": (
+        Wording(
+            "Re: {original_subject}",
+            "{greeting}\n\n"
+            "Thanks for letting me know what suits you. These fit on my side:\n{slots}\n\n"
+            "Would one of them work? If not, tell me what does and I'll make it fit.\n\n"
+            "{signature}",
+        ),
+    ),
+    "counter_proposal_fresh": (
+        Wording(
+            "Re: {original_subject}",
+            "{greeting}\n\n"
+            "Thanks for getting back to me. Here are some other times that are open on my "
+            "side:\n{slots}\n\n"
+            "Would one of them work? If not, tell me what does and I'll make it fit.\n\n"
             "{signature}",
         ),
     ),

@@ -288,7 +288,9 @@ def _prospect_windows(ctx: _Context) -> list[Interval]:
         tolerated = [
             (wall(day, TOLERATED_HOURS[0], ctx.ptz), wall(day, TOLERATED_HOURS[1], ctx.ptz))
         ]
-        windows += subtract(tolerated, [period for _, period in _avoid_periods(ctx, day)])
+        # `subtract` needs its cuts in order; two avoided parts ("not mornings or evenings")
+        # come in the order of their rules, not of the day.
+        windows += subtract(tolerated, merge(period for _, period in _avoid_periods(ctx, day)))
     return windows
 
 

@@ -163,11 +163,17 @@ _MONTHS = {
 }
 _RETURN_WORDS = re.compile(
     r"\b(?:regres\w*|vuelv\w*|volver\w*|de vuelta|hasta|zurück|zurueck|wieder|bis|retour|jusqu'au"
-    r"|retorn\w*|volto|até|rientr\w*|ritorno|fino al|terug|weer|tot)\b"
+    r"|jusqu'à|retorn\w*|volto|até|rientr\w*|ritorno|fino al?|terug|weer|tot)\b"
 )
 # Day first, as in all six languages: "14.03.", "14/3/2026", "14 de marzo", "14. März".
 _NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})[./-](\d{1,2})(?:[./-](\d{2,4}))?(?![\d])")
 _WORDED_DATE = re.compile(r"(?<!\d)(\d{1,2})(?:º|er|\.)?\s+(?:de\s+)?([a-zäöüéûàèì]{3,})")
+
+
+def after_return_word(lowered: str) -> int | None:
+    """Where the text after the first "back on / until" word begins, if there is one."""
+    anchor = _RETURN_WORDS.search(lowered)
+    return anchor.end() if anchor else None
 
 
 def return_date(lowered: str, today: date, *, anywhere: bool = True) -> date | None:

@@ -343,3 +343,18 @@ def _clean_name(raw: str) -> str | None:
     if not words or raw.split()[0] in _NOT_NAMES:
         return None
     return " ".join(words)
+
+
+# "I've cc'd Jane, who should join too": someone added alongside the writer, not in their place.
+_JOINS_TOO = re.compile(
+    r"\b(?:join|attend|come|sit in|be there)\w*\b[^.!?\n]{0,25}\b(?:too|as well|also)\b"
+    r"|\b(?:also|too)\b[^.!?\n]{0,25}\b(?:join|attend|sit in)\w*\b"
+    r"|\b(?:cc'?(?:ed|'d|d)|copied|looped in)\b[^.!?\n]{0,60}\b(?:too|as well|also)\b",
+    re.IGNORECASE,
+)
+
+
+def joins_too(text: str) -> bool:
+    """Whether the writer brings someone in alongside themselves ("cc'd Jane, who should join
+    too") rather than handing the meeting over to them."""
+    return _JOINS_TOO.search(text) is not None

@@ -3,9 +3,11 @@
 The writer is back the morning after their last day away, and on the morning of the day they
 say they return: "through Friday", "thru Thursday" and a day named with no return word ("I am
 off on Wednesday") name a day still away, so they are back the day after; "back on Monday",
-"until Monday", "returning Monday" name the day back. A date is read by
-:mod:`skills.parse_times`; the six other languages' day-first dates by
-:mod:`skills.intent_rules_languages`. "Back" means :data:`BACK_AT` in the writer's zone.
+"until Monday", "returning Monday" name the day back. A day after the last one away that
+falls on a weekend gives way to the Monday. A date is read by :mod:`skills.parse_times`; the
+six other languages' day-first dates by :mod:`skills.intent_rules_languages`, and their
+weekdays ("hasta el viernes") by the parser's non-English fallback. "Back" means
+:data:`BACK_AT` in the writer's zone.
 
 Pure: no I/O, no clock (``now`` is passed in).
 """
@@ -17,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skills import intent_rules_languages as languages
-from skills.parse_times import ParsedTime, extract_days
+from skills.parse_times import ParsedTime, extract_days, extract_times
 
 # An away person is taken to be back at this local time on their return day.
 BACK_AT = time(9, 0)
@@ -26,6 +28,8 @@ _RETURN_ANCHOR = re.compile(
     r"\b(?:return(?:ing)?|back|until|till|through|thru|resum\w*)\b", re.IGNORECASE
 )
 _AWAY_THROUGH = frozenset({"through", "thru"})
+# The days nobody comes back to work on: the day after a Friday away is the Monday.
+WEEKEND = frozenset({5, 6})
 
 
 def mentions_return(text: str) -> bool:
@@ -54,9 +58,24 @@ def return_day(text: str, *, now: datetime, tz: str) -> date | None:
     lowered = _lowered(text)
     found = languages.return_date(lowered, today, anywhere=False)
     if found is None:
+        found = _foreign_weekday(text, lowered, now=now, tz=tz)
+    if found is None:
         away = text[: anchor.start()] if anchor else text
         found = _first_day(away, now=now, tz=tz, still_away=True)
     return found or languages.return_date(lowered, today)
+
+
+def _foreign_weekday(text: str, lowered: str, *, now: datetime, tz: str) -> date | None:
+    """A day named in another language after its return word ("hasta el viernes", "bis
+    Freitag"), read by the parser's non-English fallback; like "until Monday", the day back."""
+    start = languages.after_return_word(lowered)
+    if start is None:
+        return None
+    today = _today(now, tz)
+    for found in extract_times(text[start:], now=now, tz=tz):
+        if found.grain == "day" and found.start.date() >= today:
+            return found.start.date()
+    return None
 
 
 def _first_day(text: str, *, now: datetime, tz: str, still_away: bool) -> date | None:
@@ -68,10 +87,16 @@ def _first_day(text: str, *, now: datetime, tz: str, still_away: bool) -> date |
 
 
 def _day_after(away: ParsedTime) -> date:
-    """The first day after a period away: a day's or a week's end, else the next day."""
+    """The first working day after a period away: a day's or a week's end, else the next day,
+    moved past a weekend ("out through Friday" is back on Monday, not on Saturday)."""
     if away.end is not None and away.grain in ("day", "week"):
-        return away.end.date()
-    return away.start.date() + timedelta(days=1)
+        return next_workday(away.end.date())
+    return next_workday(away.start.date() + timedelta(days=1))
+
+
+def next_workday(day: date) -> date:
+    """``day``, or the Monday after it when it falls on a Saturday or Sunday."""
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() in WEEKEND else day
 
 
 def back_at(day: date, tz: str) -> datetime:

@@ -8,7 +8,9 @@ Pure and offline: no I/O, no clock reads (``now`` is always passed in), ``zonein
 - :func:`extract_days` finds the expressions that name one day or week ("Friday", "Dec 3").
 - :func:`match_to_proposed` maps "the first one" / "Tuesday works" to a proposed slot.
 - :func:`compare_to_proposed` says, for each expression, which proposed slots it describes.
+- :func:`slots_named` gathers the proposed slots a reply's times describe, less those ruled out.
 - :func:`detect_timezone` guesses the writer's zone from the text and the Date header.
+- :func:`in_writers_zone` says whether a time is pinned to the writer's own zone ("my time").
 
 Reading rules worth knowing: a bare "10:30" is morning and a bare "2" or "4:30" afternoon
 (business hours); slashed dates are month-first unless ``dayfirst=True``, dotted ones
@@ -37,6 +39,7 @@ from skills.timeparse.model import GRAINS, ParsedTime
 from skills.timeparse.normalize import normalize
 from skills.timeparse.quoting import mask_quoted
 from skills.timeparse.resolve import resolve
+from skills.timeparse.rules_clock import WHOSE_TIME
 from skills.timeparse.spec import Spec
 from skills.timeparse.zones import detect_timezone, zone_name
 
@@ -49,10 +52,12 @@ __all__ = [
     "extract_days",
     "extract_exclusions",
     "extract_times",
+    "in_writers_zone",
     "match_to_proposed",
     "parse_time",
     "score_parse",
     "score_search",
+    "slots_named",
 ]
 
 
@@ -195,6 +200,28 @@ def match_to_proposed(
     return match_proposed(body, proposed, times, ctx)
 
 
+def slots_named(
+    text: str, proposed: Sequence[datetime], *, now: datetime, tz: str
+) -> tuple[int, ...]:
+    """Indices of the proposed slots the writer's times describe ("Thursday works" when two
+    Thursdays were offered: both), less any they rule out; empty when they name none."""
+    fits = compare_to_proposed(text, proposed, now=now, tz=tz)
+    named = {i for f in fits if not f.excluded and f.slots for i in f.slots}
+    ruled_out = {i for f in fits if f.excluded and f.slots for i in f.slots}
+    return tuple(sorted(named - ruled_out))
+
+
+def in_writers_zone(text: str) -> bool:
+    """Whether the writer pins a time to their own zone ("3pm my time", "10am local time"):
+    such a time is read right only where we know that zone, so a caller that doesn't should
+    ask rather than read it in a zone of its own choosing. Quoted history is skipped."""
+    body = mask_quoted(text)
+    return any(
+        m.group("who").lower() != "your" and _CLOCK_BEFORE.search(body, 0, m.start())
+        for m in re.finditer(WHOSE_TIME, body, re.IGNORECASE)
+    )
+
+
 def compare_to_proposed(
     text: str, proposed: Sequence[datetime], *, now: datetime, tz: str | None = None
 ) -> list[SlotFit]:
@@ -247,6 +274,8 @@ def score_search(text: str, reference_time: datetime, tz: str) -> list[tuple[str
     return [(p.text, p.start) for p in found]
 
 
+# A clock just before "my time" ("3pm my time", "15:00 (local time)"), not "my time is short".
+_CLOCK_BEFORE = re.compile(r"(?:\d|\bnoon)(?:\s*[ap]\.?m\.?)?[\s,(]*(?:in\s+)?$", re.IGNORECASE)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
 # A bare "now" is a time when it closes the question or clause ("can you talk now?").

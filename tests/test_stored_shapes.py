@@ -124,6 +124,7 @@ OLD_OUTPUTS: list[tuple[type[StepOutput], dict[str, Any]]] = [
             "ooo_return": date(2026, 12, 7).isoformat(),
             "reschedule_later": None,
             "proposed_times": [START.isoformat(), END.isoformat()],
+            "extras": ["question"],
         },
     ),
     (
@@ -174,6 +175,12 @@ def test_an_understand_reply_from_before_proposed_times_still_loads() -> None:
     (_, stored) = OLD_OUTPUTS[0]
     older = {k: v for k, v in stored.items() if k != "proposed_times"}
     assert UnderstandReply.from_json(older).proposed_times == ()
+
+
+def test_an_understand_reply_from_before_extras_still_loads() -> None:
+    (_, stored) = OLD_OUTPUTS[0]
+    older = {k: v for k, v in stored.items() if k != "extras"}
+    assert UnderstandReply.from_json(older).extras == ()
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,8 @@ class UnderstandReply(StepOutput):
     reschedule_later: str | None = None
     # Exact times a counter-proposal names; empty for every other intent.
     proposed_times: tuple[datetime, ...] = ()
+    # What else the reply does besides `intent` ("question", "out_of_office", …).
+    extras: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -118,13 +118,16 @@ def record_reply_outcome(job: SequenceJob, ctx: StepContext) -> StepResult:
         kind, reasoning = next(
             (REPLY_SENT[key] for key in REPLY_SENT if drafted.get(key)), REPLY_SENT["counter"]
         )
-        request.status = RequestStatus.negotiating
-        request.attempt_count += 1
-        # The times it offered became the request's when it was sent (outbox.offered).
-        request.next_action_type = "follow_up"
-        request.next_action_at = follow_up_at(
-            ctx.session, request, earliest=ctx.now + NEXT_FOLLOW_UP
-        )
+        booked = ctx.session.exec(job_actions(job, *CALENDAR_ACTIONS)).first()
+        # An answer sent beside this reply's booking leaves the meeting booked: nothing to chase.
+        if booked is None or booked.status != ActionStatus.executed:
+            request.status = RequestStatus.negotiating
+            request.attempt_count += 1
+            # The times it offered became the request's when it was sent (outbox.offered).
+            request.next_action_type = "follow_up"
+            request.next_action_at = follow_up_at(
+                ctx.session, request, earliest=ctx.now + NEXT_FOLLOW_UP
+            )
         audit(ctx, request, kind, reasoning)
     if confirmation is not None and confirmation.status == ActionStatus.executed:
         audit(ctx, request, "confirmation_sent", "confirmed the booked meeting")

@@ -9,13 +9,14 @@ share these, so `respond` and `negotiate` need not import each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import select
 
 from db.models import (
+    BOOKED_STATUSES,
     ActionType,
     EmailMessage,
     Rep,
@@ -38,9 +39,12 @@ from orchestrator.steps.scheduling import (
     message_id,
     slot_query,
 )
+from skills.asked_window import AskedWindow, asked_window
 from skills.draft_email import CounterProposalInput, counter_proposal_email
 from skills.email_fields import threaded_under
+from skills.email_text import clean_body
 from skills.find_slots import check_slots
+from skills.find_slots import find_slots as find_free_slots
 
 # Fresh times are offered from tomorrow, over the next week.
 FRESH_WINDOW = timedelta(days=7)
@@ -106,8 +110,43 @@ def load_reply(job: SequenceJob, ctx: StepContext) -> Reply:
     )
 
 
-def fresh_slots(reply: Reply) -> tuple[datetime, ...]:
-    """Times that suit our side now, from tomorrow over the next week."""
+def asked(reply: Reply) -> AskedWindow:
+    """What their reply asks of fresh times, read from its text (so it still holds when the
+    rep asks for fresh times from a decision card); a booked meeting anchors "push it"."""
+    request = reply.request
+    booked = None
+    if request.status in BOOKED_STATUSES and request.meeting_start and request.meeting_end:
+        booked = (request.meeting_start, request.meeting_end)
+    body = clean_body(reply.inbound.body_text)
+    return asked_window(body, now=reply.ctx.now, tz=reply.tz, booked=booked)
+
+
+def within(reply: Reply, window: AskedWindow) -> tuple[datetime, ...]:
+    """Times free on our side that keep to `window` (none when nothing in it is free)."""
+    now, request = reply.ctx.now, reply.request
+    floor = window.not_before
+    tomorrow = max(now + timedelta(days=1), floor or now)
+    searches = window.spans or ((tomorrow, tomorrow + FRESH_WINDOW),)
+    found: set[datetime] = set()
+    for lo, hi in searches:
+        lo = max(lo, floor) if floor is not None else lo
+        if hi <= max(lo, now):
+            continue
+        query = slot_query(
+            reply.ctx, request=request, rep=reply.rep, attendees=reply.attendees, start=lo, end=hi
+        )
+        query = replace(query, avoid=(*query.avoid, *window.avoid))
+        found |= {s.start for s in find_free_slots(query) if window.allows(s.start, s.end)}
+    return tuple(sorted(found))
+
+
+def fresh_slots(reply: Reply, window: AskedWindow | None = None) -> tuple[datetime, ...]:
+    """Times that suit our side now and keep to what their reply asked (a day, a part of the
+    day, after a date, not mornings); from tomorrow over the next week when it asked nothing
+    in particular or nothing it asked for is free."""
+    window = asked(reply) if window is None else window
+    if window and (kept := within(reply, window)):
+        return kept
     start = reply.ctx.now + timedelta(days=1)
     slots = free_slots(
         reply.ctx,
@@ -148,7 +187,13 @@ def book_or_counter(reply: Reply, *, candidates: list[datetime]) -> StepResult:
     why = "; ".join(f"{_shown(reply, when)}: {reason}" for when, _, reason in checks)
     return StepResult(
         output={"counter": True, "why": why},
-        actions=[counter(reply, why=f"the time they asked for doesn't work for us ({why})")],
+        actions=[
+            counter(
+                reply,
+                why=f"the time they asked for doesn't work for us ({why})",
+                they_named_a_time=True,
+            )
+        ],
     )
 
 
@@ -208,13 +253,26 @@ FRESH_TIMES_FOR_ALL = {
 }
 
 
-def counter(reply: Reply, *, why: str, to: list[str] | None = None) -> ProposedAction:
+def counter(
+    reply: Reply, *, why: str, to: list[str] | None = None, they_named_a_time: bool = False
+) -> ProposedAction:
     """Fresh times in their thread, to the sender (when on the request) unless `to` names
-    others."""
-    slots = fresh_slots(reply)
+    others. Only when `they_named_a_time` does the email say sorry for it."""
+    window = asked(reply)
+    kept = within(reply, window) if window else ()
+    slots = kept or fresh_slots(reply, AskedWindow())
+    if kept:
+        why += f"; keeping to what they asked ({', '.join(window.said)})"
+    elif window:
+        why += f"; nothing is free in what they asked ({', '.join(window.said)})"
+    said: Literal["time", "window", "nothing"] = (
+        "time" if they_named_a_time else "window" if kept else "nothing"
+    )
     group = to is not None and len(to) > 1
     draft = counter_proposal_email(
-        CounterProposalInput(**reply.common(first_name=reply.first_name()), slots=slots),
+        CounterProposalInput(
+            **reply.common(first_name=reply.first_name()), slots=slots, asked=said
+        ),
         FRESH_TIMES_FOR_ALL if group else None,
     )
     return ProposedAction(

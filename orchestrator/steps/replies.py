@@ -6,6 +6,7 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -31,7 +32,8 @@ from orchestrator.outbox.recipients import proposed_by
 from orchestrator.views import when_for_rep
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
-from skills.parse_times import extract_times, match_to_proposed
+from skills.intent_signals import joins_too
+from skills.parse_times import extract_times, in_writers_zone, match_to_proposed
 
 COUNTERS = {"counter_propose", "reschedule"}
 EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book
@@ -52,6 +54,25 @@ def prospect_tz(session: Session, request: SchedulingRequest, sender: str) -> st
         )
     ).all()
     return prospect_zone(request, (a for a in external if a.email.lower() == sender.lower()))
+
+
+def zone_known(session: Session, request: SchedulingRequest, sender: str) -> bool:
+    """Whether we know the sender's own zone, rather than falling back to the request's."""
+    external = session.exec(
+        select(SchedulingAttendee).where(
+            SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
+        )
+    ).all()
+    return any(a.timezone for a in external if a.email.lower() == sender.lower())
+
+
+def _unsure_of_their_zone(analysis: IntentAnalysis) -> IntentAnalysis:
+    """ "3pm my time" from someone whose zone we only guess: the rep reads it, not the guess."""
+    return replace(
+        analysis,
+        escalate=True,
+        reasoning=f"{analysis.reasoning}; the time is in their own zone, which we don't know",
+    )
 
 
 def _proposed(request: SchedulingRequest) -> list[datetime]:
@@ -80,6 +101,7 @@ def _analysis_output(
         ooo_return=analysis.ooo_return,
         reschedule_later=analysis.reschedule_later,
         proposed_times=proposed_times,
+        extras=tuple(analysis.extras),
     )
 
 
@@ -91,7 +113,16 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
     # Behind the org's budget; the wrapper records what the call cost in llm_usage.
     llm = ctx.ports.llm_for(job.org_id, job.rep_id)
     analysis = detect_intent(body, proposed=proposed, now=ctx.now, tz=tz, llm=llm)
+    if in_writers_zone(body) and not zone_known(ctx.session, request, row.sender):
+        analysis = _unsure_of_their_zone(analysis)
     pick = match_to_proposed(body, proposed, now=ctx.now, tz=tz) if proposed else None
+    if analysis.intent == "delegate" and pick is not None and joins_too(body):
+        # They take one of our times and bring a colleague along: an acceptance, with the
+        # colleague told to the rep (nobody is added from a reply's text).
+        extras = (*(e for e in analysis.extras if e != "accept"), "delegate")
+        who = analysis.delegate_name or analysis.delegate_email or "someone"
+        why = f"takes an offered time and brings {who} along"
+        analysis = replace(analysis, intent="accept", extras=extras, reasoning=why)
     # The times a counter-proposal names, read once here for deciding and for booking.
     offered = extract_times(body, now=ctx.now, tz=tz) if analysis.intent in COUNTERS else []
     understood = _analysis_output(
@@ -151,6 +182,10 @@ def reply_summary(
     if analysis.delegate_email or analysis.delegate_name:
         who = analysis.delegate_email or analysis.delegate_name
         lines.append(f"They point to someone else: {escape_mrkdwn(str(who))}.")
+        if analysis.intent != "delegate":
+            lines.append("Nobody was added; invite them yourself if they should come.")
+    if "out_of_office" in analysis.extras:
+        lines.append("They also mention time away; check it against the meeting.")
     if analysis.escalate:
         lines.append(":eyes: Convene is not sure about this one; please read the reply.")
     lines.append("Nothing has been sent to them.")
@@ -215,7 +250,8 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         fallback, blocks = ctx.ports.cards.decision(view)
         posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     else:
-        if analysis.intent == "accept" and decision.subtype == "collecting_responses":
+        accepted = analysis.intent == "accept" and analysis.matched_slot is not None
+        if accepted and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
         posted = ctx.ports.chat.post_message(channel=channel, text=text)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.

@@ -40,6 +40,7 @@ from orchestrator.steps import offers
 from orchestrator.steps.assess import assess_request
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
+from skills.asked_window import asks_for_times
 from skills.draft_email import (
     AnswerInput,
     ClarificationInput,
@@ -49,7 +50,9 @@ from skills.draft_email import (
     delegate_email,
 )
 from skills.email_fields import threaded_under
+from skills.email_text import clean_body
 from skills.out_of_office import back_at
+from skills.parse_times import slots_named
 
 MOVES = {"reschedule", "counter_propose"}
 CLARIFY_WHY = {
@@ -73,10 +76,34 @@ def on_accept(reply: Reply) -> StepResult:
     matched = reply.understood.matched_slot
     if matched is None:
         return _clarify(reply, "which_option")
-    if reply.decision.subtype != "all_confirmed":
+    if reply.decision.subtype != "all_confirmed" and not _sole_prospect_moves(reply):
         # Seed 003: book only when every required attendee agrees; the rep hears who is left.
-        return _stop("waiting for the other attendees", matched_slot=matched.isoformat())
-    return offers.book_or_counter(reply, candidates=[matched])
+        waiting = _stop("waiting for the other attendees", matched_slot=matched.isoformat())
+        return _with_answer(reply, waiting)
+    return _with_answer(reply, offers.book_or_counter(reply, candidates=[matched]))
+
+
+def _sole_prospect_moves(reply: Reply) -> bool:
+    """A booked meeting's only required prospect takes one of the fresh times we offered to
+    move it: seed 003 still weighs our side's RSVP to the old time, but nobody else has to
+    agree (the move re-checks our calendars before it is proposed)."""
+    required = [a for a in reply.attendees if a.side == "external" and a.required]
+    sender = reply.sender
+    return (
+        reply.request.calendar_event_id is not None and sender is not None and required == [sender]
+    )
+
+
+def _with_answer(reply: Reply, result: StepResult) -> StepResult:
+    """An acceptance that also asks something: the booking and an answer draft side by side,
+    so the question neither holds the booking up nor is lost in it."""
+    if not reply.understood.question:
+        return result
+    output = result.output if isinstance(result.output, dict) else {}
+    # Not stopped even while others must still agree: the answer's outcome is recorded.
+    return StepResult(
+        output={**output, "answer_drafted": True}, actions=[*result.actions, _answer(reply)]
+    )
 
 
 def on_counter(reply: Reply) -> StepResult:
@@ -84,23 +111,29 @@ def on_counter(reply: Reply) -> StepResult:
 
 
 def on_question(reply: Reply) -> StepResult:
+    question = reply.understood.question or ""
+    if asks_for_times(question) and (window := offers.asked(reply)):
+        # "Anything after the 15th?" is answered with times in that window, not a blank.
+        why = f"they asked for times ({', '.join(window.said)})"
+        return StepResult(
+            output={"counter": True, "why": why}, actions=[offers.counter(reply, why=why)]
+        )
+    return StepResult(output={"answer_drafted": True}, actions=[_answer(reply)])
+
+
+def _answer(reply: Reply) -> ProposedAction:
     draft = answer_email(
         AnswerInput(
             **reply.common(first_name=reply.first_name(), question=reply.understood.question or "")
         )
     )
-    return StepResult(
-        output={"answer_drafted": True},
-        actions=[
-            _email(
-                reply,
-                to=recipients.reply_to(reply.inbound.sender, reply.attendees),
-                subject=draft.subject,
-                body=draft.body,
-                reasoning="They asked a question; fill in your answer with Edit, then approve.",
-                confidence=0.6,
-            )
-        ],
+    return _email(
+        reply,
+        to=recipients.reply_to(reply.inbound.sender, reply.attendees),
+        subject=draft.subject,
+        body=draft.body,
+        reasoning="They asked a question; fill in your answer with Edit, then approve.",
+        confidence=0.6,
     )
 
 
@@ -161,13 +194,23 @@ def _back(reply: Reply) -> datetime | None:
 
 
 def _clarify(reply: Reply, reason: str) -> StepResult:
+    offered = _times([s["start"] for s in reply.request.proposed_slots])
+    named: tuple[int, ...] = ()
+    if reason == "which_option":
+        # Ask about every time their words fit ("Thursday": both Thursdays), and only those.
+        body = clean_body(reply.inbound.body_text)
+        named = slots_named(body, offered, now=reply.ctx.now, tz=reply.tz)
+    slots = [offered[i] for i in named] or offered
     draft = clarification_email(
         ClarificationInput(
             **reply.common(first_name=reply.first_name()),
-            slots=_times([s["start"] for s in reply.request.proposed_slots]),
+            slots=slots,
             reason=reason,  # type: ignore[arg-type]
         )
     )
+    if named and len(draft.slots) < len(slots):
+        # A shortened list would ask about some of the times they may have meant.
+        return _stop("too many matching times to ask about", matching=len(slots))
     return StepResult(
         output={"clarification": reason},
         actions=[

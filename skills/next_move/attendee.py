@@ -155,8 +155,9 @@ def _acceptance(latest: MessageFacts, facts: AttendeeFacts, now: datetime) -> Ve
         # The RSVP is the later signal: the invite only goes out after their acceptance.
         return Verdict(20, f"accepted {format_slot(slot)} but declined the invite", "reply")
     if latest.question:
+        # The acceptance stands on its own; the question gets its own answer beside the booking.
         reason = one_line(f"accepted {format_slot(slot)}; asked: {latest.question}")
-        return Verdict(80, reason, "reply", slot=slot)
+        return Verdict(80, reason, "confirm:pending_others", slot=slot)
     return Verdict(85, f"accepted {format_slot(slot)}", "confirm:pending_others", slot=slot)
 
 
@@ -188,13 +189,13 @@ def _after_our_answer(
     verdict: Verdict, latest: MessageFacts, facts: AttendeeFacts, now: datetime, policy: Policy
 ) -> Verdict:
     """We answered their latest reply; closing and confirming stand, the rest awaits them."""
-    if verdict.action in ("close:declined", "confirm:pending_others"):
-        return verdict
-    if verdict.action == "reply" and verdict.slot is not None:
-        # Their question alongside an acceptance is answered: the acceptance stands.
+    if verdict.action == "confirm:pending_others" and latest.question and verdict.slot:
+        # Their question alongside an acceptance is answered: the acceptance stands alone.
         return Verdict(
             85, f"accepted {format_slot(verdict.slot)}", "confirm:pending_others", slot=verdict.slot
         )
+    if verdict.action in ("close:declined", "confirm:pending_others"):
+        return verdict
     delegated = latest.intent == "delegate"
     base = 40 if delegated else max(30, verdict.score - 5)
     what = (

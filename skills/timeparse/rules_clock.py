@@ -266,7 +266,11 @@ def _city_zone(m: re.Match[str], ctx: Context) -> Spec | None:
     return Spec(tz=tz, tz_label=m.group("c").title() + " time") if tz else None
 
 
-@rule(r"\b(?P<who>my|our|local|your)\s+time\b")
+# "3pm my time": a time the writer pins to a zone by whose it is, not by its name.
+WHOSE_TIME = r"\b(?P<who>my|our|local|your)\s+time\b"
+
+
+@rule(WHOSE_TIME)
 def _whose_time(m: re.Match[str], ctx: Context) -> Spec | None:
     """ "3pm my time": the writer's own zone, the one the text is read in anyway.
 

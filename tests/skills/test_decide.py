@@ -101,7 +101,7 @@ ATTENDEE_ROWS = [
      60, "reply", "accepted Sun 01 Mar 15:00 UTC, which has passed"),
     ("accepted and asked a question",
      prospect(said(2, "accept", accepted_slot=SLOT_A, question="Is pricing covered?")),
-     80, "reply", f"accepted {A}; asked: Is pricing covered?"),
+     80, "confirm:pending_others", f"accepted {A}; asked: Is pricing covered?"),
     ("accepted and asked, we answered",
      prospect(said(30, "accept", accepted_slot=SLOT_A, question="Pricing?"), outreach=ANSWERED),
      85, "confirm:pending_others", f"accepted {A}"),

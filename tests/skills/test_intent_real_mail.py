@@ -221,7 +221,8 @@ def test_foreign_out_of_office_with_its_return_date(body: str, back: date) -> No
     [
         # NOW is Monday 2 March: each names a day the writer is still away, or the day back.
         ("I am off on Wednesday.", date(2026, 3, 5)),
-        ("Out of the office through Friday the 6th; replies will be slow.", date(2026, 3, 7)),
+        # Away through a Friday: back on the Monday, not on their Saturday.
+        ("Out of the office through Friday the 6th; replies will be slow.", date(2026, 3, 9)),
         ("I'm travelling thru Thursday.", date(2026, 3, 6)),
         ("I'm out of the office until Friday.", date(2026, 3, 6)),
         ("Away this week, back on Monday.", date(2026, 3, 9)),

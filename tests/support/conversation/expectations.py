@@ -439,3 +439,31 @@ def expect_event_state(subtype: str, next_action: str) -> Turn:
         assert stored == (subtype, next_action), f"the request stores {stored}"
 
     return Turn(f"expect the stored event state {next_action} / {subtype}", run)
+
+
+def expect_offers_between(start: datetime, end: datetime) -> Turn:
+    """Every time the latest email offered, start to end of the meeting, lies between `start`
+    and `end` (the window the prospect asked for)."""
+
+    def run(w: World) -> None:
+        assert w.offers, "no email has offered times yet"
+        duration = timedelta(minutes=w.request().duration_minutes)
+        for moment in w.offers[-1]:
+            assert start <= moment and moment + duration <= end, (
+                f"{moment} is outside {start}–{end}"
+            )
+
+    return Turn(f"expect every offered time between {start} and {end}", run)
+
+
+def expect_latest_email_lacks(*phrases: str, to: str = PROSPECT) -> Turn:
+    """The latest email to `to` says none of these (an apology for a time nobody named)."""
+
+    def run(w: World) -> None:
+        inbox = w.mail_to(to)
+        assert inbox, f"{to} has received nothing"
+        text = plain_text(inbox[-1])
+        found = [p for p in phrases if p.lower() in text.lower()]
+        assert not found, f"the email says {found}: {text!r}"
+
+    return Turn(f"expect the latest email to {to} not to say {', '.join(phrases)}", run)
