@@ -29,6 +29,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from skills.timeparse.anaphora import bind
 from skills.timeparse.context import Context
 from skills.timeparse.foreign import foreign_trigger, foreign_windows, read_foreign
 from skills.timeparse.grammar import Expression, parse_expressions
@@ -166,8 +167,13 @@ def extract_days(text: str, *, now: datetime, tz: str) -> list[ParsedTime]:
     reads that itself).
     """
     ctx = Context.build(now, tz)
-    found = _read(mask_quoted(text), ctx, whole=False, original=text)
+    found = _placed(_read(mask_quoted(text), ctx, whole=False, original=text))
     return [p for p, spec in found if _names_one_day(spec) or p.grain == "week"]
+
+
+def _placed(found: list[tuple[ParsedTime, Spec]]) -> list[tuple[ParsedTime, Spec]]:
+    """Leave out "that day" when the text names no day it can point to: it cannot be placed."""
+    return [(p, spec) for p, spec in found if spec.anaphor is None]
 
 
 def _names_one_day(spec: Spec) -> bool:
@@ -191,7 +197,7 @@ def match_to_proposed(
     """
     ctx = Context.build(now, tz)
     body = mask_quoted(text)
-    times = _read(body, ctx, whole=False, original=text)
+    times = _placed(_read(body, ctx, whole=False, original=text))
     return match_proposed(body, proposed, times, ctx)
 
 
@@ -210,7 +216,7 @@ def compare_to_proposed(
     assert now.tzinfo is not None, "now must be timezone-aware"
     ctx = Context.build(now, tz or zone_name(now.tzinfo))
     body = mask_quoted(text)
-    return fit_each(body, proposed, _read(body, ctx, whole=False, original=text), ctx)
+    return fit_each(body, proposed, _placed(_read(body, ctx, whole=False, original=text)), ctx)
 
 
 def _read_foreign(text: str, ctx: Context, offset: int = 0) -> ParsedTime | None:
@@ -274,6 +280,8 @@ def _read(
             continue  # "I now have", "for now": the adverb, not a time to meet
         if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
             continue
+        if expr.spec.anaphor is not None:
+            expr.spec = bind(expr.spec, [p for p, _ in out], ctx)
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))

@@ -187,7 +187,7 @@ def _meaningful(s: Spec, prefixed: bool, whole: bool) -> bool:
         return not both_weak or prefixed or whole
     if s.interval is not None or s.instant is not None or s.has_clock():
         return not s.weak or prefixed or whole
-    if s.pod is not None or s.date is not None or s.holiday is not None:
+    if s.pod is not None or s.date is not None or s.holiday is not None or s.anaphor:
         return True
     return s.month is not None or s.day is not None or s.weekday is not None
 

@@ -337,3 +337,15 @@ def _month_part_rule(m: re.Match[str], ctx: Context) -> Spec | None:
     else:
         year = ctx.today.year if month >= ctx.today.month else ctx.today.year + 1
     return _month_part(m.group("part"), year, month, ctx)
+
+
+# ---- references back to a day named earlier ---------------------------------------------
+
+
+@rule(
+    r"\b(?:that(?:\s+same)?|the\s+same)\s+"
+    r"(?:(?P<pod>morning|afternoon|evening|night)|(?P<u>day|week))\b"
+)
+def _anaphor(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "That day", "the same afternoon": which day is decided by the text before them."""
+    return Spec(pod=m.group("pod"), anaphor=m.group("u") or "day")
