@@ -103,7 +103,7 @@ _AFTER_DATE = re.compile(
     + _HHMM.format(h="h", m="mi")
     + r"\s*(?:-|–|to|until|till)\s*"
     + _HHMM.format(h="h2", m="mi2")
-    + r"\b(?![\d:./-])",
+    + r"\b(?![\d:/-]|\.\d)",
     needs="4",
 )
 def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -123,7 +123,8 @@ def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"(?<![\d:.,/$€£#+-])\b" + _HHMM.format(h="h", m="mi") + r"\b"
-    r"(?![\d:./-]|\s*(?:%|hours?|hrs?|h\b|people|users|units|employees|dollars?|usd|eur|gbp))",
+    # A full stop may end the sentence; a dot before a digit makes it a decimal or a date.
+    r"(?![\d:/-]|\.\d|\s*(?:%|hours?|hrs?|h\b|people|users|units|employees|dollars?|usd|eur|gbp))",
     needs="4",
 )
 def _four_digit_clock(m: re.Match[str], ctx: Context) -> Spec | None:

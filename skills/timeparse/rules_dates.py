@@ -99,7 +99,8 @@ def _numeric_short(m: re.Match[str], ctx: Context) -> Spec | None:
 
 # Day-first dotted dates and dotted clock times share a shape: "19.06" is 19 June, "08.40"
 # twenty to nine.  A trailing dot ("03.08.") or a weekday before it makes a date; minutes
-# above 12 make a clock ("17.05-18.15"); otherwise a two-digit pair reads as a date.
+# above 12 or "00" make a clock ("17.05-18.15", "09.00"); otherwise a two-digit pair reads
+# as a date.
 # Numbers that are amounts ("2.50 hours", "$3.15", "1.10%") are left alone.
 _DOTTED = r"(?P<{a}>\d{{1,2}})\.(?P<{b}>\d{{1,2}})(?P<{t}>\.(?!\d))?"
 _MONEY_BEFORE = re.compile(
@@ -127,11 +128,15 @@ def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
     if m.group("c"):
         pairs.append((m.group("c"), m.group("d"), m.group("u")))
     dated = bool(m.group("wd")) or any(t for _, _, t in pairs)
-    # "at 10.05" is a clock whatever the minutes say.
+    # "at 10.05" is a clock whatever the minutes say; "14.00" or "09.00" has no month 0.
     clock = (
         not dated
         and all(len(b) == 2 for _, b, _ in pairs)
-        and (bool(m.group("at")) or any(int(b) > 12 for _, b, _ in pairs))
+        and (
+            bool(m.group("at"))
+            or any(int(b) > 12 for _, b, _ in pairs)
+            or any(len(a) == 2 and int(b) == 0 for a, b, _ in pairs)
+        )
     )
     if not dated and not clock and any(len(a) != 2 or len(b) != 2 for a, b, _ in pairs):
         return None  # "1.5", "3.75", "2.10": decimals and versions, unless a dot or day says date

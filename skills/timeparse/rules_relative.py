@@ -68,12 +68,16 @@ def _closest(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?:the\s+)?(?P<n>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<wd>{WEEKDAY_RE})\s+"
-    r"(?P<dir>after|before)\s+",
-    needs="dw",
+    rf"\b(?:the\s+(?:(?P<n0>\d{{1,2}})(?:st|nd|rd|th)?\s+)?|(?P<n>\d{{1,2}})(?:st|nd|rd|th)?\s+)"
+    rf"(?P<wd>{WEEKDAY_RE})\s+(?P<dir>after|before)\s+"
+    # "Monday before noon" is a clock on that Monday, not a Monday counted from noon.
+    r"(?!\d|noon\b|midnight\b|lunch\b|dinner\b|breakfast\b|the\s+(?:morning|afternoon|evening)\b)",
+    needs="w",
 )
 def _nth_weekday_after(m: re.Match[str], ctx: Context) -> Spec | None:
-    wd, n, forward = weekday_of(m.group("wd")), int(m.group("n")), m.group("dir") == "after"
+    """ "The 2nd Monday after Easter", "the Friday before Christmas"."""
+    n = int(m.group("n") or m.group("n0") or 1)
+    wd, forward = weekday_of(m.group("wd")), m.group("dir") == "after"
 
     def apply(d: date, c: Context) -> Spec | None:
         step = 1 if forward else -1
