@@ -213,3 +213,28 @@ def test_other_languages_read_by_the_fallback(text: str, start: Moment) -> None:
     found = extract_times(text, now=NOW, tz="UTC")
     assert [_moment(p.start) for p in found] == [start]
     assert all(p.confidence == "medium" for p in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("Can we talk first thing Monday?", (2031, 4, 21, 6, 0)),
+        ("I'll ring you tomorrow first thing.", (2031, 4, 16, 6, 0)),
+        ("I will call first thing on Friday", (2031, 4, 18, 6, 0)),
+    ],
+)
+def test_first_thing_next_to_a_day_is_its_early_morning(text: str, start: Moment) -> None:
+    _, begins, _ = _only(text)
+    assert begins == start
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The first thing we need is a budget.",
+        "First thing I'll do is read it.",
+        "It is first thing on the agenda.",
+    ],
+)
+def test_first_thing_without_a_day_is_no_time(text: str) -> None:
+    assert extract_times(text, now=NOW, tz="UTC") == []
