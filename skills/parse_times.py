@@ -261,6 +261,13 @@ _NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)
 # "arrange a lunch with you": with an article or possessive the meal is the occasion itself.
 _MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her)\s+$", re.IGNORECASE)
 _MEALS = frozenset({"lunch"})
+# "one of the evenings you mentioned", "either of the Tuesdays": a pick among times named
+# elsewhere, not a time of its own.
+_ONE_OF_THE = re.compile(
+    r"\b(?:one|either|any|each|both|all|none|neither|some|most)\s+of\s+"
+    r"(?:the|those|these|your|our|my|their)\s+$",
+    re.IGNORECASE,
+)
 _CLAUSE_OPENS = re.compile(r"(?:^|[.!?;:,\n])\s*$")
 _NOW_THEN_SUBJECT = re.compile(r",?\s+(?:I|we|you|he|she|they|it|there)(?:'\w+)?\s", re.IGNORECASE)
 
@@ -280,12 +287,29 @@ def _read(
             continue  # "I now have", "for now": the adverb, not a time to meet
         if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
             continue
+        if not whole and _only_names_a_kind(expr.spec) and _ONE_OF_THE.search(source, 0, span[0]):
+            continue
         if expr.spec.anaphor is not None:
             expr.spec = bind(expr.spec, [p for p, _ in out], ctx)
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
     return out
+
+
+def _only_names_a_kind(spec: Spec) -> bool:
+    """A part of day or a weekday and nothing else: "evenings", "Tuesdays"."""
+    bare = (
+        spec.date is None
+        and spec.month is None
+        and spec.day is None
+        and spec.hour is None
+        and spec.interval is None
+        and spec.instant is None
+        and spec.anaphor is None
+        and spec.end is None
+    )
+    return bare and (spec.pod is not None) != (spec.weekday is not None)
 
 
 def _adverb_now(matched: str, source: str, span: tuple[int, int]) -> bool:

@@ -77,3 +77,14 @@ def test_unanchored_reference_is_not_placed_on_a_calendar() -> None:
 
 def test_that_followed_by_other_words_is_no_reference() -> None:
     assert _read("That daily report is late; that weekly call too.") == []
+
+
+def test_a_pick_among_times_named_elsewhere_is_no_time_of_its_own() -> None:
+    assert _read("Please book one of the evenings you mentioned.") == []
+    assert _read("Either of the Thursdays is fine by me.") == []
+
+
+def test_a_pick_keeps_the_day_it_is_given() -> None:
+    assert _read("One of the mornings on Friday, then.") == [
+        ("mornings on Friday", date(2032, 10, 15), "part_of_day")
+    ]
