@@ -108,7 +108,7 @@ _MONEY_BEFORE = re.compile(
     r"|[$€£¥])\s*:?\s*$"
 )
 _NOT_AMOUNT = (
-    r"(?![\d,]|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
+    r"(?!\d|,\d|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
     r"minutes?|days?|weeks?|months?|years?|kg|km|miles?|mb|gb|points?|pts|usd|eur|gbp|dollars?))"
 )
 
@@ -127,7 +127,8 @@ def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
     pairs = [(m.group("a"), m.group("b"), m.group("t"))]
     if m.group("c"):
         pairs.append((m.group("c"), m.group("d"), m.group("u")))
-    dated = bool(m.group("wd")) or any(t for _, _, t in pairs)
+    # A dot after a pair that cannot be a month ("arrives 18.15.") ends the sentence.
+    dated = bool(m.group("wd")) or any(t and int(b) <= 12 for _, b, t in pairs)
     # "at 10.05" is a clock whatever the minutes say; "14.00" or "09.00" has no month 0.
     clock = (
         not dated

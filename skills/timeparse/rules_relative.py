@@ -104,7 +104,15 @@ def _offset_op(m: re.Match[str], ctx: Context) -> Spec | None:
 )
 def _one_unit_op(m: re.Match[str], ctx: Context) -> Spec | None:
     """ "The day after Thanksgiving", "the week before Christmas"."""
-    return _shift_op([(1.0, m.group("u"))], -1 if m.group("dir") == "before" else 1, ctx)
+    sign = -1 if m.group("dir") == "before" else 1
+    if m.group("u") == "week":
+        # The calendar week next to the one the day falls in, not the day seven days on.
+        def week(d: date, c: Context) -> Spec:
+            monday = monday_of(d) + timedelta(weeks=sign)
+            return interval_spec(c, monday, monday + timedelta(weeks=1), "week")
+
+        return _day_op(week, ctx)
+    return _shift_op([(1.0, "day")], sign, ctx)
 
 
 def _shift_op(amounts: list[tuple[float, str]], sign: int, ctx: Context) -> Spec:

@@ -238,3 +238,36 @@ def test_first_thing_next_to_a_day_is_its_early_morning(text: str, start: Moment
 )
 def test_first_thing_without_a_day_is_no_time(text: str) -> None:
     assert extract_times(text, now=NOW, tz="UTC") == []
+
+
+def test_dotted_range_before_a_comma() -> None:
+    found = extract_times(
+        "I'm out of the office 22.04 - 25.04, back on Monday 28.04.",
+        now=NOW,
+        tz="UTC",
+        include_excluded=True,
+    )
+    away = found[0]
+    assert away.end is not None
+    assert (_moment(away.start), _moment(away.end)) == ((2031, 4, 22, 0, 0), (2031, 4, 26, 0, 0))
+    assert _moment(found[1].start) == (2031, 4, 28, 0, 0)
+
+
+def test_dotted_clock_at_the_end_of_a_sentence() -> None:
+    # "15" cannot be a month, so the dot after it is a full stop, not a day-first date's.
+    _, begins, _ = _only("The last train leaves at 23.15.")
+    assert begins == (2031, 4, 15, 23, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("Can we do the week after Easter?", (2032, 3, 29, 0, 0), (2032, 4, 5, 0, 0)),
+        ("Not the week before Christmas.", (2031, 12, 15, 0, 0), (2031, 12, 22, 0, 0)),
+    ],
+)
+def test_the_week_next_to_a_holiday_is_a_calendar_week(
+    text: str, first: Moment, last: Moment
+) -> None:
+    _, begins, ends = _only(text)
+    assert (begins, ends) == (first, last)
