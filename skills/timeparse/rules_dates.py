@@ -186,8 +186,9 @@ def _numeric_month_name(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?:the\s+)?{DAYNUM}{NOT_CLOCK}{YEAR_TAIL}"
-    r"(?![\d:])",
+    # "2 May, 9-10.30am": a number before the month is its day, so the one after is not.
+    rf"(?<!\d\s)(?<!\d)\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?:the\s+)?{DAYNUM}{NOT_CLOCK}"
+    rf"{YEAR_TAIL}(?![\d:])",
     needs="dm",
 )
 def _month_day(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -216,7 +217,8 @@ _MONTH_WORDLIKE = r"(?:may|march|jan|june|april|august)"
 
 @rule(
     rf"\b(?:{_MONTH_LEAD}(?P<m>{_MONTH_WORDLIKE})|(?P<n>(?!{_MONTH_WORDLIKE}\b){MONTH_RE}))"
-    r"(?![a-z'’-])",
+    # "through Jan. 2" names a day: the month-and-day rule reads it.
+    r"(?![a-z'’-])(?!\.?\s*,?\s*\d)",
     needs="m",
 )
 def _month_alone(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -264,6 +266,7 @@ def _compact_date(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     rf"\b(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b{NOT_CLOCK}"
+    r"(?![/.-]\d)"  # "Thurs 24/4": the number starts a written date
     + ORDINAL_FOLLOW,  # "Friday 20 attendees" counts people
     needs="dw",
 )

@@ -271,3 +271,21 @@ def test_the_week_next_to_a_holiday_is_a_calendar_week(
 ) -> None:
     _, begins, ends = _only(text)
     assert (begins, ends) == (first, last)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        # The number before the month is the day; the one after the comma starts the clock.
+        ("Sat 3 May, 8-9.45am suits.", (2031, 5, 3, 8, 0), (2031, 5, 3, 9, 45)),
+        # A weekday before a slashed date: the date is whole, the "@" time is its clock.
+        ("Could we do Weds 23/4 @ 3pm?", (2031, 4, 23, 15, 0), None),
+        # A month word after "through" with its day after it is a date, not the month.
+        ("We shut Dec. 23 through Jan. 4.", (2031, 12, 23, 0, 0), (2032, 1, 5, 0, 0)),
+    ],
+)
+def test_dates_and_clocks_that_sit_close_together(
+    text: str, start: Moment, end: Moment | None
+) -> None:
+    _, begins, ends = _only(text)
+    assert (begins, ends) == (start, end)
