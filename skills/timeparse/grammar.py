@@ -239,7 +239,31 @@ def parse_expressions(norm: Normalized, ctx: Context, *, whole: bool = False) ->
         prev_end = end
         i = j
     _share_list_qualifiers(out, gaps)
+    _share_list_days(out, gaps)
     return out
+
+
+def _share_list_days(exprs: list[Expression], gaps: list[str]) -> None:
+    """ "Friday at 9am, 11am or 3pm": clocks listed after a dated clock are on its day."""
+    for k in range(1, len(exprs)):
+        if not _LIST.fullmatch(gaps[k]):
+            continue
+        a, b = exprs[k - 1].spec, exprs[k].spec
+        if a.end is not None or b.end is not None or _kind(a) != "datetime" or _kind(b) != "clock":
+            continue
+        day = Spec(
+            year=a.year,
+            month=a.month,
+            day=a.day,
+            weekday=a.weekday,
+            weekday_mode=a.weekday_mode,
+            date=a.date,
+            holiday=a.holiday,
+            excluded=b.excluded,
+        )
+        merged = merge(b, day)
+        if merged is not None:
+            exprs[k].spec = merged
 
 
 def _share_list_qualifiers(exprs: list[Expression], gaps: list[str]) -> None:

@@ -289,3 +289,24 @@ def test_dates_and_clocks_that_sit_close_together(
 ) -> None:
     _, begins, ends = _only(text)
     assert (begins, ends) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        (
+            "Thursday at 8am, 10am or 4pm?",
+            [(2031, 4, 17, 8, 0), (2031, 4, 17, 10, 0), (2031, 4, 17, 16, 0)],
+        ),
+        # One moment in two zones: both halves are on the Thursday.
+        ("Thursday 9am Pacific / noon Eastern?", [(2031, 4, 17, 16, 0), (2031, 4, 17, 16, 0)]),
+    ],
+)
+def test_clocks_listed_after_a_dated_clock_share_its_day(text: str, starts: list[Moment]) -> None:
+    found = extract_times(text, now=NOW, tz="UTC")
+    assert [_moment(p.start) for p in found] == starts
+
+
+def test_a_clock_in_the_next_sentence_is_not_in_the_list() -> None:
+    found = extract_times("Thursday at 8am. At 4pm I have a call.", now=NOW, tz="UTC")
+    assert [_moment(p.start) for p in found] == [(2031, 4, 17, 8, 0), (2031, 4, 15, 16, 0)]
