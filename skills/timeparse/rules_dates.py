@@ -317,6 +317,20 @@ def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
 _HOLIDAY_RE = alternation(list(HOLIDAYS)).replace("'", "['’]?")
 
 
+# "New Year" alone is a greeting ("Happy New Year") or the coming year as often as the day:
+# it is New Year's Day after a word that points at a day ("after New Year", "between
+# Christmas and New Year").
+_NEW_YEAR_LEADS = "|".join(
+    f"(?<={w} )"
+    for w in ("after", "before", "until", "till", "by", "over", "around", "and", "to", "from")
+)
+
+
+@rule(rf"(?:{_NEW_YEAR_LEADS})(?:the\s+)?new\s+year\b(?![\w'’])")
+def _new_year(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(holiday=HOLIDAY_DATES["new years day"])
+
+
 @rule(
     r"\b(?P<h>" + _HOLIDAY_RE + r")(?![\w'])(?:(?P<wknd>\s+week[\s-]?end)|(?P<week>\s+week))?"
     r"(?:\s+(?P<y>\d{4})\b)?"

@@ -310,3 +310,15 @@ def test_clocks_listed_after_a_dated_clock_share_its_day(text: str, starts: list
 def test_a_clock_in_the_next_sentence_is_not_in_the_list() -> None:
     found = extract_times("Thursday at 8am. At 4pm I have a call.", now=NOW, tz="UTC")
     assert [_moment(p.start) for p in found] == [(2031, 4, 17, 8, 0), (2031, 4, 15, 16, 0)]
+
+
+def test_new_year_after_a_word_that_points_at_a_day() -> None:
+    _, begins, ends = _only("I'm away between Christmas and New Year.")
+    assert (begins, ends) == ((2031, 12, 25, 0, 0), (2032, 1, 2, 0, 0))
+    _, begins, _ = _only("Let's pick this up after New Year.")
+    assert begins == (2032, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize("text", ["Happy New Year to you all!", "Our plans for the new year."])
+def test_new_year_as_a_greeting_or_a_year_is_no_day(text: str) -> None:
+    assert extract_times(text, now=NOW, tz="UTC") == []
