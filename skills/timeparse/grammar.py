@@ -243,10 +243,14 @@ def parse_expressions(norm: Normalized, ctx: Context, *, whole: bool = False) ->
     return out
 
 
+# "Friday 11am EST (4pm GMT)", "(that's 2:30 pm yours)": the same time in another zone.
+_ECHO = re.compile(r"\s*\(\s*(?:that['’]?s|that\s+is|i\.?e\.?,?|or)?\s*")
+
+
 def _share_list_days(exprs: list[Expression], gaps: list[str]) -> None:
     """ "Friday at 9am, 11am or 3pm": clocks listed after a dated clock are on its day."""
     for k in range(1, len(exprs)):
-        if not _LIST.fullmatch(gaps[k]):
+        if not (_LIST.fullmatch(gaps[k]) or _ECHO.fullmatch(gaps[k])):
             continue
         a, b = exprs[k - 1].spec, exprs[k].spec
         if a.end is not None or b.end is not None or _kind(a) != "datetime" or _kind(b) != "clock":

@@ -322,3 +322,15 @@ def test_new_year_after_a_word_that_points_at_a_day() -> None:
 @pytest.mark.parametrize("text", ["Happy New Year to you all!", "Our plans for the new year."])
 def test_new_year_as_a_greeting_or_a_year_is_no_day(text: str) -> None:
     assert extract_times(text, now=NOW, tz="UTC") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("Thursday 10am EDT (3pm BST) suits me.", (2031, 4, 17, 14, 0)),
+        ("I can ring tomorrow at 7:30 my time (that's 1:30 pm yours).", (2031, 4, 16, 13, 30)),
+    ],
+)
+def test_a_clock_in_brackets_after_a_dated_clock_is_on_its_day(text: str, echo: Moment) -> None:
+    found = extract_times(text, now=NOW, tz="UTC")
+    assert _moment(found[-1].start) == echo
