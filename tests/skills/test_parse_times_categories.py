@@ -334,3 +334,8 @@ def test_new_year_as_a_greeting_or_a_year_is_no_day(text: str) -> None:
 def test_a_clock_in_brackets_after_a_dated_clock_is_on_its_day(text: str, echo: Moment) -> None:
     found = extract_times(text, now=NOW, tz="UTC")
     assert _moment(found[-1].start) == echo
+
+
+def test_within_the_hour_is_within_an_hour() -> None:
+    _, begins, _ = _only("I'll send it within the hour.")
+    assert begins == (2031, 4, 15, 10, 0)
