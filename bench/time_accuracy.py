@@ -118,8 +118,12 @@ def email_extraction(eval_dir: Path) -> tuple[int, int, int, int]:
             if not words:
                 continue
             pattern = re.compile(r"\s+".join(words), re.IGNORECASE)
-            # A phrase marked twice ("3:30" in "2:00-3:30" and again later) is two places.
-            hit = next((h for h in pattern.finditer(text) if h.span() not in spans), None)
+            # A phrase marked twice ("3:30" in "2:00-3:30" and again later) is two places:
+            # an occurrence inside one already claimed is that one, so the next one is meant.
+            hit = next(
+                (h for h in pattern.finditer(text) if not _overlaps_any(h.span(), spans)),
+                None,
+            )
             if hit:
                 spans.append(hit.span())
         date = rec.get("date")
@@ -132,6 +136,10 @@ def email_extraction(eval_dir: Path) -> tuple[int, int, int, int]:
         extracted += len(got)
         spurious += sum(not any(a < e and s < b for s, e in spans) for a, b in got)
     return found, marked, spurious, extracted
+
+
+def _overlaps_any(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
 
 
 def print_summary(title: str, summary: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from skills.timeparse.anaphora import bind
 from skills.timeparse.context import Context
 from skills.timeparse.foreign import foreign_trigger, foreign_windows, read_foreign
 from skills.timeparse.grammar import Expression, parse_expressions
@@ -171,8 +172,13 @@ def extract_days(text: str, *, now: datetime, tz: str) -> list[ParsedTime]:
     reads that itself).
     """
     ctx = Context.build(now, tz)
-    found = _read(mask_quoted(text), ctx, whole=False, original=text)
+    found = _placed(_read(mask_quoted(text), ctx, whole=False, original=text))
     return [p for p, spec in found if _names_one_day(spec) or p.grain == "week"]
+
+
+def _placed(found: list[tuple[ParsedTime, Spec]]) -> list[tuple[ParsedTime, Spec]]:
+    """Leave out "that day" when the text names no day it can point to: it cannot be placed."""
+    return [(p, spec) for p, spec in found if spec.anaphor is None]
 
 
 def _names_one_day(spec: Spec) -> bool:
@@ -196,7 +202,7 @@ def match_to_proposed(
     """
     ctx = Context.build(now, tz)
     body = mask_quoted(text)
-    times = _read(body, ctx, whole=False, original=text)
+    times = _placed(_read(body, ctx, whole=False, original=text))
     return match_proposed(body, proposed, times, ctx)
 
 
@@ -237,7 +243,7 @@ def compare_to_proposed(
     assert now.tzinfo is not None, "now must be timezone-aware"
     ctx = Context.build(now, tz or zone_name(now.tzinfo))
     body = mask_quoted(text)
-    return fit_each(body, proposed, _read(body, ctx, whole=False, original=text), ctx)
+    return fit_each(body, proposed, _placed(_read(body, ctx, whole=False, original=text)), ctx)
 
 
 def _read_foreign(text: str, ctx: Context, offset: int = 0) -> ParsedTime | None:
@@ -284,6 +290,13 @@ _NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)
 # "arrange a lunch with you": with an article or possessive the meal is the occasion itself.
 _MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her)\s+$", re.IGNORECASE)
 _MEALS = frozenset({"lunch"})
+# "one of the evenings you mentioned", "either of the Tuesdays": a pick among times named
+# elsewhere, not a time of its own.
+_ONE_OF_THE = re.compile(
+    r"\b(?:one|either|any|each|both|all|none|neither|some|most)\s+of\s+"
+    r"(?:the|those|these|your|our|my|their)\s+$",
+    re.IGNORECASE,
+)
 _CLAUSE_OPENS = re.compile(r"(?:^|[.!?;:,\n])\s*$")
 _NOW_THEN_SUBJECT = re.compile(r",?\s+(?:I|we|you|he|she|they|it|there)(?:'\w+)?\s", re.IGNORECASE)
 
@@ -303,10 +316,29 @@ def _read(
             continue  # "I now have", "for now": the adverb, not a time to meet
         if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
             continue
+        if not whole and _only_names_a_kind(expr.spec) and _ONE_OF_THE.search(source, 0, span[0]):
+            continue
+        if expr.spec.anaphor is not None:
+            expr.spec = bind(expr.spec, [p for p, _ in out], ctx)
         parsed = _to_parsed(expr, span, source, ctx)
         if parsed is not None:
             out.append((parsed, expr.spec))
     return out
+
+
+def _only_names_a_kind(spec: Spec) -> bool:
+    """A part of day or a weekday and nothing else: "evenings", "Tuesdays"."""
+    bare = (
+        spec.date is None
+        and spec.month is None
+        and spec.day is None
+        and spec.hour is None
+        and spec.interval is None
+        and spec.instant is None
+        and spec.anaphor is None
+        and spec.end is None
+    )
+    return bare and (spec.pod is not None) != (spec.weekday is not None)
 
 
 def _adverb_now(matched: str, source: str, span: tuple[int, int]) -> bool:

@@ -187,7 +187,7 @@ def _meaningful(s: Spec, prefixed: bool, whole: bool) -> bool:
         return not both_weak or prefixed or whole
     if s.interval is not None or s.instant is not None or s.has_clock():
         return not s.weak or prefixed or whole
-    if s.pod is not None or s.date is not None or s.holiday is not None:
+    if s.pod is not None or s.date is not None or s.holiday is not None or s.anaphor:
         return True
     return s.month is not None or s.day is not None or s.weekday is not None
 
@@ -239,7 +239,35 @@ def parse_expressions(norm: Normalized, ctx: Context, *, whole: bool = False) ->
         prev_end = end
         i = j
     _share_list_qualifiers(out, gaps)
+    _share_list_days(out, gaps)
     return out
+
+
+# "Friday 11am EST (4pm GMT)", "(that's 2:30 pm yours)": the same time in another zone.
+_ECHO = re.compile(r"\s*\(\s*(?:that['’]?s|that\s+is|i\.?e\.?,?|or)?\s*")
+
+
+def _share_list_days(exprs: list[Expression], gaps: list[str]) -> None:
+    """ "Friday at 9am, 11am or 3pm": clocks listed after a dated clock are on its day."""
+    for k in range(1, len(exprs)):
+        if not (_LIST.fullmatch(gaps[k]) or _ECHO.fullmatch(gaps[k])):
+            continue
+        a, b = exprs[k - 1].spec, exprs[k].spec
+        if a.end is not None or b.end is not None or _kind(a) != "datetime" or _kind(b) != "clock":
+            continue
+        day = Spec(
+            year=a.year,
+            month=a.month,
+            day=a.day,
+            weekday=a.weekday,
+            weekday_mode=a.weekday_mode,
+            date=a.date,
+            holiday=a.holiday,
+            excluded=b.excluded,
+        )
+        merged = merge(b, day)
+        if merged is not None:
+            exprs[k].spec = merged
 
 
 def _share_list_qualifiers(exprs: list[Expression], gaps: list[str]) -> None:

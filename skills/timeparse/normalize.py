@@ -62,6 +62,7 @@ _FIXED: dict[str, str] = {
     "end of the day": "end of day",
     "end of the month": "end of month",
     "end of the week": "end of week",
+    "within the hour": "within 1 hour",
     "half an hour": "30 minutes",
     "a half hour": "30 minutes",
     "half-hour": "30 minutes",

@@ -272,6 +272,10 @@ def _resolve_point(spec: Spec, ctx: Context) -> Resolved | None:
     return Resolved(start, end, grain, c.tz_name, notes)
 
 
+def _weekday_only(s: Spec) -> bool:
+    return s.weekday is not None and s.month is None and s.day is None and s.date is None
+
+
 def _copy_date_fields(src: Spec, dst: Spec) -> None:
     for name in _DATE_FIELDS:
         setattr(dst, name, getattr(src, name))
@@ -321,6 +325,10 @@ def _resolve_range(a_in: Spec, b_in: Spec, ctx: Context) -> Resolved | None:
     if rb is None:
         return ra
     end = rb.end if rb.grain in ("day", "week", "month", "part_of_day") and rb.end else rb.start
+    if _weekday_only(b) and rb.end is not None:
+        # "Monday to Wednesday" said on a Tuesday: the Wednesday after that Monday.
+        while not _earlier(ra.start, end):
+            end += timedelta(weeks=1)
     same_moment = not _earlier(ra.start, end) and not _earlier(end, ra.start)
     if same_moment and a.tz_label and b.tz_label and a.tz_label != b.tz_label:
         # "2pm EST - 1pm CST": one moment written in two zones, not a range.

@@ -103,7 +103,7 @@ _AFTER_DATE = re.compile(
     + _HHMM.format(h="h", m="mi")
     + r"\s*(?:-|–|to|until|till)\s*"
     + _HHMM.format(h="h2", m="mi2")
-    + r"\b(?![\d:./-])",
+    + r"\b(?![\d:/-]|\.\d)",
     needs="4",
 )
 def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -123,7 +123,8 @@ def _military_range(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"(?<![\d:.,/$€£#+-])\b" + _HHMM.format(h="h", m="mi") + r"\b"
-    r"(?![\d:./-]|\s*(?:%|hours?|hrs?|h\b|people|users|units|employees|dollars?|usd|eur|gbp))",
+    # A full stop may end the sentence; a dot before a digit makes it a decimal or a date.
+    r"(?![\d:/-]|\.\d|\s*(?:%|hours?|hrs?|h\b|people|users|units|employees|dollars?|usd|eur|gbp))",
     needs="4",
 )
 def _four_digit_clock(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -223,16 +224,33 @@ def _part_of_day(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     r"\b(?P<this>this\s+)?(?:at\s+|for\s+|over\s+|during\s+|by\s+)?"
-    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|first\s+thing|all\s+day|after\s+hours|"
+    # Ordinal words reach the rules as numbers: "first thing" arrives as "1st thing".
+    r"(?P<pod>after\s+lunch|after\s+school|before\s+lunch|lunch|end\s+of\s+day|1st\s+thing|all\s+day|after\s+hours|"
     r"(?:in\s+)?the\s+early\s+hours(?:\s+of\s+the\s+morning)?)"
     r"(?:\s+in\s+the\s+morning)?\b"
 )
 def _named_part(m: re.Match[str], ctx: Context) -> Spec | None:
     pod = re.sub(r"\s+", " ", m.group("pod"))
+    if pod == "1st thing" and not _first_thing_is_a_time(m):
+        return None
     if "early hours" in pod:
         pod = "early morning"
-    pod = {"before lunch": "morning", "first thing": "early morning"}.get(pod, pod)
+    pod = {"before lunch": "morning", "1st thing": "early morning"}.get(pod, pod)
     return Spec(pod=pod, date=ctx.today if m.group("this") else None)
+
+
+# "First thing" is the start of a working day only next to a day or a morning: "first thing
+# Monday", "tomorrow first thing"; "the first thing we need" is no time.
+_DAY_AFTER = re.compile(
+    rf"\s*,?\s*(?:in\s+the\s+morning|(?:on\s+)?(?:tomorrow|today|{WEEKDAY_RE}(?![a-z])))"
+)
+_DAY_BEFORE = re.compile(r"(?:day|tomorrow|morning|\d)\s*,?\s*$")
+
+
+def _first_thing_is_a_time(m: re.Match[str]) -> bool:
+    if m.group(0).endswith("morning") or _DAY_AFTER.match(m.string, m.end()):
+        return True
+    return _DAY_BEFORE.search(m.string, max(0, m.start() - 12), m.start()) is not None
 
 
 # ---- zones ---------------------------------------------------------------------------

@@ -99,7 +99,8 @@ def _numeric_short(m: re.Match[str], ctx: Context) -> Spec | None:
 
 # Day-first dotted dates and dotted clock times share a shape: "19.06" is 19 June, "08.40"
 # twenty to nine.  A trailing dot ("03.08.") or a weekday before it makes a date; minutes
-# above 12 make a clock ("17.05-18.15"); otherwise a two-digit pair reads as a date.
+# above 12 or "00" make a clock ("17.05-18.15", "09.00"); otherwise a two-digit pair reads
+# as a date.
 # Numbers that are amounts ("2.50 hours", "$3.15", "1.10%") are left alone.
 _DOTTED = r"(?P<{a}>\d{{1,2}})\.(?P<{b}>\d{{1,2}})(?P<{t}>\.(?!\d))?"
 _MONEY_BEFORE = re.compile(
@@ -107,7 +108,7 @@ _MONEY_BEFORE = re.compile(
     r"|[$€£¥])\s*:?\s*$"
 )
 _NOT_AMOUNT = (
-    r"(?![\d,]|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
+    r"(?!\d|,\d|\.\d|\s*(?:%|percent|million|billion|bn|k\b|m\b|x\b|hours?|hrs?|h\b|mins?|"
     r"minutes?|days?|weeks?|months?|years?|kg|km|miles?|mb|gb|points?|pts|usd|eur|gbp|dollars?))"
 )
 
@@ -126,12 +127,17 @@ def _dotted(m: re.Match[str], ctx: Context) -> Spec | None:
     pairs = [(m.group("a"), m.group("b"), m.group("t"))]
     if m.group("c"):
         pairs.append((m.group("c"), m.group("d"), m.group("u")))
-    dated = bool(m.group("wd")) or any(t for _, _, t in pairs)
-    # "at 10.05" is a clock whatever the minutes say.
+    # A dot after a pair that cannot be a month ("arrives 18.15.") ends the sentence.
+    dated = bool(m.group("wd")) or any(t and int(b) <= 12 for _, b, t in pairs)
+    # "at 10.05" is a clock whatever the minutes say; "14.00" or "09.00" has no month 0.
     clock = (
         not dated
         and all(len(b) == 2 for _, b, _ in pairs)
-        and (bool(m.group("at")) or any(int(b) > 12 for _, b, _ in pairs))
+        and (
+            bool(m.group("at"))
+            or any(int(b) > 12 for _, b, _ in pairs)
+            or any(len(a) == 2 and int(b) == 0 for a, b, _ in pairs)
+        )
     )
     if not dated and not clock and any(len(a) != 2 or len(b) != 2 for a, b, _ in pairs):
         return None  # "1.5", "3.75", "2.10": decimals and versions, unless a dot or day says date
@@ -180,8 +186,9 @@ def _numeric_month_name(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?:the\s+)?{DAYNUM}{NOT_CLOCK}{YEAR_TAIL}"
-    r"(?![\d:])",
+    # "2 May, 9-10.30am": a number before the month is its day, so the one after is not.
+    rf"(?<!\d\s)(?<!\d)\b(?P<m>{MONTH_RE})(?![a-z])\s*,?\s*(?:the\s+)?{DAYNUM}{NOT_CLOCK}"
+    rf"{YEAR_TAIL}(?![\d:])",
     needs="dm",
 )
 def _month_day(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -210,7 +217,8 @@ _MONTH_WORDLIKE = r"(?:may|march|jan|june|april|august)"
 
 @rule(
     rf"\b(?:{_MONTH_LEAD}(?P<m>{_MONTH_WORDLIKE})|(?P<n>(?!{_MONTH_WORDLIKE}\b){MONTH_RE}))"
-    r"(?![a-z'’-])",
+    # "through Jan. 2" names a day: the month-and-day rule reads it.
+    r"(?![a-z'’-])(?!\.?\s*,?\s*\d)",
     needs="m",
 )
 def _month_alone(m: re.Match[str], ctx: Context) -> Spec | None:
@@ -258,6 +266,7 @@ def _compact_date(m: re.Match[str], ctx: Context) -> Spec | None:
 
 @rule(
     rf"\b(?P<wd>{WEEKDAY_RE})(?![a-z])\s*,?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b{NOT_CLOCK}"
+    r"(?![/.-]\d)"  # "Thurs 24/4": the number starts a written date
     + ORDINAL_FOLLOW,  # "Friday 20 attendees" counts people
     needs="dw",
 )
@@ -306,6 +315,20 @@ def _ides(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 _HOLIDAY_RE = alternation(list(HOLIDAYS)).replace("'", "['’]?")
+
+
+# "New Year" alone is a greeting ("Happy New Year") or the coming year as often as the day:
+# it is New Year's Day after a word that points at a day ("after New Year", "between
+# Christmas and New Year").
+_NEW_YEAR_LEADS = "|".join(
+    f"(?<={w} )"
+    for w in ("after", "before", "until", "till", "by", "over", "around", "and", "to", "from")
+)
+
+
+@rule(rf"(?:{_NEW_YEAR_LEADS})(?:the\s+)?new\s+year\b(?![\w'’])")
+def _new_year(m: re.Match[str], ctx: Context) -> Spec | None:
+    return Spec(holiday=HOLIDAY_DATES["new years day"])
 
 
 @rule(

@@ -68,12 +68,16 @@ def _closest(m: re.Match[str], ctx: Context) -> Spec | None:
 
 
 @rule(
-    rf"\b(?:the\s+)?(?P<n>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<wd>{WEEKDAY_RE})\s+"
-    r"(?P<dir>after|before)\s+",
-    needs="dw",
+    rf"\b(?:the\s+(?:(?P<n0>\d{{1,2}})(?:st|nd|rd|th)?\s+)?|(?P<n>\d{{1,2}})(?:st|nd|rd|th)?\s+)"
+    rf"(?P<wd>{WEEKDAY_RE})\s+(?P<dir>after|before)\s+"
+    # "Monday before noon" is a clock on that Monday, not a Monday counted from noon.
+    r"(?!\d|noon\b|midnight\b|lunch\b|dinner\b|breakfast\b|the\s+(?:morning|afternoon|evening)\b)",
+    needs="w",
 )
 def _nth_weekday_after(m: re.Match[str], ctx: Context) -> Spec | None:
-    wd, n, forward = weekday_of(m.group("wd")), int(m.group("n")), m.group("dir") == "after"
+    """ "The 2nd Monday after Easter", "the Friday before Christmas"."""
+    n = int(m.group("n") or m.group("n0") or 1)
+    wd, forward = weekday_of(m.group("wd")), m.group("dir") == "after"
 
     def apply(d: date, c: Context) -> Spec | None:
         step = 1 if forward else -1
@@ -100,7 +104,15 @@ def _offset_op(m: re.Match[str], ctx: Context) -> Spec | None:
 )
 def _one_unit_op(m: re.Match[str], ctx: Context) -> Spec | None:
     """ "The day after Thanksgiving", "the week before Christmas"."""
-    return _shift_op([(1.0, m.group("u"))], -1 if m.group("dir") == "before" else 1, ctx)
+    sign = -1 if m.group("dir") == "before" else 1
+    if m.group("u") == "week":
+        # The calendar week next to the one the day falls in, not the day seven days on.
+        def week(d: date, c: Context) -> Spec:
+            monday = monday_of(d) + timedelta(weeks=sign)
+            return interval_spec(c, monday, monday + timedelta(weeks=1), "week")
+
+        return _day_op(week, ctx)
+    return _shift_op([(1.0, "day")], sign, ctx)
 
 
 def _shift_op(amounts: list[tuple[float, str]], sign: int, ctx: Context) -> Spec:
@@ -337,3 +349,15 @@ def _month_part_rule(m: re.Match[str], ctx: Context) -> Spec | None:
     else:
         year = ctx.today.year if month >= ctx.today.month else ctx.today.year + 1
     return _month_part(m.group("part"), year, month, ctx)
+
+
+# ---- references back to a day named earlier ---------------------------------------------
+
+
+@rule(
+    r"\b(?:that(?:\s+same)?|the\s+same)\s+"
+    r"(?:(?P<pod>morning|afternoon|evening|night)|(?P<u>day|week))\b"
+)
+def _anaphor(m: re.Match[str], ctx: Context) -> Spec | None:
+    """ "That day", "the same afternoon": which day is decided by the text before them."""
+    return Spec(pod=m.group("pod"), anaphor=m.group("u") or "day")

@@ -48,6 +48,9 @@ class Spec:
     instant: datetime | None = None
     instant_grain: str = "minute"
     is_now: bool = False  # the instant is "now" itself, so a day can re-anchor it
+    # "that day", "that week": the unit of a day named earlier; still set after reading when
+    # nothing earlier in the text names one (see ``anaphora``).
+    anaphor: str | None = None
     interval: Interval | None = None
     # modifiers
     duration: timedelta | None = None
@@ -140,6 +143,7 @@ def merge(a: Spec, b: Spec) -> Spec | None:
     # A bare number next to a date or part of day is a clock time ("9 tomorrow").
     out.weak = (a.weak or b.weak) and not (a.has_date() or b.has_date() or out.pod or out.meridiem)
     out.open_end = a.open_end or b.open_end
+    out.anaphor = a.anaphor or b.anaphor
     out.before = a.before or b.before
     out.notes = a.notes + b.notes
     return out
