@@ -24,12 +24,14 @@ from orchestrator.deps import Deps
 from tests.conftest import T0
 from tests.support import invariants
 from tests.support.conversation import moves
+from tests.support.conversation.outside import prospect_is_in
 from tests.support.conversation.rep_slack import rep_schedules
 from tests.support.conversation.script import Turn
 from tests.support.conversation.world import PROSPECT, RITA, World
 from tests.support.stack import Stack
 
-KINDS = ["accept", "counter", "decline", "question", "delegate"]
+KINDS = ["accept", "counter", "decline", "question", "delegate", "handoff"]
+ZONES = st.sampled_from(["America/New_York", "Europe/London", "America/Los_Angeles"])
 small = st.integers(min_value=0, max_value=4)
 
 MOVES: st.SearchStrategy[Turn] = st.one_of(
@@ -65,8 +67,8 @@ RANDOM_CONVERSATIONS = settings(
 )
 
 
-def _play(template: Path, turns: list[Turn], check: Callable[[Deps], list[str]]) -> None:
-    """The rep's `/schedule`, then the drawn moves; `check` after
+def _play(template: Path, zone: str, turns: list[Turn], check: Callable[[Deps], list[str]]) -> None:
+    """A prospect in `zone`, the rep's `/schedule`, then the drawn moves; `check` after
     each one. A failure names the move that broke the invariant and the moves before it."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{shutil.copyfile(template, Path(folder) / template.name)}"
@@ -74,7 +76,7 @@ def _play(template: Path, turns: list[Turn], check: Callable[[Deps], list[str]])
             database_url=url, redis=fakeredis.FakeRedis(), clock=ManualClock(T0)
         ) as stack:
             world = World(stack, RITA)
-            opening = [rep_schedules(OPENING)]
+            opening = [prospect_is_in(zone), rep_schedules(OPENING)]
             played: list[str] = []
             for turn in [*opening, *turns]:
                 turn.run(world)
@@ -84,9 +86,11 @@ def _play(template: Path, turns: list[Turn], check: Callable[[Deps], list[str]])
 
 
 @settings(RANDOM_CONVERSATIONS)
-@given(turns=CONVERSATIONS)
-def test_at_most_one_live_event_per_request(sqlite_template: Path, turns: list[Turn]) -> None:
-    _play(sqlite_template, turns, invariants.at_most_one_live_event)
+@given(zone=ZONES, turns=CONVERSATIONS)
+def test_at_most_one_live_event_per_request(
+    sqlite_template: Path, zone: str, turns: list[Turn]
+) -> None:
+    _play(sqlite_template, zone, turns, invariants.at_most_one_live_event)
 
 
 # Found by this test: the edited text goes out, the draft's recorded times stay as drafted.
@@ -100,23 +104,41 @@ EDITED_TIME = [moves.rep_edits_newest(move_a_time=True), moves.rep_approves_newe
     "records 9:00 as offered (the offer is not re-read from the edited text)",
 )
 @settings(RANDOM_CONVERSATIONS)
-@given(turns=CONVERSATIONS)
-@example(turns=EDITED_TIME)
+@given(zone=ZONES, turns=CONVERSATIONS)
+@example(zone="America/New_York", turns=EDITED_TIME)
 def test_every_time_in_every_sent_email_was_free_and_offered(
-    sqlite_template: Path, turns: list[Turn]
+    sqlite_template: Path, zone: str, turns: list[Turn]
 ) -> None:
-    _play(sqlite_template, turns, invariants.SentTimes().check)
+    _play(sqlite_template, zone, turns, invariants.SentTimes().check)
 
 
+# Found by the population simulation: a reply that hands over to an assistant, read as such,
+# gets no card; the next follow-up is skipped ("they replied") and nothing is armed again.
+HANDED_OVER = [
+    moves.rep_approves_newest(),
+    moves.prospect_says("handoff"),
+    moves.time_passes(26),
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 point 4: the first email goes out, the prospect replies 'Sam, could you "
+    "check my calendar and book me in if I am free?', 26 hours pass: the request stays "
+    "negotiating with no wake-up and no card (the follow-up was skipped as 'they replied')",
+)
 @settings(RANDOM_CONVERSATIONS)
-@given(turns=CONVERSATIONS)
+@given(zone=ZONES, turns=CONVERSATIONS)
+@example(zone="America/New_York", turns=HANDED_OVER)
 def test_every_open_request_has_a_wake_up_or_an_open_card(
-    sqlite_template: Path, turns: list[Turn]
+    sqlite_template: Path, zone: str, turns: list[Turn]
 ) -> None:
-    _play(sqlite_template, turns, invariants.every_open_request_is_watched)
+    _play(sqlite_template, zone, turns, invariants.every_open_request_is_watched)
 
 
 @settings(RANDOM_CONVERSATIONS)
-@given(turns=CONVERSATIONS)
-def test_nothing_is_sent_without_approval(sqlite_template: Path, turns: list[Turn]) -> None:
-    _play(sqlite_template, turns, invariants.nothing_sent_without_approval)
+@given(zone=ZONES, turns=CONVERSATIONS)
+def test_nothing_is_sent_without_approval(
+    sqlite_template: Path, zone: str, turns: list[Turn]
+) -> None:
+    _play(sqlite_template, zone, turns, invariants.nothing_sent_without_approval)

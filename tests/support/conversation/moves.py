@@ -57,6 +57,8 @@ def reply_text(w: World, kind: str, n: int) -> str:
         return "Will this be on Zoom or Google Meet? And who else will join from your side?"
     if kind == "delegate":
         return "Please set this up with my colleague Jane Roe (jane@acme.example) instead."
+    if kind == "handoff":
+        return "Sam, could you check my calendar and book me in if I am free?"
     raise ValueError(kind)
 
 
