@@ -22,7 +22,8 @@ Printed: booking rate (all prospects, and those who chose a time), median days f
 request, issue 15's invariants, and the wrong outcomes:
 
 - a booking at a time the prospect did not choose (or any booking when they chose none);
-- a lost reply: the prospect wrote and nothing reached the rep (no card, no draft, no DM);
+- a lost reply: the prospect wrote and nothing moved (no card, draft or DM for the rep, and
+  the request's state and next due time unchanged);
 - a stuck request: at the end it is neither booked nor stopped, and nothing will wake it.
 
 Wrong outcomes must be 0; the script exits non-zero otherwise and names each with its prospect
@@ -324,12 +325,18 @@ class Conversation:
         if self.rep_was_told() == before:
             self.outcome.wrong.append(f"lost reply: {w.replies[-1].get_content()[:80]!r}")
 
-    def rep_was_told(self) -> tuple[int, int, int]:
-        """Cards and DMs the rep has had, and decisions waiting: a reply must move one."""
-        cards = len(self.world.actions())
-        dms = len([m for m in self.stack.slack.messages if m.channel.startswith("D")])
-        deciding = int(self.world.request().event_next_action == "waiting_for_decision")
-        return cards, dms, deciding
+    def rep_was_told(self) -> tuple[object, ...]:
+        """What a reply must move: a card or DM to the rep, a decision waiting, or the
+        request itself (its state, or when it next acts, as an out-of-office reply moves the
+        follow-up)."""
+        request = self.world.request()
+        return (
+            len(self.world.actions()),
+            len([m for m in self.stack.slack.messages if m.channel.startswith("D")]),
+            request.event_next_action,
+            request.status,
+            request.next_action_at,
+        )
 
     # --- the careful rep ---
 

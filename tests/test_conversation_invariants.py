@@ -61,7 +61,7 @@ OPENING = f"demo with {PROSPECT} next week 45m"
 # Each example starts a stack and plays up to eight moves; together the four tests stay well
 # under a minute on a shared machine.
 RANDOM_CONVERSATIONS = settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
