@@ -3,8 +3,9 @@ reply delivered twice, an out-of-office answer, and a bounce from their server."
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from email import message_from_string
+from email import message_from_string, policy
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
 
@@ -244,3 +245,88 @@ def prospect_answers_the_invite(partstat: str, *, comment: str = "") -> Turn:
 
     said = f" saying {comment!r}" if comment else ""
     return Turn(f"{PROSPECT} answers the invite {partstat}{said}", run)
+
+
+def replies_arrive_together(first: str, second: str, *, sender: str = PROSPECT) -> Turn:
+    """Two quick replies to the latest email, both in the inbox before the next poll reads
+    either (a correction sent a minute after the first answer)."""
+
+    def run(w: World) -> None:
+        received = w.mail_to(sender)
+        assert received, f"{sender} has received nothing to reply to"
+        (rep,) = w.stack.rows(Rep, col(Rep.email) == w.rep.email)
+        w.cursor_before_reply = rep.mail_cursor
+        for text in (first, second):
+            reply = _reply(
+                received[-1],
+                text,
+                sender=f"{PROSPECT_NAME} <{sender}>",
+                to=f"{w.rep.name} <{w.rep.email}>",
+                subject=None,
+                in_reply_to=True,
+                references=True,
+                now=w.stack.clock.now(),
+            )
+            w.replies.append(reply)
+            w.stack.deliver(bytes(reply), to=w.rep.email)
+        w.stack.poll_mail()
+
+    return Turn(f"{sender} replies {first!r} and right after {second!r}", run)
+
+
+def _invitation(w: World, address: str) -> str | None:
+    """The iCalendar part of the latest invitation `address` received, if any."""
+    for raw in reversed([m.raw for m in w.stack.inbox(address)]):
+        message = message_from_string(raw, policy=policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                return str(part.get_content())
+    return None
+
+
+def prospect_answers_their_invitation(
+    partstat: str, *, comment: str = "", sender: str = PROSPECT
+) -> Turn:
+    """They press Yes / No / Maybe on the latest invitation: their calendar mails an iCalendar
+    REPLY (with their comment, if they wrote one) to the organizer."""
+
+    def run(w: World) -> None:
+        ics = _invitation(w, sender)
+        assert ics is not None, f"{sender} has no invitation to answer"
+        unfolded = re.sub(r"\r?\n[ \t]", "", ics)
+        keep = [
+            line
+            for line in unfolded.splitlines()
+            if line.split(":", 1)[0].split(";", 1)[0]
+            in {"UID", "DTSTART", "DTEND", "SEQUENCE", "SUMMARY", "ORGANIZER"}
+        ]
+        reply_ics = "\r\n".join(
+            [
+                "BEGIN:VCALENDAR",
+                "PRODID:-//Acme Mail//EN",
+                "VERSION:2.0",
+                "METHOD:REPLY",
+                "BEGIN:VEVENT",
+                *keep,
+                f"DTSTAMP:{w.stack.clock.now():%Y%m%dT%H%M%SZ}",
+                f"ATTENDEE;PARTSTAT={partstat};CN={PROSPECT_NAME}:mailto:{sender}",
+                *([f"COMMENT:{comment}"] if comment else []),
+                "END:VEVENT",
+                "END:VCALENDAR",
+                "",
+            ]
+        )
+        summary = next((k.split(":", 1)[1] for k in keep if k.startswith("SUMMARY")), "")
+        msg = _headed(
+            sender=f"{PROSPECT_NAME} <{sender}>",
+            to=w.rep.email,
+            subject=f"{partstat.title()}: {summary}",
+            now=w.stack.clock.now(),
+            domain="mail.acme.example",
+        )
+        msg.set_content(f"{PROSPECT_NAME} has {partstat.lower()} this invitation.\n{comment}\n")
+        msg.add_alternative(reply_ics, subtype="calendar", params={"method": "REPLY"})
+        _arrives(w, msg)
+
+    said = f" saying {comment!r}" if comment else ""
+    return Turn(f"{sender} answers the invitation {partstat}{said}", run)
