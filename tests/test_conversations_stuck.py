@@ -39,6 +39,7 @@ from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_decides,
     rep_fills_in_the_form,
+    rep_rejects,
     rep_runs,
     rep_schedules,
 )
@@ -102,6 +103,18 @@ def two_of_them_one_declines() -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "a rejected first draft, then resume: nothing was sent, so a fresh first email is drafted",
+        rep_schedules(DEMO),
+        rep_rejects("email_initial", reason="Too pushy; mention the pilot."),
+        expect_status("paused"),
+        rep_runs("resume", answer="a fresh first email is being drafted"),
+        expect_actions("email_initial rejected", "email_initial pending"),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        expect_status("awaiting_response"),
+        expect_audit("action_reject", "request_paused", "request_resumed", "email_sent"),
+    ),
     conversation(
         "pause, a reply arrives, resume: the reply is acted on",
         *first_email_sent(),

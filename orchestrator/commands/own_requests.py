@@ -16,6 +16,7 @@ from db.models import (
     FINISHED_STATUSES,
     STOPPED_STATUSES,
     ActionStatus,
+    ActionType,
     JobStatus,
     PendingAction,
     Rep,
@@ -30,7 +31,14 @@ from orchestrator.cadence import MAX_NO_SHOWS, follow_up_at
 from orchestrator.commands.new_request import ensure_rep
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
-from orchestrator.engine.event_types import EmailReceived, EventType, MeetingRecovery, payload
+from orchestrator.engine.event_types import (
+    EmailReceived,
+    EventType,
+    MeetingRecovery,
+    RedraftRequested,
+    payload,
+    redraft_key,
+)
 from orchestrator.engine.events import Event
 from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -169,13 +177,50 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         uow.session.add(request)
         _audit(uow.session, request, "request_resumed", slack_user_id, now)
         replay = _act_on_held_reply(uow.session, request, now=now)
+        redraft = None if replay is not None else _redraft_unsent(uow.session, request, now=now)
         uow.commit()
-    if replay is not None:
-        deps.wakeups.run_step(replay, tag="0-0")
+    for job_id in (replay, redraft):
+        if job_id is not None:
+            deps.wakeups.run_step(job_id, tag="0-0")
     said = f"Resumed {request.ref}: back to {request.status.replace('_', ' ')}."
     if replay is not None:
         said += " Their reply from while it was paused is being acted on."
+    if redraft is not None:
+        said += " Nothing had been sent yet, so a fresh first email is being drafted."
     return Outcome(True, said)
+
+
+def _redraft_unsent(
+    session: Session, request: SchedulingRequest, *, now: datetime
+) -> uuid.UUID | None:
+    """A request paused before its first email went out (the rep rejected the draft) has
+    nothing to wait for once resumed: it gets a fresh first draft, once per rejected draft."""
+    actions = session.exec(
+        select(PendingAction)
+        .where(PendingAction.request_id == request.id)
+        .order_by(col(PendingAction.created_at).desc())
+    ).all()
+    if any(a.status == ActionStatus.executed for a in actions):
+        return None
+    last = next((a for a in actions if a.action_type == ActionType.email_initial), None)
+    if last is None or last.status not in (ActionStatus.rejected, ActionStatus.expired):
+        return None
+    request.status = RequestStatus.proposing
+    session.add(request)
+    job, created = insert_job(
+        session,
+        Event(
+            type=EventType.redraft_requested,
+            org_id=request.org_id,
+            idempotency_key=redraft_key(last.id),
+            source="slack",
+            rep_id=request.rep_id,
+            request_id=request.id,
+            payload=RedraftRequested(stale=f"it was {last.status}, then the request resumed"),
+        ),
+        now=now,
+    )
+    return job.id if created else None
 
 
 def _act_on_held_reply(
