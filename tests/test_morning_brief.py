@@ -646,7 +646,9 @@ def test_rep_with_nothing_to_say_gets_no_brief(stack: Stack) -> None:
     ]
     assert [j.outputs["send_brief"] for j in jobs] == [{"skipped": "nothing to say"}] * 2
     assert [j.created_at for j in jobs] == [at("2026-12-01T16:00"), at("2026-12-02T16:00")]
-    assert stack.rows(SlackNotification) == []
+    # Nothing was posted or kept for the rep. (The ops channel's health findings share the
+    # table, with no rep: this request, made up with no wake-up, is one.)
+    assert [n for n in stack.rows(SlackNotification) if n.rep_id is not None] == []
 
 
 def test_rep_who_joined_after_brief_time_starts_tomorrow(stack: Stack) -> None:
