@@ -23,6 +23,7 @@ TITLES = {
     "reopen": "They replied on a paused request",
     "invite_declined": "They declined the meeting invite",
     "invite_tentative": "They might not come to the meeting",
+    "stalled": "Nothing is moving this request",
 }
 SLOT_ACTION = "decision_slot"
 MAX_OPTIONS = 10  # Slack's limit for radio buttons

@@ -70,6 +70,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     # A "no" or "maybe" to a booked meeting's invite (`inbox.invite_answers`).
     "invite_declined": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
     "invite_tentative": ("keep_open", "offer_times", "handle_myself"),
+    # Nothing would move the request on its own (`timers.stalled`).
+    "stalled": ("offer_times", "keep_open", "handle_myself", "cancel_request"),
 }
 # When one of several people required declines (seed 003 recommends closing), the rep may go
 # on without them: book the time the others accepted, or keep arranging it with the others.

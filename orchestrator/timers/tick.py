@@ -13,6 +13,7 @@ from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
+from orchestrator.timers.stalled import escalate_stalled
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class TickReport:
     cards: int = 0
     pruned: dict[str, int] = field(default_factory=dict)
     ops_findings: int = 0
+    stalled: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -35,6 +37,7 @@ class TickReport:
             "waiting_cards_posted": self.cards,
             **{f"pruned_{k}": v for k, v in self.pruned.items()},
             **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
+            **({"stalled_asked": self.stalled} if self.stalled else {}),
         }
 
     @property
@@ -58,4 +61,5 @@ def tick(deps: Deps) -> TickReport:
         post_waiting_cards(deps),
         prune_if_due(deps),
         report_if_due(deps),
+        escalate_stalled(deps),
     )
