@@ -40,3 +40,10 @@ def post_action_card(action_id: str) -> str:
     from orchestrator.outbox.approval_cards import post_action_card as post
 
     return post(installed(), uuid.UUID(action_id))
+
+
+def poll_mailbox(rep_id: str) -> str:
+    from orchestrator.inbox.mail_polls import poll_mailbox as poll
+
+    counts = poll(installed(), uuid.UUID(rep_id))
+    return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))

@@ -17,7 +17,7 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +28,10 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 QUIET_SECONDS = 5.0
 # RQ states of a wake-up that has not started yet (a started one may have died with its worker).
 WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+# A mailbox read that is running counts as waiting too: a second read of the same mailbox
+# would only race the first for the same messages. One whose worker died is failed by RQ's
+# registry cleanup after its timeout, and the next tick queues a new one.
+READING = WAITING | {JobStatus.STARTED}
 
 
 class WakeUps:
@@ -58,6 +62,37 @@ class WakeUps:
         self._enqueue(
             "orchestrator.jobs.post_action_card", str(action_id), f"card-{action_id}", None
         )
+
+    def poll_mailboxes(self, rep_ids: list[uuid.UUID]) -> int:
+        """Queue one read of each rep's mailbox, skipping those whose last read is still waiting
+        or running (a slow provider must not pile reads up). Two Redis round trips in all."""
+        if not rep_ids or time.monotonic() < self._down_until:
+            return 0
+        ids = {f"mail-{rep_id}": rep_id for rep_id in rep_ids}
+        try:
+            queued = Job.fetch_many(
+                list(ids), connection=self.queue.connection, serializer=self.queue.serializer
+            )
+            busy = {job.id for job in queued if job and job.get_status(refresh=False) in READING}
+            todo = [
+                Queue.prepare_data(
+                    "orchestrator.jobs.poll_mailbox",
+                    args=(str(rep_id),),
+                    job_id=rq_id,
+                    timeout=JOB_TIMEOUT_SECONDS,
+                )
+                for rq_id, rep_id in ids.items()
+                if rq_id not in busy
+            ]
+            with self.queue.connection.pipeline() as pipe:
+                self.queue.enqueue_many(todo, pipeline=pipe)
+                pipe.execute()
+        except REDIS_DOWN as exc:
+            # Nothing is lost: the next tick queues the reads again.
+            self._down_until = time.monotonic() + QUIET_SECONDS
+            log.warning("mail_polls_deferred", error=repr(exc))
+            return 0
+        return len(todo)
 
     def _enqueue_once(self, func: str, arg: str, rq_id: str) -> bool:
         # A row is late when the queue is behind, not only when its wake-up was lost. Adding a

@@ -1,6 +1,7 @@
 """Reply intake: read each rep's new mail, match it to its scheduling request, act on its kind.
 
-The clock calls :func:`poll_inboxes` every interval. Per message, in one transaction: the
+The clock queues one read per mailbox every interval (:mod:`orchestrator.inbox.mail_polls`);
+:func:`poll_inboxes` reads them all at once, in this process. Per message, in one transaction: the
 inbound ``email_messages`` row (its unique provider id and Message-ID are the de-duplication
 gate), the audit row, any request or attendee change, and the ``email_received`` job. Wake-ups
 and DMs go out after that commit. A rep's cursor is saved only after the whole batch is
@@ -90,23 +91,36 @@ def poll_inboxes(deps: Deps, *, reader_for: ReaderFor | None = None) -> dict[str
     counts: Counter[str] = Counter()
     errors: list[str] = []
     for rep in _reps(deps):
-        try:
-            reader = reader_for(rep) if reader_for else deps.reader_for(rep)
-            if reader is None:
-                continue
-            _poll_mailbox(deps, rep=rep, reader=reader, counts=counts)
-        except ReconnectRequired as exc:
-            # Retrying every tick cannot fix a revoked grant; the rep can, so tell them once.
-            log.warning("mail_reconnect_required", rep_id=str(rep.id), error=str(exc))
-            counts["reconnect_required"] += 1
-            errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
-            _ask_to_reconnect(deps, rep=rep, reason=str(exc))
-        except Exception as exc:  # noqa: BLE001 - one mailbox must not stop the others
-            log.warning("mail_poll_failed", rep_id=str(rep.id), error=repr(exc))
-            counts["failed_mailboxes"] += 1
-            errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
-    _record_run(deps, started=started, counts=counts, errors=errors)
+        read_mailbox(deps, rep=rep, reader_for=reader_for, counts=counts, errors=errors)
+    record_run(deps, started=started, counts=counts, errors=errors)
     return dict(counts)
+
+
+def read_mailbox(
+    deps: Deps,
+    *,
+    rep: Rep,
+    reader_for: ReaderFor | None,
+    counts: Counter[str],
+    errors: list[str],
+) -> None:
+    """Read one rep's new mail; a failure is counted and recorded in ``errors``, never raised,
+    so one mailbox cannot stop the others (or the worker reading them)."""
+    try:
+        reader = reader_for(rep) if reader_for else deps.reader_for(rep)
+        if reader is None:
+            return
+        _poll_mailbox(deps, rep=rep, reader=reader, counts=counts)
+    except ReconnectRequired as exc:
+        # Retrying every tick cannot fix a revoked grant; the rep can, so tell them once.
+        log.warning("mail_reconnect_required", rep_id=str(rep.id), error=str(exc))
+        counts["reconnect_required"] += 1
+        errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
+        _ask_to_reconnect(deps, rep=rep, reason=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one mailbox must not stop the others
+        log.warning("mail_poll_failed", rep_id=str(rep.id), error=repr(exc))
+        counts["failed_mailboxes"] += 1
+        errors.append(f"rep {rep.id}: {type(exc).__name__}: {exc}"[:500])
 
 
 def _ask_to_reconnect(deps: Deps, *, rep: Rep, reason: str) -> None:
@@ -153,8 +167,11 @@ def _poll_mailbox(deps: Deps, *, rep: Rep, reader: MailReader, counts: Counter[s
     counts["mailboxes"] += 1
     for message in batch.messages:
         counts[_intake_or_report(deps, rep=rep, message=message)] += 1
-    # Only now: every message above is committed (or knowingly skipped).
-    _save_cursor(deps, rep_id=rep.id, cursor=batch.cursor)
+    # Only now: every message above is committed (or knowingly skipped). An unchanged cursor
+    # is not written back: most reads find nothing, and a write per mailbox per tick adds up.
+    if batch.cursor != rep.mail_cursor:
+        _save_cursor(deps, rep_id=rep.id, cursor=batch.cursor)
+        rep.mail_cursor = batch.cursor
 
 
 def _save_cursor(deps: Deps, *, rep_id: uuid.UUID, cursor: str) -> None:
@@ -163,7 +180,7 @@ def _save_cursor(deps: Deps, *, rep_id: uuid.UUID, cursor: str) -> None:
         uow.commit()
 
 
-def _record_run(deps: Deps, *, started: datetime, counts: Counter[str], errors: list[str]) -> None:
+def record_run(deps: Deps, *, started: datetime, counts: Counter[str], errors: list[str]) -> None:
     with deps.uow() as uow:
         uow.session.add(
             JobRun(

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 
 from orchestrator.deps import Deps
 from orchestrator.health import report_if_due
-from orchestrator.inbox.intake import poll_inboxes
+from orchestrator.inbox.mail_polls import queue_mail_polls
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
 from orchestrator.timers.stalled import escalate_stalled
+
+# Queued every tick whether or not there is mail: counted, but not a sign of work done.
+ROUTINE = frozenset({"mail_polls_queued"})
 
 
 @dataclass(frozen=True)
@@ -43,20 +46,22 @@ class TickReport:
     @property
     def idle(self) -> bool:
         """Nothing was found to do (and nothing failed): not worth an INFO line."""
-        return not any(self.counts().values()) and not self.due.errors
+        work = {k: v for k, v in self.counts().items() if k not in ROUTINE}
+        return not any(work.values()) and not self.due.errors
 
     def line(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.counts().items())
 
 
 def tick(deps: Deps) -> TickReport:
-    """Re-wake lost work first (it is the oldest), then what is due, then read new mail, then
-    post the notices and cards quiet hours (or a failed post) held back; last, prune what has
-    outlived its retention (hourly) and report new health findings (every few minutes)."""
+    """Re-wake lost work first (it is the oldest), then what is due, then queue the reads of
+    new mail (workers read each mailbox), then post the notices and cards quiet hours (or a
+    failed post) held back; last, prune what has outlived its retention (hourly) and report
+    new health findings (every few minutes)."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
-        poll_inboxes(deps),
+        {"polls_queued": queue_mail_polls(deps)},
         deliver_held(deps.notices),
         post_waiting_cards(deps),
         prune_if_due(deps),

@@ -1,0 +1,117 @@
+"""Mail is read by workers, one job per mailbox, queued by the clock's tick: only mailboxes
+that could hold an answer are read, a read still waiting is not queued twice, and a read that
+finds nothing writes nothing. Runs on SQLite + fakeredis and PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, update
+from sqlmodel import col
+
+from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest, SequenceJob
+from orchestrator.inbox.mail_polls import RECENTLY_FINISHED, mailboxes_to_read, queue_mail_polls
+from tests.support.stack import REP_ID, Stack
+from tests.test_mail_intake import a_reply, send_first_email
+
+
+@contextmanager
+def statements(stack: Stack) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(stack.deps.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(stack.deps.engine, "before_cursor_execute", record)
+
+
+def queued_reads(stack: Stack) -> list[str]:
+    return [job_id for job_id in stack.deps.queue.job_ids if job_id.startswith("mail-")]
+
+
+def the_rep(stack: Stack) -> Rep:
+    (rep,) = stack.rows(Rep, col(Rep.slack_user_id) == REP_ID)
+    return rep
+
+
+def set_request(stack: Stack, **values: Any) -> None:
+    with stack.deps.uow() as uow:
+        uow.session.execute(update(SchedulingRequest).values(**values))
+        uow.commit()
+
+
+def test_the_tick_queues_a_read_and_a_worker_takes_the_reply_in(stack: Stack) -> None:
+    original = send_first_email(stack)
+    stack.deliver(a_reply(original, "Tuesday at 10 works for me.").as_bytes())
+
+    stack.tick()  # queues the read; the worker (drained by `tick`) reads the mailbox
+
+    (inbound,) = stack.rows(EmailMessage, col(EmailMessage.direction) == "inbound")
+    assert "Tuesday at 10" in inbound.body_text
+    kinds = [job.event_type for job in stack.rows(SequenceJob)]
+    assert "email_received" in kinds
+
+
+def test_a_read_still_waiting_is_not_queued_again(stack: Stack) -> None:
+    send_first_email(stack)
+
+    assert queue_mail_polls(stack.deps) == 1
+    assert queue_mail_polls(stack.deps) == 0  # the first still waits in the queue
+    assert queued_reads(stack) == [f"mail-{the_rep(stack).id}"]
+
+    stack.drain()
+    assert queue_mail_polls(stack.deps) == 1  # read; the next interval reads again
+
+
+def test_only_mailboxes_that_could_hold_an_answer_are_read(stack: Stack) -> None:
+    send_first_email(stack)
+    now = stack.clock.now()
+    rep = the_rep(stack)
+
+    with stack.deps.uow() as uow:
+        assert mailboxes_to_read(uow.session, now=now) == [rep.id]
+
+    # Finished recently: a late answer can still come.
+    set_request(stack, status=RequestStatus.completed, updated_at=now - timedelta(days=3))
+    with stack.deps.uow() as uow:
+        assert mailboxes_to_read(uow.session, now=now) == [rep.id]
+
+    # Finished long ago, nothing open: the mailbox costs nothing.
+    long_ago = now - RECENTLY_FINISHED - timedelta(hours=1)
+    set_request(stack, status=RequestStatus.cancelled, updated_at=long_ago)
+    with stack.deps.uow() as uow:
+        assert mailboxes_to_read(uow.session, now=now) == []
+    assert queue_mail_polls(stack.deps) == 0
+
+    # Paused is not finished: the prospect may still answer.
+    set_request(stack, status=RequestStatus.paused, updated_at=long_ago)
+    with stack.deps.uow() as uow:
+        assert mailboxes_to_read(uow.session, now=now) == [rep.id]
+
+
+def test_a_read_that_finds_nothing_writes_nothing(stack: Stack) -> None:
+    send_first_email(stack)  # its poll set the cursor
+    stack.tick()
+    cursor = the_rep(stack).mail_cursor
+    assert queue_mail_polls(stack.deps) == 1
+
+    with statements(stack) as seen:
+        stack.drain()
+
+    writes = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert the_rep(stack).mail_cursor == cursor
+
+
+def test_a_read_of_a_removed_rep_does_nothing(stack: Stack) -> None:
+    from orchestrator.inbox.mail_polls import poll_mailbox
+
+    assert poll_mailbox(stack.deps, uuid.uuid4()) == {}
