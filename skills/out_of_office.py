@@ -2,7 +2,8 @@
 
 The writer is back the morning after their last day away, and on the morning of the day they
 say they return: "through Friday", "thru Thursday" and a day named with no return word ("I am
-off on Wednesday") name a day still away, so they are back the day after; "back on Monday",
+off on Wednesday") name a day still away, so they are back the day after, as after a stretch
+("out the rest of the week": back on Monday); "back on Monday",
 "until Monday", "returning Monday" name the day back. A day after the last one away that
 falls on a weekend gives way to the Monday. A date is read by :mod:`skills.parse_times`; the
 six other languages' day-first dates by :mod:`skills.intent_rules_languages`, and their
@@ -61,7 +62,9 @@ def return_day(text: str, *, now: datetime, tz: str) -> date | None:
         found = _foreign_weekday(text, lowered, now=now, tz=tz)
     if found is None:
         away = text[: anchor.start()] if anchor else text
-        found = _first_day(away, now=now, tz=tz, still_away=True)
+        found = _first_day(away, now=now, tz=tz, still_away=True) or _end_of_stretch(
+            away, now=now, tz=tz
+        )
     return found or languages.return_date(lowered, today)
 
 
@@ -83,6 +86,19 @@ def _first_day(text: str, *, now: datetime, tz: str, still_away: bool) -> date |
     for found in extract_days(text, now=now, tz=tz):
         if found.start.date() >= today:
             return _day_after(found) if still_away else found.start.date()
+    return None
+
+
+def _end_of_stretch(text: str, *, now: datetime, tz: str) -> date | None:
+    """A stretch of days away that names no single day ("the rest of the week", "early next
+    week"): back the first working day after it."""
+    today = _today(now, tz)
+    # The stretch is time they are away, which the parser marks as ruled out: keep it.
+    for found in extract_times(text, now=now, tz=tz, include_excluded=True):
+        # One day is `_first_day`'s (an unplaced "that day" is not a stretch at all).
+        stretch = found.end is not None and found.end - found.start > timedelta(days=1)
+        if stretch and found.grain in ("day", "week") and found.start.date() >= today:
+            return _day_after(found)
     return None
 
 

@@ -26,9 +26,7 @@ from typing import Literal
 
 from icalendar import Calendar, vCalAddress
 
-from skills import intent_rules as rules
 from skills.clean_text import clean_line, clean_text
-from skills.email_text import clean_body
 
 MAX_BODY_CHARS = 100_000
 TRUNCATION_NOTE = "\n\n[Message truncated by Convene: {kept} of {total} characters shown.]"
@@ -357,13 +355,6 @@ _OOO_SUBJECT = re.compile(
     r"r[ée]ponse automatique|absence)",
     re.IGNORECASE,
 )
-_OOO_BODY = re.compile(
-    r"\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity )?leave|"
-    r"away from (?:the |my )?(?:office|desk)|on vacation|limited access to (?:my )?e-?mail)\b",
-    re.IGNORECASE,
-)
-# Acceptance cues no autoresponder writes (unlike "confirmed" or "attend to").
-_ANSWERS = frozenset({"works", "fine", "suits", "see you", "can make it"})
 _RETURN = re.compile(
     r"\b(?:(?:back|return(?:ing)?|returns|in the office)\s+(?:to the office\s+)?"
     r"(?:on|from|after|by)?|until|till|through)\s*(?P<when>(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
@@ -470,15 +461,6 @@ def _bounce(email: InboundEmail) -> Classification | None:
     )
 
 
-def _ooo_text(body: str) -> bool:
-    """A short away note with no header to say so; a person who answers our times and
-    mentions a holiday ("Tuesday works; I'm on vacation from the 14th") wrote a reply."""
-    if len(body) >= 600 or not _OOO_BODY.search(body):
-        return False
-    lowered = body.lower()
-    return not any(c.pattern.search(lowered) for c in rules.ACCEPT if c.label in _ANSWERS)
-
-
 def _auto_reply(email: InboundEmail) -> Classification | None:
     h = email.headers
     reason = ""
@@ -496,8 +478,9 @@ def _auto_reply(email: InboundEmail) -> Classification | None:
         reason = f"Precedence: {h['precedence'].lower()}"
     elif _OOO_SUBJECT.search(email.subject):
         reason = "out-of-office subject"
-    elif _ooo_text(clean_body(email.text)):
-        reason = "out-of-office text"
+    # Words alone never make an auto-reply: "They are both out of the office that day. Sorry it
+    # didn't work out." is a person declining. An away note with no header or subject to mark
+    # it is read as a reply (the intent reader knows away notes) and reaches the rep.
     if not reason:
         return None
     match = _RETURN.search(email.text[:3000])

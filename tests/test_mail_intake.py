@@ -4,6 +4,7 @@ clock's poll and the worker do the rest. Runs on SQLite + fakeredis and PostgreS
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, message_from_string, policy
@@ -405,6 +406,32 @@ def test_out_of_office_pauses_follow_ups_until_the_return_date(stack: Stack) -> 
     assert note.details["return_text"] == "Monday, December 14"
     assert note.details["follow_ups_paused_until"] == back.isoformat()
     assert dms(stack) == []
+
+
+def test_a_persons_away_note_is_read_as_their_reply_and_reaches_the_rep(stack: Stack) -> None:
+    """No header or subject marks it as automatic, so it is a person writing: here declining
+    for two colleagues. Taking it for an autoresponder's would leave the rep never knowing."""
+    original = send_first_email(stack)
+    deliver(
+        stack,
+        a_reply(
+            original,
+            "I just checked with Jeff and Ken.  They are both out of the office that day.\n"
+            "Sorry it didn't work out.",
+        ),
+    )
+
+    assert stack.poll_mail() == {"mailboxes": 1, "dispatched": 1}
+
+    (job,) = reply_jobs(stack)
+    assert job.status == "done"
+    (read,) = audit(stack, "reply_received")
+    assert read.details["intent"] == "decline"
+    assert audit(stack, "auto_reply") == []
+    told = [
+        json.dumps([m.text, m.blocks]) for m in stack.slack.messages if m.channel == f"D{REP_ID}"
+    ]
+    assert any("Jeff and Ken" in text for text in told), told
 
 
 def a_bounce(original: MimeMessage) -> MimeMessage:

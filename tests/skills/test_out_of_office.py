@@ -16,6 +16,12 @@ CASES = [
     ("Out of office thru Thursday.", date(2026, 12, 4)),
     ("I'm off this week.", date(2026, 12, 7)),
     ("On leave through Sunday.", date(2026, 12, 7)),
+    # A stretch that names no single day: back the first working day after it.
+    (
+        "I will be out of the office the rest of the week, so check with my assistant.",
+        date(2026, 12, 7),
+    ),
+    ("I'm away early next week.", date(2026, 12, 10)),
     # The day back, as written.
     ("Back on Monday, December 14.", date(2026, 12, 14)),
     ("I am away until Wednesday.", date(2026, 12, 2)),
@@ -45,3 +51,15 @@ def test_a_weekend_gives_way_to_monday() -> None:
 
 def test_back_is_nine_in_the_morning_where_they_are() -> None:
     assert back_at(date(2026, 12, 7), "Europe/Berlin") == datetime(2026, 12, 7, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm on vacation for awhile.",
+        # "That day" points at a day from the thread the note alone cannot name.
+        "They are both out of the office that day.",
+    ],
+)
+def test_no_return_day_when_none_is_said(text: str) -> None:
+    assert return_day(text, now=NOW, tz="America/New_York") is None
