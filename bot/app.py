@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
+from bot.after_ack import AfterAck
 from bot.listeners import (
     brief,
     cards,
@@ -38,7 +39,11 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         # commands queue behind each other's post-ack work until Slack's 3 s runs out.
         listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads),
     )
-    for listeners in (schedule, start, cards, decisions, home, meeting, picker, review, brief):
+    # Its own threads: work after an ack never holds up the next request's ack.
+    after_ack = AfterAck()
+    schedule.register(app, deps, after_ack)
+    start.register(app, deps, after_ack)
+    for listeners in (cards, decisions, home, meeting, picker, review, brief):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
     return app

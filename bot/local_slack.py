@@ -122,7 +122,7 @@ class LocalSlack:
     @classmethod
     def start(cls, **kwargs: Any) -> LocalSlack:
         slack = cls(**kwargs)
-        slack._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(slack))
+        slack._server = _Server(("127.0.0.1", 0), _handler(slack))
         threading.Thread(target=slack._server.serve_forever, daemon=True).start()
         return slack
 
@@ -238,6 +238,12 @@ class LocalSlack:
                 return 400, {"ok": False, "error": "invalid_blocks", "errors": errors}
             self.responses.append({"hook": name, **body})
             return 200, {"ok": True}
+
+
+class _Server(ThreadingHTTPServer):
+    # Like the app's own server: a burst of listeners calling at once must not find a listen
+    # backlog of 5 (socketserver's default) and wait out handshake retransmits.
+    request_queue_size = 1024
 
 
 def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:

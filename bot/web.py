@@ -156,6 +156,10 @@ def _use_mailbox(deps: Deps, connected: Connected) -> None:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver listens with a backlog of 5: in a burst of Slack requests (a team clicking
+    # Start at once) the kernel drops the rest of the handshakes, and each costs a retransmit
+    # of a second or more. The kernel caps this at net.core.somaxconn.
+    request_queue_size = 1024
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -163,14 +167,19 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def serve(app: App, deps: Deps, *, host: str, port: int) -> WSGIServer:
-    """Start serving on a background thread; returns the server (its port may be 0 → chosen)."""
-    server = make_server(
+def make_web_server(app: App, deps: Deps, *, host: str, port: int) -> WSGIServer:
+    """The server, bound and listening but not yet serving (its port may be 0 → chosen)."""
+    return make_server(
         host,
         port,
         wsgi_app(app, deps),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietHandler,
     )
+
+
+def serve(app: App, deps: Deps, *, host: str, port: int) -> WSGIServer:
+    """Start serving on a background thread; returns the server (its port may be 0 → chosen)."""
+    server = make_web_server(app, deps, host=host, port=port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

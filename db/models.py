@@ -187,6 +187,19 @@ class SchedulingRequest(SQLModel, table=True):
     updated_at: datetime
 
 
+class ReferenceCounter(SQLModel, table=True):
+    """The last number given out under a reference prefix in an org: ACME-12 was number 12.
+
+    One row per (org, prefix), bumped in the transaction that inserts the request, so two
+    requests started at the same moment can never be handed the same reference."""
+
+    __tablename__ = "reference_counters"
+
+    org_id: str = Field(primary_key=True)
+    prefix: str = Field(primary_key=True)
+    last_value: int
+
+
 class SchedulingAttendee(SQLModel, table=True):
     __tablename__ = "scheduling_attendees"
 

@@ -1,4 +1,5 @@
-"""Insert-or-ignore: the one way a row claims a unique key that a concurrent writer may hold."""
+"""Insert-or-ignore and insert-or-increment: the ways a row claims a unique key that a concurrent
+writer may hold."""
 
 from __future__ import annotations
 
@@ -16,13 +17,37 @@ def insert_or_ignore(session: Session, *, model: type[SQLModel], values: Mapping
     `INSERT … ON CONFLICT DO NOTHING` keeps the transaction usable when another writer won,
     and PostgreSQL makes the loser wait for the winner's commit before answering.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = model.__table__  # type: ignore[attr-defined]
     result = session.execute(
-        insert(table)
+        _insert(session)(table)
         .values(**values)
         .on_conflict_do_nothing()
         # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING.
         .returning(*table.primary_key.columns)
     )
     return result.first() is not None
+
+
+def increment(
+    session: Session, *, model: type[SQLModel], key: Mapping[str, Any], column: str
+) -> int:
+    """Add one to `column` of the `model` row whose primary key is `key` (a new row starts at
+    1) in the caller's transaction, and return the new value.
+
+    One `INSERT … ON CONFLICT DO UPDATE … RETURNING` statement: concurrent callers never read
+    the same value (the row stays locked until the caller commits, and waiters then see the
+    committed value), and a caller that rolls back gives its number back.
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    counter = table.c[column]
+    result = session.execute(
+        _insert(session)(table)
+        .values(**key, **{column: 1})
+        .on_conflict_do_update(index_elements=list(key), set_={column: counter + 1})
+        .returning(counter)
+    )
+    return int(result.scalar_one())
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -31,6 +31,7 @@ TABLES = {
     "local_calendar_events",
     "local_mail",
     "seen_slack_requests",
+    "reference_counters",
 }
 
 

@@ -11,12 +11,13 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.after_ack import AfterAck
 from bot.blocks import button, section
 from bot.commands import HELP_TEXT
 from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
-from bot.listeners.start import offer_start, profile_of, started_text
-from bot.modals import CALLBACK_ID, new_request_view, read_submission
+from bot.listeners.start import offer_start, profile_of, started_text, tell_failure
+from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
 from bot.views import cancel_prompt, request_list, request_status
@@ -30,26 +31,47 @@ from orchestrator.views import START_EVENTS, Row
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
     @app.command("/schedule")
     def schedule(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         text = (command.get("text") or "").strip()
         verb, _, rest = text.partition(" ")
         handler = SUBCOMMANDS.get(verb.lower())
-        if not text:
+        if verb.lower() == "times":
+            # `/schedule times demo with …`: like `/schedule demo with …`, but the rep picks
+            # the times from a picker before anything is drafted.
             ack()
-            # trigger_id lives 3 s and works once: open the modal before anything else.
-            client.views_open(
-                trigger_id=command["trigger_id"],
-                view=new_request_view(today=deps.clock.now().date()),
+            after_ack.run(
+                lambda: offer_start(
+                    deps,
+                    command,
+                    rest.strip(),
+                    client,
+                    respond,
+                    event_type=EventType.calendar_find_times,
+                )
             )
+        elif not text:
+            ack()
+            try:
+                # trigger_id lives 3 s and works once: open the modal before anything else.
+                client.views_open(
+                    trigger_id=command["trigger_id"],
+                    view=new_request_view(today=deps.clock.now().date()),
+                )
+            except Exception:  # noqa: BLE001 - acked: the rep hears of it
+                tell_failure(
+                    lambda said: respond(text=said, response_type="ephemeral"),
+                    FORM_NOT_OPENED,
+                    failed="form_not_opened",
+                )
         elif text.lower() == "help":
             ack(text=HELP_TEXT, response_type="ephemeral")
         elif handler is not None:
             handler(deps, command, rest.strip(), ack, respond)
         else:
-            ack()  # Slack's 3 s budget: the rest may talk to Slack.
-            offer_start(deps, command, text, client, respond)
+            ack()  # Slack's 3 s budget: the rest talks to Slack, off the thread acks need.
+            after_ack.run(lambda: offer_start(deps, command, text, client, respond))
 
     @app.view(CALLBACK_ID)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -62,34 +84,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=submission.errors)
             return
         ack()
-        profile = profile_of(client, user)
-        if profile.timezone != tz:
-            # First use: dates mean days in the rep's own zone, which Slack just told us.
-            submission = read_submission(
-                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone
-            )
-        channel = client.conversations_open(users=[user])["channel"]["id"]
-        if submission.command is None:
-            problems = " ".join(submission.errors.values())
-            client.chat_postMessage(
-                channel=channel, text=f":warning: {problems} Nothing was created."
-            )
-            return
-        teammates = tuple(profile_of(client, uid) for uid in submission.teammate_ids)
-        command = replace(submission.command, teammates=teammates)
-        # Set when the form was opened from an inline `/schedule times …` via Edit.
-        event_type = view.get("private_metadata") or START_EVENTS[0]
-        if event_type not in START_EVENTS:
-            event_type = START_EVENTS[0]
-        started = start_scheduling(
-            deps,
-            org_id=team,
-            profile=profile,
-            command=command,
-            idempotency_key=f"slack:{team}:view:{view['id']}",
-            event_type=event_type,
-        )
-        client.chat_postMessage(channel=channel, text=started_text(started, command, event_type))
+        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz))
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(
@@ -115,13 +110,57 @@ def register(app: App, deps: Deps) -> None:
         client.chat_postMessage(channel=channel, text=outcome.message)
 
 
-def _times(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
-    """`/schedule times demo with …`: like `/schedule demo with …`, but the rep picks the times
-    from a picker before anything is drafted."""
-    ack()
-    offer_start(
-        deps, command, rest, deps.slack_client, respond, event_type=EventType.calendar_find_times
-    )
+FORM_NOT_OPENED = ":warning: Convene could not open the form just now. Run `/schedule` again."
+FORM_NOT_STARTED = (
+    ":warning: Convene could not start the request from your form just now. "
+    "`/schedule list` shows whether it is under way; if it is not, run `/schedule` again."
+)
+
+
+def _dm(client: WebClient, user: str, text: str) -> None:
+    channel = client.conversations_open(users=[user])["channel"]["id"]
+    client.chat_postMessage(channel=channel, text=text)
+
+
+def _start_from_form(
+    deps: Deps,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    submission: Submission,
+    tz: str,
+) -> None:
+    """A valid form, after its ack: the request, and a DM saying which one (or what failed)."""
+    team, user = body["team"]["id"], body["user"]["id"]
+    # Set when the form was opened from an inline `/schedule times …` via Edit.
+    event_type = view.get("private_metadata") or START_EVENTS[0]
+    if event_type not in START_EVENTS:
+        event_type = START_EVENTS[0]
+    try:
+        profile = profile_of(client, user)
+        if profile.timezone != tz:
+            # First use: dates mean days in the rep's own zone, which Slack just told us.
+            submission = read_submission(
+                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone
+            )
+        if submission.command is None:
+            problems = " ".join(submission.errors.values())
+            _dm(client, user, f":warning: {problems} Nothing was created.")
+            return
+        teammates = tuple(profile_of(client, uid) for uid in submission.teammate_ids)
+        command = replace(submission.command, teammates=teammates)
+        started = start_scheduling(
+            deps,
+            org_id=team,
+            profile=profile,
+            command=command,
+            idempotency_key=f"slack:{team}:view:{view['id']}",
+            event_type=event_type,
+        )
+    except Exception:  # noqa: BLE001 - acked, and the form is closed: the rep hears of it
+        tell_failure(lambda said: _dm(client, user, said), FORM_NOT_STARTED, failed="start_failed")
+        return
+    _dm(client, user, started_text(started, command, event_type))
 
 
 def _rep(session: Session, command: dict[str, Any]) -> Rep | None:
@@ -269,6 +308,5 @@ SUBCOMMANDS: dict[str, Handler] = {
     "cancel": _cancel,
     "settings": _settings,
     "connect": _connect,
-    "times": _times,
     "review": review_command,
 }

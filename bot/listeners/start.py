@@ -6,6 +6,7 @@ request to cancel. Edit opens the full form filled in from what was understood.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ import structlog
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.after_ack import AfterAck
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
@@ -29,6 +31,23 @@ TOO_LONG = (
     "which takes any number of people and a longer context."
 )
 BROKEN = "That card is out of date; run the `/schedule` command again."
+NOT_STARTED = (
+    ":warning: Convene could not start this request just now. Press *Start* again: "
+    "the same card never starts a request twice."
+)
+NOT_READ = ":warning: Convene could not read that just now; nothing was started. Run it again."
+
+
+def tell_failure(say: Callable[[str], object], text: str, *, failed: str) -> None:
+    """Call in an `except` block after the ack: Slack already showed the rep that all went
+    well, so a failure they are not told about is a request silently lost. The rep first: a
+    traceback can take a while to render."""
+    try:
+        say(text)
+    except Exception:  # noqa: BLE001 - Slack itself is failing: the log is all that is left
+        log.exception("failure_not_told", failed=failed)
+        return
+    log.exception(failed)
 
 
 def profile_of(client: WebClient, user_id: str) -> RepProfile:
@@ -66,7 +85,11 @@ def offer_start(
     event_type: str = EventType.scheduling_requested,
 ) -> None:
     """Answer `/schedule <text>` (after its ack) with the confirm card, or with what was wrong."""
-    profile = profile_of(client, command["user_id"])
+    try:
+        profile = profile_of(client, command["user_id"])
+    except Exception:  # noqa: BLE001 - acked: the rep hears of it
+        tell_failure(lambda text: _ephemeral(respond, text), NOT_READ, failed="profile_failed")
+        return
     now = deps.clock.now()
     try:
         parsed = parse_schedule(text, now=now, tz=profile.timezone)
@@ -116,15 +139,19 @@ def _start(
             return
         command = replace(command, window_start=max(command.window_start, now))
     team = body["team"]["id"]
-    started = start_scheduling(
-        deps,
-        org_id=team,
-        profile=profile_of(client, body["user"]["id"]),
-        command=command,
-        # The command's own key: a second Start, however fast, finds the first request.
-        idempotency_key=f"slack:{team}:{pending.trigger_id}",
-        event_type=pending.event_type,
-    )
+    try:
+        started = start_scheduling(
+            deps,
+            org_id=team,
+            profile=profile_of(client, body["user"]["id"]),
+            command=command,
+            # The command's own key: a second Start, however fast, finds the first request.
+            idempotency_key=f"slack:{team}:{pending.trigger_id}",
+            event_type=pending.event_type,
+        )
+    except Exception:  # noqa: BLE001 - acked: the rep hears of it, and the card stays to retry
+        tell_failure(lambda text: _ephemeral(respond, text), NOT_STARTED, failed="start_failed")
+        return
     log.info("request_started", ref=started.ref, created=started.created)
     _replace(respond, started_text(started, command, pending.event_type))
 
@@ -159,16 +186,28 @@ def _replace(respond: Respond, text: str) -> None:
     respond(text=text, replace_original=True, response_type="ephemeral")
 
 
+def _ephemeral(respond: Respond, text: str) -> None:
+    """A line under the card, which stays."""
+    respond(text=text, replace_original=False, response_type="ephemeral")
+
+
 CLICKS = {START: _start, EDIT: _edit}
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
     def on_click(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        if (read := _read(action, respond)) is not None:
-            CLICKS[action["action_id"]](deps, body, client, respond, *read)
+
+        def click() -> None:
+            if (read := _read(action, respond)) is not None:
+                CLICKS[action["action_id"]](deps, body, client, respond, *read)
+
+        if action["action_id"] == EDIT:
+            click()  # its trigger id lives 3 s: the form opens from here, ahead of any queue
+        else:
+            after_ack.run(click)
 
     for name in CLICKS:
         app.action(name)(on_click)

@@ -9,19 +9,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
 
 from db.audit import record_action
-from db.models import Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
+from db.models import ReferenceCounter, Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
+from db.upsert import increment, insert_or_ignore
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, RequestStarted, payload
 from orchestrator.engine.events import Event
 from orchestrator.views import START_EVENTS, RepProfile, ScheduleCommand
 
-REF_ATTEMPTS = 10
+# A transaction that meets another writer is rolled back and run again: a deadlock or a
+# serialization failure on PostgreSQL, a lock wait past its timeout on SQLite, a lost
+# connection, a unique key taken after all. Neither the rep row nor the reference races any
+# more, so a few tries are plenty; past them the caller tells the rep.
+START_ATTEMPTS = 5
+RETRYABLE = (IntegrityError, OperationalError)
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,16 @@ class Started:
 def ensure_rep(
     session: Session, *, org_id: str, profile: RepProfile, now: datetime, daily_send_limit: int
 ) -> Rep:
-    rep = session.exec(
-        select(Rep).where(Rep.org_id == org_id, Rep.slack_user_id == profile.slack_user_id)
-    ).first()
+    """The rep's row, created on their first command.
+
+    A rep's first clicks can arrive together (Start on two cards, settings while a request
+    starts): the row is claimed with insert-or-ignore, so the slower transaction waits for
+    the faster one and reads its row instead of failing on the unique key.
+    """
+    mine = select(Rep).where(Rep.org_id == org_id, Rep.slack_user_id == profile.slack_user_id)
+    rep = session.exec(mine).first()
     if rep is None:
-        rep = Rep(
+        new = Rep(
             org_id=org_id,
             slack_user_id=profile.slack_user_id,
             email=profile.email.lower(),
@@ -48,22 +58,32 @@ def ensure_rep(
             daily_send_limit=daily_send_limit,
             created_at=now,
         )
-        session.add(rep)
-        session.flush()
+        insert_or_ignore(session, model=Rep, values=new.model_dump())
+        rep = session.exec(mine).one()
     return rep
 
 
-def next_ref(session: Session, *, org_id: str, email: str) -> str:
-    """ACME-3: the prospect's company from their domain, numbered within the org."""
+def _ref_prefix(email: str) -> str:
+    """ACME for john@acme.example: the prospect's company, from their domain."""
     domain = email.rsplit("@", 1)[-1].split(".")[0]
-    prefix = (re.sub(r"[^A-Za-z0-9]", "", domain).upper() or "REQ")[:12]
-    count = session.exec(
-        select(func.count())
-        .select_from(SchedulingRequest)
-        .where(SchedulingRequest.org_id == org_id)
-        .where(col(SchedulingRequest.ref).startswith(prefix + "-"))
-    ).one()
-    return f"{prefix}-{int(count) + 1}"
+    return (re.sub(r"[^A-Za-z0-9]", "", domain).upper() or "REQ")[:12]
+
+
+def next_ref(session: Session, *, org_id: str, email: str) -> str:
+    """ACME-3: the prospect's company, numbered within the org.
+
+    The number is the org's counter for that prefix, bumped in the caller's transaction: a
+    second request started at the same moment waits for this one's commit and takes the next
+    number, and a transaction that rolls back gives its number back.
+    """
+    prefix = _ref_prefix(email)
+    number = increment(
+        session,
+        model=ReferenceCounter,
+        key={"org_id": org_id, "prefix": prefix},
+        column="last_value",
+    )
+    return f"{prefix}-{number}"
 
 
 def start_scheduling(
@@ -79,12 +99,14 @@ def start_scheduling(
     """Create the request and its job (`event_type`, one of `START_EVENTS`) in one transaction,
     then wake it.
 
-    Two commands at once can race for the same rep row or the same `ACME-n` reference; the
-    loser's transaction rolls back and is retried, so no command is lost after its ack.
+    Commands at once wait for each other on the rep row and the reference counter instead of
+    colliding; a transaction that still fails on another writer (see `RETRYABLE`) is rolled
+    back and run again. Whatever is raised after that, the caller must tell the rep: Slack
+    was acked before this ran.
     """
     if event_type not in START_EVENTS:
         raise ValueError(f"a request cannot start with {event_type!r}")
-    for attempt in range(1, REF_ATTEMPTS + 1):
+    for attempt in range(1, START_ATTEMPTS + 1):
         try:
             started = _start_once(
                 deps,
@@ -95,10 +117,10 @@ def start_scheduling(
                 source=source,
                 event_type=event_type,
             )
-        except IntegrityError:
-            if attempt == REF_ATTEMPTS:
+        except RETRYABLE:
+            if attempt == START_ATTEMPTS:
                 raise
-            # Jitter so a burst of commands for one company doesn't collide in lockstep again.
+            # Jitter, so transactions that just collided don't meet again in lockstep.
             time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - not security
             continue
         if started.created:
