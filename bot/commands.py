@@ -28,6 +28,8 @@ HELP_TEXT = (
     "first (both time zones shown), then email them or send an invite for one.\n"
     "• `/schedule review`: every draft waiting for you in one message, to approve together.\n"
     "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
+    "• `/schedule stats`: your success rate, emails per booking, days to book, no-shows and "
+    "edits beside the team's, over the requests started in the last 30 days.\n"
     "• `/schedule help` shows this."
 )
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, escape, section
+from bot.stats_blocks import HOME_STATS_BLOCKS, home_stats
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
 from orchestrator.views import ACTION_TITLES, Dashboard, LastAction, Row
 from skills.rep_note import NoteRules
@@ -158,12 +159,12 @@ def last_label(last: LastAction) -> str:
     return label.format(draft=draft[:1].lower() + draft[1:])
 
 
-# One row is a section and its buttons. Besides rows the view has a title, the drafts banner and,
-# per group, a header and one "Nothing here" or "…and N more" line.
+# One row is a section and its buttons. Besides rows the view has a title, the drafts banner,
+# per group a header and one "Nothing here" or "…and N more" line, and the figures at the end.
 HOME_MAX_BLOCKS = 100
 HOME_GROUPS = 4
 BLOCKS_PER_ROW = 2
-HOME_FIXED_BLOCKS = 2 + 2 * HOME_GROUPS
+HOME_FIXED_BLOCKS = 2 + 2 * HOME_GROUPS + HOME_STATS_BLOCKS
 HOME_ROWS_PER_GROUP = (HOME_MAX_BLOCKS - HOME_FIXED_BLOCKS) // (HOME_GROUPS * BLOCKS_PER_ROW)
 HOME_BLOCK = "home:"  # + the request's ref: one actions block per row, so action ids repeat
 
@@ -219,6 +220,8 @@ def home_view(board: Dashboard) -> dict[str, Any]:
             blocks += home_row(row, board.timezone)
         if len(rows) > HOME_ROWS_PER_GROUP:
             blocks.append(context(f"…and {len(rows) - HOME_ROWS_PER_GROUP} more: `/schedule list`"))
+    if board.stats is not None:
+        blocks += home_stats(board.stats)
     return {"type": "home", "blocks": blocks}
 
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, ColumnElement, Index, Text, UniqueConstraint, cast, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -58,6 +58,50 @@ NEGOTIATING_STATUSES = frozenset(
         RequestStatus.awaiting_response,
         RequestStatus.negotiating,
         RequestStatus.no_show,
+    }
+)
+
+
+class RequestOutcome(StrEnum):
+    """How a request ended, precisely enough to count (seed 000's scheduler metrics).
+
+    Every move to `completed` or `cancelled` records one of the ending outcomes, and so does a
+    stop rule that pauses the request because Convene gave up on it. While a request is still
+    open after a meeting, `no_show` or `rescheduled` says how that meeting went.
+    """
+
+    held = "held"  # the meeting happened (the rep answered Held)
+    cancelled_by_rep = "cancelled_by_rep"  # the rep closed it on their own account
+    cancelled_by_them = "cancelled_by_them"  # the prospect called off the booked meeting
+    declined = "declined"  # the prospect said no before anything was booked
+    gave_up = "gave_up"  # a stop rule: emails unanswered, too long open, too many no-shows
+    no_show = "no_show"  # still open: they missed the last meeting, recovery goes on
+    rescheduled = "rescheduled"  # still open: the last meeting is being moved
+
+    @classmethod
+    def read(cls, stored: str | None) -> RequestOutcome | None:
+        """A stored value in the vocabulary, older spellings included; None if it is none."""
+        if stored is None:
+            return None
+        if stored in LEGACY_OUTCOMES:
+            return LEGACY_OUTCOMES[stored]
+        return cls(stored) if stored in cls.__members__ else None
+
+    def spellings(self) -> list[str]:
+        """Every value a row holding this outcome may store (for SQL filters)."""
+        return [self.value, *(old for old, new in LEGACY_OUTCOMES.items() if new is self)]
+
+
+# Rows written before the vocabulary said only "cancelled": every such cancel was the rep's.
+LEGACY_OUTCOMES = {"cancelled": RequestOutcome.cancelled_by_rep}
+# The outcomes that end a request: nothing more happens unless the rep resumes it.
+ENDING_OUTCOMES = frozenset(
+    {
+        RequestOutcome.held,
+        RequestOutcome.cancelled_by_rep,
+        RequestOutcome.cancelled_by_them,
+        RequestOutcome.declined,
+        RequestOutcome.gave_up,
     }
 )
 
@@ -299,6 +343,12 @@ class PendingAction(SQLModel, table=True):
     def effective_data(self) -> dict[str, Any]:
         """What will be sent: the draft with the rep's edits on top."""
         return {**self.action_data, **(self.edited_data or {})}
+
+
+def draft_was_edited() -> ColumnElement[bool]:
+    """SQL for "the rep edited this draft". A draft nobody edited stores JSON `null` in
+    `edited_data` (SQLModel writes the None), so `IS NOT NULL` alone would count every one."""
+    return func.coalesce(cast(col(PendingAction.edited_data), Text), "null") != "null"
 
 
 class SequenceJob(SQLModel, table=True):

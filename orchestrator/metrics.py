@@ -33,9 +33,11 @@ from db.models import (
     JobRun,
     LLMUsage,
     PendingAction,
+    RequestOutcome,
     SchedulingAction,
     SchedulingRequest,
     SequenceJob,
+    draft_was_edited,
 )
 from orchestrator.deps import Deps
 
@@ -92,15 +94,23 @@ def _requests(session: Session) -> list[Metric]:
         by_status.add_metric([str(status)], n)
     outcomes = CounterMetricFamily(
         "convene_request_outcomes",
-        "Finished requests by outcome (held, gave_up, cancelled_by_them, no_show, …).",
+        "Requests by recorded outcome (db.models.RequestOutcome): how a finished one ended "
+        "(held, cancelled_by_rep, cancelled_by_them, declined, gave_up), or how an open one's "
+        "last meeting went (no_show, rescheduled).",
         labels=["outcome"],
     )
-    for outcome, n in session.exec(
+    # Every outcome has a series, zero included, and older spellings count as what they meant.
+    counts = dict.fromkeys(RequestOutcome, 0)
+    for stored, n in session.exec(
         select(SchedulingRequest.outcome, func.count())
         .where(col(SchedulingRequest.outcome).is_not(None))
         .group_by(col(SchedulingRequest.outcome))
     ):
-        outcomes.add_metric([str(outcome)], n)
+        outcome = RequestOutcome.read(stored)
+        if outcome is not None:
+            counts[outcome] += n
+    for outcome, n in counts.items():
+        outcomes.add_metric([outcome.value], n)
     return [by_status, outcomes]
 
 
@@ -122,7 +132,7 @@ def _actions(session: Session) -> list[Metric]:
     )
     for action_type, n in session.exec(
         select(PendingAction.action_type, func.count())
-        .where(col(PendingAction.edited_data).is_not(None))
+        .where(draft_was_edited())
         .group_by(col(PendingAction.action_type))
     ):
         edited.add_metric([str(action_type)], n)

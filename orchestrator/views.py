@@ -7,6 +7,7 @@ bot/: neither layer imports the other through this module.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -295,6 +296,69 @@ class Row:
         )
 
 
+# --- scheduler figures (orchestrator.commands.stats) ---------------------------------------------
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    """None when there is nothing to count: shown as "—", never as 0%."""
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Seed 000's scheduler metrics for the requests started in a period (one rep's or the
+    team's), and what has become of them so far. Counts are of requests unless said otherwise;
+    `orchestrator.commands.stats.figures` says exactly how each is read from the database."""
+
+    started: int = 0
+    booked: int = 0  # a meeting was put on the calendar at least once
+    held: int = 0
+    finished: int = 0  # ended one way or another (`db.models.ENDING_OUTCOMES`)
+    cancelled_by_rep: int = 0
+    cancelled_by_them: int = 0
+    declined: int = 0
+    gave_up: int = 0
+    emails_before_booking: int = 0  # over the booked requests, up to each first booking
+    days_to_book: tuple[float, ...] = ()  # per booked request: created → first booking
+    no_shows: int = 0  # meetings they missed
+    meetings_ended: int = 0  # meetings whose end came and the rep said how it went
+    approved: int = 0  # drafts the rep approved (emails and invites)
+    edited: int = 0  # of those, edited before the approval
+
+    @property
+    def success_rate(self) -> float | None:
+        return _ratio(self.held, self.finished)
+
+    @property
+    def attempts_per_booking(self) -> float | None:
+        return _ratio(self.emails_before_booking, self.booked)
+
+    @property
+    def mean_days_to_book(self) -> float | None:
+        return _ratio(sum(self.days_to_book), len(self.days_to_book))
+
+    @property
+    def median_days_to_book(self) -> float | None:
+        return statistics.median(self.days_to_book) if self.days_to_book else None
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return _ratio(self.no_shows, self.meetings_ended)
+
+    @property
+    def edit_rate(self) -> float | None:
+        return _ratio(self.edited, self.approved)
+
+
+@dataclass(frozen=True)
+class SchedulerStats:
+    """The rep's figures beside the team's (everyone in the Slack workspace), same period."""
+
+    days: int  # the period: the requests started in the last `days` days
+    you: Figures
+    team: Figures
+
+
 @dataclass(frozen=True)
 class Dashboard:
     timezone: str
@@ -304,6 +368,7 @@ class Dashboard:
     completed_this_week: list[Row] = field(default_factory=list)
     drafts_waiting: int = 0
     known: bool = True  # False when this Slack user has never used Convene
+    stats: SchedulerStats | None = None
 
 
 # --- the builders -------------------------------------------------------------------------------

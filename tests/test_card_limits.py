@@ -25,7 +25,7 @@ from db.models import Rep, SchedulingAction, SchedulingAttendee, SchedulingReque
 from orchestrator.commands.decision_cards import CHOICES, decision_view
 from orchestrator.engine.outputs import Assess, UnderstandReply
 from orchestrator.steps.replies import reply_summary
-from orchestrator.views import LABELS, Dashboard, LastAction, Row
+from orchestrator.views import LABELS, Dashboard, Figures, LastAction, Row, SchedulerStats
 
 NOW = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 NY = "America/New_York"
@@ -280,6 +280,31 @@ def test_the_home_tab_with_many_requests_stays_within_limits() -> None:
         assert f"{title} (60)" in shown
     assert "more: `/schedule list`" in shown
     assert "&lt;!channel&gt;" in shown
+
+
+def test_the_home_tab_keeps_its_figures_within_limits_when_full() -> None:
+    many = Figures(
+        started=10**6,
+        booked=10**6,
+        held=10**6,
+        finished=10**6,
+        emails_before_booking=10**7,
+        days_to_book=(0.5, 1000.0),
+        approved=10**6,
+        edited=1,
+    )
+    board = Dashboard(
+        timezone=NY,
+        needs_attention=rows(60, "paused", first=1),
+        pending_confirmation=rows(60, "awaiting_response", first=101),
+        upcoming=rows(60, "confirmed", first=201),
+        completed_this_week=rows(60, "completed", first=301),
+        drafts_waiting=240,
+        stats=SchedulerStats(days=30, you=many, team=many),
+    )
+    blocks = home_view(board)["blocks"]
+    assert_slack_accepts(blocks, "", surface="home")
+    assert blocks[-2]["type"] == "header" and "*Team*" in dump(blocks[-1])
 
 
 def test_request_list_of_many_long_requests_stays_within_limits() -> None:

@@ -142,3 +142,9 @@ def test_nothing_is_sent_without_approval(
     sqlite_template: Path, zone: str, turns: list[Turn]
 ) -> None:
     _play(sqlite_template, zone, turns, invariants.nothing_sent_without_approval)
+
+
+@settings(RANDOM_CONVERSATIONS)
+@given(zone=ZONES, turns=CONVERSATIONS)
+def test_every_ending_records_why(sqlite_template: Path, zone: str, turns: list[Turn]) -> None:
+    _play(sqlite_template, zone, turns, invariants.every_ending_says_why)

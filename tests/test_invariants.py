@@ -109,3 +109,14 @@ def test_a_sent_time_that_was_busy_is_named(stack: Stack) -> None:
     moves.rep_busy_at_offered(2).run(world)
     (broken,) = sent.check(stack.deps)
     assert "Wed Dec 09 09:00 EST clashes with rita@northwind.example's 'Board meeting'" in broken
+
+
+def test_a_request_that_ended_without_saying_why_is_named(stack: Stack) -> None:
+    world = _booked(stack)
+    assert invariants.every_ending_says_why(stack.deps) == []
+    with stack.deps.uow() as uow:
+        request = uow.session.get_one(SchedulingRequest, world.request().id)
+        request.status = "cancelled"
+        uow.session.add(request)
+        uow.commit()
+    assert invariants.every_ending_says_why(stack.deps) == ["ACME-1 is cancelled with outcome None"]

@@ -25,6 +25,7 @@ from db.models import (
     LocalCalendarEvent,
     PendingAction,
     Rep,
+    RequestOutcome,
     RequestStatus,
     SchedulingAction,
     SchedulingAttendee,
@@ -321,7 +322,8 @@ def test_cancel_asks_to_remove_the_event_and_approval_cancels_it_everywhere(stac
     (said,) = replies_to_last_click(stack)
     assert "Approve the calendar card" in said
     request = the_request(stack)
-    assert request.status == RequestStatus.cancelled and request.outcome == "cancelled"
+    assert request.status == RequestStatus.cancelled
+    assert request.outcome == RequestOutcome.cancelled_by_rep
 
     done = approve(stack, ActionType.calendar_cancel)
     assert done.action_data["event_id"] == request.calendar_event_id
@@ -522,6 +524,7 @@ def test_the_third_no_show_pauses_and_tells_the_rep(stack: Stack) -> None:
     wait_for(lambda: the_request(stack).status == RequestStatus.paused, "paused")
     paused = the_request(stack)
     assert paused.no_show_count == 3 and paused.paused_from == RequestStatus.no_show
+    assert paused.outcome == RequestOutcome.gave_up  # the stop rule: Convene gave up on them
     assert paused.next_action_at is None
     (stopped,) = audit(stack, "follow_ups_stopped")
     assert "3 times" in stopped.reasoning

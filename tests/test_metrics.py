@@ -7,8 +7,9 @@ import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import select
 
-from db.models import LLMUsage
+from db.models import LLMUsage, RequestOutcome, SchedulingRequest
 from orchestrator import metrics
 from orchestrator.timers.tick import tick
 from tests.support.conversation.expectations import expect_booked, expect_status
@@ -67,6 +68,8 @@ def test_metrics_count_what_happened(stack: Stack, monkeypatch: pytest.MonkeyPat
         key = ("convene_actions_total", (("action_type", action_type), ("status", "executed")))
         assert s[key] == 1, action_type
     assert s[("convene_actions_edited_total", (("action_type", "email_confirmation"),))] == 1
+    # Unedited drafts store JSON null: they are not counted as edited.
+    assert ("convene_actions_edited_total", (("action_type", "email_initial"),)) not in s
     assert s[("convene_audit_events_total", (("kind", "action_approve"),))] == 3
     assert s[("convene_model_calls_total", (("model", "gpt-x"), ("purpose", "intent")))] == 1
     assert s[("convene_model_cost_usd_total", (("model", "gpt-x"),))] == 0.25
@@ -75,6 +78,24 @@ def test_metrics_count_what_happened(stack: Stack, monkeypatch: pytest.MonkeyPat
     assert s[("convene_queue_depth", ())] >= 0
     tick_at = s[("convene_clock_last_tick_timestamp_seconds", ())]
     assert tick_at == stack.clock.now().timestamp()
+
+
+def test_outcomes_are_counted_in_the_vocabulary(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metrics, "CACHE_SECONDS", 0.0)
+    stack.schedule(f"demo with {PROSPECT} next week")
+    s = scrape(stack)
+    for outcome in RequestOutcome:  # every series is there before anything ended
+        assert s[("convene_request_outcomes_total", (("outcome", outcome.value),))] == 0
+    with stack.deps.uow() as uow:
+        (request,) = uow.session.exec(select(SchedulingRequest)).all()
+        request.outcome = "cancelled"  # as rows written before the vocabulary say it
+        uow.session.add(request)
+        uow.commit()
+    s = scrape(stack)
+    assert s[("convene_request_outcomes_total", (("outcome", "cancelled_by_rep"),))] == 1
+    assert ("convene_request_outcomes_total", (("outcome", "cancelled"),)) not in s
 
 
 def test_a_scrape_is_cached_briefly(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:

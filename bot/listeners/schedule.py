@@ -20,10 +20,12 @@ from bot.listeners.start import offer_start, profile_of, started_text, tell_fail
 from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
+from bot.stats_blocks import stats_message
 from bot.views import cancel_prompt, request_list, request_status
 from db.models import Rep
 from orchestrator.commands import own_requests
 from orchestrator.commands.new_request import ensure_rep, start_scheduling
+from orchestrator.commands.stats import stats_for
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
 from orchestrator.views import START_EVENTS, Row
@@ -206,6 +208,12 @@ def _status(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: R
     _ephemeral(ack, *view)
 
 
+def _stats(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
+    """The rep's scheduler figures beside the team's, answered in the ack (a few aggregates)."""
+    stats = stats_for(deps, org_id=command["team_id"], slack_user_id=command["user_id"])
+    _ephemeral(ack, *stats_message(stats))
+
+
 def _state_change(change: Callable[..., own_requests.Outcome], verb: str) -> Handler:
     def handle(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: Respond) -> None:
         if not rest:
@@ -303,6 +311,7 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
 SUBCOMMANDS: dict[str, Handler] = {
     "list": _list,
     "status": _status,
+    "stats": _stats,
     "pause": _state_change(own_requests.pause, "pause"),
     "resume": _state_change(own_requests.resume, "resume"),
     "cancel": _cancel,

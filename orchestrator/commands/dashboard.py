@@ -18,6 +18,7 @@ from db.models import (
     SchedulingAction,
 )
 from orchestrator.commands import own_requests
+from orchestrator.commands.stats import stats_in
 from orchestrator.deps import Deps
 from orchestrator.views import Dashboard, LastAction, Row
 
@@ -77,6 +78,7 @@ def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
         rep = own_requests.find_rep(uow.session, org_id=org_id, slack_user_id=slack_user_id)
         if rep is None:
             return Dashboard(timezone="UTC", known=False)
+        figures = stats_in(uow.session, org_id=org_id, rep_id=rep.id, now=now)
         week_ago = now - timedelta(days=7)
         rows = own_requests.requests_of(uow.session, rep_id=rep.id, include_closed_since=week_ago)
         waiting = uow.session.exec(
@@ -89,7 +91,7 @@ def dashboard_for(deps: Deps, *, org_id: str, slack_user_id: str) -> Dashboard:
         ).all()
         last = latest_actions(uow.session, [r.id for r in rows])
     waiting_by_request = Counter(waiting)
-    board = Dashboard(timezone=rep.timezone, drafts_waiting=len(waiting))
+    board = Dashboard(timezone=rep.timezone, drafts_waiting=len(waiting), stats=figures)
     for request in rows:
         row = Row.of(
             request, last=last.get(request.id), drafts_waiting=waiting_by_request[request.id]

@@ -28,6 +28,7 @@ from db.models import (
     STOPPED_STATUSES,
     EmailMessage,
     Rep,
+    RequestOutcome,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -148,6 +149,26 @@ def drop_decliners(session: Session, request: SchedulingRequest) -> list[str]:
     return dropped
 
 
+def cancel_outcome(
+    subtype: str, request: SchedulingRequest, attendees: Sequence[SchedulingAttendee]
+) -> RequestOutcome:
+    """Why a request cancelled from a decision card ended, read from what the card was about:
+    a "no" to the invite calls off the meeting; a decline is the prospect's "no" (a cancel when
+    the meeting was booked); closing a request Convene recommended closing for silence, time
+    or attempts is giving up; any other card's Cancel is the rep's own call."""
+    if subtype == "invite_declined":
+        return RequestOutcome.cancelled_by_them
+    if subtype != "recommend_cancel":
+        return RequestOutcome.cancelled_by_rep
+    if not any(
+        a.side == "external" and a.required and a.next_action == DECLINED for a in attendees
+    ):
+        return RequestOutcome.gave_up
+    if request.status in BOOKED_STATUSES:
+        return RequestOutcome.cancelled_by_them
+    return RequestOutcome.declined
+
+
 def reopen_decision(request: SchedulingRequest) -> Assess:
     """A reply came in while the request is paused: the rep is asked whether to reopen it.
 
@@ -262,13 +283,16 @@ def resolve(
             )
         latest = _latest_reply(session, request)
         booked = request.status in BOOKED_STATUSES
+        ending = cancel_outcome(current, request, own_requests.attendees_of(session, request))
         next_follow_up = None
         if choice == "keep_open" and not booked and request.status not in STOPPED_STATUSES:
             next_follow_up = _keep_chasing(session, request, now=now)
             next_follow_up_said = when_for_rep(next_follow_up, rep.timezone)
         uow.commit()
     if choice == "cancel_request":
-        outcome = own_requests.cancel(deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id)
+        outcome = own_requests.cancel(
+            deps, org_id=org_id, ref=ref, slack_user_id=slack_user_id, outcome=ending
+        )
         return Resolution(outcome.ok, outcome.message)
     if choice == "handle_myself":
         if current == REOPEN:

@@ -20,6 +20,7 @@ from db.models import (
     JobStatus,
     PendingAction,
     Rep,
+    RequestOutcome,
     RequestStatus,
     SchedulingAction,
     SchedulingAttendee,
@@ -164,6 +165,8 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
             return Outcome(False, f"{request.ref} is {request.status}, not paused.")
         request.status = request.paused_from or RequestStatus.awaiting_response
         request.paused_from = None
+        if request.outcome == RequestOutcome.gave_up:
+            request.outcome = None  # open again: it ends some other way, or gives up anew
         if request.next_action_at is not None and request.next_action_at < now:
             # Don't fire a backlog of overdue follow-ups the moment the rep resumes.
             request.next_action_at = follow_up_at(
@@ -256,8 +259,19 @@ def _act_on_held_reply(
     return job.id if created else None
 
 
-def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
+def cancel(
+    deps: Deps,
+    *,
+    org_id: str,
+    ref: str,
+    slack_user_id: str,
+    outcome: RequestOutcome = RequestOutcome.cancelled_by_rep,
+) -> Outcome:
     """Stop everything: open drafts and sequences are cancelled; nothing more is sent.
+
+    `outcome` says why it ended: the rep's own call unless a decision card knows the prospect
+    said no (`decision_cards.cancel_outcome`). A request Convene had already given up on keeps
+    `gave_up`: closing it afterwards does not change why it ended.
 
     A meeting still ahead on the calendar is not removed behind the rep's back: its cancel is
     drafted as a `calendar_cancel` approval card, like every other side effect.
@@ -288,7 +302,8 @@ def cancel(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
             .values(status=JobStatus.cancelled, updated_at=now)
         )
         request.status = RequestStatus.cancelled
-        request.outcome = "cancelled"
+        if request.outcome != RequestOutcome.gave_up:
+            request.outcome = outcome
         request.next_action_at = None
         request.next_action_type = None
         store_event_state(session, request, "cancelled", reasoning="cancelled by the rep", now=now)
@@ -362,7 +377,7 @@ def answer_meeting(
 
     - held: the request is completed, outcome "held";
     - no_show: one more no-show; fresh times are drafted (tone by count), or at the third the
-      request is paused and the rep told (stop rule);
+      request is paused, outcome "gave_up", and the rep told (stop rule);
     - rescheduled: back to negotiating; fresh times are drafted without asking anything more.
     """
     if answer not in MEETING_EVENTS:
@@ -389,7 +404,11 @@ def answer_meeting(
             .where(col(SchedulingRequest.id) == request.id)
             .where(col(SchedulingRequest.status).in_(list(BOOKED_STATUSES)))
             .where(col(SchedulingRequest.meeting_start) == meeting_start)
-            .values(status=_after(answer, stop=stop), outcome=answer, no_show_count=no_shows)
+            .values(
+                status=_after(answer, stop=stop),
+                outcome=RequestOutcome.gave_up if stop else RequestOutcome(answer),
+                no_show_count=no_shows,
+            )
         ).rowcount  # type: ignore[attr-defined]
         if won != 1:
             return MeetingAnswer(False, _already_answered(session, request, meeting_start))

@@ -18,6 +18,7 @@ from db.models import (
     ActionType,
     EmailMessage,
     PendingAction,
+    RequestOutcome,
     RequestStatus,
     SchedulingAction,
     SchedulingAttendee,
@@ -154,6 +155,9 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence:
         "The request is paused and nothing more will be sent automatically."
     )
     if silence:
+        # Convene gave up on them (seed 000's stop rules); a negative reply is no such verdict,
+        # so it records nothing and the rep's card decides how it ends.
+        request.outcome = RequestOutcome.gave_up
         # Seed 003: an unresponsive prospect leaves no path forward; closing is the rep's call
         # (the Home tab and the morning brief show it as a decision waiting for them).
         store_event_state(ctx.session, request, "recommend_cancel", reasoning=reason, now=ctx.now)

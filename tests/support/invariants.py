@@ -20,6 +20,8 @@ from sqlmodel import Session, col, select
 
 from db.models import (
     BOOKED_STATUSES,
+    ENDING_OUTCOMES,
+    FINISHED_STATUSES,
     STOPPED_STATUSES,
     ActionStatus,
     ActionType,
@@ -29,6 +31,8 @@ from db.models import (
     LocalMailMessage,
     PendingAction,
     Rep,
+    RequestOutcome,
+    RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
@@ -113,6 +117,26 @@ def _approved_before(action: PendingAction, moment: datetime | None) -> bool:
     if action.status not in SENT_OR_SENDING or action.decided_by is None:
         return False
     return moment is None or action.decided_at is None or action.decided_at <= moment
+
+
+def every_ending_says_why(deps: Deps) -> list[str]:
+    """A finished request records an ending outcome from the vocabulary; one still open records
+    none, or how its last meeting went; only a paused one may say Convene gave up on it."""
+    broken = []
+    with deps.uow() as uow:
+        for request in uow.session.exec(select(SchedulingRequest)).all():
+            outcome = RequestOutcome.read(request.outcome)
+            if request.status in FINISHED_STATUSES:
+                allowed: set[RequestOutcome | None] = set(ENDING_OUTCOMES)
+            else:
+                allowed = {None, RequestOutcome.no_show, RequestOutcome.rescheduled}
+                if request.status == RequestStatus.paused:
+                    allowed.add(RequestOutcome.gave_up)
+            if request.outcome is not None and outcome is None:
+                broken.append(f"{request.ref} records {request.outcome!r}, not an outcome")
+            elif outcome not in allowed:
+                broken.append(f"{request.ref} is {request.status} with outcome {outcome}")
+    return broken
 
 
 def every_open_request_is_watched(deps: Deps) -> list[str]:
