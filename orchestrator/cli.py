@@ -126,6 +126,13 @@ def demo() -> None:
     raise typer.Exit(run_demo(echo=typer.echo))
 
 
+def _start_error_reporting(settings: Settings, process: str) -> None:
+    from orchestrator.error_reporting import start
+
+    if start(settings, process=process):
+        typer.echo("error reporting on (SENTRY_DSN)")
+
+
 def _require_slack(settings: Settings) -> None:
     if problem := settings.http_problem():
         typer.echo(problem, err=True)
@@ -163,6 +170,7 @@ def web() -> None:
     settings = _settings()
     _require_slack(settings)
     _require_schema(settings)
+    _start_error_reporting(settings, "web")
     deps = bootstrap(settings)
     jobs.install(deps)
     server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
@@ -187,6 +195,7 @@ def socket() -> None:
         typer.echo("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode", err=True)
         raise typer.Exit(2)
     _require_schema(settings)
+    _start_error_reporting(settings, "socket")
     deps = bootstrap(settings)
     jobs.install(deps)
     if settings.redis_url is None:
@@ -212,6 +221,7 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
         )
         raise typer.Exit(2)
     _require_schema(settings)
+    _start_error_reporting(settings, "worker")
     deps = bootstrap(settings)
     jobs.install(deps)
     run_worker(deps, burst=burst)
@@ -227,6 +237,7 @@ def clock(once: bool = typer.Option(False, help="Run one tick and exit.")) -> No
 
     settings = _settings()
     _require_schema(settings)
+    _start_error_reporting(settings, "clock")
     deps = bootstrap(settings)
     if not run_clock(deps, once=once, echo=typer.echo):
         raise typer.Exit(1)

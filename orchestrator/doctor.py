@@ -163,6 +163,13 @@ def run_doctor(settings: Settings, *, echo: Callable[[str], None], offline: bool
         f"slack         {'token set' if settings.slack_bot_token else 'no token'}, "
         f"{'signing secret set' if settings.slack_signing_secret else 'no signing secret'}"
     )
+    # Whether errors are reported and under which environment; the DSN is never printed.
+    environment = settings.sentry_environment or "production"
+    echo(
+        f"errors        sentry, environment {environment}"
+        if settings.sentry_dsn
+        else "errors        not reported (SENTRY_DSN unset)"
+    )
     if offline:
         echo("online checks skipped (--offline)")
     else:

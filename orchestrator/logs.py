@@ -62,11 +62,15 @@ class Redactor:
         text = _SECRET_FIELDS.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
         return _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}", text)
 
+    def redact_field(self, key: str, value: str) -> str:
+        """``value`` redacted, or blanked whole when ``key`` names a secret ("refresh_token")."""
+        if key and _SECRET_KEYS.search(key) and value:
+            return REDACTED
+        return self.redact(value)
+
     def _clean(self, value: Any, key: str = "") -> Any:
         if isinstance(value, str):
-            if key and _SECRET_KEYS.search(key) and value:
-                return REDACTED
-            return self.redact(value)
+            return self.redact_field(key, value)
         if isinstance(value, Mapping):
             return {k: self._clean(v, str(k)) for k, v in value.items()}
         if isinstance(value, list | tuple | set):

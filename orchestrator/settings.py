@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     )
     retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
 
+    # Error reporting (orchestrator/error_reporting.py): off unless set; errors only, scrubbed.
+    sentry_dsn: SecretStr | None = Field(
+        default=None, description="Sentry DSN; unset = no error reporting, sentry never started."
+    )
+    sentry_environment: str | None = Field(
+        default=None, description="Sentry's environment tag (production, staging…)."
+    )
+
     listener_threads: int = Field(default=32, ge=1, description="Bolt listener thread pool.")
     # Loopback unless told otherwise: the development server is not for the open internet.
     host: str = "127.0.0.1"
@@ -169,6 +177,8 @@ class Settings(BaseSettings):
         "imap_username",
         "imap_password",
         "holiday_country",
+        "sentry_dsn",
+        "sentry_environment",
         mode="before",
     )
     @classmethod

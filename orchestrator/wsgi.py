@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> WSGIApp:
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
     from orchestrator.engine.embedded import run_in_background
+    from orchestrator.error_reporting import start as start_error_reporting
     from orchestrator.logs import configure
 
     settings = settings or Settings()
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> WSGIApp:
     if problem := settings.http_problem() or schema_problem(settings.database_url):
         print(problem, file=sys.stderr, flush=True)
         raise SystemExit(WORKER_BOOT_ERROR)
+    start_error_reporting(settings, process="web")
     deps = bootstrap(settings)
     jobs.install(deps)
     if settings.redis_url is None:

@@ -3,7 +3,8 @@ where quoted history starts, what the new part of a reply is, and how a reply's 
 
 - :func:`history_start` / :data:`QUOTED_LINE` — quoted history: Gmail "On … wrote:", ``>``
   lines, Outlook "From:/Sent:" blocks and "-----Original Message-----", Apple Mail "Begin
-  forwarded message", the French and German reply headers.
+  forwarded message", and reply headers in other languages: ours below where we know better,
+  mail-parser-reply's for the rest (:mod:`skills.mail_languages` says which and why).
 - :func:`clean_body` — the new part of a reply: quoted history and the signature removed.
 - :func:`reply_subject`, :func:`without_reply_prefixes`, :func:`bare_subject` — "Re:" once,
   whatever the client wrote before ("RE:", "Re[2]:", "AW:", "SV:", "Antw:", "VS:"), and the
@@ -15,6 +16,8 @@ Pure: strings in, strings out.
 from __future__ import annotations
 
 import re
+
+from skills import mail_languages
 
 # --- quoted history ----------------------------------------------------------------------------
 
@@ -38,6 +41,31 @@ QUOTE_HEADERS: tuple[re.Pattern[str], ...] = (
     re.compile(
         r"^\s*Le .{0,200} a écrit\s*:\s*$|^\s*Am .{0,200} schrieb .{0,200}:\s*$", re.MULTILINE
     ),
+    # Gmail and Apple Mail where mail-parser-reply misses: Spanish "El lun, 2 mar 2026 a las
+    # 9:14, Sam <sam@x> escribió:", Portuguese "Em seg., 2 de mar. de 2026 às 09:14, Sam <sam@x>
+    # escreveu:", Dutch "Op ma 2 mrt 2026 om 09:14 schreef Sam <sam@x>:". The date on the first
+    # line keeps "El equipo escribió:" ("the team wrote:") in the reply.
+    re.compile(
+        r"^[ \t]*(?:El|Em|Op)\b(?=[^\n]*\d)[^\n]{0,300}(?:\n[^\n]{0,200})?"
+        r"(?:\b(?:escribió|escreveu)|\bschreef\b[^\n]{0,200})\s?:[ \t]*$",
+        re.MULTILINE,
+    ),
+    # A date and the verb on one line: Polish Gmail "pon., 2 mar 2026 o 09:14 Sam <sam@x>
+    # napisał(a):", Chinese "Sam <sam@x> 于2026年3月2日周一 09:14写道：", Portugal's Gmail "Sam
+    # <sam@x> escreveu no dia segunda, 2/03/2026 à(s) 09:14:". The date keeps prose such as
+    # "Jak Sam napisał:" ("as Sam wrote:") in the reply.
+    re.compile(
+        r"^(?:[^\n\d]{0,300}\d[^\n]{0,300}(?:\bnapisał(?:\(a\)|a)?|写道|寫道)"
+        r"|[^\n]{0,300}\bescreveu\b[^\n]{0,200}\d)[:：][ \t]*$",
+        re.MULTILINE,
+    ),
+    # Outlook blocks mail-parser-reply misses: Portuguese "De: / Enviado: (Enviada em:)", Polish
+    # "Od: / Wysłano:", Japanese "差出人: / 送信日時:".
+    re.compile(
+        r"^[ \t]*\*?(?:De|Od|差出人)\*?[ \t]?[:：]\*?[^\n]*\n(?:[^\n]*\n){0,3}?"
+        r"[ \t]*\*?(?:Enviad[ao](?: em)?|Wysłano|送信日時)\*?[ \t]?[:：]",
+        re.MULTILINE,
+    ),
 )
 
 # A quoted line: "> …", after any indentation (never across a line break).
@@ -45,14 +73,17 @@ QUOTED_LINE = re.compile(r"^[^\S\n]*>[^\n]*", re.MULTILINE)
 
 
 def history_start(text: str) -> int | None:
-    """Where the quoted history in ``text`` begins (the earliest reply header), if anywhere."""
+    """Where the quoted history in ``text`` begins (the earliest reply header), if anywhere:
+    the earliest of our headers and mail-parser-reply's in the languages we take from it."""
     starts = [m.start() for m in (header.search(text) for header in QUOTE_HEADERS) if m]
+    if (theirs := mail_languages.header_start(text)) is not None:
+        starts.append(theirs)
     return min(starts, default=None)
 
 
 # --- the new part of a reply -------------------------------------------------------------------
 
-# Lines that start a signature.
+# Lines that start a signature (in English; other languages' are mail-parser-reply's).
 SIGNATURE_START = re.compile(
     r"^\s*(?:--\s*|__+|sent from my \w+.*|get outlook for .*|sent via .*|"
     r"(?:best|best regards|kind regards|warm regards|warmest regards|regards|many thanks|thanks|"
@@ -78,7 +109,7 @@ def _drop_signature(lines: list[str]) -> list[str]:
     """Cut at a sign-off ("Best," / "--" / "Sent from my phone") that follows some content."""
     has_content = False
     for index, line in enumerate(lines):
-        if has_content and SIGNATURE_START.match(line):
+        if has_content and (SIGNATURE_START.match(line) or mail_languages.is_sign_off(line)):
             return lines[:index]
         has_content = has_content or bool(line.strip())
     # No sign-off: still drop a trailing block of phone numbers, links and "Title | Company".

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
 from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
+from orchestrator import error_reporting
 from orchestrator.deps import Deps
 from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.dispatch import insert_job
@@ -134,6 +135,7 @@ def run_step(deps: Deps, job_id: uuid.UUID) -> str:
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             uow.session.rollback()
             bound.warning("step_failed", error=repr(exc))
+            error_reporting.report(exc)
             return _record_failure(deps, job_id, token, step, exc, now=now)
         crashpoint("runner.step_ran")
         if not _fence(uow.session, job_id, token):

@@ -24,6 +24,7 @@ from connectors.mail.outbound import prepare
 from connectors.ports import MailPort, OutboundEmail, SentEmail
 from db.audit import record_draft_action
 from db.models import ActionStatus, EmailMessage, PendingAction, Rep
+from orchestrator import error_reporting
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.engine.crashpoints import crashpoint
@@ -268,6 +269,7 @@ def _finish(
 def _after_failure(deps: Deps, action_id: uuid.UUID, token: str, exc: Exception) -> str:
     now = deps.clock.now()
     log.warning("execute_failed", action_id=str(action_id), error=repr(exc))
+    error_reporting.report(exc)
     with deps.uow() as uow:
         if not fence(uow.session, action_id, token):
             return superseded(action_id)
