@@ -112,7 +112,8 @@ def test_a_sent_time_that_was_busy_is_named(stack: Stack) -> None:
 
 
 def test_a_request_that_ended_without_saying_why_is_named(stack: Stack) -> None:
-    world = _booked(stack)
+    world = World(stack, RITA)
+    rep_schedules(DEMO).run(world)
     assert invariants.every_ending_says_why(stack.deps) == []
     with stack.deps.uow() as uow:
         request = uow.session.get_one(SchedulingRequest, world.request().id)
