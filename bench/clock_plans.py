@@ -133,7 +133,7 @@ POPULATE = [
     """INSERT INTO slack_notifications (id, org_id, rep_id, kind, dedupe_key, channel, sent_at)
        SELECT gen_random_uuid(), 'T0BENCH', md5('r' || (g % :reps + 1))::uuid,
         CASE WHEN g % 100 BETWEEN 80 AND 84 THEN 'meeting_check' ELSE 'notice' END,
-        'bench-note:' || g, 'D1', :now - (g % 30) * interval '1 day'
+        'bench-note:' || g, 'D1', :now - interval '1 hour' - (g % 720) * interval '1 hour'
        FROM generate_series(1, :n) AS g""",
 ]
 
@@ -142,7 +142,9 @@ MAKE_DUE = [
     """UPDATE scheduling_requests SET next_action_at = :now - interval '1 minute'
        WHERE id IN (SELECT md5('q' || (g * 100 + :offset))::uuid
                     FROM generate_series(1, :per_kind) AS g)""",
-    """UPDATE scheduling_requests SET reminder_due_at = :now - interval '1 minute'
+    """UPDATE scheduling_requests SET meeting_start = :now + interval '3 hours',
+        meeting_end = :now + interval '210 minutes', watched_start = :now + interval '3 hours',
+        reminder_due_at = :now - interval '1 minute'
        WHERE id IN (SELECT md5('q' || (g * 100 + 70 + :offset))::uuid
                     FROM generate_series(1, :per_kind) AS g)""",
     """UPDATE scheduling_requests SET meeting_start = :now - interval '45 minutes',
@@ -162,6 +164,13 @@ def clock_parts(deps: Deps) -> None:
     prune_if_due(deps)
     report_if_due(deps)
     escalate_if_due(deps)
+
+
+def workers_ran(deps: Deps) -> None:
+    """What the workers would have done with the jobs the tick started (none run here): left
+    queued, the reconciler would find them late and wake them again on every idle tick."""
+    with deps.engine.begin() as conn:
+        conn.execute(text("UPDATE sequence_jobs SET status = 'done' WHERE status = 'queued'"))
 
 
 def populate(deps: Deps, n: int) -> None:
@@ -240,12 +249,14 @@ def main() -> int:
         deps = bootstrap(settings, clock=clock, redis=fakeredis.FakeRedis())
         populate(deps, args.requests)
         clock_parts(deps)  # the first tick runs the hourly and ten-minute work
+        workers_ran(deps)
         clock.advance(timedelta(seconds=30))
         per_kind = max(1, args.due // 3)
 
         make_due(deps, per_kind, offset=1)
         print(f"\n=== plans: a tick with {3 * per_kind} items due, {args.requests:,} requests ===")
         explain_tick(deps)
+        workers_ran(deps)
 
         idle, due = [], []
         for i in range(args.rounds):
@@ -254,6 +265,7 @@ def main() -> int:
             clock.advance(timedelta(seconds=30))
             make_due(deps, per_kind, offset=2 + i)
             due.append(timed(deps, lambda: clock_parts(deps)))
+            workers_ran(deps)
         idle_ms = statistics.median(ms for ms, _ in idle)
         due_ms = statistics.median(ms for ms, _ in due)
         print(f"\n=== {args.requests:,} requests ===")

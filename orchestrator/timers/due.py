@@ -78,6 +78,7 @@ from orchestrator.notices.post import RETRY_AFTER, post_notice, release_time
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.expiry import rule_for
 from orchestrator.steps.meeting_times import (
+    MAX_LEAD,
     NO_SHOW_GRACE,
     meeting_zone,
     reminder_at,
@@ -404,34 +405,22 @@ def _was_held(job: SequenceJob) -> bool:
 
 
 def _watch_meetings(deps: Deps, now: datetime) -> tuple[int, int]:
-    """Read the reminder and check times of meetings booked or moved since the last tick."""
+    """Read the due times of meetings booked or moved since the last tick."""
     with deps.uow() as uow:
         session = uow.session
         statement = select(SchedulingRequest).where(text(UNWATCHED_WHERE)).limit(BATCH)
         claimed = session.exec(_locking(session, statement)).all()
-        attendees: dict[uuid.UUID, list[SchedulingAttendee]] = defaultdict(list)
-        if claimed:
-            for attendee in session.exec(
-                select(SchedulingAttendee).where(
-                    col(SchedulingAttendee.request_id).in_([r.id for r in claimed])
-                )
-            ):
-                attendees[attendee.request_id].append(attendee)
-        rules = _reminder_rules(session, claimed)
         for request in claimed:
             start, end = request.meeting_start, request.meeting_end
             assert start is not None
-            tz = meeting_zone(request, attendees[request.id])
-            at = reminder_at(rules.get((request.org_id, request.meeting_type)), start=start, tz=tz)
             request.watched_start = start
-            # A meeting already begun has no reminder; one ended longer ago than the window
-            # (a long outage) is not asked about any more.
-            request.reminder_due_at = at if at is not None and start > now else None
-            request.check_due_at = (
-                end + NO_SHOW_GRACE
-                if end is not None and end > now - MEETING_CHECK_WINDOW
-                else None
-            )
+            # The reminder is first looked at when the earliest rule could want it; its rule
+            # and zone are read then (a team may change its rule after the booking).
+            request.reminder_due_at = max(start - MAX_LEAD, now) if start > now else None
+            # A meeting that ended longer ago than the window (a long outage) is not asked
+            # about any more.
+            recent = end is not None and end > now - MEETING_CHECK_WINDOW
+            request.check_due_at = end + NO_SHOW_GRACE if end is not None and recent else None
             session.add(request)
         uow.commit()
     return len(claimed), len(claimed)
@@ -452,7 +441,8 @@ def _reminder_rules(
 
 
 def _dispatch_reminders(deps: Deps, now: datetime) -> tuple[int, int]:
-    """Confirmed meetings whose reminder time (by their rule, in the prospect's zone) passed."""
+    """Confirmed meetings whose reminder time (by their rule, in the prospect's zone) passed;
+    one whose time is still ahead is looked at again then."""
     with deps.uow() as uow:
         session = uow.session
         statement = (
@@ -461,11 +451,19 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> tuple[int, int]:
             .order_by(col(SchedulingRequest.reminder_due_at))
             .limit(BATCH)
         )
-        claimed = session.exec(_locking(session, statement)).all()
+        claimed = list(session.exec(_locking(session, statement)).all())
+        attendees: dict[uuid.UUID, list[SchedulingAttendee]] = defaultdict(list)
+        if claimed:
+            for attendee in session.exec(
+                select(SchedulingAttendee).where(
+                    col(SchedulingAttendee.request_id).in_([r.id for r in claimed])
+                )
+            ):
+                attendees[attendee.request_id].append(attendee)
+        rules = _reminder_rules(session, claimed)
         events = []
         for request in claimed:
-            at, start = request.reminder_due_at, request.meeting_start
-            assert at is not None
+            start = request.meeting_start
             request.reminder_due_at = None
             session.add(request)
             # Cancelled, reminded or begun since it was watched: nothing to remind. (A moved
@@ -476,6 +474,13 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> tuple[int, int]:
                 or start != request.watched_start
                 or start <= now
             ):
+                continue
+            tz = meeting_zone(request, attendees[request.id])
+            at = reminder_at(rules.get((request.org_id, request.meeting_type)), start=start, tz=tz)
+            if at is None:
+                continue
+            if at > now:
+                request.reminder_due_at = at
                 continue
             events.append(
                 Event(
