@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Index, Text, UniqueConstraint, cast, func
+from sqlalchemy import JSON, ColumnElement, Index, Text, UniqueConstraint, cast, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, col
 
@@ -106,6 +106,39 @@ ENDING_OUTCOMES = frozenset(
 )
 
 
+def _listed(statuses: Iterable[str]) -> str:
+    return ", ".join(f"'{s}'" for s in sorted(statuses))
+
+
+# The rows each periodic query of the clock may return, as SQL: the partial index and the query
+# use the very same text, so PostgreSQL can prove the index covers the query.
+#
+# A follow-up can come due: it has a due time and the request is neither finished nor paused
+# (a paused request keeps its time for `resume`, outside the index).
+DUE_REQUEST_WHERE = f"next_action_at IS NOT NULL AND status NOT IN ({_listed(STOPPED_STATUSES)})"
+# A booked meeting whose reminder and check times have not been read yet (new or moved).
+UNWATCHED_WHERE = (
+    f"status IN ({_listed(BOOKED_STATUSES)}) AND meeting_start IS NOT NULL"
+    " AND (watched_start IS NULL OR watched_start <> meeting_start)"
+)
+# Under way, with nothing the request's own row says will move it: what the stuck check reads
+# further (a live job, an open card). A booked meeting is watched by the clock instead.
+UNSCHEDULED_WHERE = (
+    f"status NOT IN ({_listed(FINISHED_STATUSES | BOOKED_STATUSES)})"
+    " AND (event_next_action IS NULL OR event_next_action <> 'waiting_for_decision')"
+    " AND (status = 'paused' OR next_action_at IS NULL OR next_action_type IS NULL"
+    " OR next_action_type <> 'follow_up')"
+)
+# A booked meeting, for the stuck check's look at meetings that ended long ago.
+BOOKED_WHERE = f"status IN ({_listed(BOOKED_STATUSES)})"
+# A posted card showing another status than its action's (an executing one keeps its buttons).
+CARD_LAG_WHERE = (
+    "slack_ts IS NOT NULL AND status <> 'executing'"
+    " AND (card_status IS NULL OR card_status <> status)"
+)
+BRIEF_JOB_WHERE = "event_type = 'morning_brief_due'"
+
+
 class ActionType(StrEnum):
     email_initial = "email_initial"
     email_follow_up = "email_follow_up"
@@ -195,7 +228,44 @@ class SchedulingRequest(SQLModel, table=True):
     __tablename__ = "scheduling_requests"
     __table_args__ = (
         UniqueConstraint("org_id", "ref"),
-        Index("ix_requests_due", "next_action_at"),
+        # The clock's periodic queries, each served by a partial index holding only the rows
+        # that can come due (timers.due_queries spells the same conditions).
+        Index(
+            "ix_requests_follow_up_due",
+            "next_action_at",
+            postgresql_where=text(DUE_REQUEST_WHERE),
+            sqlite_where=text(DUE_REQUEST_WHERE),
+        ),
+        Index(
+            "ix_requests_unwatched",
+            "meeting_start",
+            postgresql_where=text(UNWATCHED_WHERE),
+            sqlite_where=text(UNWATCHED_WHERE),
+        ),
+        Index(
+            "ix_requests_reminder_due",
+            "reminder_due_at",
+            postgresql_where=text("reminder_due_at IS NOT NULL"),
+            sqlite_where=text("reminder_due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_requests_check_due",
+            "check_due_at",
+            postgresql_where=text("check_due_at IS NOT NULL"),
+            sqlite_where=text("check_due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_requests_unscheduled",
+            "updated_at",
+            postgresql_where=text(UNSCHEDULED_WHERE),
+            sqlite_where=text(UNSCHEDULED_WHERE),
+        ),
+        Index(
+            "ix_requests_booked_end",
+            "meeting_end",
+            postgresql_where=text(BOOKED_WHERE),
+            sqlite_where=text(BOOKED_WHERE),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -227,6 +297,12 @@ class SchedulingRequest(SQLModel, table=True):
     meeting_start: datetime | None = None
     meeting_end: datetime | None = None
     calendar_event_id: str | None = None
+    # The meeting time the clock last read the reminder and "did it happen?" times from, and
+    # those times, each cleared once its event is dispatched: the clock reads only what is due
+    # (timers.due), and a booking or a move by any flow is seen as `meeting_start` changing.
+    watched_start: datetime | None = None
+    reminder_due_at: datetime | None = None
+    check_due_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -277,6 +353,7 @@ class EmailMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("org_id", "message_id"),
         UniqueConstraint("org_id", "direction", "provider_message_id"),
+        Index("ix_email_messages_request", "request_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -306,6 +383,15 @@ class PendingAction(SQLModel, table=True):
         Index("ix_pending_actions_status", "status", "undo_until"),
         # The clock's expiry sweep: pending rows past their expiry, found without a scan.
         Index("ix_pending_actions_expiry", "status", "expires_at"),
+        Index("ix_pending_actions_job", "job_id"),
+        Index("ix_pending_actions_request", "request_id"),
+        # Cards drawn with an older status than their action's: the reconciler redraws them.
+        Index(
+            "ix_pending_actions_card_lag",
+            "updated_at",
+            postgresql_where=text(CARD_LAG_WHERE),
+            sqlite_where=text(CARD_LAG_WHERE),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -355,7 +441,18 @@ class SequenceJob(SQLModel, table=True):
     """One event's sequence of steps. PostgreSQL holds the truth; Redis only carries wake-ups."""
 
     __tablename__ = "sequence_jobs"
-    __table_args__ = (Index("ix_sequence_jobs_runnable", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_sequence_jobs_runnable", "status", "run_after"),
+        Index("ix_sequence_jobs_request", "request_id"),
+        # The clock's look for today's briefs, per rep.
+        Index(
+            "ix_sequence_jobs_briefs",
+            "rep_id",
+            "created_at",
+            postgresql_where=text(BRIEF_JOB_WHERE),
+            sqlite_where=text(BRIEF_JOB_WHERE),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: str = Field(index=True)
@@ -419,6 +516,7 @@ class JobRun(SQLModel, table=True):
     """One run of a periodic job; health checks read the latest per name."""
 
     __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_latest", "name", "started_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: str | None = Field(default=None, index=True)  # None = deployment-wide
@@ -455,6 +553,8 @@ class LLMUsage(SQLModel, table=True):
 
 class SlackNotification(SQLModel, table=True):
     __tablename__ = "slack_notifications"
+    # The hourly cap counts a rep's recent DMs.
+    __table_args__ = (Index("ix_slack_notifications_rep_sent", "rep_id", "sent_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: str = Field(index=True)

@@ -7,6 +7,8 @@ they protect the prospect's goodwill rather than express a team preference.
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -79,13 +81,26 @@ def stop_reason(
 def follow_up_at(session: Session, request: SchedulingRequest, *, earliest: datetime) -> datetime:
     """When a nudge meant for `earliest` may go out: then, unless that is the weekend or a
     public holiday where the prospect is; then at the start of their next working day."""
-    prospects = session.exec(
+    return follow_up_times(session, [request], earliest=earliest)[request.id]
+
+
+def follow_up_times(
+    session: Session, requests: Sequence[SchedulingRequest], *, earliest: datetime
+) -> dict[uuid.UUID, datetime]:
+    """`follow_up_at` for many requests with one read of their prospects (the clock's batch)."""
+    if not requests:
+        return {}
+    prospects: dict[uuid.UUID, list[SchedulingAttendee]] = defaultdict(list)
+    for attendee in session.exec(
         select(SchedulingAttendee)
-        .where(SchedulingAttendee.request_id == request.id)
+        .where(col(SchedulingAttendee.request_id).in_([r.id for r in requests]))
         .where(SchedulingAttendee.side == "external")
         .order_by(col(SchedulingAttendee.required).desc(), col(SchedulingAttendee.created_at))
-    ).all()
-    return next_working_moment(earliest, prospect_zone(request, prospects))
+    ):
+        prospects[attendee.request_id].append(attendee)
+    return {
+        r.id: next_working_moment(earliest, prospect_zone(r, prospects[r.id])) for r in requests
+    }
 
 
 def next_working_moment(moment: datetime, zone: str) -> datetime:

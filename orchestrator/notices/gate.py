@@ -8,6 +8,7 @@ this is for what Convene volunteers, like the morning brief.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,27 +61,59 @@ def in_quiet_hours(*, local: time, start: time | None, end: time | None) -> bool
 
 
 def sent_in_last_hour(session: Session, *, rep_id: uuid.UUID, now: datetime) -> int:
-    count = session.exec(
-        select(func.count())
-        .select_from(SlackNotification)
-        .where(SlackNotification.rep_id == rep_id)
+    return sent_in_last_hour_by_rep(session, rep_ids=[rep_id], now=now).get(rep_id, 0)
+
+
+def sent_in_last_hour_by_rep(
+    session: Session, *, rep_ids: Iterable[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """The hourly cap's count for many reps at once (one grouped read); a rep with none is
+    absent."""
+    ids = list(set(rep_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(SlackNotification.rep_id, func.count())
+        .where(col(SlackNotification.rep_id).in_(ids))
         .where(col(SlackNotification.sent_at) > now - CAP_WINDOW)
         # A held notice has not been posted yet, so it does not count against the cap.
         .where(col(SlackNotification.held_until).is_(None))
-    ).one()
-    return int(count)
+        .group_by(col(SlackNotification.rep_id))
+    ).all()
+    return {rep_id: int(count) for rep_id, count in rows if rep_id is not None}
 
 
 def gate(session: Session, *, rep: Rep, now: datetime, cap: int | None) -> Gate:
     """Whether a volunteered DM may go now. `cap=None` for the work itself (a reply, a draft):
     it waits out quiet hours but is never throttled, since a held "yes" can lose the deal."""
+    return gates(session, reps=[rep], now=now, cap=cap)[rep.id]
+
+
+def gates(
+    session: Session, *, reps: Iterable[Rep], now: datetime, cap: int | None
+) -> dict[uuid.UUID, Gate]:
+    """`gate` for every rep in a batch, reading the hourly counts once (the clock's tick)."""
+    reps = list(reps)
+    quiet = {rep.id: _quiet(rep, now) for rep in reps}
+    counted = [rep.id for rep in reps if quiet[rep.id] is None]
+    sent = sent_in_last_hour_by_rep(session, rep_ids=counted, now=now) if cap is not None else {}
+    verdicts = {}
+    for rep in reps:
+        if (why := quiet[rep.id]) is not None:
+            verdicts[rep.id] = Gate(False, why)
+        elif cap is not None and sent.get(rep.id, 0) >= cap:
+            verdicts[rep.id] = Gate(False, f"{cap} DMs in the last hour already")
+        else:
+            verdicts[rep.id] = Gate(True)
+    return verdicts
+
+
+def _quiet(rep: Rep, now: datetime) -> str | None:
     local = now.astimezone(rep_zone(rep)).time()
     start, end = parse_clock(rep.quiet_hours_start), parse_clock(rep.quiet_hours_end)
     if in_quiet_hours(local=local, start=start, end=end):
-        return Gate(False, f"quiet hours until {rep.quiet_hours_end}")
-    if cap is not None and sent_in_last_hour(session, rep_id=rep.id, now=now) >= cap:
-        return Gate(False, f"{cap} DMs in the last hour already")
-    return Gate(True)
+        return f"quiet hours until {rep.quiet_hours_end}"
+    return None
 
 
 def claim(

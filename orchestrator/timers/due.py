@@ -6,32 +6,40 @@
 - confirmed meetings whose reminder time passed → `reminder_due`;
 - booked meetings that ended ten minutes ago → `meeting_ended` (the held / no-show card).
 
-Reminders and no-show checks are read from the meeting's own time (`meeting_start`,
-`meeting_end`) rather than armed in `next_action_at`: whichever flow books or moves a meeting,
-the clock follows, and the meeting time in every key makes a moved meeting new work.
+Reminders and no-show checks follow the meeting's own time (`meeting_start`, `meeting_end`)
+rather than an arming in `next_action_at`: whichever flow books or moves a meeting, the clock
+sees `meeting_start` differ from the `watched_start` it last read, and writes that meeting's
+reminder and check times on the row (`reminder_due_at`, `check_due_at`). Each is cleared when
+its event is dispatched, so every query here reads only rows that are due, through a partial
+index holding nothing else; the meeting time in every key makes a moved meeting new work.
 
-Several clocks may run at once. Due requests are claimed with `FOR UPDATE SKIP LOCKED` on
-PostgreSQL (SQLite serialises writers, so a plain select is enough there), and every event
-carries a deterministic idempotency key, so even two clocks that read the same row create one
-job between them.
+Several clocks may run at once. Due rows are claimed in batches with `FOR UPDATE SKIP LOCKED`
+on PostgreSQL (SQLite serialises writers, so a plain select is enough there), each claimed row
+is cleared or moved past now in the same transaction, and every event carries a deterministic
+idempotency key, so even two clocks that read the same row create one job between them. A tick
+takes batch after batch until nothing is due, within DRAIN_BUDGET: a backlog (after an outage)
+drains in one tick instead of one batch per tick.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from db.audit import record_draft_action
 from db.models import (
     BOOKED_STATUSES,
-    STOPPED_STATUSES,
+    DUE_REQUEST_WHERE,
+    UNWATCHED_WHERE,
     ActionStatus,
     ActionType,
     JobRun,
@@ -41,9 +49,10 @@ from db.models import (
     RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
+    SchedulingTemplate,
     SequenceJob,
 )
-from orchestrator.cadence import follow_up_at
+from orchestrator.cadence import follow_up_times
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.dispatch import insert_job
@@ -58,13 +67,14 @@ from orchestrator.engine.events import Event
 from orchestrator.engine.runner import resume_if_decided
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import (
+    Gate,
     already_sent,
     brief_key,
-    gate,
+    gates,
     parse_clock,
     rep_zone,
 )
-from orchestrator.notices.post import post_notice
+from orchestrator.notices.post import RETRY_AFTER, post_notice, release_time
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.expiry import rule_for
 from orchestrator.steps.meeting_times import (
@@ -72,7 +82,6 @@ from orchestrator.steps.meeting_times import (
     NO_SHOW_GRACE,
     meeting_zone,
     reminder_at,
-    reminder_rule,
 )
 from orchestrator.views import start_token
 
@@ -83,6 +92,9 @@ DUE_EVENTS = {"follow_up": EventType.follow_up_due}
 # A meeting that ended longer ago than this is not asked about any more (a long outage).
 MEETING_CHECK_WINDOW = timedelta(days=7)
 BATCH = 200
+# How long one tick keeps taking batches of due work before leaving the rest to the next tick
+# (elapsed time, not the injected clock: it bounds this process's work, not a business rule).
+DRAIN_BUDGET_SECONDS = 10.0
 
 
 @dataclass
@@ -90,6 +102,7 @@ class DueReport:
     requests: int = 0
     expired: int = 0
     briefs: int = 0
+    meetings_watched: int = 0  # booked or moved meetings whose due times were read
     reminders: int = 0
     meeting_checks: int = 0
     errors: list[str] = field(default_factory=list)
@@ -99,6 +112,7 @@ class DueReport:
             "requests": self.requests,
             "expired": self.expired,
             "briefs": self.briefs,
+            "meetings_watched": self.meetings_watched,
             "reminders": self.reminders,
             "meeting_checks": self.meeting_checks,
         }
@@ -108,17 +122,21 @@ def dispatch_due(deps: Deps) -> DueReport:
     """One clock tick's worth of due work; what was dispatched is also kept in `job_runs`."""
     now = deps.clock.now()
     report = DueReport()
-    parts: list[tuple[str, Callable[[Deps, datetime], int]]] = [
+    deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
+    parts: list[tuple[str, Callable[[Deps, datetime], tuple[int, int]]]] = [
         ("requests", _dispatch_requests),
         ("expired", _expire_actions),
         ("briefs", _dispatch_briefs),
+        # Before the two that read what it writes: a meeting booked just now is reminded or
+        # asked about on this tick.
+        ("meetings_watched", _watch_meetings),
         ("reminders", _dispatch_reminders),
         ("meeting_checks", _dispatch_meeting_checks),
     ]
     for name, part in parts:
         # One broken part (a bad row, a Slack outage) must not stop the others every tick.
         try:
-            setattr(report, name, part(deps, now))
+            setattr(report, name, _drain(deps, now, part, deadline=deadline))
         except Exception as exc:  # noqa: BLE001 - recorded in job_runs for the health check
             log.exception("dispatch_due_failed", part=name, error=repr(exc))
             report.errors.append(f"{name}: {exc!r}"[:500])
@@ -136,6 +154,24 @@ def dispatch_due(deps: Deps) -> DueReport:
     return report
 
 
+def _drain(
+    deps: Deps,
+    now: datetime,
+    batch: Callable[[Deps, datetime], tuple[int, int]],
+    *,
+    deadline: float,
+) -> int:
+    """Run `batch` until it claims less than a full batch (nothing left is due) or the tick's
+    budget is spent. Each batch returns (rows claimed, rows handled); every claimed row leaves
+    the due set in its batch's transaction, so the loop always moves on."""
+    handled = 0
+    while True:
+        claimed, done = batch(deps, now)
+        handled += done
+        if claimed < BATCH or time.monotonic() >= deadline:
+            return handled
+
+
 def _locking(session: Session, statement: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True)
@@ -145,24 +181,25 @@ def _locking(session: Session, statement: Any) -> Any:
 # --- due requests ------------------------------------------------------------------------------
 
 
-def _dispatch_requests(deps: Deps, now: datetime) -> int:
+def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
     created: list[uuid.UUID] = []
     with deps.uow() as uow:
         statement = (
             select(SchedulingRequest)
+            # The partial index's own condition: paused and finished requests are not in it.
+            .where(text(DUE_REQUEST_WHERE))
             .where(col(SchedulingRequest.next_action_at) <= now)
             .where(col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)))
-            .where(col(SchedulingRequest.status).notin_(list(STOPPED_STATUSES)))
             .order_by(col(SchedulingRequest.next_action_at))
             .limit(BATCH)
         )
         claimed = uow.session.exec(_locking(uow.session, statement)).all()
+        later = follow_up_times(uow.session, claimed, earliest=now)
         for request in claimed:
             assert request.next_action_at is not None and request.next_action_type is not None
-            later = follow_up_at(uow.session, request, earliest=now)
-            if later > now:
+            if later[request.id] > now:
                 # Their weekend or a holiday (a resume, a late clock): wait for their workday.
-                request.next_action_at = later
+                request.next_action_at = later[request.id]
                 request.updated_at = now
                 uow.session.add(request)
                 continue
@@ -192,7 +229,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> int:
         uow.commit()
     for job_id in created:
         deps.wakeups.run_step(job_id, tag="0-0")
-    return len(claimed)
+    return len(claimed), len(claimed)
 
 
 # --- expired drafts ----------------------------------------------------------------------------
@@ -206,16 +243,19 @@ class _Expired:
     text: str
 
 
-def _expire_actions(deps: Deps, now: datetime) -> int:
+def _expire_actions(deps: Deps, now: datetime) -> tuple[int, int]:
     expired: list[_Expired] = []
     with deps.uow() as uow:
         statement = (
             select(PendingAction)
             .where(col(PendingAction.status) == ActionStatus.pending)
             .where(col(PendingAction.expires_at) <= now)
+            .order_by(col(PendingAction.expires_at))
             .limit(BATCH)
         )
-        for action in uow.session.exec(_locking(uow.session, statement)).all():
+        claimed = uow.session.exec(_locking(uow.session, statement)).all()
+        requests = _by_id(uow.session, SchedulingRequest, [a.request_id for a in claimed])
+        for action in claimed:
             # Conditional, so a click that got in first (approve, reject) keeps its decision.
             won = uow.session.execute(
                 update(PendingAction)
@@ -230,9 +270,7 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
             ).rowcount  # type: ignore[attr-defined]
             if won != 1:
                 continue
-            request = (
-                uow.session.get(SchedulingRequest, action.request_id) if action.request_id else None
-            )
+            request = requests.get(action.request_id) if action.request_id else None
             record_draft_action(
                 uow.session,
                 action,
@@ -249,7 +287,7 @@ def _expire_actions(deps: Deps, now: datetime) -> int:
         refresh_card(deps, item.action_id)
         post_notice(deps.notices, rep_id=item.rep_id, text=item.text)
         resume_if_decided(deps, item.job_id)
-    return len(expired)
+    return len(claimed), len(expired)
 
 
 def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> str:
@@ -271,26 +309,35 @@ def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> 
 # --- morning briefs ----------------------------------------------------------------------------
 
 
-def _dispatch_briefs(deps: Deps, now: datetime) -> int:
+def _dispatch_briefs(deps: Deps, now: datetime) -> tuple[int, int]:
+    """Every rep is read once per tick (their brief time is in their own zone); what they were
+    already sent, their earlier brief jobs and their gates are each one read for all of them."""
     created: list[uuid.UUID] = []
     with deps.uow() as uow:
         session = uow.session
         due = _reps_past_brief_time(session, now=now)
         if not due:
-            return 0
+            return 0, 0
         sent = already_sent(session, dedupe_keys=[brief_key(rep.id, day) for rep, day in due])
-        earlier = _recent_brief_jobs(session, [rep.id for rep, _ in due], now=now)
+        due = [(rep, day) for rep, day in due if brief_key(rep.id, day) not in sent]
+        earlier: dict[str, list[SequenceJob]] = defaultdict(list)
+        for job in _recent_brief_jobs(session, [rep.id for rep, _ in due], now=now):
+            earlier[job.idempotency_key.split("#")[0]].append(job)
+        # Only a brief held back (quiet hours, the hourly cap) is tried again; one that
+        # ran, failed, or had nothing to say is the day's last word.
+        due = [
+            (rep, day)
+            for rep, day in due
+            if all(_was_held(j) for j in earlier[f"morning_brief:{rep.id}:{day}"])
+        ]
+        verdicts = gates(
+            session, reps=[rep for rep, _ in due], now=now, cap=deps.settings.dm_per_hour_cap
+        )
         for rep, day in due:
-            if brief_key(rep.id, day) in sent:
+            if not verdicts[rep.id].open:
                 continue
             base = f"morning_brief:{rep.id}:{day}"
-            today = [j for j in earlier if j.idempotency_key.split("#")[0] == base]
-            # Only a brief held back (quiet hours, the hourly cap) is tried again; one that
-            # ran, failed, or had nothing to say is the day's last word.
-            if any(not _was_held(j) for j in today):
-                continue
-            if not gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap).open:
-                continue
+            today = earlier[base]
             key = base if not today else f"{base}#{len(today) + 1}"
             job, is_new = insert_job(
                 session,
@@ -309,7 +356,7 @@ def _dispatch_briefs(deps: Deps, now: datetime) -> int:
         uow.commit()
     for job_id in created:
         deps.wakeups.run_step(job_id, tag="0-0")
-    return len(created)
+    return 0, len(created)  # one pass covers every rep: nothing left for another batch
 
 
 def _reps_past_brief_time(session: Session, *, now: datetime) -> list[tuple[Rep, str]]:
@@ -337,6 +384,8 @@ def _reps_past_brief_time(session: Session, *, now: datetime) -> list[tuple[Rep,
 def _recent_brief_jobs(
     session: Session, rep_ids: list[uuid.UUID], *, now: datetime
 ) -> list[SequenceJob]:
+    if not rep_ids:
+        return []
     # A local date spans at most 50 hours of UTC, so this window holds every job of "today".
     return list(
         session.exec(
@@ -355,87 +404,167 @@ def _was_held(job: SequenceJob) -> bool:
 # --- the meeting's day and its end --------------------------------------------------------------
 
 
-def _dispatch_reminders(deps: Deps, now: datetime) -> int:
-    """Confirmed meetings whose reminder time (by their rule, in the prospect's zone) passed."""
+def _watch_meetings(deps: Deps, now: datetime) -> tuple[int, int]:
+    """Read the due times of meetings booked or moved since the last tick."""
     with deps.uow() as uow:
         session = uow.session
-        statement = (
-            select(SchedulingRequest)
-            .where(col(SchedulingRequest.status) == RequestStatus.confirmed)
-            .where(col(SchedulingRequest.meeting_start) > now)
-            .where(col(SchedulingRequest.meeting_start) <= now + MAX_LEAD)
-            .order_by(col(SchedulingRequest.meeting_start))
-            .limit(BATCH)
-        )
-        due: list[tuple[SchedulingRequest, datetime, datetime]] = []
-        for request in session.exec(_locking(session, statement)).all():
-            assert request.meeting_start is not None
-            tz = meeting_zone(request, _attendees(session, request))
-            at = reminder_at(reminder_rule(session, request), start=request.meeting_start, tz=tz)
-            if at is not None and at <= now:
-                due.append((request, request.meeting_start, at))
-        events = [
-            Event(
-                type=EventType.reminder_due,
-                org_id=request.org_id,
-                idempotency_key=f"reminder:{request.id}:{start_token(start)}",
-                source="clock",
-                rep_id=request.rep_id,
-                request_id=request.id,
-                payload=ReminderDue(meeting_start=start, due_at=at),
-            )
-            for request, start, at in due
-        ]
-        created = _insert_new(session, events, now=now)
+        statement = select(SchedulingRequest).where(text(UNWATCHED_WHERE)).limit(BATCH)
+        claimed = session.exec(_locking(session, statement)).all()
+        for request in claimed:
+            start, end = request.meeting_start, request.meeting_end
+            assert start is not None
+            request.watched_start = start
+            # The reminder is first looked at when the earliest rule could want it; its rule
+            # and zone are read then (a team may change its rule after the booking).
+            request.reminder_due_at = max(start - MAX_LEAD, now) if start > now else None
+            # A meeting that ended longer ago than the window (a long outage) is not asked
+            # about any more.
+            recent = end is not None and end > now - MEETING_CHECK_WINDOW
+            request.check_due_at = end + NO_SHOW_GRACE if end is not None and recent else None
+            session.add(request)
         uow.commit()
-    for job_id in created:
-        deps.wakeups.run_step(job_id, tag="0-0")
-    return len(created)
+    return len(claimed), len(claimed)
 
 
-def _dispatch_meeting_checks(deps: Deps, now: datetime) -> int:
-    """Booked meetings that ended at least the grace period ago: ask the rep if they happened.
+def _reminder_rules(
+    session: Session, requests: list[SchedulingRequest]
+) -> dict[tuple[str, str], str]:
+    """Each (org, meeting type)'s reminder rule, for the meeting types in the batch."""
+    if not requests:
+        return {}
+    templates = session.exec(
+        select(SchedulingTemplate).where(
+            col(SchedulingTemplate.org_id).in_({r.org_id for r in requests})
+        )
+    )
+    return {(t.org_id, t.meeting_type): t.reminder_rule for t in templates}
 
-    The card is a DM Convene volunteers, so it waits for the rep's quiet hours to end and for
-    room under the hourly cap; the deterministic key still makes it one card per meeting time.
-    """
+
+def _dispatch_reminders(deps: Deps, now: datetime) -> tuple[int, int]:
+    """Confirmed meetings whose reminder time (by their rule, in the prospect's zone) passed;
+    one whose time is still ahead is looked at again then."""
     with deps.uow() as uow:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.status).in_(list(BOOKED_STATUSES)))
-            .where(col(SchedulingRequest.meeting_end) <= now - NO_SHOW_GRACE)
-            .where(col(SchedulingRequest.meeting_end) > now - MEETING_CHECK_WINDOW)
-            .order_by(col(SchedulingRequest.meeting_end))
+            .where(col(SchedulingRequest.reminder_due_at) <= now)
+            .order_by(col(SchedulingRequest.reminder_due_at))
             .limit(BATCH)
         )
+        claimed = list(session.exec(_locking(session, statement)).all())
+        attendees: dict[uuid.UUID, list[SchedulingAttendee]] = defaultdict(list)
+        if claimed:
+            for attendee in session.exec(
+                select(SchedulingAttendee).where(
+                    col(SchedulingAttendee.request_id).in_([r.id for r in claimed])
+                )
+            ):
+                attendees[attendee.request_id].append(attendee)
+        rules = _reminder_rules(session, claimed)
         events = []
-        for request in session.exec(_locking(session, statement)).all():
-            assert request.meeting_start is not None
-            rep = session.get_one(Rep, request.rep_id)
-            if not gate(session, rep=rep, now=now, cap=deps.settings.dm_per_hour_cap).open:
+        for request in claimed:
+            start = request.meeting_start
+            request.reminder_due_at = None
+            session.add(request)
+            # Cancelled, reminded or begun since it was watched: nothing to remind. (A moved
+            # meeting was watched again before this, with its own time.)
+            if (
+                request.status != RequestStatus.confirmed
+                or start is None
+                or start != request.watched_start
+                or start <= now
+            ):
+                continue
+            tz = meeting_zone(request, attendees[request.id])
+            at = reminder_at(rules.get((request.org_id, request.meeting_type)), start=start, tz=tz)
+            if at is None:
+                continue
+            if at > now:
+                request.reminder_due_at = at
                 continue
             events.append(
                 Event(
-                    type=EventType.meeting_ended,
+                    type=EventType.reminder_due,
                     org_id=request.org_id,
-                    idempotency_key=f"meeting_ended:{request.id}:{start_token(request.meeting_start)}",
+                    idempotency_key=f"reminder:{request.id}:{start_token(start)}",
                     source="clock",
                     rep_id=request.rep_id,
                     request_id=request.id,
-                    payload=MeetingEnded(meeting_start=request.meeting_start),
+                    payload=ReminderDue(meeting_start=start, due_at=at),
                 )
             )
         created = _insert_new(session, events, now=now)
         uow.commit()
     for job_id in created:
         deps.wakeups.run_step(job_id, tag="0-0")
-    return len(created)
+    return len(claimed), len(created)
+
+
+def _dispatch_meeting_checks(deps: Deps, now: datetime) -> tuple[int, int]:
+    """Booked meetings that ended at least the grace period ago: ask the rep if they happened.
+
+    The card is a DM Convene volunteers, so it waits for the rep's quiet hours to end and for
+    room under the hourly cap: its check time moves to when the gate may open, so a rep whose
+    gate is closed holds up no one else. The deterministic key still makes it one card per
+    meeting time.
+    """
+    with deps.uow() as uow:
+        session = uow.session
+        statement = (
+            select(SchedulingRequest)
+            .where(col(SchedulingRequest.check_due_at) <= now)
+            .order_by(col(SchedulingRequest.check_due_at))
+            .limit(BATCH)
+        )
+        claimed = session.exec(_locking(session, statement)).all()
+        reps = _by_id(session, Rep, [r.rep_id for r in claimed])
+        verdicts = gates(session, reps=reps.values(), now=now, cap=deps.settings.dm_per_hour_cap)
+        events = []
+        for request in claimed:
+            start, end = request.meeting_start, request.meeting_end
+            request.check_due_at = None
+            session.add(request)
+            if (
+                request.status not in BOOKED_STATUSES
+                or start is None
+                or end is None
+                or start != request.watched_start
+                or end <= now - MEETING_CHECK_WINDOW
+            ):
+                continue
+            rep = reps[request.rep_id]
+            if not verdicts[rep.id].open:
+                request.check_due_at = _gate_opens(rep, verdicts[rep.id], now)
+                continue
+            events.append(
+                Event(
+                    type=EventType.meeting_ended,
+                    org_id=request.org_id,
+                    idempotency_key=f"meeting_ended:{request.id}:{start_token(start)}",
+                    source="clock",
+                    rep_id=request.rep_id,
+                    request_id=request.id,
+                    payload=MeetingEnded(meeting_start=start),
+                )
+            )
+        created = _insert_new(session, events, now=now)
+        uow.commit()
+    for job_id in created:
+        deps.wakeups.run_step(job_id, tag="0-0")
+    return len(claimed), len(created)
+
+
+def _gate_opens(rep: Rep, verdict: Gate, now: datetime) -> datetime:
+    """When a closed gate is worth asking again: the end of quiet hours, or, under the hourly
+    cap, a few minutes on."""
+    if verdict.reason.startswith("quiet hours"):
+        return release_time(rep, now)
+    return now + RETRY_AFTER
 
 
 def _insert_new(session: Session, events: list[Event], *, now: datetime) -> list[uuid.UUID]:
     """Insert the jobs not created on an earlier tick (one read instead of an insert attempt
-    per meeting per tick); a concurrent clock's duplicate still collapses in `insert_job`."""
+    per meeting); a concurrent clock's duplicate still collapses in `insert_job`."""
     if not events:
         return []
     keys = [e.idempotency_key for e in events]
@@ -454,7 +583,9 @@ def _insert_new(session: Session, events: list[Event], *, now: datetime) -> list
     return created
 
 
-def _attendees(session: Session, request: SchedulingRequest) -> list[SchedulingAttendee]:
-    return list(
-        session.exec(select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id))
-    )
+def _by_id(session: Session, model: Any, ids: list[Any]) -> dict[Any, Any]:
+    """Rows of `model` by id, for a batch's parents in one read."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(wanted)))}

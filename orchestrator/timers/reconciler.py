@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, exists, or_, text
 from sqlmodel import col, select
 
-from db.models import ActionStatus, JobRun, JobStatus, PendingAction, SequenceJob
+from db.models import CARD_LAG_WHERE, JobRun, JobStatus, PendingAction, SequenceJob
 from orchestrator.deps import Deps
 from orchestrator.engine.runner import OPEN_ACTION_STATES, resume_if_decided
 from orchestrator.outbox.approval_cards import refresh_card
@@ -82,9 +82,8 @@ def reconcile(deps: Deps) -> ReconcileReport:
         # lost that redraw. An executing action's card keeps showing the approval until done.
         stale_cards = uow.session.exec(
             select(PendingAction.id)
-            .where(col(PendingAction.slack_ts).is_not(None))
-            .where(col(PendingAction.status) != ActionStatus.executing)
-            .where(col(PendingAction.card_status).is_distinct_from(col(PendingAction.status)))
+            # Posted, not executing, drawn with another status: the partial index's own text.
+            .where(text(CARD_LAG_WHERE))
             .where(col(PendingAction.updated_at) <= now - LOST_WAKEUP_GRACE)
             .where(col(PendingAction.updated_at) > now - CARD_REPAIR_WINDOW)
             .limit(BATCH)

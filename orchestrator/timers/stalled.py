@@ -13,11 +13,11 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import or_, update
-from sqlmodel import col
+from sqlalchemy import func, or_, update
+from sqlmodel import col, select
 
 from db.audit import record_action
-from db.models import Rep, RequestStatus, SchedulingRequest
+from db.models import JobRun, Rep, RequestStatus, SchedulingRequest
 from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
 from orchestrator.engine.outputs import Assess
@@ -31,17 +31,34 @@ BATCH = 20
 # A step between two others is not stalled; an hour with nothing scheduled is. (The ops
 # channel hears later, after STALE_REQUEST_HOURS, if the rep's card is not answered.)
 GRACE = timedelta(hours=1)
+JOB_NAME = "stalled"
+EVERY = timedelta(minutes=5)
+
+
+def escalate_if_due(deps: Deps) -> int:
+    """`escalate_stalled` when its last run is EVERY old (the clock's tick calls this): a stall
+    is an hour in the making, so looking every few minutes asks just as soon, and the look
+    reads every request that has been quiet for an hour."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        last = uow.session.exec(
+            select(func.max(JobRun.started_at)).where(col(JobRun.name) == JOB_NAME)
+        ).one()
+        if last is not None and last > now - EVERY:
+            return 0
+        uow.session.add(JobRun(name=JOB_NAME, started_at=now))
+        uow.commit()
+    return escalate_stalled(deps)
 
 
 def escalate_stalled(deps: Deps) -> int:
     """Ask the rep about each request stuck for longer than GRACE; how many cards were posted."""
     now = deps.clock.now()
-    since = now - GRACE
     with deps.sessions() as session:
         ids = [
             r.id
-            for r in stuck_requests(session, now=now)
-            if r.status != RequestStatus.paused and r.updated_at < since
+            for r in stuck_requests(session, now=now, idle_since=now - GRACE)
+            if r.status != RequestStatus.paused
         ][:BATCH]
     return sum(_ask(deps, request_id, now=now) for request_id in ids)
 

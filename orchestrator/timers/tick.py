@@ -13,7 +13,7 @@ from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
-from orchestrator.timers.stalled import escalate_stalled
+from orchestrator.timers.stalled import escalate_if_due
 
 # Queued every tick whether or not there is mail: counted, but not a sign of work done.
 ROUTINE = frozenset({"mail_polls_queued"})
@@ -56,8 +56,8 @@ class TickReport:
 def tick(deps: Deps) -> TickReport:
     """Re-wake lost work first (it is the oldest), then what is due, then queue the reads of
     new mail (workers read each mailbox), then post the notices and cards quiet hours (or a
-    failed post) held back; last, prune what has outlived its retention (hourly) and report
-    new health findings (every few minutes)."""
+    failed post) held back; last, prune what has outlived its retention (hourly), report new
+    health findings and ask about stalled requests (every few minutes)."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
@@ -66,5 +66,5 @@ def tick(deps: Deps) -> TickReport:
         post_waiting_cards(deps),
         prune_if_due(deps),
         report_if_due(deps),
-        escalate_stalled(deps),
+        escalate_if_due(deps),
     )
