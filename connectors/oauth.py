@@ -7,8 +7,10 @@ callback's code exchange, and refreshing stored tokens.
   nothing has to be stored between the link and the callback.
 - Scopes are the minimum: free/busy plus events on calendars the rep owns, and — only when the
   deployment sends mail from reps' own mailboxes — sending mail and reading replies.
-- Token endpoints are plain HTTPS form posts (urllib), with a timeout, and configurable so tests
-  use a local fake. ``invalid_grant`` on refresh means the grant is gone: ReconnectRequired.
+- The protocol is the providers' own libraries: google-auth-oauthlib (requests-oauthlib) for
+  Google, msal for Microsoft, which finds its endpoints in the authority's OpenID discovery
+  document. Both are imported only when used: a deployment installs the SDK of its provider.
+  ``invalid_grant`` on refresh means the grant is gone: ReconnectRequired.
 """
 
 from __future__ import annotations
@@ -23,13 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
-from urllib.request import Request, urlopen
 
 from connectors.credentials import CredentialStore
-from connectors.errors import PermanentError, ReconnectRequired, TransientError
-from connectors.http_errors import retryable_status
+from connectors.errors import PermanentError, ReconnectRequired
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -79,10 +77,11 @@ class OAuthProvider:
     name: str  # "google" | "microsoft": also the credentials row's provider
     client_id: str
     client_secret: str = field(repr=False)
-    authorize_url: str
-    token_url: str
     scopes: tuple[str, ...]
-    extra_params: tuple[tuple[str, str], ...] = ()
+    # Google's endpoints; Microsoft's come from the discovery document under ``authority``.
+    authorize_url: str = ""
+    token_url: str = ""
+    authority: str = ""  # Microsoft: the authority host and the tenant
     # Set when the scopes include the mailbox: a completed connection then moves the rep's mail.
     mail_provider: str | None = None
 
@@ -103,8 +102,6 @@ def google_provider(
         authorize_url=authorize_url,
         token_url=token_url,
         scopes=GOOGLE_SCOPES + GMAIL_SCOPES if mail else GOOGLE_SCOPES,
-        # offline + consent: Google only returns a refresh token on a consent screen.
-        extra_params=(("access_type", "offline"), ("prompt", "consent")),
         mail_provider=MAIL_PROVIDER["google"] if mail else None,
     )
 
@@ -118,15 +115,12 @@ def microsoft_provider(
     mail: bool = False,
 ) -> OAuthProvider:
     """``mail``: also ask for the rep's Microsoft 365 mailbox (send and read)."""
-    base = f"{authority.rstrip('/')}/{tenant}/oauth2/v2.0"
     return OAuthProvider(
         name="microsoft",
         client_id=client_id,
         client_secret=client_secret,
-        authorize_url=f"{base}/authorize",
-        token_url=f"{base}/token",
+        authority=f"{authority.rstrip('/')}/{tenant}",
         scopes=MICROSOFT_SCOPES + GRAPH_MAIL_SCOPES if mail else MICROSOFT_SCOPES,
-        extra_params=(("response_mode", "query"),),
         mail_provider=MAIL_PROVIDER["microsoft"] if mail else None,
     )
 
@@ -217,52 +211,32 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def authorization_url(
-    provider: OAuthProvider, *, redirect_uri: str, state: str, code_challenge: str
+    provider: OAuthProvider,
+    *,
+    redirect_uri: str,
+    state: str,
+    code_verifier: str,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    params = [
-        ("client_id", provider.client_id),
-        ("redirect_uri", redirect_uri),
-        ("response_type", "code"),
-        ("scope", " ".join(provider.scopes)),
-        ("state", state),
-        ("code_challenge", code_challenge),
-        ("code_challenge_method", "S256"),
-        *provider.extra_params,
-    ]
-    return f"{provider.authorize_url}?{urlencode(params)}"
+    """The consent link. Microsoft's needs the authority's discovery document (network)."""
+    if provider.name == "microsoft":
+        from connectors import oauth_microsoft
+
+        return oauth_microsoft.authorization_url(
+            provider,
+            redirect_uri=redirect_uri,
+            state=state,
+            code_verifier=code_verifier,
+            timeout=timeout,
+        )
+    from connectors import oauth_google
+
+    return oauth_google.authorization_url(
+        provider, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
+    )
 
 
 # --- token endpoint ---------------------------------------------------------------------------
-
-
-def _post_form(url: str, form: Mapping[str, str], *, timeout: float) -> dict[str, Any]:
-    request = Request(
-        url,
-        data=urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL is configuration
-            body = json.loads(response.read() or b"{}")
-    except HTTPError as error:
-        try:
-            detail = json.loads(error.read() or b"{}")
-        except ValueError:
-            detail = {}
-        code = str(detail.get("error", "")) if isinstance(detail, dict) else ""
-        if retryable_status(error.code):
-            raise TransientError(f"token endpoint answered {error.code}") from None
-        if code == "invalid_grant":
-            raise ReconnectRequired(
-                "the authorization grant is invalid, expired or revoked"
-            ) from None
-        raise OAuthError(f"token endpoint refused ({error.code} {code or 'error'})") from None
-    except (URLError, TimeoutError, ConnectionError) as error:
-        raise TransientError(f"token endpoint unreachable: {error}") from None
-    if not isinstance(body, dict) or "access_token" not in body:
-        raise OAuthError("token endpoint answer has no access_token")
-    return body
 
 
 def exchange_code(
@@ -273,18 +247,17 @@ def exchange_code(
     code_verifier: str,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    """The callback's code for tokens: the token endpoint's JSON answer as a dict."""
+    """The callback's code for tokens: the token endpoint's answer as a dict."""
+    if provider.name == "microsoft":
+        from connectors import oauth_microsoft as library
+    else:
+        from connectors import oauth_google as library  # type: ignore[no-redef]
     try:
-        return _post_form(
-            provider.token_url,
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": provider.client_id,
-                "client_secret": provider.client_secret,
-                "code_verifier": code_verifier,
-            },
+        return library.exchange_code(
+            provider,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
             timeout=timeout,
         )
     except ReconnectRequired as error:
@@ -296,17 +269,29 @@ def refresh_access_token(
     provider: OAuthProvider, *, refresh_token: str, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
     """A fresh access token; keeps the refresh token when the provider does not rotate it."""
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": provider.client_id,
-        "client_secret": provider.client_secret,
-    }
     if provider.name == "microsoft":
-        form["scope"] = " ".join(provider.scopes)
-    token = _post_form(provider.token_url, form, timeout=timeout)
+        from connectors import oauth_microsoft as library
+    else:
+        from connectors import oauth_google as library  # type: ignore[no-redef]
+    token = library.refresh_access_token(provider, refresh_token=refresh_token, timeout=timeout)
     token.setdefault("refresh_token", refresh_token)
     return token
+
+
+# What is kept of a token endpoint's answer. Not the ID token (who signed in: we know already),
+# nor what the libraries add (requests-oauthlib's `expires_at` on the system clock, msal's
+# bookkeeping); oauthlib hands `scope` back as a list.
+_TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "expires_in", "scope")
+
+
+def token_fields(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a token endpoint's answer that is stored."""
+    if not answer.get("access_token"):
+        raise OAuthError("token endpoint answer has no access_token")
+    kept = {name: answer[name] for name in _TOKEN_FIELDS if answer.get(name) is not None}
+    if isinstance(kept.get("scope"), list | tuple | set):
+        kept["scope"] = " ".join(kept["scope"])
+    return kept
 
 
 def expires_at(token: Mapping[str, Any], now: datetime) -> datetime | None:
@@ -387,7 +372,8 @@ class OAuthFlow:
             config,
             redirect_uri=self._redirect_uri(provider),
             state=state,
-            code_challenge=pkce_challenge(pkce_verifier(self._secret, nonce)),
+            code_verifier=pkce_verifier(self._secret, nonce),
+            timeout=self._timeout,
         )
 
     def complete(
