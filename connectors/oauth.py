@@ -22,12 +22,13 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.credentials import CredentialStore
-from connectors.errors import PermanentError, ReconnectRequired
+from connectors.errors import ReconnectRequired
+from connectors.oauth_provider import OAuthError, OAuthProvider
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -60,30 +61,12 @@ MAIL_PROVIDER = {"google": "gmail", "microsoft": "microsoft"}
 DEFAULT_TIMEOUT = 10.0
 
 
-class OAuthError(PermanentError):
-    """The authorization server refused (bad code, wrong client, denied consent)."""
-
-
 class StateError(OAuthError):
     """The callback's ``state`` is forged, altered, for another provider, or too old."""
 
 
 class MissingScopes(OAuthError):
     """The rep unticked a permission we need on the consent screen."""
-
-
-@dataclass(frozen=True)
-class OAuthProvider:
-    name: str  # "google" | "microsoft": also the credentials row's provider
-    client_id: str
-    client_secret: str = field(repr=False)
-    scopes: tuple[str, ...]
-    # Google's endpoints; Microsoft's come from the discovery document under ``authority``.
-    authorize_url: str = ""
-    token_url: str = ""
-    authority: str = ""  # Microsoft: the authority host and the tenant
-    # Set when the scopes include the mailbox: a completed connection then moves the rep's mail.
-    mail_provider: str | None = None
 
 
 def google_provider(
@@ -226,7 +209,7 @@ def authorization_url(
             provider,
             redirect_uri=redirect_uri,
             state=state,
-            code_verifier=code_verifier,
+            code_challenge=pkce_challenge(code_verifier),
             timeout=timeout,
         )
     from connectors import oauth_google
@@ -276,22 +259,6 @@ def refresh_access_token(
     token = library.refresh_access_token(provider, refresh_token=refresh_token, timeout=timeout)
     token.setdefault("refresh_token", refresh_token)
     return token
-
-
-# What is kept of a token endpoint's answer. Not the ID token (who signed in: we know already),
-# nor what the libraries add (requests-oauthlib's `expires_at` on the system clock, msal's
-# bookkeeping); oauthlib hands `scope` back as a list.
-_TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "expires_in", "scope")
-
-
-def token_fields(answer: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a token endpoint's answer that is stored."""
-    if not answer.get("access_token"):
-        raise OAuthError("token endpoint answer has no access_token")
-    kept = {name: answer[name] for name in _TOKEN_FIELDS if answer.get(name) is not None}
-    if isinstance(kept.get("scope"), list | tuple | set):
-        kept["scope"] = " ".join(kept["scope"])
-    return kept
 
 
 def expires_at(token: Mapping[str, Any], now: datetime) -> datetime | None:

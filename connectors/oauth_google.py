@@ -19,7 +19,7 @@ from requests_oauthlib import OAuth2Session
 
 from connectors.errors import ReconnectRequired, TransientError
 from connectors.http_errors import retryable_status
-from connectors.oauth import OAuthError, OAuthProvider, token_fields
+from connectors.oauth_provider import OAuthError, OAuthProvider, token_fields
 
 
 def authorization_url(

@@ -23,7 +23,7 @@ import requests
 from msal.exceptions import MsalServiceError
 
 from connectors.errors import ReconnectRequired, TransientError
-from connectors.oauth import OAuthError, OAuthProvider, pkce_challenge, token_fields
+from connectors.oauth_provider import OAuthError, OAuthProvider, token_fields
 
 # msal adds these to every request itself and refuses them as input. It always asks for
 # "openid" (sign-in only: no calendar or mail access); "profile" (the rep's name) we opt out of.
@@ -32,7 +32,7 @@ EXCLUDED_SCOPES = ["profile"]
 
 
 def authorization_url(
-    provider: OAuthProvider, *, redirect_uri: str, state: str, code_verifier: str, timeout: float
+    provider: OAuthProvider, *, redirect_uri: str, state: str, code_challenge: str, timeout: float
 ) -> str:
     with _app(provider, timeout=timeout) as app, _superseded_api():
         link = app.get_authorization_request_url(
@@ -40,7 +40,7 @@ def authorization_url(
         )
     # msal's link builder takes no PKCE parameters: the challenge is added here.
     pkce = {
-        "code_challenge": pkce_challenge(code_verifier),
+        "code_challenge": code_challenge,
         "code_challenge_method": "S256",
         "response_mode": "query",
     }
