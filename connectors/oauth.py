@@ -7,8 +7,10 @@ callback's code exchange, and refreshing stored tokens.
   nothing has to be stored between the link and the callback.
 - Scopes are the minimum: free/busy plus events on calendars the rep owns, and — only when the
   deployment sends mail from reps' own mailboxes — sending mail and reading replies.
-- Token endpoints are plain HTTPS form posts (urllib), with a timeout, and configurable so tests
-  use a local fake. ``invalid_grant`` on refresh means the grant is gone: ReconnectRequired.
+- The protocol is the providers' own libraries: google-auth-oauthlib (requests-oauthlib) for
+  Google, msal for Microsoft, which finds its endpoints in the authority's OpenID discovery
+  document. Both are imported only when used: a deployment installs the SDK of its provider.
+  ``invalid_grant`` on refresh means the grant is gone: ReconnectRequired.
 """
 
 from __future__ import annotations
@@ -20,16 +22,13 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
-from urllib.request import Request, urlopen
 
 from connectors.credentials import CredentialStore
-from connectors.errors import PermanentError, ReconnectRequired, TransientError
-from connectors.http_errors import retryable_status
+from connectors.errors import ReconnectRequired
+from connectors.oauth_provider import OAuthError, OAuthProvider
 
 GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -62,29 +61,12 @@ MAIL_PROVIDER = {"google": "gmail", "microsoft": "microsoft"}
 DEFAULT_TIMEOUT = 10.0
 
 
-class OAuthError(PermanentError):
-    """The authorization server refused (bad code, wrong client, denied consent)."""
-
-
 class StateError(OAuthError):
     """The callback's ``state`` is forged, altered, for another provider, or too old."""
 
 
 class MissingScopes(OAuthError):
     """The rep unticked a permission we need on the consent screen."""
-
-
-@dataclass(frozen=True)
-class OAuthProvider:
-    name: str  # "google" | "microsoft": also the credentials row's provider
-    client_id: str
-    client_secret: str = field(repr=False)
-    authorize_url: str
-    token_url: str
-    scopes: tuple[str, ...]
-    extra_params: tuple[tuple[str, str], ...] = ()
-    # Set when the scopes include the mailbox: a completed connection then moves the rep's mail.
-    mail_provider: str | None = None
 
 
 def google_provider(
@@ -103,8 +85,6 @@ def google_provider(
         authorize_url=authorize_url,
         token_url=token_url,
         scopes=GOOGLE_SCOPES + GMAIL_SCOPES if mail else GOOGLE_SCOPES,
-        # offline + consent: Google only returns a refresh token on a consent screen.
-        extra_params=(("access_type", "offline"), ("prompt", "consent")),
         mail_provider=MAIL_PROVIDER["google"] if mail else None,
     )
 
@@ -118,15 +98,12 @@ def microsoft_provider(
     mail: bool = False,
 ) -> OAuthProvider:
     """``mail``: also ask for the rep's Microsoft 365 mailbox (send and read)."""
-    base = f"{authority.rstrip('/')}/{tenant}/oauth2/v2.0"
     return OAuthProvider(
         name="microsoft",
         client_id=client_id,
         client_secret=client_secret,
-        authorize_url=f"{base}/authorize",
-        token_url=f"{base}/token",
+        authority=f"{authority.rstrip('/')}/{tenant}",
         scopes=MICROSOFT_SCOPES + GRAPH_MAIL_SCOPES if mail else MICROSOFT_SCOPES,
-        extra_params=(("response_mode", "query"),),
         mail_provider=MAIL_PROVIDER["microsoft"] if mail else None,
     )
 
@@ -217,52 +194,32 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def authorization_url(
-    provider: OAuthProvider, *, redirect_uri: str, state: str, code_challenge: str
+    provider: OAuthProvider,
+    *,
+    redirect_uri: str,
+    state: str,
+    code_verifier: str,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
-    params = [
-        ("client_id", provider.client_id),
-        ("redirect_uri", redirect_uri),
-        ("response_type", "code"),
-        ("scope", " ".join(provider.scopes)),
-        ("state", state),
-        ("code_challenge", code_challenge),
-        ("code_challenge_method", "S256"),
-        *provider.extra_params,
-    ]
-    return f"{provider.authorize_url}?{urlencode(params)}"
+    """The consent link. Microsoft's needs the authority's discovery document (network)."""
+    if provider.name == "microsoft":
+        from connectors import oauth_microsoft
+
+        return oauth_microsoft.authorization_url(
+            provider,
+            redirect_uri=redirect_uri,
+            state=state,
+            code_challenge=pkce_challenge(code_verifier),
+            timeout=timeout,
+        )
+    from connectors import oauth_google
+
+    return oauth_google.authorization_url(
+        provider, redirect_uri=redirect_uri, state=state, code_verifier=code_verifier
+    )
 
 
 # --- token endpoint ---------------------------------------------------------------------------
-
-
-def _post_form(url: str, form: Mapping[str, str], *, timeout: float) -> dict[str, Any]:
-    request = Request(
-        url,
-        data=urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urlopen(request, timeout=timeout) as response:  # noqa: S310 - URL is configuration
-            body = json.loads(response.read() or b"{}")
-    except HTTPError as error:
-        try:
-            detail = json.loads(error.read() or b"{}")
-        except ValueError:
-            detail = {}
-        code = str(detail.get("error", "")) if isinstance(detail, dict) else ""
-        if retryable_status(error.code):
-            raise TransientError(f"token endpoint answered {error.code}") from None
-        if code == "invalid_grant":
-            raise ReconnectRequired(
-                "the authorization grant is invalid, expired or revoked"
-            ) from None
-        raise OAuthError(f"token endpoint refused ({error.code} {code or 'error'})") from None
-    except (URLError, TimeoutError, ConnectionError) as error:
-        raise TransientError(f"token endpoint unreachable: {error}") from None
-    if not isinstance(body, dict) or "access_token" not in body:
-        raise OAuthError("token endpoint answer has no access_token")
-    return body
 
 
 def exchange_code(
@@ -273,18 +230,17 @@ def exchange_code(
     code_verifier: str,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    """The callback's code for tokens: the token endpoint's JSON answer as a dict."""
+    """The callback's code for tokens: the token endpoint's answer as a dict."""
+    if provider.name == "microsoft":
+        from connectors import oauth_microsoft as library
+    else:
+        from connectors import oauth_google as library  # type: ignore[no-redef]
     try:
-        return _post_form(
-            provider.token_url,
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "client_id": provider.client_id,
-                "client_secret": provider.client_secret,
-                "code_verifier": code_verifier,
-            },
+        return library.exchange_code(
+            provider,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
             timeout=timeout,
         )
     except ReconnectRequired as error:
@@ -296,15 +252,11 @@ def refresh_access_token(
     provider: OAuthProvider, *, refresh_token: str, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
     """A fresh access token; keeps the refresh token when the provider does not rotate it."""
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": provider.client_id,
-        "client_secret": provider.client_secret,
-    }
     if provider.name == "microsoft":
-        form["scope"] = " ".join(provider.scopes)
-    token = _post_form(provider.token_url, form, timeout=timeout)
+        from connectors import oauth_microsoft as library
+    else:
+        from connectors import oauth_google as library  # type: ignore[no-redef]
+    token = library.refresh_access_token(provider, refresh_token=refresh_token, timeout=timeout)
     token.setdefault("refresh_token", refresh_token)
     return token
 
@@ -387,7 +339,8 @@ class OAuthFlow:
             config,
             redirect_uri=self._redirect_uri(provider),
             state=state,
-            code_challenge=pkce_challenge(pkce_verifier(self._secret, nonce)),
+            code_verifier=pkce_verifier(self._secret, nonce),
+            timeout=self._timeout,
         )
 
     def complete(

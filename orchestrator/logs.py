@@ -36,8 +36,10 @@ _TOKEN_SHAPES = re.compile(
     re.VERBOSE,
 )
 # "refresh_token": "…", access_token=…, password: … — the value after a secret-named key.
+# The OAuth libraries log the PKCE verifier at DEBUG; without it a logged code is useless.
 _SECRET_FIELDS = re.compile(
-    r"""(?P<key>(?:access|refresh|id)_token|client_secret|password|api_key|signing_secret)
+    r"""(?P<key>(?:access|refresh|id)_token|client_secret|code_verifier|password|api_key
+        |signing_secret)
         (?P<sep>['"]?\s*[:=]\s*['"]?)(?P<value>[^\s'",&}]+)""",
     re.VERBOSE | re.IGNORECASE,
 )

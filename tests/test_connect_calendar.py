@@ -15,6 +15,7 @@ from sqlalchemy import text
 from connectors.clock import ManualClock
 from connectors.oauth import GOOGLE_SCOPES
 from db.models import Credential
+from tests.fakes.http import Response as Reply
 from tests.fakes.oauth import FakeOAuthServer
 from tests.support.stack import Stack, wait_for
 
@@ -105,3 +106,44 @@ def test_connect_without_configuration_says_so(stack: Stack) -> None:
         lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "the reply"
     )[0]
     assert reply["text"].startswith("Calendar connections aren't set up here yet")
+
+
+def test_a_silent_microsoft_still_leaves_the_google_link(
+    sqlite_url: str, clock: ManualClock, google: FakeOAuthServer
+) -> None:
+    # Microsoft's link is made from its authority's discovery document: here it answers 503.
+    with (
+        FakeOAuthServer(tenant="common") as microsoft,
+        Stack.start(
+            database_url=sqlite_url,
+            redis=fakeredis.FakeRedis(),
+            clock=clock,
+            google_client_id=google.client_id,
+            google_client_secret=google.client_secret,
+            google_authorize_url=google.authorize_url,
+            google_token_url=google.token_url,
+            microsoft_client_id=microsoft.client_id,
+            microsoft_client_secret=microsoft.client_secret,
+            microsoft_authority=microsoft.url,
+            credential_keys=Fernet.generate_key().decode(),
+            oauth_state_secret="state-secret",
+            public_url="https://convene.example",
+        ) as stack,
+    ):
+        microsoft.inject("GET", "openid-configuration$", Reply(503, {"error": "unavailable"}))
+        stack.command("connect")
+        reply = wait_for(
+            lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
+        )[0]
+        links = [e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [url.startswith(google.authorize_url) for url in links] == [True]
+        assert "Microsoft sign-in didn't answer just now" in reply["blocks"][0]["text"]["text"]
+        assert [c.path for c in microsoft.requests] == [microsoft.discovery_path]
+
+        # A minute later it answers, and both links are offered.
+        stack.command("connect")
+        reply = wait_for(
+            lambda: [r for r in stack.slack.responses if r["hook"] == stack.last_hook], "reply"
+        )[0]
+        links = [e["url"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert len(links) == 2 and links[1].startswith(microsoft.authorize_url)

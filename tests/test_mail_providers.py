@@ -238,10 +238,13 @@ def test_gmail_rep_connects_then_sends_and_reads_through_gmail(
 ) -> None:
     with (
         FakeOAuthServer(expected_scopes=GOOGLE_SCOPES + GMAIL_SCOPES) as google,
+        # Microsoft is configured too: its link is made from a (local) discovery document.
+        FakeOAuthServer(tenant="common") as microsoft,
         app(
             sqlite_url,
             clock,
             mail_backend="connected",
+            microsoft_authority=microsoft.url,
             google_client_id=google.client_id,
             google_client_secret=google.client_secret,
             google_authorize_url=google.authorize_url,

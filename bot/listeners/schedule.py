@@ -22,6 +22,7 @@ from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
 from bot.stats_blocks import stats_message
 from bot.views import cancel_prompt, request_list, request_status
+from connectors.errors import TransientError
 from db.models import Rep
 from orchestrator.commands import own_requests
 from orchestrator.commands.new_request import ensure_rep, start_scheduling
@@ -277,15 +278,18 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
             daily_send_limit=deps.settings.daily_send_limit,
         )
         uow.commit()
-    links = [
-        button(f"Connect {name.capitalize()}", f"connect:{name}", name)
-        | {
-            "url": deps.oauth.start(
+    links: list[dict[str, Any]] = []
+    silent: list[str] = []
+    for name in deps.settings.oauth_providers():
+        try:
+            url = deps.oauth.start(
                 provider=name, org_id=command["team_id"], rep_id=rep.id, now=deps.clock.now()
             )
-        }
-        for name in deps.settings.oauth_providers()
-    ]
+        except TransientError:
+            # Microsoft's link is made from its sign-in service's discovery document.
+            silent.append(name.capitalize())
+            continue
+        links.append(button(f"Connect {name.capitalize()}", f"connect:{name}", name) | {"url": url})
     if deps.settings.mail_backend == "connected":
         # The same consent covers the mailbox: approved emails leave from the rep's own address.
         intro = (
@@ -298,12 +302,16 @@ def _connect(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond: 
     else:
         intro = "Connect your calendar so I can see when you're free and book real invites."
         scope = "I only ask for free/busy and events on calendars you own."
+    if silent:
+        scope += (
+            f" {' and '.join(silent)} sign-in didn't answer just now: run /schedule connect "
+            "again in a minute to connect it."
+        )
+    # Slack refuses an actions block without elements.
+    actions = [{"type": "actions", "block_id": "connect", "elements": links}] if links else []
     respond(
         text=intro,
-        blocks=[
-            section(f"{intro} {scope}"),
-            {"type": "actions", "block_id": "connect", "elements": links},
-        ],
+        blocks=[section(f"{intro} {scope}"), *actions],
         response_type="ephemeral",
     )
 

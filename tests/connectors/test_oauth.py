@@ -3,12 +3,16 @@ authorization server, ending with an encrypted token in the database."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -30,6 +34,7 @@ from connectors.oauth import (
 )
 from db.engine import make_engine, make_session_factory
 from db.models import Rep
+from orchestrator.logs import configure
 from tests.fakes.http import Response as Reply
 from tests.fakes.oauth import FakeOAuthServer
 
@@ -121,22 +126,42 @@ def test_microsoft_link_uses_the_tenant_and_graph_scopes() -> None:
     provider = microsoft_provider(
         client_id="cid", client_secret="cs", tenant="contoso.onmicrosoft.com"
     )
-    assert (
-        provider.token_url
-        == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
-    )
-    flow = OAuthFlow(
-        providers={"microsoft": provider},
-        redirect_uri=REDIRECT.format,
-        state_secret=SECRET,
-        store=None,  # type: ignore[arg-type]
-    )
-    link = urlparse(flow.start(provider="microsoft", org_id="T1", rep_id=uuid.uuid4(), now=NOW))
+    assert provider.authority == "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+    # msal reads the endpoints from the authority's discovery document: a local authority.
+    with FakeOAuthServer(client_id="cid", tenant="contoso.onmicrosoft.com") as authority:
+        flow = OAuthFlow(
+            providers={
+                "microsoft": microsoft_provider(
+                    client_id="cid",
+                    client_secret="cs",
+                    tenant="contoso.onmicrosoft.com",
+                    authority=authority.url,
+                )
+            },
+            redirect_uri=REDIRECT.format,
+            state_secret=SECRET,
+            store=None,  # type: ignore[arg-type]
+        )
+        link = urlparse(flow.start(provider="microsoft", org_id="T1", rep_id=uuid.uuid4(), now=NOW))
+        [discovery] = authority.calls("GET")
+    assert discovery.path == "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
     query = {k: v[0] for k, v in parse_qs(link.query).items()}
     assert link.path == "/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
-    assert query["scope"] == "offline_access https://graph.microsoft.com/Calendars.ReadWrite"
-    assert tuple(query["scope"].split()) == MICROSOFT_SCOPES
+    # msal asks for sign-in ("openid") on every request; "profile" is left out.
+    assert sorted(query["scope"].split()) == sorted((*MICROSOFT_SCOPES, "openid"))
     assert query["response_mode"] == "query"
+    assert query["redirect_uri"] == "https://convene.example/oauth/microsoft/callback"
+    assert (query["code_challenge_method"], len(query["code_challenge"])) == ("S256", 43)
+    assert set(query) == {
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    }
 
 
 def test_state_is_signed_bound_to_provider_and_short_lived() -> None:
@@ -285,3 +310,188 @@ def test_refresh_keeps_the_refresh_token_and_revocation_needs_reconnect(
 def test_unknown_provider_is_refused(server: FakeOAuthServer, store: CredentialStore) -> None:
     with pytest.raises(OAuthError, match="not configured"):
         flow_for(server, store).start(provider="yahoo", org_id="T1", rep_id=uuid.uuid4(), now=NOW)
+
+
+# --- the libraries speak the protocol ---------------------------------------------------------
+
+
+def challenge_of(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def link_query(link: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(link).query).items()}
+
+
+@pytest.fixture
+def authority() -> Iterator[FakeOAuthServer]:
+    with FakeOAuthServer(tenant="common", expected_scopes=(*MICROSOFT_SCOPES, "openid")) as fake:
+        yield fake
+
+
+def microsoft_flow_for(
+    authority: FakeOAuthServer, store: CredentialStore, timeout: float = 5.0
+) -> OAuthFlow:
+    microsoft = microsoft_provider(
+        client_id="client-id", client_secret="client-secret", authority=authority.url
+    )
+    return OAuthFlow(
+        providers={"microsoft": microsoft},
+        redirect_uri=REDIRECT.format,
+        state_secret=SECRET,
+        store=store,
+        timeout=timeout,
+    )
+
+
+def test_google_exchange_is_requests_oauthlib_with_the_links_pkce_verifier(
+    server: FakeOAuthServer, store: CredentialStore, rep_id: uuid.UUID
+) -> None:
+    flow = flow_for(server, store)
+    link = flow.start(provider="google", org_id="T1", rep_id=rep_id, now=NOW)
+    answer = server.authorize(link)
+    flow.complete(provider="google", code=answer["code"], state=answer["state"], now=NOW)
+    [exchange] = server.calls("POST", "^/token$")
+    assert challenge_of(exchange.body["code_verifier"]) == link_query(link)["code_challenge"]
+    assert exchange.headers["user-agent"].startswith("python-requests/")
+    # requests-oauthlib authenticates the client with HTTP Basic, not in the form.
+    assert exchange.headers["authorization"].startswith("Basic ")
+    assert "client_secret" not in exchange.body
+
+
+def test_microsoft_callback_goes_through_msal_and_stores_the_token(
+    authority: FakeOAuthServer, store: CredentialStore, rep_id: uuid.UUID
+) -> None:
+    flow = microsoft_flow_for(authority, store)
+    link = flow.start(provider="microsoft", org_id="T1", rep_id=rep_id, now=NOW)
+    answer = authority.authorize(link)
+    connected = flow.complete(
+        provider="microsoft", code=answer["code"], state=answer["state"], now=NOW
+    )
+    assert (connected.rep_id, connected.provider) == (rep_id, "microsoft")
+    assert connected.expires_at == NOW + timedelta(seconds=3599)
+
+    # msal read the discovery document, then posted to the token endpoint it names.
+    discovery, exchange = authority.requests[-2:]
+    assert (discovery.method, discovery.path) == ("GET", authority.discovery_path)
+    assert (exchange.method, exchange.path) == ("POST", "/common/oauth2/v2.0/token")
+    assert exchange.headers["x-client-sku"] == "MSAL.Python"
+    assert exchange.body["grant_type"] == "authorization_code"
+    assert exchange.body["redirect_uri"] == "https://convene.example/oauth/microsoft/callback"
+    assert challenge_of(exchange.body["code_verifier"]) == link_query(link)["code_challenge"]
+    assert sorted(exchange.body["scope"].split()) == sorted((*MICROSOFT_SCOPES, "openid"))
+
+    loaded = store.load(org_id="T1", rep_id=rep_id, provider="microsoft")
+    assert loaded is not None
+    assert loaded.token["refresh_token"].startswith("1//refresh-secret-")
+    assert set(loaded.token) <= {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "scope",
+    }
+
+    with pytest.raises(OAuthError, match="already used"):
+        flow.complete(provider="microsoft", code=answer["code"], state=answer["state"], now=NOW)
+    assert store.connected(org_id="T1") == [(rep_id, "microsoft")]
+
+
+def test_microsoft_refresh_and_revocation(
+    authority: FakeOAuthServer, store: CredentialStore
+) -> None:
+    provider = microsoft_flow_for(authority, store).provider("microsoft")
+    authority.refresh_tokens["M.refresh-1"] = True
+    fresh = refresh_access_token(provider, refresh_token="M.refresh-1")
+    assert fresh["access_token"].startswith("ya29.refreshed-")
+    assert fresh["refresh_token"] == "M.refresh-1"  # not rotated this time: kept
+    [refresh] = authority.calls("POST", "/token$")
+    assert refresh.body["grant_type"] == "refresh_token"
+    assert refresh.headers["x-client-sku"] == "MSAL.Python"
+    authority.revoke("M.refresh-1")
+    with pytest.raises(ReconnectRequired):
+        refresh_access_token(provider, refresh_token="M.refresh-1")
+    wrong = microsoft_provider(
+        client_id="client-id", client_secret="wrong", authority=authority.url
+    )
+    with pytest.raises(OAuthError, match="invalid_client") as refused:
+        refresh_access_token(wrong, refresh_token="M.refresh-2")
+    assert "wrong" not in str(refused.value)
+
+
+def test_microsoft_outages_are_transient_and_leave_the_code_usable(
+    authority: FakeOAuthServer, store: CredentialStore, rep_id: uuid.UUID
+) -> None:
+    flow = microsoft_flow_for(authority, store, timeout=0.3)
+    answer = authority.authorize(
+        flow.start(provider="microsoft", org_id="T1", rep_id=rep_id, now=NOW)
+    )
+    authority.inject("GET", "openid-configuration$", Reply(503, {"error": "unavailable"}))
+    with pytest.raises(TransientError, match="503"):
+        flow.complete(provider="microsoft", code=answer["code"], state=answer["state"], now=NOW)
+    authority.inject("POST", "/token$", Reply(503, {"error": "temporarily_unavailable"}))
+    with pytest.raises(TransientError, match="503"):
+        flow.complete(provider="microsoft", code=answer["code"], state=answer["state"], now=NOW)
+    authority.inject("POST", "/token$", Reply(200, {}), delay=1.0)
+    with pytest.raises(TransientError, match="unreachable") as timed_out:
+        flow.complete(provider="microsoft", code=answer["code"], state=answer["state"], now=NOW)
+    assert "client-secret" not in str(timed_out.value)
+    flow.complete(provider="microsoft", code=answer["code"], state=answer["state"], now=NOW)
+    assert store.connected(org_id="T1") == [(rep_id, "microsoft")]
+
+
+def test_microsoft_unknown_tenant_is_refused_and_no_authority_is_unreachable(
+    authority: FakeOAuthServer, store: CredentialStore
+) -> None:
+    unknown = microsoft_provider(
+        client_id="client-id",
+        client_secret="client-secret",
+        tenant="nobody",
+        authority=authority.url,
+    )
+    with pytest.raises(OAuthError, match="refused"):
+        refresh_access_token(unknown, refresh_token="r")
+    gone = microsoft_provider(
+        client_id="client-id", client_secret="client-secret", authority=authority.url
+    )
+    authority.close()
+    with pytest.raises(TransientError, match="unreachable"):
+        refresh_access_token(gone, refresh_token="r")
+
+
+def test_a_connect_logged_at_debug_shows_no_secret(
+    server: FakeOAuthServer,
+    authority: FakeOAuthServer,
+    store: CredentialStore,
+    rep_id: uuid.UUID,
+) -> None:
+    stream = io.StringIO()
+    configure(level="DEBUG", secrets=["client-secret", SECRET], stream=stream)
+    try:
+        for provider, fake, flow in (
+            ("google", server, flow_for(server, store)),
+            ("microsoft", authority, microsoft_flow_for(authority, store)),
+        ):
+            answer = fake.authorize(
+                flow.start(provider=provider, org_id="T1", rep_id=rep_id, now=NOW)
+            )
+            flow.complete(provider=provider, code=answer["code"], state=answer["state"], now=NOW)
+            stored = store.load(org_id="T1", rep_id=rep_id, provider=provider)
+            assert stored is not None
+            refresh_access_token(
+                flow.provider(provider), refresh_token=stored.token["refresh_token"]
+            )
+    finally:
+        configure(level="WARNING")
+        structlog.reset_defaults()
+    text = stream.getvalue()
+    assert "requests_oauthlib" in text and "msal" in text  # the libraries did log
+    exchanges = [
+        call.body
+        for call in server.calls("POST") + authority.calls("POST")
+        if call.body["grant_type"] == "authorization_code"
+    ]
+    verifiers = [body["code_verifier"] for body in exchanges]
+    assert len(verifiers) == 2 and all(verifiers)
+    for secret in ("client-secret", "access-secret", "refresh-secret", "refreshed-", *verifiers):
+        assert secret not in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -60,9 +61,12 @@ class _Fault:
 
 
 class FakeHTTP:
-    """Serving from construction until ``close()``; ``handler`` answers what no route matches."""
+    """Serving from construction until ``close()``; ``handler`` answers what no route matches.
+    With ``tls`` it serves HTTPS (see tests/fakes/tls.py)."""
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(
+        self, handler: Handler | None = None, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.routes: list[tuple[str, str, Handler]] = []
         self.calls: list[Request] = []
         self._fallback = handler
@@ -83,7 +87,13 @@ class FakeHTTP:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls is not None:
+            # The handshake happens on the connection's first read, in its handler thread.
+            self.server.socket = tls.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     # --- test controls --------------------------------------------------------------------
@@ -195,7 +205,7 @@ class FakeHTTP:
             http.send_header("Content-Length", str(len(data)))
             http.end_headers()
             http.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError):
             pass  # the client gave up (timed out) before we answered, as the test wanted
 
 
@@ -207,6 +217,7 @@ class ProviderFake:
 
     http: FakeHTTP | None = None
     url = ""
+    tls = False  # serve HTTPS with the test CA's certificate
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
@@ -231,7 +242,9 @@ class ProviderFake:
         self.http.inject(method, path_regex, reply, delay=delay, times=times)
 
     def start(self) -> Self:
-        self.http = FakeHTTP(self.handle)
+        from tests.fakes.tls import server_context  # cryptography, for the fakes that use TLS
+
+        self.http = FakeHTTP(self.handle, tls=server_context() if self.tls else None)
         self.url = self.http.url
         return self
 
