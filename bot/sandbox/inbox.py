@@ -201,10 +201,12 @@ def reply_to(
 ) -> tuple[bytes, str]:
     """The prospect's reply to `original` as Gmail writes it (the new text, then the quoted
     thread unless left out); returns the message and the address it goes to."""
-    to = next((a for _, a in getaddresses([original.sender]) if a), REP.email)
+    # Answering their own last message, as in a mail client, goes to whom that one went to.
+    recipient = original.to if original.ours else original.sender
+    to = next((a for _, a in getaddresses([recipient]) if a), REP.email)
     message = EmailMessage()
     message["From"] = sender.address
-    message["To"] = original.sender
+    message["To"] = recipient
     subject = original.subject
     message["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
     message["Date"] = format_datetime(now)
