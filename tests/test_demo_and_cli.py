@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,33 @@ def test_demo_console_script_exits_zero(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "inbox now holds 1 message(s)" in result.stdout
     assert list(tmp_path.iterdir()) == [], "the demo must leave nothing behind"
+
+
+def test_sandbox_command_serves_the_page_and_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "sandbox", "--port", "0", "--no-browser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the page is served
+        assert line.startswith("Convene sandbox on http://127.0.0.1:"), line
+        url = line.split()[3]
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert "Convene sandbox" in page.read().decode()
+        with urllib.request.urlopen(url + "static/sandbox.js", timeout=10) as script:
+            assert "/api/regions" in script.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    assert list(tmp_path.iterdir()) == [], "the sandbox keeps nothing"
 
 
 def test_doctor_on_a_fresh_embedded_setup_says_what_is_missing(tmp_path: Path) -> None:

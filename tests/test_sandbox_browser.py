@@ -62,7 +62,10 @@ def _feed(page: Page) -> Locator:
 
 
 def _last_card(page: Page, text: str) -> Locator:
-    return _feed(page).locator(".msg", has_text=text).last
+    """The newest message showing `text`, pinned: later messages don't change which it is."""
+    newest = _feed(page).locator(".msg", has_text=text).last
+    expect(newest).to_be_visible()
+    return _feed(page).locator(f'.msg[data-entry="{newest.get_attribute("data-entry")}"]')
 
 
 def _reply_form(inbox: Locator, subject: str) -> Locator:
@@ -144,8 +147,8 @@ def test_the_whole_path_in_a_browser(sandbox_url: str, browser: Browser, tmp_pat
         "we are not interested anymore."
     )
     reply.get_by_role("button", name="Send reply").click()
-    decision = _last_card(page, "ACME-1")
-    expect(decision).to_contain_text("Cancel the request")
+    decision = _last_card(page, "declined the meeting")
+    expect(decision).to_contain_text("we've decided to go with another vendor")
     expect(decision.get_by_role("button", name="Cancel the request")).to_be_visible()
     shot("decision-card")
     if target := os.environ.get("SANDBOX_SCREENSHOT"):
@@ -153,3 +156,41 @@ def test_the_whole_path_in_a_browser(sandbox_url: str, browser: Browser, tmp_pat
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=target, full_page=False)
     assert len(list((tmp_path / "screenshots").iterdir())) == shot.count
+
+
+def test_modals_open_and_submit_like_slack(sandbox_url: str, browser: Browser) -> None:
+    """The form from `/schedule` alone, and Reject with a reason that names times: both are
+    modals opened by views.open and answered with a signed view_submission."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.goto(sandbox_url)
+
+    page.locator("#composer-input").fill("/schedule")
+    page.get_by_role("button", name="Send").click()
+    form = page.get_by_role("dialog", name="New meeting")
+    expect(form).to_contain_text("Our team (besides you)")
+    # Teammates come from the workspace, as Slack's user picker offers them.
+    expect(form.locator("option", has_text="Priya Shah")).to_have_count(1)
+    form.get_by_role("button", name="Find times").click()
+    # Nothing filled in: the app answers with errors and the form stays open.
+    expect(page.locator(".modal-errors")).to_be_visible()
+    expect(form).to_be_visible()
+    form.get_by_role("button", name="Cancel").click()
+    expect(form).to_have_count(0)
+
+    page.locator("#composer-input").fill("/schedule demo with john@acme.example next week 45m")
+    page.get_by_role("button", name="Send").click()
+    _last_card(page, "Start a demo").get_by_role("button", name="Start").click()
+    card = _last_card(page, "First scheduling email to john@acme.example")
+    card.get_by_role("button", name="Reject").click()
+    modal = page.get_by_role("dialog", name="Reject draft")
+    expect(modal).to_contain_text('Name times, e.g. "not Mondays"')
+    modal.locator("textarea").fill("not Mondays please")
+    modal.get_by_role("button", name="Reject").click()
+    expect(modal).to_have_count(0)
+    expect(card).to_contain_text("Rejected by @Sam Rivera")
+    # A reason that names times brings the first email back, redrafted without Mondays.
+    redrafted = _last_card(page, "Redrafted after your note “not Mondays please”")
+    expect(redrafted.get_by_role("button", name="Approve & send")).to_be_visible()
+    expect(redrafted).not_to_contain_text("Mon, ")
