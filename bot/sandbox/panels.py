@@ -133,7 +133,7 @@ def _mail_html(mail: Mail) -> str:
     )
 
 
-def _thread_key(thread: Thread) -> str:
+def thread_key(thread: Thread) -> str:
     return hashlib.sha1(thread.key.encode()).hexdigest()[:12]
 
 
@@ -143,7 +143,7 @@ def inbox_items(world: World) -> list[Item]:
         return [item("empty", '<p class="muted">Nothing from Northwind yet.</p>')]
     items = []
     for thread in reversed(threads):  # newest conversation first, like a mail client
-        key = _thread_key(thread)
+        key = thread_key(thread)
         mails = "".join(_mail_html(m) for m in thread.mails)
         html = (
             f'<div class="thread" data-thread="{key}"><h3>{escape(thread.subject)}</h3>'

@@ -144,7 +144,7 @@ class Sandbox:
         text = str(body.get("text", "")).strip()
         if not text:
             raise BadRequest("Write something first")
-        threads = {panels._thread_key(t): t for t in prospect_threads(self.world)}
+        threads = {panels.thread_key(t): t for t in prospect_threads(self.world)}
         thread = threads.get(str(body.get("thread", "")))
         if thread is None:
             raise BadRequest("That thread is gone (was the sandbox reset?)")

@@ -70,15 +70,17 @@ class SlackClient:
     def refresh(self) -> None:
         """Take in what the app sent since the last look: posts, updates, responses, modals."""
         slack = self.world.slack
-        with self._lock, slack._lock:
-            for message in slack.messages[self._seen_messages :]:
+        # The stand-in only appends to these lists, so a slice is a consistent snapshot.
+        with self._lock:
+            messages = slack.messages[self._seen_messages :]
+            self._seen_messages += len(messages)
+            for message in messages:
                 if message.channel == self.dm_channel:
                     self._add("message", channel=message.channel, ts=message.ts)
-            self._seen_messages = len(slack.messages)
             responses = slack.responses[self._seen_responses :]
-            self._seen_responses = len(slack.responses)
+            self._seen_responses += len(responses)
             modals = slack.modals[self._seen_modals :]
-            self._seen_modals = len(slack.modals)
+            self._seen_modals += len(modals)
         for response in responses:
             self._respond(response)
         if modals:
@@ -86,13 +88,10 @@ class SlackClient:
 
     def message(self, entry: Entry) -> tuple[str, list[dict[str, Any]]]:
         """The entry as it reads now (a posted message may have been updated since)."""
-        if entry.kind == "message":
-            with self.world.slack._lock:
-                for message in self.world.slack.messages:
-                    if message.channel == entry.channel and message.ts == entry.ts:
-                        if entry.blocks or entry.text:  # replaced through its response_url
-                            return entry.text, entry.blocks
-                        return message.text, message.blocks
+        if entry.kind == "message" and not (entry.blocks or entry.text):
+            # Not replaced through a response_url: the stand-in holds its latest chat.update.
+            posted = self.world.slack.message(entry.channel, entry.ts)
+            return posted.text, posted.blocks
         return entry.text, entry.blocks
 
     def home(self) -> dict[str, Any] | None:
