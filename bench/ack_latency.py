@@ -50,8 +50,8 @@ from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
-from bot.demo import embedded_settings  # noqa: E402
 from bot.local_slack import LocalSlack  # noqa: E402
+from bot.sandbox.world import embedded_settings  # noqa: E402
 from bot.slack_requests import button_click, post_signed, slash_command  # noqa: E402
 from bot.web import serve  # noqa: E402
 from connectors.clock import SystemClock  # noqa: E402

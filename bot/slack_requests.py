@@ -72,20 +72,50 @@ def button_click(
     else:
         option = {"text": {"type": "plain_text", "text": selected}, "value": selected}
         element |= {"type": "static_select", "selected_option": option}
-    payload = {
+    return block_actions(
+        action=element,
+        user_id=user_id,
+        team_id=team_id,
+        container={"type": "message", "message_ts": message_ts, "channel_id": channel_id},
+        channel_id=channel_id,
+        response_url=response_url,
+        message=message,
+        state=state,
+    )
+
+
+def block_actions(
+    *,
+    action: dict[str, Any],
+    user_id: str,
+    team_id: str,
+    container: dict[str, Any],
+    channel_id: str | None = None,
+    response_url: str | None = None,
+    message: dict[str, Any] | None = None,
+    view: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+) -> bytes:
+    """Any interaction with a message (`container` type "message", with its `channel_id` and a
+    `response_url`) or a view (type "view": a modal or the Home tab, which carry the `view`)."""
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user_id},
         "team": {"id": team_id},
         "api_app_id": "A0CONVENE",
         # Unique per click: Slack's trigger ids open one modal each.
         "trigger_id": f"{uuid.uuid4().hex}.click",
-        "channel": {"id": channel_id},
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
-        "response_url": response_url,
-        "actions": [element],
+        "container": container,
+        "actions": [{"action_ts": f"{time.time():.6f}", **action}],
     }
+    if channel_id is not None:
+        payload["channel"] = {"id": channel_id}
+    if response_url is not None:
+        payload["response_url"] = response_url
     if message is not None:
         payload["message"] = message
+    if view is not None:
+        payload["view"] = view
     if state is not None:
         payload["state"] = {"values": state}
     return ("payload=" + quote(json.dumps(payload))).encode()

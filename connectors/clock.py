@@ -28,3 +28,23 @@ class ManualClock:
         with self._lock:
             self._now += delta
             return self._now
+
+
+class OffsetClock:
+    """The system clock, moved forward by hand: the sandbox's time passes on its own, and jumps
+    when the person trying it wants to see tomorrow without waiting for it."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._offset += delta
+            return datetime.now(UTC) + self._offset

@@ -133,6 +133,33 @@ def _start_error_reporting(settings: Settings, process: str) -> None:
         typer.echo("error reporting on (SENTRY_DSN)")
 
 
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Where the page listens (on 127.0.0.1).")] = 8080,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Don't open a browser.")] = False,
+) -> None:
+    """Try Convene in a browser: the rep's Slack, the prospect's inbox, the team calendar and a
+    clock, on embedded defaults (nothing to configure, nothing leaves this machine)."""
+    import webbrowser
+
+    from bot.sandbox.server import Sandbox, serve
+    from orchestrator.logs import configure
+
+    configure(level="WARNING")
+    running = Sandbox.start()
+    server = serve(running, port=port)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    typer.echo(f"Convene sandbox on {url} (Ctrl-C stops it; nothing is kept)")
+    running.background()
+    if not no_browser:
+        webbrowser.open(url)
+    try:
+        _wait_forever()
+    finally:
+        server.shutdown()
+        running.stop()
+
+
 def _require_slack(settings: Settings) -> None:
     if problem := settings.http_problem():
         typer.echo(problem, err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,38 @@ def test_demo_prints_the_whole_story() -> None:
         assert expected in transcript, expected
 
 
+def test_demo_plays_the_whole_loop_to_the_morning_brief() -> None:
+    lines: list[str] = []
+    assert run_demo(echo=lines.append) == 0
+    transcript = "\n".join(lines)
+    # Each step, in this order: the reply, the booking card and its approval, the invite in
+    # the prospect's inbox, the meeting on Sam's calendar, the confirmation, the brief.
+    steps = [
+        'John Doe replies in the thread: "Tuesday at 10 works',
+        "Convene understands the reply and DMs a booking card:",
+        "Calendar invite to *john@acme.example*",
+        "Book 45 min starting Tue ",
+        ":white_check_mark: Sent",
+        "john@acme.example's inbox now holds 2 message(s); the newest:",
+        "invite attached (METHOD:REQUEST): Demo with john@acme.example, Tue ",
+        "On sam@northwind.example's calendar: Demo with john@acme.example, Tue ",
+        "Confirmation email to *john@acme.example*",
+        "Request ACME-1: status confirmed, meeting Tue ",
+        "the clock's tick sends Sam's morning brief:",
+        "Demo with john@acme.example with john@acme.example (ACME-1) · _booked by Convene_",
+    ]
+    at = transcript.index("inbox now holds 1 message(s)")
+    for step in steps:
+        found = transcript.find(step, at)
+        assert found >= 0, f"missing, or out of order: {step}"
+        at = found
+    # The invite's time and the calendar's agree: ten o'clock, Sam's (and John's) time.
+    invite = next(line for line in lines if "invite attached" in line)
+    calendar = next(line for line in lines if "'s calendar: Demo" in line)
+    assert " 10:00 E" in invite and " 10:00 E" in calendar, (invite, calendar)
+    assert invite.split(", ")[1].split(" 10:00")[0] in calendar
+
+
 def test_demo_console_script_exits_zero(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "orchestrator", "demo"],
@@ -43,6 +76,33 @@ def test_demo_console_script_exits_zero(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "inbox now holds 1 message(s)" in result.stdout
     assert list(tmp_path.iterdir()) == [], "the demo must leave nothing behind"
+
+
+def test_sandbox_command_serves_the_page_and_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "sandbox", "--port", "0", "--no-browser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the page is served
+        assert line.startswith("Convene sandbox on http://127.0.0.1:"), line
+        url = line.split()[3]
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert "Convene sandbox" in page.read().decode()
+        with urllib.request.urlopen(url + "static/sandbox.js", timeout=10) as script:
+            assert "/api/regions" in script.read().decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    assert list(tmp_path.iterdir()) == [], "the sandbox keeps nothing"
 
 
 def test_doctor_on_a_fresh_embedded_setup_says_what_is_missing(tmp_path: Path) -> None:

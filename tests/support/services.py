@@ -46,12 +46,24 @@ def _probe_redis() -> str | None:
         return f"Redis at {REDIS_URL} unreachable: {exc}"
 
 
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _probe_chromium() -> str | None:
+    # Debian's package (`apt-get install chromium`; .ci/run installs it): Playwright drives it
+    # and never downloads a browser of its own.
+    if os.access(CHROMIUM, os.X_OK):
+        return None
+    return f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+
+
 _problems: dict[str, str | None] = {}
 
 
 def require(service: str) -> None:
     if service not in _problems:
-        _problems[service] = {"postgres": _probe_pg, "redis": _probe_redis}[service]()
+        probes = {"postgres": _probe_pg, "redis": _probe_redis, "chromium": _probe_chromium}
+        _problems[service] = probes[service]()
     problem = _problems[service]
     if problem is None:
         return
