@@ -201,7 +201,7 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
     A Redis outage is waited out: the worker reconnects when Redis is back."""
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.engine.processes import run_worker
+    from orchestrator.engine.processes import recycle, run_worker
 
     settings = _settings()
     if settings.redis_url is None:
@@ -214,7 +214,9 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
     _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
-    run_worker(deps, burst=burst)
+    if run_worker(deps, burst=burst, max_jobs=settings.worker_max_jobs):
+        deps.engine.dispose()
+        recycle()
 
 
 @app.command()
