@@ -13,9 +13,11 @@ the prospect replied, and records that it skipped the nudge.
 A worker process then drains the queue (`--burst`) twice over fresh jobs: once as `convene
 worker` runs it, and once with RQ's forking worker (a fork per job, what `convene worker` ran
 before), for comparison. Each prints its steps/s measured inside the process (imports and
-start-up excluded), SQL statements and connection checkouts per step, and its resident memory
-before and after. Every job must end `done` exactly once; otherwise, or when the in-process
-worker does fewer than GOAL_STEPS_PER_SECOND, the bench exits 1.
+start-up excluded), CPU time (with its work horses'), SQL statements, connection checkouts and
+Redis round trips per step, and its peak resident memory before and after the run. The machine
+may be shared: CPU ms per step is the figure that load disturbs least. Every job must end
+`done` exactly once and no database connection may be left checked out; otherwise, or when
+the in-process worker does fewer than GOAL_STEPS_PER_SECOND, the bench exits 1.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ def serve(mode: str) -> None:
         "statements": counts["statements"],
         "checkouts": counts["checkouts"],
         "redis": counts["redis"],
+        # Every unit of work gives its connection back: none may be left checked out, and the
+        # pool holds no more than its size however many jobs ran.
+        "checked_out": deps.engine.pool.checkedout(),  # type: ignore[attr-defined]
+        "pooled": deps.engine.pool.checkedin(),  # type: ignore[attr-defined]
         "max_rss_kb_before": rss_before,
         "max_rss_kb_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
@@ -383,6 +389,9 @@ def main() -> int:
             f"{1000 / rate:>8.2f} {1000 * r['cpu_seconds'] / r['steps']:>11.2f} "
             f"{per_text:>9} {conns_text:>10} {redis_text:>10} {rss:>14}"
         )
+        if mode == "inproc":
+            print(f"  connections after: {r['checked_out']} checked out, {r['pooled']} pooled")
+            failed = failed or r["checked_out"] != 0
         if r["statuses"] != {JobStatus.done: r["steps"]} or r["skipped"] != r["steps"]:
             print(f"  {label}: jobs {r['statuses']}, skips recorded {r['skipped']}")
             failed = True
