@@ -198,10 +198,12 @@ def socket() -> None:
 def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.")) -> None:
     """Run sequence steps and approved sends from the queue (scale by running more).
 
-    A Redis outage is waited out: the worker reconnects when Redis is back."""
+    One long-lived worker process runs the jobs, one at a time; this one forks a fresh one
+    when it ends (after WORKER_MAX_JOBS jobs, or killed). A Redis outage is waited out: the
+    worker reconnects when Redis is back."""
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.engine.processes import recycle, run_worker
+    from orchestrator.engine.processes import run_worker, supervise
 
     settings = _settings()
     if settings.redis_url is None:
@@ -214,9 +216,10 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
     _require_schema(settings)
     deps = bootstrap(settings)
     jobs.install(deps)
-    if run_worker(deps, burst=burst, max_jobs=settings.worker_max_jobs):
-        deps.engine.dispose()
-        recycle()
+    if burst:
+        run_worker(deps, burst=True, max_jobs=None)
+    else:
+        supervise(deps, max_jobs=settings.worker_max_jobs)
 
 
 @app.command()

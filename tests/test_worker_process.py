@@ -1,10 +1,11 @@
-"""`convene worker` is one long-lived process: it runs job after job without forking, outlives a
-job that fails, starts itself afresh after WORKER_MAX_JOBS jobs under the same PID, and a step
-killed with it is resumed by the reconciler and done exactly once."""
+"""`convene worker` keeps one long-lived worker process: it runs job after job without forking,
+outlives a job that fails, is replaced by a fresh one after WORKER_MAX_JOBS jobs or when it is
+killed, and a step killed with it is resumed by the reconciler and done exactly once."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -13,7 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
+from rq.job import Job
 from rq.job import JobStatus as RqStatus
 from rq.serializers import JSONSerializer
 from sqlmodel import col
@@ -63,36 +65,60 @@ def _redis_url() -> str:
     return f"{REDIS_URL.rstrip('/')}/{redis_db_number()}"
 
 
-def test_one_worker_process_runs_every_job_and_outlives_one_that_fails(
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _all_ended(jobs: list[Job]) -> bool:
+    return all(job.get_status() in (RqStatus.FINISHED, RqStatus.FAILED) for job in jobs)
+
+
+def test_one_worker_process_runs_job_after_job_and_is_replaced_when_it_ends(
     pg_url: str, real_redis: Redis
 ) -> None:
     name = f"long-lived-{uuid.uuid4().hex[:8]}"
     queue = Queue(name, connection=real_redis, serializer=JSONSerializer)
-    before = [queue.enqueue_call("tests.support.worker_jobs.pid") for _ in range(5)]
-    failing = queue.enqueue_call("tests.support.worker_jobs.fail")
-    after = [queue.enqueue_call("tests.support.worker_jobs.pid") for _ in range(10)]
+    # 16 jobs in order, the sixth one failing; the worker process is replaced every 7.
+    jobs = [
+        queue.enqueue_call(f"tests.support.worker_jobs.{'fail' if n == 5 else 'pid'}")
+        for n in range(16)
+    ]
+    failing = jobs[5]
     env = {
         "DATABASE_URL": pg_url,
         "REDIS_URL": _redis_url(),
         "QUEUE_NAME": name,
-        "WORKER_MAX_JOBS": "7",  # 16 jobs: it starts afresh twice on the way
+        "WORKER_MAX_JOBS": "7",
     }
     worker, output = _spawn(["orchestrator", "worker"], env)
     try:
-        jobs = [*before, failing, *after]
-        wait_for(
-            lambda: all(j.get_status() in (RqStatus.FINISHED, RqStatus.FAILED) for j in jobs),
-            "the worker to run every job",
-            timeout=90,
-        )
+        wait_for(lambda: _all_ended(jobs), "the worker to run every job", timeout=90)
         assert failing.get_status() == RqStatus.FAILED
-        assert "this job fails on purpose" in (failing.latest_result().exc_string or "")  # type: ignore[union-attr]
-        pids = {job.return_value() for job in [*before, *after]}
-        # One process ran them all, the ones after the failure and after each fresh start too:
-        # a forking worker would show a new PID per job.
-        assert pids == {worker.pid}, "".join(output)
+        result = failing.latest_result()
+        assert result is not None and "this job fails on purpose" in (result.exc_string or "")
+        pids = [None if job is failing else job.return_value() for job in jobs]
+        first, second, third = pids[0], pids[7], pids[14]
+        # No fork per job: one process ran seven in a row, the one after the failure too.
+        assert pids == [first] * 5 + [None, first] + [second] * 7 + [third] * 2, pids
+        assert len({first, second, third, worker.pid}) == 4, "a fresh process after each 7"
         assert sum("worker_recycled" in line for line in output) == 2, "".join(output)
+
+        # Killed mid-life (kill -9, OOM), the worker process is replaced at once.
+        (running,) = _children(worker.pid)
+        os.kill(running, signal.SIGKILL)
+        # Enqueued once the new one listens: a wake-up pushed while Redis still served the
+        # dead one's blocking pop is lost with it (the reconciler's business, not this test's).
+        wait_for(
+            lambda: [w for w in Worker.all(queue=queue) if w.pid not in (running, worker.pid)],
+            "a new worker process to listen",
+            timeout=60,
+        )
+        more = [queue.enqueue_call("tests.support.worker_jobs.pid") for _ in range(3)]
+        wait_for(lambda: _all_ended(more), "a new worker process to run the next jobs", timeout=60)
+        (replacement,) = {job.return_value() for job in more}
+        assert replacement not in {running, worker.pid}
         assert worker.poll() is None, "".join(output)
+        assert any("worker_process_died" in line for line in output), "".join(output)
     finally:
         assert _stop(worker) == 0, "".join(output)
 
