@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     worker_max_jobs: int = Field(
         default=10_000,
         ge=1,
-        description="Jobs a `convene worker` process runs before it starts afresh (same PID).",
+        description="Jobs a worker process runs before `convene worker` forks a fresh one.",
     )
     clock_interval_seconds: float = Field(default=30.0, gt=0)
     dm_per_hour_cap: int = Field(
