@@ -234,10 +234,12 @@ def socket() -> None:
 def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.")) -> None:
     """Run sequence steps and approved sends from the queue (scale by running more).
 
-    A Redis outage is waited out: the worker reconnects when Redis is back."""
+    One long-lived worker process runs the jobs, one at a time; this one forks a fresh one
+    when it ends (after WORKER_MAX_JOBS jobs, or killed). A Redis outage is waited out: the
+    worker reconnects when Redis is back."""
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
-    from orchestrator.engine.processes import run_worker
+    from orchestrator.engine.processes import run_worker, supervise
 
     settings = _settings()
     if settings.redis_url is None:
@@ -251,7 +253,10 @@ def worker(burst: bool = typer.Option(False, help="Exit when the queue is empty.
     _start_error_reporting(settings, "worker")
     deps = bootstrap(settings)
     jobs.install(deps)
-    run_worker(deps, burst=burst)
+    if burst:
+        run_worker(deps, burst=True, max_jobs=None)
+    else:
+        supervise(deps, max_jobs=settings.worker_max_jobs)
 
 
 @app.command()

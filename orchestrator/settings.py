@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         default=120, ge=5, description="How long a claimed send is its worker's alone."
     )
     max_step_attempts: int = Field(default=5, ge=1)
+    worker_max_jobs: int = Field(
+        default=10_000,
+        ge=1,
+        description="Jobs a worker process runs before `convene worker` forks a fresh one.",
+    )
     clock_interval_seconds: float = Field(default=30.0, gt=0)
     dm_per_hour_cap: int = Field(
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."

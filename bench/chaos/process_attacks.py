@@ -68,12 +68,18 @@ class Killer:
                     self.rng.choice(workers).kill()
                 elif target == "horse":
                     horses = [h for w in workers if (h := w.horse())]
-                    if not horses:
+                    if not horses and workers:
+                        # A worker that runs its jobs in its own process has no horse: the
+                        # job dies with the worker.
+                        self.rng.choice(workers).kill()
+                        target = "worker"
+                    elif not horses:
                         continue
-                    try:
-                        os.kill(self.rng.choice(horses), signal.SIGKILL)
-                    except ProcessLookupError:
-                        continue
+                    else:
+                        try:
+                            os.kill(self.rng.choice(horses), signal.SIGKILL)
+                        except ProcessLookupError:
+                            continue
                 else:
                     continue
                 self.counts[target] += 1
@@ -133,11 +139,12 @@ def stall(run: Run) -> threading.Thread:
     """A sender frozen at a chosen point for longer than the execution lease (the clock hands
     the send to another worker), then thawed.
 
-    A third worker runs with `CONVENE_CRASH_AT=<point>:stop`, so the work horse that claims the
-    send stops itself (SIGSTOP) at exactly that point; the two ordinary workers are held with
-    SIGSTOP until it has, so the send cannot go elsewhere first. Then they are let go, and the
-    frozen horse stays stopped until the send was finished by another worker (or well past the
-    lease), when it gets SIGCONT and carries on from where it stopped.
+    A third worker runs with `CONVENE_CRASH_AT=<point>:stop`, so the process that claims the
+    send (the worker, or a work horse it forked) stops itself (SIGSTOP) at exactly that point;
+    the two ordinary workers are held with SIGSTOP until it has, so the send cannot go
+    elsewhere first. Then they are let go, and the frozen process stays stopped until the send
+    was finished by another worker (or well past the lease), when it gets SIGCONT and carries
+    on from where it stopped.
     """
     s = run.scenario("SIGSTOP past lease")
     drafts = run.prepare(s, SAM, "s", run.sizes.stall * 3)
@@ -177,7 +184,7 @@ def _stall_round(run: Run, draft: Draft, lease: float, point: str) -> str:
         deadline = time.monotonic() + UNDO_SECONDS + 30
         while horse is None and time.monotonic() < deadline:
             time.sleep(0.1)
-            candidate = stall_worker.horse()
+            candidate = stall_worker.runner()
             if candidate is not None and _state(candidate) == "T":
                 horse = candidate
     finally:

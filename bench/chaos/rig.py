@@ -97,6 +97,12 @@ class Proc:
         horses = [kid for kid in kids if kid not in self._schedulers()]
         return horses[-1] if horses else None
 
+    def runner(self) -> int | None:
+        """The process running the worker's job: the work horse it forked for it, or the
+        worker itself when it runs its jobs in its own process."""
+        horse = self.horse()
+        return horse if horse is not None or not self.alive() else self.pid
+
     def _schedulers(self) -> set[int]:
         """Pids the worker logged for its schedulers, read on from where the last look ended."""
         try:

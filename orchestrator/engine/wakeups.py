@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -32,6 +33,16 @@ WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 # would only race the first for the same messages. One whose worker died is failed by RQ's
 # registry cleanup after its timeout, and the next tick queues a new one.
 READING = WAITING | {JobStatus.STARTED}
+# Reading which rows a queue this long still holds costs more than the duplicates it saves.
+WAITING_READ_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The jobs and actions that have a wake-up waiting in the queue for a worker."""
+
+    steps: frozenset[uuid.UUID]
+    actions: frozenset[uuid.UUID]
 
 
 class WakeUps:
@@ -47,16 +58,36 @@ class WakeUps:
             "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-{tag}", at
         )
 
-    def rewake_step(self, job_id: uuid.UUID) -> bool:
-        """The reconciler's wake-up for a job: at most one waits in the queue, however many
-        ticks find the job late. False when one is still waiting."""
-        return self._enqueue_once("orchestrator.jobs.run_step", str(job_id), f"step-{job_id}-late")
+    def rewake_step(self, job_id: uuid.UUID, *, version: str) -> bool:
+        """The reconciler's wake-up for a job whose row is in state `version`: at most one
+        waits in the queue, however many ticks find the row in that state. A row that changed
+        (leased again, and lost again) gets a new one. False when one is still waiting."""
+        return self._enqueue_once(
+            "orchestrator.jobs.run_step", str(job_id), f"step-{job_id}-late-{version}"
+        )
 
-    def rewake_action(self, action_id: uuid.UUID) -> bool:
+    def rewake_action(self, action_id: uuid.UUID, *, version: str) -> bool:
         """The reconciler's wake-up for an approved or abandoned send (see `rewake_step`)."""
         return self._enqueue_once(
-            "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-late"
+            "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-late-{version}"
         )
+
+    def waiting(self) -> Waiting | None:
+        """Which jobs and actions have a wake-up in the queue, not yet taken by a worker: the
+        reconciler leaves those alone, since a row is late as often because the workers are
+        behind as because its wake-up was lost. None when the queue cannot be read (Redis
+        down, or a backlog too long to read every tick)."""
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            if self.queue.count > WAITING_READ_LIMIT:
+                return None
+            rq_ids = self.queue.get_job_ids()
+        except REDIS_DOWN as exc:
+            self._down_until = time.monotonic() + QUIET_SECONDS
+            log.warning("wakeups_unreadable", error=repr(exc))
+            return None
+        return Waiting(steps=_subjects(rq_ids, "step-"), actions=_subjects(rq_ids, "exec-"))
 
     def post_action_card(self, action_id: uuid.UUID) -> None:
         self._enqueue(
@@ -95,9 +126,9 @@ class WakeUps:
         return len(todo)
 
     def _enqueue_once(self, func: str, arg: str, rq_id: str) -> bool:
-        # A row is late when the queue is behind, not only when its wake-up was lost. Adding a
-        # new wake-up every tick while the last one still waits grows the backlog faster than
-        # workers drain it; one waiting wake-up per row is enough, since every job leases first.
+        # Adding a new wake-up every tick while the last one still waits grows the backlog
+        # faster than workers drain it; one waiting wake-up per row is enough, since every job
+        # leases first. (Two clocks may both add it: a duplicate, run once, harmless.)
         if time.monotonic() >= self._down_until:
             try:
                 waiting = self.queue.fetch_job(rq_id)
@@ -125,3 +156,16 @@ class WakeUps:
         except REDIS_DOWN as exc:
             self._down_until = time.monotonic() + QUIET_SECONDS
             log.warning("wakeup_deferred_to_reconciler", job=rq_id, error=repr(exc))
+
+
+def _subjects(rq_ids: list[str], prefix: str) -> frozenset[uuid.UUID]:
+    """The row ids in wake-up ids `{prefix}{uuid}-{tag}` (the ids `WakeUps` builds)."""
+    width = len(prefix) + 36
+    found = set()
+    for rq_id in rq_ids:
+        if rq_id.startswith(prefix) and len(rq_id) > width:
+            try:
+                found.add(uuid.UUID(rq_id[len(prefix) : width]))
+            except ValueError:
+                continue
+    return frozenset(found)

@@ -13,12 +13,17 @@ such state is found here (the boundaries are the `crashpoint` names in the runne
   lost, or its worker died before, during or after the provider call: outbox.decided,
   outbox.claimed, outbox.provider_called, outbox.failure_recorded);
 - a card that still shows an older status than its action (outbox.finished, after a decision).
+
+A late row is not always a lost one: when workers are behind, its wake-up is still waiting in
+the queue. Re-waking those would grow the very backlog that made them late, so a row whose
+wake-up waits is left alone, and a row re-woken once is not re-woken again while it stays in
+the same state (its wake-up's id names that state: `WakeUps.rewake_step`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, text
 from sqlmodel import col, select
@@ -49,8 +54,13 @@ def reconcile(deps: Deps) -> ReconcileReport:
     tag = f"reconcile-{int(now.timestamp())}"
     with deps.uow() as uow:
         run = JobRun(name="reconcile", started_at=now)
-        jobs = uow.session.exec(
-            select(SequenceJob.id)
+        late_jobs = uow.session.exec(
+            select(
+                SequenceJob.id,
+                SequenceJob.current_step,
+                SequenceJob.attempts,
+                SequenceJob.updated_at,
+            )
             .where(
                 or_(
                     and_(
@@ -75,9 +85,22 @@ def reconcile(deps: Deps) -> ReconcileReport:
             .where(~open_action)
             .limit(BATCH)
         ).all()
-        actions = uow.session.exec(
-            select(PendingAction.id).where(claimable(now)).limit(BATCH)
+        late_actions = uow.session.exec(
+            select(PendingAction.id, PendingAction.attempts, PendingAction.updated_at)
+            .where(claimable(now))
+            .limit(BATCH)
         ).all()
+        waiting = deps.wakeups.waiting() if late_jobs or late_actions else None
+        jobs = [
+            (job_id, f"{step}-{attempts}-{_stamp(updated)}")
+            for job_id, step, attempts, updated in late_jobs
+            if waiting is None or job_id not in waiting.steps
+        ]
+        actions = [
+            (action_id, f"{attempts}-{_stamp(updated)}")
+            for action_id, attempts, updated in late_actions
+            if waiting is None or action_id not in waiting.actions
+        ]
         # A card is redrawn right after its action's commit; one still behind a minute later
         # lost that redraw. An executing action's card keeps showing the approval until done.
         stale_cards = uow.session.exec(
@@ -97,14 +120,19 @@ def reconcile(deps: Deps) -> ReconcileReport:
         }
         uow.session.add(run)
         uow.commit()
-    for job_id in jobs:
-        deps.wakeups.rewake_step(job_id)
+    for job_id, version in jobs:
+        deps.wakeups.rewake_step(job_id, version=version)
     for job_id in parked:
         resume_if_decided(deps, job_id, tag=tag)
-    for action_id in actions:
-        deps.wakeups.rewake_action(action_id)
+    for action_id, version in actions:
+        deps.wakeups.rewake_action(action_id, version=version)
     for action_id in stale_cards:
         refresh_card(deps, action_id)
     return ReconcileReport(
         jobs=len(jobs), actions=len(actions), resumed=len(parked), cards=len(stale_cards)
     )
+
+
+def _stamp(at: datetime) -> str:
+    """A row's last write, to the millisecond: with its step and attempt, its state's name."""
+    return str(int(at.timestamp() * 1000))

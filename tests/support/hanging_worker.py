@@ -1,9 +1,11 @@
-"""A real, forking RQ worker whose calendar or mailbox hangs after doing its work.
+"""A real worker process (the loop `convene worker` runs) on the test's clock, whose calendar or
+mailbox may hang after doing its work.
 
-The killed-worker test starts this as a subprocess and SIGKILLs it mid-job, the way an OOM kill
-or a lost node would end a production worker:
+The killed-worker tests start this as a subprocess and SIGKILL it mid-job, the way an OOM kill
+or a lost node would end a production worker (or arm a crash point in its environment:
+`CONVENE_CRASH_AT`), with `none` it hangs nowhere:
 
-    python -m tests.support.hanging_worker DATABASE_URL REDIS_URL NOW_ISO calendar|mail
+    python -m tests.support.hanging_worker DATABASE_URL REDIS_URL NOW_ISO calendar|mail|none
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from rq import Worker
-from rq.serializers import JSONSerializer
-
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import ManualClock
 from connectors.mail.local import LocalMailbox
 from connectors.ports import Interval, OutboundEmail, SentEmail
 from orchestrator import jobs
 from orchestrator.bootstrap import bootstrap
+from orchestrator.engine.processes import run_worker
 from orchestrator.settings import Settings
 
 HANG_SECONDS = 120
@@ -54,7 +54,7 @@ def main(database_url: str, redis_url: str, now: str, hang: str) -> None:
     mail = HangingMailbox(probe.sessions, clock=clock) if hang == "mail" else None
     deps = bootstrap(settings, clock=clock, calendar=calendar, mail=mail)
     jobs.install(deps)
-    Worker([deps.queue], connection=deps.redis, serializer=JSONSerializer).work(burst=False)
+    run_worker(deps, burst=False, max_jobs=None)
 
 
 if __name__ == "__main__":
