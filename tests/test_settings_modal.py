@@ -56,8 +56,10 @@ def test_settings_are_validated_in_the_modal(stack: Stack) -> None:
 def test_saved_settings_apply_and_reopen_with_current_values(stack: Stack) -> None:
     reply = stack.submit(_open(stack), _values())
     assert reply.status == 200 and reply.body == ""
-    (rep,) = wait_for(lambda: stack.rows(Rep), "the rep row")
+    # The rep row can exist before the save commits (opening the modal makes it): read it
+    # only once the DM says the settings were saved.
     wait_for(lambda: [m for m in stack.slack.messages if m.text == "Settings saved."], "the DM")
+    (rep,) = stack.rows(Rep)
     assert rep.timezone == "Europe/Berlin"
     assert rep.working_hours == {str(d): ["08:30", "16:30"] for d in range(5)}
     assert (rep.brief_time, rep.quiet_hours_start, rep.quiet_hours_end) == (
