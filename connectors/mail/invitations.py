@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from icalendar import Calendar, Event, vCalAddress
@@ -58,8 +58,11 @@ def build_ics(invite: Invite, *, method: Method, stamp: datetime) -> bytes:
         uid=invite.uid,
         stamp=stamp,
         sequence=invite.sequence,
-        start=invite.start,
-        end=invite.end,
+        # In UTC: a zone written as TZID needs a VTIMEZONE beside it, and a fixed offset such
+        # as "UTC-05:00" has none a client knows, so strict clients misplace the meeting.
+        # Every client shows a UTC time in its reader's own zone.
+        start=invite.start.astimezone(UTC),
+        end=invite.end.astimezone(UTC),
         summary=invite.summary,
         description=invite.description or None,
         location=invite.location or None,
