@@ -11,6 +11,7 @@ Slack requests, mail into the embedded mailbox, the manual clock.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -144,6 +145,11 @@ def _newest_card(w: World) -> tuple[PendingAction, Message] | None:
 
 def _approve(w: World, draft: PendingAction, card: Message) -> None:
     w.stack.click("approve_action", card, user=w.rep.slack_id)
+    # Slack's ack returns before the listener decides: running the clock first would race the
+    # approval's commit. A refused approval leaves the draft pending; then the wait just ends.
+    deadline = time.monotonic() + 10
+    while w.action(draft.id).status == ActionStatus.pending and time.monotonic() < deadline:
+        time.sleep(0.02)
     w.wait_out_the_undo_window()
     done = w.action(draft.id)
     slots = done.effective_data().get("slots")
