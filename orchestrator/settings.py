@@ -131,6 +131,20 @@ class Settings(BaseSettings):
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
 
+    # Outbound webhooks (orchestrator/webhooks/): each delivery is one worker job, bounded by
+    # the timeout, so a slow receiver holds up nothing but its own delivery.
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Whole webhook request, connect to last byte."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=20, description="Attempts per webhook delivery before it is failed."
+    )
+    webhook_ca_file: str | None = Field(
+        default=None,
+        description="PEM bundle receivers' certificates are checked against; "
+        "unset = the system's trust store.",
+    )
+
     ops_channel: str | None = Field(
         default=None, description="Slack channel id where health findings are posted once."
     )
@@ -184,6 +198,7 @@ class Settings(BaseSettings):
         "holiday_country",
         "sentry_dsn",
         "sentry_environment",
+        "webhook_ca_file",
         mode="before",
     )
     @classmethod
