@@ -18,8 +18,10 @@ from redis import Redis
 
 from connectors.clock import ManualClock
 from db.models import (
+    ActionType,
     RequestStatus,
     SchedulingRequest,
+    SchedulingTemplate,
     WebhookDelivery,
     WebhookStatus,
     WebhookSubscription,
@@ -29,7 +31,16 @@ from orchestrator.webhooks.deliver import deliver
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from tests.fakes.tls import ca_file
 from tests.fakes.webhook_receiver import Received, WebhookReceiver
-from tests.support.stack import ADMIN_ID, REP_ID, Stack
+from tests.support.stack import ADMIN_ID, REP_ID, Stack, wait_for
+from tests.test_follow_ups import approve_and_send
+from tests.test_meeting_lifecycle import (
+    PROSPECT,
+    approve,
+    book_meeting,
+    end_of_meeting_check,
+    propose_move,
+    the_request,
+)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 Verifier = Callable[..., bool]
@@ -335,3 +346,52 @@ def test_meeting_answers_are_told_with_the_meetings_time(
         "end": (begins + timedelta(minutes=30)).isoformat(),
     }
     assert uuid.UUID(body["request"]["id"]) == request.id
+
+
+def test_a_booking_its_move_and_held_reach_the_crm_in_order(
+    hooks: Stack, receiver: WebhookReceiver
+) -> None:
+    register(hooks, receiver.url)
+    request = book_meeting(hooks)
+    assert request.calendar_event_id is not None and request.meeting_start is not None
+    new_start = request.meeting_start + timedelta(days=7)
+    propose_move(hooks, request, request.calendar_event_id, new_start)
+    approve(hooks, ActionType.calendar_update)
+    card = end_of_meeting_check(hooks, the_request(hooks))
+    assert hooks.click("meeting_held", card).status == 200
+    wait_for(lambda: the_request(hooks).status == RequestStatus.completed, "held")
+    later(hooks, 1)
+
+    got = bodies(receiver.deliveries())
+    assert [b["type"] for b in got] == ["booked", "moved", "held"]
+    booked, moved, held = got
+    assert booked["meeting"]["start"] == request.meeting_start.isoformat()
+    assert moved["meeting"]["start"] == held["meeting"]["start"] == new_start.isoformat()
+    assert held["outcome"] == "held" and held["request"]["status"] == "completed"
+    assert PROSPECT in [a["email"] for a in booked["attendees"]]
+    # One move is one event, though both the executed update and its request saw it.
+    assert len(hooks.rows(WebhookDelivery, WebhookDelivery.event_type == "moved")) == 1
+
+
+def test_giving_up_on_silence_is_told(hooks: Stack, receiver: WebhookReceiver) -> None:
+    register(hooks, receiver.url, "gave_up")
+    hooks.schedule(f"demo with {PROSPECT}")
+    hooks.drain()
+    card = wait_for(hooks.cards, "the first card")[0]
+    (request,) = hooks.rows(SchedulingRequest)
+    with hooks.deps.uow() as uow:
+        uow.session.add(
+            SchedulingTemplate(
+                org_id=request.org_id,
+                meeting_type=request.meeting_type,
+                follow_up_hours=[24],
+                max_attempts=1,
+            )
+        )
+        uow.commit()
+    approve_and_send(hooks, card)
+    later(hooks, 3 * 24 * 60)
+    later(hooks, 1)
+    (body,) = bodies(receiver.deliveries())
+    assert body["type"] == "gave_up" and body["outcome"] == "gave_up"
+    assert body["request"]["status"] == "paused" and body["meeting"] is None
