@@ -27,6 +27,7 @@ from db.models import (
     WebhookSubscription,
 )
 from orchestrator.commands import own_requests
+from orchestrator.engine.crashpoints import armed
 from orchestrator.webhooks.deliver import deliver
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from tests.fakes.tls import ca_file
@@ -395,3 +396,27 @@ def test_giving_up_on_silence_is_told(hooks: Stack, receiver: WebhookReceiver) -
     (body,) = bodies(receiver.deliveries())
     assert body["type"] == "gave_up" and body["outcome"] == "gave_up"
     assert body["request"]["status"] == "paused" and body["meeting"] is None
+
+
+@pytest.mark.parametrize("point", ["webhook.claimed", "webhook.posted"])
+def test_a_worker_that_dies_mid_delivery_loses_nothing(
+    hooks: Stack, receiver: WebhookReceiver, point: str
+) -> None:
+    register(hooks, receiver.url, "cancelled")
+    start(hooks)
+    cancel(hooks, "ACME-1")
+    with armed(point):
+        hooks.tick()  # the worker dies at `point`, holding the claim
+    (row,) = hooks.rows(WebhookDelivery)
+    assert row.status == WebhookStatus.delivering
+    # Another worker takes it over once the dead one's lease has run out.
+    later(hooks, 0.25)
+    assert hooks.rows(WebhookDelivery)[0].status == WebhookStatus.delivering
+    later(hooks, 1)
+    (row,) = hooks.rows(WebhookDelivery)
+    assert row.status == WebhookStatus.delivered and row.attempts == 2
+    ids = {r.headers["convene-delivery-id"] for r in receiver.deliveries()}
+    # Died before the POST: sent once. Died after it: sent again with the same id, which is
+    # how the receiver knows it is a repeat (README: Idempotency).
+    assert len(receiver.deliveries()) == (1 if point == "webhook.claimed" else 2)
+    assert ids == {row.delivery_id}
