@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Finished requests only; the row and Message-ID stay."
     )
     retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
+    retention_webhook_days: int = Field(
+        default=30, ge=1, description="Ended webhook deliveries (their log); open ones stay."
+    )
 
     # Error reporting (orchestrator/error_reporting.py): off unless set; errors only, scrubbed.
     sentry_dsn: SecretStr | None = Field(

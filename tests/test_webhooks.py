@@ -28,6 +28,7 @@ from db.models import (
 )
 from orchestrator.commands import own_requests
 from orchestrator.engine.crashpoints import armed
+from orchestrator.timers.retention import prune_if_due
 from orchestrator.webhooks.deliver import deliver
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from tests.fakes.tls import ca_file
@@ -420,3 +421,20 @@ def test_a_worker_that_dies_mid_delivery_loses_nothing(
     # how the receiver knows it is a repeat (README: Idempotency).
     assert len(receiver.deliveries()) == (1 if point == "webhook.claimed" else 2)
     assert ids == {row.delivery_id}
+
+
+def test_ended_deliveries_are_pruned_and_owed_ones_kept(
+    hooks: Stack, receiver: WebhookReceiver
+) -> None:
+    register(hooks, receiver.url)
+    start(hooks)
+    record(hooks, "ACME-1", WebhookEvent.booked, "first")
+    hooks.tick()
+    receiver.answer(503)
+    record(hooks, "ACME-1", WebhookEvent.moved, "second")
+    hooks.tick()
+    days = hooks.deps.settings.retention_webhook_days
+    hooks.clock.advance(timedelta(days=days, minutes=1))
+    assert prune_if_due(hooks.deps)["webhook_deliveries"] == 1
+    (kept,) = hooks.rows(WebhookDelivery)
+    assert kept.event_type == "moved" and kept.status == WebhookStatus.pending
