@@ -438,3 +438,18 @@ def test_ended_deliveries_are_pruned_and_owed_ones_kept(
     assert prune_if_due(hooks.deps)["webhook_deliveries"] == 1
     (kept,) = hooks.rows(WebhookDelivery)
     assert kept.event_type == "moved" and kept.status == WebhookStatus.pending
+
+
+def test_a_delivery_held_by_a_dead_worker_is_dropped_once_its_endpoint_is_removed(
+    hooks: Stack, receiver: WebhookReceiver
+) -> None:
+    register(hooks, receiver.url, "cancelled")
+    start(hooks)
+    cancel(hooks, "ACME-1")
+    with armed("webhook.claimed"):
+        hooks.tick()
+    (subscription,) = hooks.rows(WebhookSubscription)
+    assert slash(hooks, f"remove wh_{subscription.id.hex[:8]}").startswith("Removed")
+    later(hooks, 5)
+    (row,) = hooks.rows(WebhookDelivery)
+    assert row.status == WebhookStatus.cancelled and receiver.received == []

@@ -135,6 +135,7 @@ def remove(deps: Deps, *, org_id: str, words: list[str]) -> Said:
         uow.session.execute(
             update(WebhookDelivery)
             .where(col(WebhookDelivery.subscription_id) == subscription.id)
+            # One held by a worker finishes; if that worker died, the next claim cancels it.
             .where(col(WebhookDelivery.status) == WebhookStatus.pending)
             .values(status=WebhookStatus.cancelled, updated_at=now)
         )

@@ -102,6 +102,16 @@ def deliver(deps: Deps, seq: int) -> str:
             return "skipped"
         delivery = uow.session.get_one(WebhookDelivery, seq)
         subscription = uow.session.get_one(WebhookSubscription, delivery.subscription_id)
+        if subscription.removed_at is not None:
+            # Removed while this one was held by a worker that died: it goes nowhere now.
+            delivery.status = WebhookStatus.cancelled
+            delivery.locked_until = None
+            uow.session.add(delivery)
+            nxt = _next_in_line(uow.session, delivery)
+            uow.commit()
+            if nxt is not None:
+                deps.wakeups.deliver_webhook(nxt, version="0")
+            return str(WebhookStatus.cancelled)
         uow.commit()
     crashpoint("webhook.claimed")
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
