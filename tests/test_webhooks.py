@@ -28,6 +28,7 @@ from db.models import (
 )
 from orchestrator.commands import own_requests
 from orchestrator.engine.crashpoints import armed
+from orchestrator.metrics import registry_for, render
 from orchestrator.timers.retention import prune_if_due
 from orchestrator.webhooks.deliver import deliver
 from orchestrator.webhooks.events import WebhookEvent, record_event
@@ -236,6 +237,8 @@ def test_failures_show_in_the_admins_delivery_log(hooks: Stack, receiver: Webhoo
     (row,) = hooks.rows(WebhookDelivery)
     assert row.status == WebhookStatus.failed and row.attempts == 4
     assert len(receiver.received) == 4
+    scraped = render(registry_for(hooks.deps)).decode()
+    assert 'convene_webhook_deliveries{event_type="cancelled",status="failed"} 1.0' in scraped
     log = slash(hooks, "")
     assert f"`{row.delivery_id}` cancelled ACME-1" in log
     assert "gave up after 4 attempts, last HTTP 500: HTTP 500: crm exploded" in log
