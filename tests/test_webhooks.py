@@ -231,7 +231,7 @@ def test_failures_show_in_the_admins_delivery_log(hooks: Stack, receiver: Webhoo
     hooks.tick()
     log = slash(hooks, "")
     assert "*Last failures*" in log
-    assert "cancelled ACME-1" in log and "retrying (1 attempts so far)" in log
+    assert "cancelled ACME-1" in log and "retrying (1 attempt so far)" in log
     for _ in range(4):
         later(hooks, 30)
     (row,) = hooks.rows(WebhookDelivery)

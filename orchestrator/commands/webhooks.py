@@ -182,7 +182,7 @@ def _failure_line(delivery: WebhookDelivery, subscription: str) -> str:
     state = (
         f"gave up after {delivery.attempts} attempts"
         if delivery.status == WebhookStatus.failed
-        else f"retrying ({delivery.attempts} attempts so far)"
+        else f"retrying ({delivery.attempts} attempt{'' if delivery.attempts == 1 else 's'} so far)"
     )
     code = f", last HTTP {delivery.last_status_code}" if delivery.last_status_code else ""
     error = escape_mrkdwn((delivery.last_error or "")[:150])
