@@ -47,6 +47,7 @@ from orchestrator.timers.due import dispatch_due  # noqa: E402
 from orchestrator.timers.reconciler import reconcile  # noqa: E402
 from orchestrator.timers.retention import prune_if_due  # noqa: E402
 from orchestrator.timers.stalled import escalate_if_due  # noqa: E402
+from orchestrator.webhooks.deliver import queue_due as queue_webhooks  # noqa: E402
 from tests.support.services import PostgresDatabase  # noqa: E402
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # a Monday afternoon
@@ -164,6 +165,7 @@ def clock_parts(deps: Deps) -> None:
     prune_if_due(deps)
     report_if_due(deps)
     escalate_if_due(deps)
+    queue_webhooks(deps)
 
 
 def workers_ran(deps: Deps) -> None:

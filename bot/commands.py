@@ -30,6 +30,8 @@ HELP_TEXT = (
     "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
     "• `/schedule stats`: your success rate, emails per booking, days to book, no-shows and "
     "edits beside the team's, over the requests started in the last 30 days.\n"
+    "• `/schedule webhooks` (workspace admins): the URLs your CRM hears of bookings, moves "
+    "and outcomes at, and their failures; `add https://… [events]`, `remove wh_…`.\n"
     "• `/schedule help` shows this."
 )
 

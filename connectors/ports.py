@@ -218,3 +218,21 @@ class LLMPort(Protocol):
         ``user`` carries untrusted text (prospect emails) as data; ``purpose`` labels the usage row.
         """
         ...
+
+
+# --- outbound webhooks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """What a receiver answered: its status and at most the first few KB of its body."""
+
+    status: int
+    body: bytes = b""
+
+
+class WebhookPort(Protocol):
+    def post(self, *, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
+        """POST ``body`` to ``url`` (https only), never following a redirect; raise
+        ``TransientError`` when no answer came in time (refused, reset, timed out)."""
+        ...

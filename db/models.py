@@ -610,3 +610,79 @@ class LocalMailMessage(SQLModel, table=True):
     subject: str = ""
     raw: str
     created_at: datetime
+
+
+# --- outbound webhooks ----------------------------------------------------------------------
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A URL a workspace admin registered for request events (a CRM's receiver).
+
+    `secret` signs every delivery; it is shown to the admin once, when the row is created.
+    A removed subscription keeps its row, so its delivery log still names it."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(index=True)
+    url: str = Field(sa_type=Text)
+    events: list[str] = json_field(default_factory=list)
+    secret: str
+    created_by: str
+    created_at: datetime
+    removed_at: datetime | None = None
+
+
+class WebhookStatus(StrEnum):
+    pending = "pending"  # waiting for its first attempt, or a retry
+    delivering = "delivering"  # one worker holds it until `locked_until`
+    delivered = "delivered"
+    failed = "failed"  # given up after the last attempt
+    cancelled = "cancelled"  # its subscription was removed first
+
+
+# A delivery still to be made: it holds back the later events of its request.
+OPEN_WEBHOOK_WHERE = "status IN ('delivering', 'pending')"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The webhook outbox: one row per (subscription, event), written in the transaction that
+    changed the request, delivered afterwards by a worker.
+
+    `seq` orders the events of one request as they were recorded; `delivery_id` is derived
+    from the subscription and the event, so recording the same event twice is one row."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # Per subscription and request, the open deliveries in order: the head is the only
+        # one that may go, and the clock finds the heads that are due through this index.
+        Index(
+            "ix_webhook_deliveries_open",
+            "subscription_id",
+            "request_id",
+            "seq",
+            postgresql_where=text(OPEN_WEBHOOK_WHERE),
+            sqlite_where=text(OPEN_WEBHOOK_WHERE),
+        ),
+        Index("ix_webhook_deliveries_org", "org_id", "updated_at"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(unique=True)
+    org_id: str
+    subscription_id: uuid.UUID = Field(foreign_key="webhook_subscriptions.id")
+    request_id: uuid.UUID = Field(foreign_key="scheduling_requests.id")
+    event_type: str
+    # The body as sent, fixed when the event happened (later changes to the request belong to
+    # later events).
+    payload: dict[str, Any] = json_field(default_factory=dict)
+    status: str = WebhookStatus.pending
+    attempts: int = 0
+    next_attempt_at: datetime
+    locked_until: datetime | None = None
+    claim_token: str | None = None
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    delivered_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime

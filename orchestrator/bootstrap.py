@@ -13,8 +13,9 @@ from rq.serializers import JSONSerializer
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import SystemClock
 from connectors.mail.local import LocalMailbox
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
+from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, WebhookPort
 from connectors.slack import SlackChat, make_web_client
+from connectors.webhooks import HttpWebhooks
 from db.engine import make_engine, make_session_factory
 from orchestrator.deps import Deps
 from orchestrator.engine.wakeups import WakeUps
@@ -56,6 +57,7 @@ def bootstrap(
     mail: MailPort | None = None,
     chat: ChatPort | None = None,
     llm: LLMPort | None = None,
+    webhooks: WebhookPort | None = None,
 ) -> Deps:
     """Build every dependency from settings; keyword arguments replace one adapter (tests)."""
 
@@ -90,4 +92,6 @@ def bootstrap(
         oauth=oauth_flow(settings, store),
         calendar_factory=None if calendar else calendar_factory(settings, sessions, store, clock),
         mailboxes=RepMailboxes(settings=settings, sessions=sessions, store=store, clock=clock),
+        webhooks=webhooks
+        or HttpWebhooks(timeout=settings.webhook_timeout_seconds, ca_file=settings.webhook_ca_file),
     )

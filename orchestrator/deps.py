@@ -18,7 +18,15 @@ from sqlmodel import Session
 
 from connectors.credentials import CredentialStore
 from connectors.oauth import OAuthFlow
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, MailReader
+from connectors.ports import (
+    CalendarPort,
+    ChatPort,
+    Clock,
+    LLMPort,
+    MailPort,
+    MailReader,
+    WebhookPort,
+)
 from db.models import Rep
 from db.uow import UnitOfWork
 from orchestrator.engine.wakeups import WakeUps
@@ -50,6 +58,8 @@ class Deps:
     _calendars: dict[str, CalendarPort] = field(default_factory=dict)
     # Reps' own mailboxes (Gmail, Microsoft 365, SMTP/IMAP); `mail` serves reps on "local".
     mailboxes: RepMailboxes | None = None
+    # Where webhook deliveries are POSTed (an https client; tests point it at local receivers).
+    webhooks: WebhookPort | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

@@ -47,3 +47,9 @@ def poll_mailbox(rep_id: str) -> str:
 
     counts = poll(installed(), uuid.UUID(rep_id))
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+
+
+def deliver_webhook(seq: str) -> str:
+    from orchestrator.webhooks.deliver import deliver
+
+    return deliver(installed(), int(seq))

@@ -37,6 +37,7 @@ from db.models import (
     SchedulingAction,
     SchedulingRequest,
     SequenceJob,
+    WebhookDelivery,
     draft_was_edited,
 )
 from orchestrator.deps import Deps
@@ -68,6 +69,7 @@ class ConveneCollector(Collector):
                 *_jobs(session),
                 *_model(session),
                 _time_to_booking(session),
+                _webhook_deliveries(session),
             ]
             metrics.append(_step_latency(session, self._deps))
         metrics.append(_queue_depth(self._deps))
@@ -112,6 +114,22 @@ def _requests(session: Session) -> list[Metric]:
     for outcome, n in counts.items():
         outcomes.add_metric([outcome.value], n)
     return [by_status, outcomes]
+
+
+def _webhook_deliveries(session: Session) -> Metric:
+    deliveries = GaugeMetricFamily(
+        "convene_webhook_deliveries",
+        "Webhook deliveries kept (ended ones until RETENTION_WEBHOOK_DAYS) by event and status: "
+        "pending and delivering are still owed, failed ones were given up.",
+        labels=["event_type", "status"],
+    )
+    for event_type, status, n in session.exec(
+        select(WebhookDelivery.event_type, WebhookDelivery.status, func.count()).group_by(
+            col(WebhookDelivery.event_type), col(WebhookDelivery.status)
+        )
+    ):
+        deliveries.add_metric([str(event_type), str(status)], n)
+    return deliveries
 
 
 def _actions(session: Session) -> list[Metric]:

@@ -131,6 +131,20 @@ class Settings(BaseSettings):
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
 
+    # Outbound webhooks (orchestrator/webhooks/): each delivery is one worker job, bounded by
+    # the timeout, so a slow receiver holds up nothing but its own delivery.
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Whole webhook request, connect to last byte."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=20, description="Attempts per webhook delivery before it is failed."
+    )
+    webhook_ca_file: str | None = Field(
+        default=None,
+        description="PEM bundle receivers' certificates are checked against; "
+        "unset = the system's trust store.",
+    )
+
     ops_channel: str | None = Field(
         default=None, description="Slack channel id where health findings are posted once."
     )
@@ -145,6 +159,9 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Finished requests only; the row and Message-ID stay."
     )
     retention_llm_usage_days: int = Field(default=400, ge=40, description="Budget needs a month.")
+    retention_webhook_days: int = Field(
+        default=30, ge=1, description="Ended webhook deliveries (their log); open ones stay."
+    )
 
     # Error reporting (orchestrator/error_reporting.py): off unless set; errors only, scrubbed.
     sentry_dsn: SecretStr | None = Field(
@@ -184,6 +201,7 @@ class Settings(BaseSettings):
         "holiday_country",
         "sentry_dsn",
         "sentry_environment",
+        "webhook_ca_file",
         mode="before",
     )
     @classmethod

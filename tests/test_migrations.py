@@ -32,6 +32,8 @@ TABLES = {
     "local_mail",
     "seen_slack_requests",
     "reference_counters",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 }
 
 

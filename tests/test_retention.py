@@ -109,7 +109,13 @@ def test_old_rows_go_and_live_ones_stay(stack: Stack) -> None:
 
     counts = prune_if_due(stack.deps)
 
-    assert counts == {"job_runs": 2, "audit_rows": 1, "llm_usage": 1, "mail_bodies": 1}
+    assert counts == {
+        "job_runs": 2,
+        "audit_rows": 1,
+        "llm_usage": 1,
+        "mail_bodies": 1,
+        "webhook_deliveries": 0,
+    }
     assert sorted(
         (a.request_id == live.id, a.action_type) for a in stack.rows(SchedulingAction)
     ) == [(False, "aged_1"), (True, f"aged_{old_audit.days}")]
@@ -133,6 +139,7 @@ def test_pruning_runs_at_most_hourly(stack: Stack) -> None:
         "audit_rows": 0,
         "llm_usage": 0,
         "mail_bodies": 0,
+        "webhook_deliveries": 0,
     }
     usage(stack, DAY * 1000)
     stack.clock.advance(timedelta(minutes=59))

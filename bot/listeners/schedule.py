@@ -17,6 +17,7 @@ from bot.commands import HELP_TEXT
 from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
 from bot.listeners.start import offer_start, profile_of, started_text, tell_failure
+from bot.listeners.webhooks import webhooks_command
 from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
@@ -54,6 +55,9 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
                     event_type=EventType.calendar_find_times,
                 )
             )
+        elif verb.lower() == "webhooks":
+            ack()  # Slack is asked whether the user is an admin, off the thread acks need.
+            after_ack.run(lambda: webhooks_command(deps, command, rest.strip(), respond))
         elif not text:
             ack()
             try:

@@ -47,6 +47,7 @@ from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
 from orchestrator.steps.meeting import check_key, meeting_check
 from orchestrator.views import MeetingCheck, RepProfile, start_token
+from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.next_move.model import EVENT_TYPE
 
 # What `steps.respond` says when it leaves a reply alone because the request is paused.
@@ -308,6 +309,7 @@ def cancel(
         request.next_action_type = None
         store_event_state(session, request, "cancelled", reasoning="cancelled by the rep", now=now)
         _audit(session, request, "request_cancelled", slack_user_id, now)
+        record_event(session, request, WebhookEvent.cancelled, now=now)
         cards = _propose_calendar_cancels(session, request, events, who=slack_user_id, now=now)
         uow.commit()
     for action_id in cards:
@@ -413,6 +415,12 @@ def answer_meeting(
         if won != 1:
             return MeetingAnswer(False, _already_answered(session, request, meeting_start))
         session.refresh(request)
+        if answer != "rescheduled":
+            # Told with the meeting's time, before a no-show clears it from the request.
+            event = WebhookEvent.held if answer == "held" else WebhookEvent.no_show
+            record_event(session, request, event, now=now, occurrence=meeting_start.isoformat())
+            if stop:
+                record_event(session, request, WebhookEvent.gave_up, now=now, occurrence=str(now))
         request.next_action_at = request.next_action_type = None
         request.updated_at = now
         if answer != "held":

@@ -40,6 +40,9 @@ POINTS = frozenset(
         "outbox.finished",
         "outbox.failure_recorded",
         "outbox.card_refreshed",
+        # webhooks.deliver
+        "webhook.claimed",
+        "webhook.posted",  # the receiver has it, our row does not say so yet
     }
 )
 

@@ -72,6 +72,13 @@ class WakeUps:
             "orchestrator.jobs.execute_action", str(action_id), f"exec-{action_id}-late-{version}"
         )
 
+    def deliver_webhook(self, seq: int, *, version: str) -> bool:
+        """A worker's wake-up for webhook delivery `seq` at attempt `version`: one waits in
+        the queue per row and attempt, however many ticks find it due. False when one waits."""
+        return self._enqueue_once(
+            "orchestrator.jobs.deliver_webhook", str(seq), f"hook-{seq}-{version}"
+        )
+
     def waiting(self) -> Waiting | None:
         """Which jobs and actions have a wake-up in the queue, not yet taken by a worker: the
         reconciler leaves those alone, since a row is late as often because the workers are

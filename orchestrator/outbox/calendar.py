@@ -41,6 +41,7 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import BookingData, CancelData, MoveData, action_data
+from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.draft_wording import format_slot
 
 Executor = Callable[[Deps, PendingAction, Rep], dict[str, Any]]
@@ -278,6 +279,13 @@ def record_on_request(
         if request.status == RequestStatus.reminder_sent:
             # That reminder named the old time; the new time gets its own.
             request.status = RequestStatus.confirmed
+        record_event(
+            session,
+            request,
+            WebhookEvent.moved,
+            now=now,
+            occurrence=request.meeting_start.isoformat(),
+        )
     elif action.action_type == ActionType.calendar_cancel:
         request.calendar_event_id = None
     request.updated_at = now

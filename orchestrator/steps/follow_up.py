@@ -43,6 +43,7 @@ from orchestrator.steps.scheduling import (
     load_request,
     message_id,
 )
+from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.draft_email import FollowUpInput, follow_up_email
 from skills.draft_inputs import TemplateError, follow_up_tone
 from skills.draft_validation import validate_draft
@@ -158,6 +159,9 @@ def _stop(ctx: StepContext, request: SchedulingRequest, reason: str, *, silence:
         # Convene gave up on them (seed 000's stop rules); a negative reply is no such verdict,
         # so it records nothing and the rep's card decides how it ends.
         request.outcome = RequestOutcome.gave_up
+        record_event(
+            ctx.session, request, WebhookEvent.gave_up, now=ctx.now, occurrence=str(ctx.now)
+        )
         # Seed 003: an unresponsive prospect leaves no path forward; closing is the rep's call
         # (the Home tab and the morning brief show it as a decision waiting for them).
         store_event_state(ctx.session, request, "recommend_cancel", reasoning=reason, now=ctx.now)

@@ -29,6 +29,7 @@ from orchestrator.engine.event_types import EventType, RedraftRequested, payload
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.event_state import store_event_state
 from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
+from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.draft_email import InitialEmailInput, initial_email
 from skills.email_fields import addressed
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
@@ -125,6 +126,15 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
         request,
         "meeting_moved" if moved else "meeting_booked",
         f"{'moved to' if moved else 'booked'} {request.meeting_start.isoformat()}",
+    )
+    # The CRM hears of it from the same commit (a move drafted as a calendar update is also
+    # recorded when it executes: the same event, the same delivery).
+    record_event(
+        ctx.session,
+        request,
+        WebhookEvent.moved if moved else WebhookEvent.booked,
+        now=ctx.now,
+        occurrence=request.meeting_start.isoformat(),
     )
 
 

@@ -9,7 +9,9 @@ bounded batches, and never touches what a live request or a check still reads:
 - audit rows older than RETENTION_AUDIT_DAYS, only of finished requests;
 - email bodies older than RETENTION_MAIL_BODY_DAYS, only of finished requests: the row stays
   (its Message-ID keeps a late reply matched and a resend from happening), the text goes;
-- model-usage rows older than RETENTION_LLM_USAGE_DAYS (the monthly budget reads this month).
+- model-usage rows older than RETENTION_LLM_USAGE_DAYS (the monthly budget reads this month);
+- webhook deliveries that ended (delivered, failed, cancelled) longer ago than
+  RETENTION_WEBHOOK_DAYS: each holds attendees' addresses, and an open one is still owed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from db.models import (
     LLMUsage,
     SchedulingAction,
     SchedulingRequest,
+    WebhookDelivery,
+    WebhookStatus,
 )
 from orchestrator.deps import Deps
 from orchestrator.settings import Settings
@@ -98,6 +102,16 @@ def prune(session: Session, *, settings: Settings, now: datetime) -> dict[str, i
             update(EmailMessage).where(col(EmailMessage.id).in_(ids)).values(body_text="")
         )
     counts["mail_bodies"] = len(ids)
+    ended = select(WebhookDelivery.seq).where(
+        col(WebhookDelivery.status).in_(
+            [WebhookStatus.delivered, WebhookStatus.failed, WebhookStatus.cancelled]
+        ),
+        col(WebhookDelivery.updated_at) < now - timedelta(days=settings.retention_webhook_days),
+    )
+    seqs = list(session.exec(ended.limit(BATCH)).all())
+    if seqs:
+        session.execute(delete(WebhookDelivery).where(col(WebhookDelivery.seq).in_(seqs)))
+    counts["webhook_deliveries"] = len(seqs)
     return counts
 
 

@@ -14,6 +14,7 @@ from orchestrator.timers.due import DueReport, dispatch_due
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
 from orchestrator.timers.stalled import escalate_if_due
+from orchestrator.webhooks.deliver import queue_due as queue_webhooks
 
 # Queued every tick whether or not there is mail: counted, but not a sign of work done.
 ROUTINE = frozenset({"mail_polls_queued"})
@@ -29,6 +30,7 @@ class TickReport:
     pruned: dict[str, int] = field(default_factory=dict)
     ops_findings: int = 0
     stalled: int = 0
+    webhooks: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -41,6 +43,7 @@ class TickReport:
             **{f"pruned_{k}": v for k, v in self.pruned.items()},
             **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
             **({"stalled_asked": self.stalled} if self.stalled else {}),
+            **({"webhooks_queued": self.webhooks} if self.webhooks else {}),
         }
 
     @property
@@ -57,7 +60,8 @@ def tick(deps: Deps) -> TickReport:
     """Re-wake lost work first (it is the oldest), then what is due, then queue the reads of
     new mail (workers read each mailbox), then post the notices and cards quiet hours (or a
     failed post) held back; last, prune what has outlived its retention (hourly), report new
-    health findings and ask about stalled requests (every few minutes)."""
+    health findings and ask about stalled requests (every few minutes); then wake the webhook
+    deliveries that are due (first attempts and retries)."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
@@ -67,4 +71,5 @@ def tick(deps: Deps) -> TickReport:
         prune_if_due(deps),
         report_if_due(deps),
         escalate_if_due(deps),
+        queue_webhooks(deps),
     )

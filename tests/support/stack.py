@@ -41,6 +41,7 @@ SECRET = "test-signing-secret"
 REP_ID = "U0REP"
 REP_EMAIL = "rita@northwind.example"
 OTHER_ID = "U0OTHER"
+ADMIN_ID = "U0ADMIN"  # a Slack workspace admin (users.info says so)
 USERS = {
     REP_ID: {
         "name": "rita",
@@ -51,6 +52,12 @@ USERS = {
         "name": "otto",
         "tz": "Europe/Berlin",
         "profile": {"email": "otto@northwind.example", "real_name": "Otto Weber"},
+    },
+    ADMIN_ID: {
+        "name": "ada",
+        "tz": "UTC",
+        "is_admin": True,
+        "profile": {"email": "ada@northwind.example", "real_name": "Ada Admin"},
     },
 }
 
