@@ -277,6 +277,7 @@ class SchedulingRequest(SQLModel, table=True):
     title: str = ""
     context: str = ""
     platform: str = "google_meet"
+    location: str = ""  # a phone or in-person meeting's number or address, from its type
     date_range_start: datetime | None = None
     date_range_end: datetime | None = None
     preferred_times: list[str] = json_field(default_factory=list)
@@ -503,6 +504,7 @@ class SchedulingTemplate(SQLModel, table=True):
     meeting_type: str
     duration_minutes: int = 30
     platform: str = "google_meet"
+    location: str = ""  # the number or address of a phone or in-person meeting
     follow_up_hours: list[int] = json_field(default_factory=lambda: [24, 48, 72])
     reminder_rule: str = "morning_of"
     max_attempts: int = 5

@@ -3,7 +3,7 @@ talks to Slack happens after it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.commands import HELP_TEXT
 from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
 from bot.listeners.start import offer_start, profile_of, started_text, tell_failure
+from bot.listeners.templates import templates_command
 from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
 from bot.settings_modal import WEEKDAYS, RepSettings, read_settings, settings_view
@@ -25,10 +26,12 @@ from bot.views import cancel_prompt, request_list, request_status
 from connectors.errors import TransientError
 from db.models import Rep
 from orchestrator.commands import own_requests
+from orchestrator.commands.meeting_types import meeting_kinds, team_kinds
 from orchestrator.commands.new_request import ensure_rep, start_scheduling
 from orchestrator.commands.stats import stats_for
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
+from orchestrator.meeting_kinds import MeetingKind
 from orchestrator.views import START_EVENTS, Row
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
@@ -57,10 +60,12 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
         elif not text:
             ack()
             try:
-                # trigger_id lives 3 s and works once: open the modal before anything else.
+                # trigger_id lives 3 s and works once: open the modal before anything else
+                # talks to Slack (the team's meeting types are one local read).
+                kinds = team_kinds(deps, org_id=command["team_id"])
                 client.views_open(
                     trigger_id=command["trigger_id"],
-                    view=new_request_view(today=deps.clock.now().date()),
+                    view=new_request_view(today=deps.clock.now().date(), kinds=kinds),
                 )
             except Exception:  # noqa: BLE001 - acked: the rep hears of it
                 tell_failure(
@@ -82,12 +87,15 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
         with deps.uow() as uow:
             known = own_requests.find_rep(uow.session, org_id=team, slack_user_id=user)
             tz = known.timezone if known else "UTC"
-        submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
+            kinds = meeting_kinds(uow.session, org_id=team)
+        submission = read_submission(
+            view["state"]["values"], now=deps.clock.now(), tz=tz, kinds=kinds
+        )
         if submission.command is None:
             ack(response_action="errors", errors=submission.errors)
             return
         ack()
-        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz))
+        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz, kinds))
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(
@@ -132,6 +140,7 @@ def _start_from_form(
     client: WebClient,
     submission: Submission,
     tz: str,
+    kinds: Mapping[str, MeetingKind],
 ) -> None:
     """A valid form, after its ack: the request, and a DM saying which one (or what failed)."""
     team, user = body["team"]["id"], body["user"]["id"]
@@ -144,7 +153,7 @@ def _start_from_form(
         if profile.timezone != tz:
             # First use: dates mean days in the rep's own zone, which Slack just told us.
             submission = read_submission(
-                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone
+                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone, kinds=kinds
             )
         if submission.command is None:
             problems = " ".join(submission.errors.values())
@@ -326,4 +335,5 @@ SUBCOMMANDS: dict[str, Handler] = {
     "settings": _settings,
     "connect": _connect,
     "review": review_command,
+    "templates": templates_command,
 }

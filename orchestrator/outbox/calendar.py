@@ -58,6 +58,7 @@ def _event(data: BookingData, *, event_id: str, organizer: str) -> CalendarEvent
         ),
         description=data.description,
         conference=data.conference,
+        location=data.location or "",
     )
 
 
@@ -215,27 +216,33 @@ def invitation(
         organizer_name=rep.name,
         attendees=invitees,
         description=data.description,
-        location=join or "",
+        location=join or data.location or "",
     )
     email = OutboundEmail(
         message_id=f"<{action.id.hex}.invite@{deps.settings.mail_domain}>",
         sender=rep.email,
         to=tuple(i.email for i in invitees),
         subject=f"{heading}: {title} on {when}",
-        body=_invitation_body(method, title=title, when=when, join=join, host=rep.name),
+        body=_invitation_body(
+            method, title=title, when=when, join=join, place=data.location or "", host=rep.name
+        ),
         ics=build_ics(invite, method=method, stamp=deps.clock.now()),
         ics_method=method,
     )
     return prepare(email, signature=rep.signature)
 
 
-def _invitation_body(method: Method, *, title: str, when: str, join: str | None, host: str) -> str:
+def _invitation_body(
+    method: Method, *, title: str, when: str, join: str | None, place: str, host: str
+) -> str:
     if method == "CANCEL":
         return f"{title} on {when} has been cancelled."
     opening = f"{host} invited you to {title}." if host else f"You are invited to {title}."
     lines = [opening, "", f"When: {when}"]
     if join:
         lines.append(f"Join: {join}")
+    if place:
+        lines.append(f"Where: {place}")
     lines += ["", "Your calendar app can add it from the attached invitation."]
     return "\n".join(lines)
 

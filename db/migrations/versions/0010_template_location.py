@@ -1,0 +1,39 @@
+"""meeting types, and the requests started from them, say where a phone or in-person meeting happens
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 18:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+TABLES = ("scheduling_templates", "scheduling_requests")
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(
+                sa.Column(
+                    "location",
+                    sqlmodel.sql.sqltypes.AutoString(),
+                    nullable=False,
+                    server_default="",
+                )
+            )
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("location")
