@@ -194,6 +194,7 @@ class Rep(SQLModel, table=True):
     calendar_provider: str = "local"
     mail_provider: str = "local"
     signature: str = ""
+    zoom_link: str = ""  # their personal meeting link, for Zoom meetings without a Zoom app
     delegate_slack_ids: list[str] = json_field(default_factory=list)
     # Where the last inbound-mail poll stopped (opaque, the mail provider's own format).
     mail_cursor: str | None = Field(default=None, sa_type=Text)

@@ -13,8 +13,9 @@ from rq.serializers import JSONSerializer
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import SystemClock
 from connectors.mail.local import LocalMailbox
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort
+from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, VideoRoomsPort
 from connectors.slack import SlackChat, make_web_client
+from connectors.zoom import ZoomRooms
 from db.engine import make_engine, make_session_factory
 from orchestrator.deps import Deps
 from orchestrator.engine.wakeups import WakeUps
@@ -56,6 +57,7 @@ def bootstrap(
     mail: MailPort | None = None,
     chat: ChatPort | None = None,
     llm: LLMPort | None = None,
+    rooms: VideoRoomsPort | None = None,
 ) -> Deps:
     """Build every dependency from settings; keyword arguments replace one adapter (tests)."""
 
@@ -90,4 +92,19 @@ def bootstrap(
         oauth=oauth_flow(settings, store),
         calendar_factory=None if calendar else calendar_factory(settings, sessions, store, clock),
         mailboxes=RepMailboxes(settings=settings, sessions=sessions, store=store, clock=clock),
+        rooms=rooms if rooms is not None else zoom_rooms(settings, clock),
+    )
+
+
+def zoom_rooms(settings: Settings, clock: Clock) -> VideoRoomsPort | None:
+    if (app := settings.zoom_app()) is None:
+        return None
+    account_id, client_id, secret = app
+    return ZoomRooms(
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=secret.get_secret_value(),
+        clock=clock,
+        api_url=settings.zoom_api_url,
+        token_url=settings.zoom_token_url,
     )

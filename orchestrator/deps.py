@@ -18,7 +18,15 @@ from sqlmodel import Session
 
 from connectors.credentials import CredentialStore
 from connectors.oauth import OAuthFlow
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, MailReader
+from connectors.ports import (
+    CalendarPort,
+    ChatPort,
+    Clock,
+    LLMPort,
+    MailPort,
+    MailReader,
+    VideoRoomsPort,
+)
 from db.models import Rep
 from db.uow import UnitOfWork
 from orchestrator.engine.wakeups import WakeUps
@@ -50,6 +58,8 @@ class Deps:
     _calendars: dict[str, CalendarPort] = field(default_factory=dict)
     # Reps' own mailboxes (Gmail, Microsoft 365, SMTP/IMAP); `mail` serves reps on "local".
     mailboxes: RepMailboxes | None = None
+    # Zoom rooms per booking when a Zoom app is configured; else the rep's own link.
+    rooms: VideoRoomsPort | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

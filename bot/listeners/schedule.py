@@ -116,6 +116,7 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
             quiet_hours=(chosen.quiet_start, chosen.quiet_end),
             daily_send_limit=chosen.daily_send_limit,
             delegates=list(chosen.delegates),
+            zoom_link=chosen.zoom_link,
         )
         channel = client.conversations_open(users=[body["user"]["id"]])["channel"]["id"]
         client.chat_postMessage(channel=channel, text=outcome.message)
@@ -264,6 +265,7 @@ def _settings(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond:
         quiet_end=rep.quiet_hours_end if rep else None,
         daily_send_limit=rep.daily_send_limit if rep else deps.settings.daily_send_limit,
         delegates=tuple(rep.delegate_slack_ids) if rep else (),
+        zoom_link=rep.zoom_link if rep else "",
     )
     deps.slack_client.views_open(trigger_id=command["trigger_id"], view=settings_view(current))
 

@@ -1,4 +1,5 @@
-"""meeting types, and the requests started from them, say where a phone or in-person meeting happens
+"""where meetings happen: a phone or in-person type's number or address (kept on the requests
+started from it), and each rep's own Zoom link
 
 Revision ID: 0010
 Revises: 0009
@@ -31,9 +32,17 @@ def upgrade() -> None:
                     server_default="",
                 )
             )
+    with op.batch_alter_table("reps") as batch:
+        batch.add_column(
+            sa.Column(
+                "zoom_link", sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=""
+            )
+        )
 
 
 def downgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_column("location")
+    with op.batch_alter_table("reps") as batch:
+        batch.drop_column("zoom_link")
