@@ -18,6 +18,7 @@ from bot.listeners import (
     schedule,
     start,
     stranger_replies,
+    templates,
 )
 from orchestrator.deps import Deps
 from orchestrator.settings import reveal
@@ -46,4 +47,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     for listeners in (cards, decisions, home, meeting, picker, review, brief):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
+    templates.register(app, deps)
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from orchestrator.meeting_kinds import MeetingKind, built_in_kinds, kind_named
 from orchestrator.views import ScheduleCommand
 from skills.timeparse.lexicon import CITIES
 
@@ -20,7 +22,7 @@ HELP_TEXT = (
     "• Who: one or more emails after `with` (comma or space separated).\n"
     "• When (optional): `tomorrow`, `this week`, `next week`, `next 10 days`, "
     "or `2026-12-01..2026-12-05`. Default: the next 7 days.\n"
-    "• How long (optional): `30m`, `45 min`, `1h`. Default: 30 minutes.\n"
+    "• How long (optional): `30m`, `45 min`, `1h`. Default: the meeting type's length.\n"
     "• Where they are (optional): `in London`, `in Europe/London`. Default: your time zone.\n"
     "• Context for the email (optional): in double quotes.\n"
     "• `/schedule` alone opens a form with every option.\n"
@@ -28,6 +30,8 @@ HELP_TEXT = (
     "first (both time zones shown), then email them or send an invite for one.\n"
     "• `/schedule review`: every draft waiting for you in one message, to approve together.\n"
     "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
+    "• `/schedule templates` (workspace admins): the team's meeting types, their length, "
+    "place, follow-ups, reminder and wording.\n"
     "• `/schedule stats`: your success rate, emails per booking, days to book, no-shows and "
     "edits beside the team's, over the requests started in the last 30 days.\n"
     "• `/schedule webhooks` (workspace admins): the URLs your CRM hears of bookings, moves "
@@ -51,8 +55,11 @@ class CommandError(ValueError):
     """The text could not be understood; the message says what was wrong."""
 
 
-def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
-    """`<meeting type> with <emails> [when] [duration] ["context"]`, in the rep's zone `tz`."""
+def parse_schedule(
+    text: str, *, now: datetime, tz: str, kinds: Mapping[str, MeetingKind] | None = None
+) -> ScheduleCommand:
+    """`<meeting type> with <emails> [when] [duration] ["context"]`, in the rep's zone `tz`.
+    Length and place not given are the meeting type's (`kinds`: the team's types)."""
     text = SLACK_MAILTO.sub(r"\1", text.strip())
     context_match = CONTEXT.search(text)
     context = ""
@@ -82,7 +89,8 @@ def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
             emails.append(address)
     if not emails:
         raise CommandError("Add at least one email address after `with`.")
-    duration = 30
+    kind = kind_named(kinds if kinds is not None else built_in_kinds(), meeting_type)
+    duration = kind.duration_minutes
     window: tuple[datetime, datetime] | None = None
     tokens, prospect_timezone = _where(tokens)
     remaining = " ".join(tokens)
@@ -104,6 +112,8 @@ def parse_schedule(text: str, *, now: datetime, tz: str) -> ScheduleCommand:
         window_start=start,
         window_end=end,
         context=context,
+        platform=kind.platform,
+        location=kind.location,
         prospect_timezone=prospect_timezone,
     )
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, button, context, section
 from orchestrator.engine.event_types import EventType
+from orchestrator.meeting_kinds import MeetingKind
 from orchestrator.mrkdwn import escape_mrkdwn as escape
 from orchestrator.views import START_EVENTS, ScheduleCommand
 
@@ -31,6 +32,22 @@ class PendingStart:
     tz: str
     trigger_id: str
     event_type: str = EventType.scheduling_requested
+    # The meeting type's length and place when the card was made, so Start books what the card
+    # showed even if an admin edits the type in between.
+    minutes: int | None = None
+    platform: str | None = None
+    location: str = ""
+
+    def kinds(self, meeting_type: str) -> dict[str, MeetingKind] | None:
+        if self.minutes is None or self.platform is None:
+            return None
+        kind = MeetingKind(
+            name=meeting_type,
+            duration_minutes=self.minutes,
+            platform=self.platform,
+            location=self.location,
+        )
+        return {meeting_type: kind}
 
     def encode(self) -> str:
         return json.dumps(

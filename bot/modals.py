@@ -7,6 +7,7 @@ Slack or the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,26 +15,13 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import EMAIL, MAX_CONTEXT, zone_named
 from orchestrator.engine.event_types import EventType
+from orchestrator.meeting_kinds import PLATFORMS, MeetingKind, built_in_kinds, kind_named
 from orchestrator.views import Guest, ScheduleCommand
 
 CALLBACK_ID = "schedule_request"
-MEETING_TYPES = {  # label → default minutes
-    "demo": 45,
-    "discovery call": 30,
-    "intro call": 30,
-    "follow-up": 30,
-    "technical deep dive": 60,
-}
 DURATIONS = (15, 30, 45, 60, 90)
 PARTS = ("morning", "afternoon", "evening")
 AVOID = ("monday", "friday", "friday_afternoon")
-PLATFORMS = {
-    "google_meet": "Google Meet",
-    "teams": "Microsoft Teams",
-    "zoom": "Zoom link",
-    "phone": "Phone",
-    "in_person": "In person",
-}
 # "Jane Doe <jane@acme.com>", "jane@acme.com", either followed by "(optional)".
 GUEST_LINE = re.compile(
     r"^\s*(?:(?P<name>[^<]+?)\s*<(?P<a>[^>]+)>|(?P<b>\S+))\s*(?P<opt>\(optional\))?\s*$", re.I
@@ -70,20 +58,23 @@ def new_request_view(
     prefill: ScheduleCommand | None = None,
     tz: str = "UTC",
     event_type: str = EventType.scheduling_requested,
+    kinds: Mapping[str, MeetingKind] | None = None,
 ) -> dict[str, Any]:
     """The form, empty or filled in from an inline command (`prefill`, read in zone `tz`).
 
     `event_type` rides in `private_metadata` so a `/schedule times …` edited here still ends in
     the time picker."""
+    kinds = kinds if kinds is not None else built_in_kinds()
     types = [
-        _option(f"{label.capitalize()} ({minutes} min)", label)
-        for label, minutes in MEETING_TYPES.items()
+        _option(f"{kind.name.capitalize()} ({kind.duration_minutes} min)", kind.name)
+        for kind in kinds.values()
     ]
     chosen_type = types[0]
     durations = [_option(f"{m} min", str(m)) for m in DURATIONS]
     duration: dict[str, Any] = {}
     first_day, last_day = today + timedelta(days=1), today + timedelta(days=8)
     guests = context = where = ""
+    place: dict[str, Any] = {}
     if prefill is not None:
         chosen_type = next(
             (o for o in types if o["value"] == prefill.meeting_type),
@@ -104,6 +95,8 @@ def new_request_view(
         )
         context = prefill.context
         where = prefill.prospect_timezone or ""
+        if prefill.platform in PLATFORMS:
+            place = {"initial_option": _option(PLATFORMS[prefill.platform], prefill.platform)}
     blocks = [
         _input(
             "meeting_type",
@@ -176,8 +169,10 @@ def new_request_view(
             {
                 "type": "static_select",
                 "options": [_option(label, value) for value, label in PLATFORMS.items()],
-                "initial_option": _option(PLATFORMS["google_meet"], "google_meet"),
+                **place,
             },
+            optional=True,
+            hint="Leave empty for the meeting type's usual place.",
         ),
         _input(
             "context",
@@ -214,12 +209,20 @@ def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
     return dict(values.get(block_id, {}).get(block_id) or {})
 
 
-def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submission:
-    """Validate the modal's state; field errors instead of exceptions."""
+def read_submission(
+    values: dict[str, Any],
+    *,
+    now: datetime,
+    tz: str,
+    kinds: Mapping[str, MeetingKind] | None = None,
+) -> Submission:
+    """Validate the modal's state; field errors instead of exceptions. Length and place left
+    empty are the meeting type's (`kinds`: the team's types, the built-in ones by default)."""
     errors: dict[str, str] = {}
     meeting = (_value(values, "meeting_type").get("selected_option") or {}).get("value", "demo")
+    kind = kind_named(kinds if kinds is not None else built_in_kinds(), meeting)
     chosen = (_value(values, "duration").get("selected_option") or {}).get("value")
-    duration = int(chosen) if chosen else MEETING_TYPES.get(meeting, 30)
+    duration = int(chosen) if chosen else kind.duration_minutes
 
     guests: list[Guest] = []
     for line in (_value(values, "guests").get("value") or "").splitlines():
@@ -261,6 +264,8 @@ def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submis
     checked = lambda block: tuple(  # noqa: E731 - tiny local reader
         o["value"] for o in _value(values, block).get("selected_options") or ()
     )
+    platform = (_value(values, "platform").get("selected_option") or {}).get("value")
+    platform = platform or kind.platform
     command = ScheduleCommand(
         meeting_type=meeting,
         emails=tuple(g.email for g in guests),
@@ -271,9 +276,9 @@ def read_submission(values: dict[str, Any], *, now: datetime, tz: str) -> Submis
         context=(_value(values, "context").get("value") or "").strip(),
         preferred_times=checked("preferred"),
         avoid_days=checked("avoid"),
-        platform=(_value(values, "platform").get("selected_option") or {}).get(
-            "value", "google_meet"
-        ),
+        platform=platform,
+        # The type's number or address goes with the type's place, not with another one.
+        location=kind.location if platform == kind.platform else "",
         prospect_timezone=prospect_timezone,
     )
     return Submission(command, teammate_ids, {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CALLBACK_ID = "rep_settings"
@@ -21,6 +22,7 @@ class RepSettings:
     quiet_end: str | None
     daily_send_limit: int
     delegates: tuple[str, ...]
+    zoom_link: str = ""
 
 
 def _block(
@@ -71,6 +73,16 @@ def settings_view(current: RepSettings) -> dict[str, Any]:
                 },
             ),
             _block("delegates", "Who may approve for you", delegates, True),
+            _block(
+                "zoom_link",
+                "Your Zoom meeting link",
+                {
+                    "type": "plain_text_input",
+                    "max_length": 300,
+                    **({"initial_value": current.zoom_link} if current.zoom_link else {}),
+                },
+                True,
+            ),
         ],
     }
 
@@ -97,6 +109,9 @@ def read_settings(values: dict[str, Any]) -> tuple[RepSettings | None, dict[str,
         limit = 0
     if not 1 <= limit <= 500:
         errors["daily_send_limit"] = "Between 1 and 500."
+    zoom_link = (get("zoom_link", "value") or "").strip()
+    if zoom_link and not is_zoom_link(zoom_link):
+        errors["zoom_link"] = "A https://…zoom.us/j/… link, as Zoom shows it."
     if errors:
         return None, errors
     return RepSettings(
@@ -108,4 +123,13 @@ def read_settings(values: dict[str, Any]) -> tuple[RepSettings | None, dict[str,
         quiet_end=quiet[1],
         daily_send_limit=limit,
         delegates=tuple(get("delegates", "selected_users") or ()),
+        zoom_link=zoom_link,
     ), {}
+
+
+def is_zoom_link(link: str) -> bool:
+    """An https link on Zoom's own domains: it goes into every invitation the rep sends."""
+    parts = urlsplit(link)
+    host = (parts.hostname or "").lower()
+    zoom = any(host == d or host.endswith("." + d) for d in ("zoom.us", "zoom.com", "zoomgov.com"))
+    return parts.scheme == "https" and zoom and not parts.username and " " not in link

@@ -175,6 +175,29 @@ class PostedMessage:
     ts: str
 
 
+@dataclass(frozen=True)
+class VideoRoom:
+    """A video meeting made for one booking: the provider's id and the link attendees join by."""
+
+    room_id: str
+    join_url: str
+
+
+class VideoRoomsPort(Protocol):
+    """Meetings made per booking on a service the calendars cannot create rooms on (Zoom)."""
+
+    def create_room(self, *, host: str, topic: str, start: datetime, minutes: int) -> VideoRoom:
+        """Make a room, or return the one already made for this host, topic and start (a retry
+        after a lost answer must not leave a second room behind)."""
+        ...
+
+    def move_room(self, *, room_id: str, start: datetime, minutes: int) -> None: ...
+
+    def delete_room(self, *, room_id: str) -> None:
+        """Remove it; one already gone is done."""
+        ...
+
+
 class ChatPort(Protocol):
     def post_message(
         self, *, channel: str, text: str, blocks: Sequence[Mapping[str, Any]] = ()

@@ -194,6 +194,7 @@ class Rep(SQLModel, table=True):
     calendar_provider: str = "local"
     mail_provider: str = "local"
     signature: str = ""
+    zoom_link: str = ""  # their personal meeting link, for Zoom meetings without a Zoom app
     delegate_slack_ids: list[str] = json_field(default_factory=list)
     # Where the last inbound-mail poll stopped (opaque, the mail provider's own format).
     mail_cursor: str | None = Field(default=None, sa_type=Text)
@@ -277,6 +278,7 @@ class SchedulingRequest(SQLModel, table=True):
     title: str = ""
     context: str = ""
     platform: str = "google_meet"
+    location: str = ""  # a phone or in-person meeting's number or address, from its type
     date_range_start: datetime | None = None
     date_range_end: datetime | None = None
     preferred_times: list[str] = json_field(default_factory=list)
@@ -503,6 +505,7 @@ class SchedulingTemplate(SQLModel, table=True):
     meeting_type: str
     duration_minutes: int = 30
     platform: str = "google_meet"
+    location: str = ""  # the number or address of a phone or in-person meeting
     follow_up_hours: list[int] = json_field(default_factory=lambda: [24, 48, 72])
     reminder_rule: str = "morning_of"
     max_attempts: int = 5

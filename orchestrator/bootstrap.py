@@ -13,9 +13,18 @@ from rq.serializers import JSONSerializer
 from connectors.calendar.local import LocalCalendar
 from connectors.clock import SystemClock
 from connectors.mail.local import LocalMailbox
-from connectors.ports import CalendarPort, ChatPort, Clock, LLMPort, MailPort, WebhookPort
+from connectors.ports import (
+    CalendarPort,
+    ChatPort,
+    Clock,
+    LLMPort,
+    MailPort,
+    VideoRoomsPort,
+    WebhookPort,
+)
 from connectors.slack import SlackChat, make_web_client
 from connectors.webhooks import HttpWebhooks
+from connectors.zoom import ZoomRooms
 from db.engine import make_engine, make_session_factory
 from orchestrator.deps import Deps
 from orchestrator.engine.wakeups import WakeUps
@@ -58,6 +67,7 @@ def bootstrap(
     chat: ChatPort | None = None,
     llm: LLMPort | None = None,
     webhooks: WebhookPort | None = None,
+    rooms: VideoRoomsPort | None = None,
 ) -> Deps:
     """Build every dependency from settings; keyword arguments replace one adapter (tests)."""
 
@@ -94,4 +104,19 @@ def bootstrap(
         mailboxes=RepMailboxes(settings=settings, sessions=sessions, store=store, clock=clock),
         webhooks=webhooks
         or HttpWebhooks(timeout=settings.webhook_timeout_seconds, ca_file=settings.webhook_ca_file),
+        rooms=rooms if rooms is not None else zoom_rooms(settings, clock),
+    )
+
+
+def zoom_rooms(settings: Settings, clock: Clock) -> VideoRoomsPort | None:
+    if (app := settings.zoom_app()) is None:
+        return None
+    account_id, client_id, secret = app
+    return ZoomRooms(
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=secret.get_secret_value(),
+        clock=clock,
+        api_url=settings.zoom_api_url,
+        token_url=settings.zoom_token_url,
     )

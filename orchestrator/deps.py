@@ -25,6 +25,7 @@ from connectors.ports import (
     LLMPort,
     MailPort,
     MailReader,
+    VideoRoomsPort,
     WebhookPort,
 )
 from db.models import Rep
@@ -60,6 +61,8 @@ class Deps:
     mailboxes: RepMailboxes | None = None
     # Where webhook deliveries are POSTed (an https client; tests point it at local receivers).
     webhooks: WebhookPort | None = None
+    # Zoom rooms per booking when a Zoom app is configured; else the rep's own link.
+    rooms: VideoRoomsPort | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     graph_base_url: str | None = None
     gmail_api_endpoint: str | None = None  # Gmail's root URL; its paths start with gmail/v1/
     mail_domain: str = Field(default="convene.local", description="Right side of our Message-IDs.")
+    # Zoom meetings per booking through a Server-to-Server OAuth app; without it a Zoom
+    # booking uses the rep's own meeting link (`/schedule settings`).
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_token_url: str = "https://zoom.us/oauth/token"
 
     # SMTP/IMAP, one server for the org. A username may contain `{email}` to log in as each rep
     # (e.g. a Dovecot master user `{email}*convene`); without it every rep shares one mailbox
@@ -277,12 +284,23 @@ class Settings(BaseSettings):
             )
         if self.mail_backend == "smtp":
             errors.extend(self.smtp_errors())
+        zoom = (self.zoom_account_id, self.zoom_client_id, self.zoom_client_secret)
+        if any(zoom) and not all(zoom):
+            errors.append(
+                "Zoom meetings need ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"
+            )
         if self.holiday_country:
             from orchestrator.steps.public_holidays import country_error
 
             if problem := country_error(self.holiday_country):
                 errors.append(f"HOLIDAY_COUNTRY: {problem}")
         return errors
+
+    def zoom_app(self) -> tuple[str, str, SecretStr] | None:
+        """(account id, client id, client secret) when a Zoom app is configured."""
+        if self.zoom_account_id and self.zoom_client_id and self.zoom_client_secret:
+            return self.zoom_account_id, self.zoom_client_id, self.zoom_client_secret
+        return None
 
     @property
     def imap_login(self) -> tuple[str | None, SecretStr | None]:

@@ -244,6 +244,7 @@ class ScheduleCommand:
     preferred_times: tuple[str, ...] = ()
     avoid_days: tuple[str, ...] = ()
     platform: str = "google_meet"
+    location: str = ""  # the number or address of a phone or in-person meeting
     # Where the prospect is ("in London"), when the rep said; else their zone stays unknown.
     prospect_timezone: str | None = None
 

@@ -3,7 +3,7 @@ talks to Slack happens after it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.commands import HELP_TEXT
 from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
 from bot.listeners.start import offer_start, profile_of, started_text, tell_failure
+from bot.listeners.templates import templates_command
 from bot.listeners.webhooks import webhooks_command
 from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
@@ -26,10 +27,12 @@ from bot.views import cancel_prompt, request_list, request_status
 from connectors.errors import TransientError
 from db.models import Rep
 from orchestrator.commands import own_requests
+from orchestrator.commands.meeting_types import meeting_kinds, team_kinds
 from orchestrator.commands.new_request import ensure_rep, start_scheduling
 from orchestrator.commands.stats import stats_for
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
+from orchestrator.meeting_kinds import MeetingKind
 from orchestrator.views import START_EVENTS, Row
 
 Handler = Callable[[Deps, dict[str, Any], str, Ack, Respond], None]
@@ -61,10 +64,12 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
         elif not text:
             ack()
             try:
-                # trigger_id lives 3 s and works once: open the modal before anything else.
+                # trigger_id lives 3 s and works once: open the modal before anything else
+                # talks to Slack (the team's meeting types are one local read).
+                kinds = team_kinds(deps, org_id=command["team_id"])
                 client.views_open(
                     trigger_id=command["trigger_id"],
-                    view=new_request_view(today=deps.clock.now().date()),
+                    view=new_request_view(today=deps.clock.now().date(), kinds=kinds),
                 )
             except Exception:  # noqa: BLE001 - acked: the rep hears of it
                 tell_failure(
@@ -86,12 +91,15 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
         with deps.uow() as uow:
             known = own_requests.find_rep(uow.session, org_id=team, slack_user_id=user)
             tz = known.timezone if known else "UTC"
-        submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
+            kinds = meeting_kinds(uow.session, org_id=team)
+        submission = read_submission(
+            view["state"]["values"], now=deps.clock.now(), tz=tz, kinds=kinds
+        )
         if submission.command is None:
             ack(response_action="errors", errors=submission.errors)
             return
         ack()
-        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz))
+        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz, kinds))
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(
@@ -112,6 +120,7 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
             quiet_hours=(chosen.quiet_start, chosen.quiet_end),
             daily_send_limit=chosen.daily_send_limit,
             delegates=list(chosen.delegates),
+            zoom_link=chosen.zoom_link,
         )
         channel = client.conversations_open(users=[body["user"]["id"]])["channel"]["id"]
         client.chat_postMessage(channel=channel, text=outcome.message)
@@ -136,6 +145,7 @@ def _start_from_form(
     client: WebClient,
     submission: Submission,
     tz: str,
+    kinds: Mapping[str, MeetingKind],
 ) -> None:
     """A valid form, after its ack: the request, and a DM saying which one (or what failed)."""
     team, user = body["team"]["id"], body["user"]["id"]
@@ -148,7 +158,7 @@ def _start_from_form(
         if profile.timezone != tz:
             # First use: dates mean days in the rep's own zone, which Slack just told us.
             submission = read_submission(
-                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone
+                view["state"]["values"], now=deps.clock.now(), tz=profile.timezone, kinds=kinds
             )
         if submission.command is None:
             problems = " ".join(submission.errors.values())
@@ -259,6 +269,7 @@ def _settings(deps: Deps, command: dict[str, Any], rest: str, ack: Ack, respond:
         quiet_end=rep.quiet_hours_end if rep else None,
         daily_send_limit=rep.daily_send_limit if rep else deps.settings.daily_send_limit,
         delegates=tuple(rep.delegate_slack_ids) if rep else (),
+        zoom_link=rep.zoom_link if rep else "",
     )
     deps.slack_client.views_open(trigger_id=command["trigger_id"], view=settings_view(current))
 
@@ -330,4 +341,5 @@ SUBCOMMANDS: dict[str, Handler] = {
     "settings": _settings,
     "connect": _connect,
     "review": review_command,
+    "templates": templates_command,
 }

@@ -19,6 +19,7 @@ from bot.after_ack import AfterAck
 from bot.commands import HELP_TEXT, CommandError, parse_schedule
 from bot.confirm_blocks import EDIT, START, PendingStart, confirm_card
 from bot.modals import new_request_view
+from orchestrator.commands.meeting_types import team_kinds
 from orchestrator.commands.new_request import Started, start_scheduling
 from orchestrator.deps import Deps
 from orchestrator.engine.event_types import EventType
@@ -92,9 +93,13 @@ def offer_start(
         return
     now = deps.clock.now()
     try:
-        parsed = parse_schedule(text, now=now, tz=profile.timezone)
+        kinds = team_kinds(deps, org_id=command["team_id"])
+        parsed = parse_schedule(text, now=now, tz=profile.timezone, kinds=kinds)
     except CommandError as exc:
         respond(text=f":warning: {exc}\n\n{HELP_TEXT}", response_type="ephemeral")
+        return
+    except Exception:  # noqa: BLE001 - acked: the rep hears of it
+        tell_failure(lambda text: _ephemeral(respond, text), NOT_READ, failed="kinds_failed")
         return
     pending = PendingStart(
         text=text,
@@ -102,6 +107,9 @@ def offer_start(
         tz=profile.timezone,
         trigger_id=command["trigger_id"],
         event_type=event_type,
+        minutes=parsed.duration_minutes,
+        platform=parsed.platform,
+        location=parsed.location,
     )
     if not pending.fits():
         respond(text=TOO_LONG, response_type="ephemeral")
@@ -115,7 +123,11 @@ def _read(action: dict[str, Any], respond: Respond) -> tuple[PendingStart, Sched
     pending = PendingStart.decode(action.get("value") or "")
     if pending is not None:
         try:
-            return pending, parse_schedule(pending.text, now=pending.read_at, tz=pending.tz)
+            read = parse_schedule(pending.text, now=pending.read_at, tz=pending.tz)
+            kinds = pending.kinds(read.meeting_type)
+            if kinds is not None:  # the type's length and place as the card showed them
+                read = parse_schedule(pending.text, now=pending.read_at, tz=pending.tz, kinds=kinds)
+            return pending, read
         except CommandError:
             pass  # read fine when the card was made: the parser changed since
     _replace(respond, BROKEN)
@@ -172,6 +184,7 @@ def _edit(
             prefill=command,
             tz=pending.tz,
             event_type=pending.event_type,
+            kinds=team_kinds(deps, org_id=body["team"]["id"]),
         ),
     )
     _replace(

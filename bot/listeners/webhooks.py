@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from slack_bolt import Respond
 
+from bot.admins import is_workspace_admin, refusal
 from orchestrator.commands import webhooks
 from orchestrator.deps import Deps
 
@@ -21,28 +22,14 @@ REFUSED = (
     ":no_entry: Only a Slack workspace admin or owner can manage Convene's webhooks. "
     "Ask one of them to run `/schedule webhooks`."
 )
-UNCONFIRMED = (
-    ":warning: I couldn't check with Slack that you are a workspace admin just now. "
-    "Try again in a minute."
-)
-
-
-def is_workspace_admin(deps: Deps, slack_user_id: str) -> bool | None:
-    """True or False as Slack says; None when Slack could not be asked."""
-    try:
-        user = deps.slack_client.users_info(user=slack_user_id)["user"]
-    except Exception as exc:  # noqa: BLE001 - the admin is told to try again
-        log.warning("admin_check_failed", error=repr(exc))
-        return None
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def webhooks_command(deps: Deps, command: dict[str, Any], rest: str, respond: Respond) -> None:
     """Runs after the ack: it asks Slack who the user is before anything else."""
     team, user = command["team_id"], command["user_id"]
-    admin = is_workspace_admin(deps, user)
+    admin = is_workspace_admin(deps.slack_client, user)
     if not admin:
-        respond(text=REFUSED if admin is False else UNCONFIRMED, response_type="ephemeral")
+        respond(text=refusal(admin, REFUSED), response_type="ephemeral")
         return
     verb, *words = rest.split() or [""]
     if verb.lower() == "add":

@@ -164,6 +164,7 @@ def _start_once(
             title=f"{command.meeting_type.capitalize()} with {', '.join(command.emails)}",
             context=command.context,
             platform=command.platform,
+            location=command.location,
             preferred_times=list(command.preferred_times),
             avoid_days=list(command.avoid_days),
             date_range_start=command.window_start,

@@ -534,6 +534,7 @@ def save_settings(
     quiet_hours: tuple[str | None, str | None],
     daily_send_limit: int,
     delegates: list[str],
+    zoom_link: str = "",
 ) -> Outcome:
     with deps.uow() as uow:
         rep = ensure_rep(
@@ -549,6 +550,7 @@ def save_settings(
         rep.quiet_hours_start, rep.quiet_hours_end = quiet_hours
         rep.daily_send_limit = daily_send_limit
         rep.delegate_slack_ids = [d for d in delegates if d != profile.slack_user_id]
+        rep.zoom_link = zoom_link
         uow.session.add(rep)
         uow.commit()
     return Outcome(True, "Settings saved.")

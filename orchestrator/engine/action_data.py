@@ -88,6 +88,8 @@ class BookingData(ActionData):
     attendees: tuple[Guest, ...]
     description: str = ""
     conference: str | None = None
+    # A phone number or an address (a video meeting's place is its join link).
+    location: str | None = optional_key()
 
     def guests(self) -> tuple[str, ...]:
         return tuple(g.email for g in self.attendees)

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from connectors.errors import EventNotFound
+from connectors.errors import EventNotFound, PermanentError
 from connectors.mail.invitations import Invite, Invitee, Method, build_ics
 from connectors.mail.outbound import prepare
 from connectors.ports import CalendarEvent, EventAttendee, OutboundEmail
@@ -47,7 +47,14 @@ from skills.draft_wording import format_slot
 Executor = Callable[[Deps, PendingAction, Rep], dict[str, Any]]
 
 
-def _event(data: BookingData, *, event_id: str, organizer: str) -> CalendarEvent:
+def _event(
+    data: BookingData, *, event_id: str, organizer: str, zoom: str | None = None
+) -> CalendarEvent:
+    """The calendar's event. A Zoom room is ours, not the calendar's: its link goes where an
+    attendee looks for a place and in the description, and the calendar makes no room."""
+    description = data.description
+    if zoom:
+        description = f"{description}\n\nJoin Zoom: {zoom}".strip()
     return CalendarEvent(
         event_id=event_id,
         organizer=organizer,
@@ -57,9 +64,30 @@ def _event(data: BookingData, *, event_id: str, organizer: str) -> CalendarEvent
         attendees=tuple(
             EventAttendee(email=a.email, name=a.name, optional=a.optional) for a in data.attendees
         ),
-        description=data.description,
-        conference=data.conference,
+        description=description,
+        conference=None if data.conference == ZOOM else data.conference,
+        location=zoom or data.location or "",
     )
+
+
+ZOOM = "zoom"
+NO_ZOOM_LINK = (
+    "This is a Zoom meeting, but there is no Zoom link to put in the invitation: add yours in "
+    "`/schedule settings` (or ask an admin to set up the Zoom app), then press Retry."
+)
+
+
+def _zoom_room(deps: Deps, data: BookingData, rep: Rep) -> dict[str, Any]:
+    """The Zoom room for a booking: one made through the team's Zoom app, else the rep's own
+    link. Made before the calendar event, so a retry after a failed create finds it again."""
+    if deps.rooms is not None:
+        room = deps.rooms.create_room(
+            host=rep.email, topic=data.title, start=data.start, minutes=_minutes(data)
+        )
+        return {"join_url": room.join_url, "room_id": room.room_id, "zoom": True}
+    if rep.zoom_link:
+        return {"join_url": rep.zoom_link, "zoom": True}
+    raise PermanentError(NO_ZOOM_LINK)
 
 
 def book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
@@ -73,14 +101,40 @@ def book(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     own = f"convene-{action.id.hex}"
     live = _live_event(deps, action, own)
     if live is not None:
+        booked = _booked_result(deps, action, live)
+        _move_room(deps, booked, data)
+        join = booked.get("join_url")
         deps.calendar_for(action.org_id).update_event(
-            _event(data, event_id=live, organizer=rep.email)
+            _event(data, event_id=live, organizer=rep.email, zoom=_zoom_link(booked))
         )
-        return {"event_id": live, "join_url": _join_url(deps, action, live), "moved": True}
+        return {"event_id": live, "join_url": join, "moved": True} | _zoom_keys(booked)
+    room = _zoom_room(deps, data, rep) if data.conference == ZOOM else {}
     created = deps.calendar_for(action.org_id).create_event(
-        _event(data, event_id=own, organizer=rep.email)
+        _event(data, event_id=own, organizer=rep.email, zoom=_zoom_link(room))
     )
-    return {"event_id": created.event_id, "join_url": created.join_url}
+    return {"event_id": created.event_id, "join_url": created.join_url} | room
+
+
+def _minutes(data: BookingData) -> int:
+    return int((data.end - data.start).total_seconds() // 60)
+
+
+def _move_room(deps: Deps, booked: dict[str, Any], data: BookingData) -> None:
+    """A Zoom room we made moves with its meeting (a personal link has no time to move)."""
+    if booked.get("room_id") and deps.rooms is not None:
+        deps.rooms.move_room(
+            room_id=str(booked["room_id"]), start=data.start, minutes=_minutes(data)
+        )
+
+
+def _zoom_link(booked: dict[str, Any]) -> str | None:
+    return str(booked["join_url"]) if booked.get("zoom") and booked.get("join_url") else None
+
+
+def _zoom_keys(booked: dict[str, Any]) -> dict[str, Any]:
+    """What a move carries over from the booking it moves, so later moves and the cancel
+    still find the Zoom room."""
+    return {k: booked[k] for k in ("zoom", "room_id") if k in booked}
 
 
 def _live_event(deps: Deps, action: PendingAction, own: str) -> str | None:
@@ -104,20 +158,26 @@ def move(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     """Give the booked event (`event_id`) its new time; a missing event fails the action, since
     a meeting that is gone cannot be moved (the rep sees why on the card)."""
     data = action_data(action, MoveData)
-    event = _event(data, event_id=data.event_id, organizer=rep.email)
+    booked = _booked_result(deps, action, data.event_id)
+    _move_room(deps, booked, data)
+    # The room link does not change with the time; the confirmation email repeats it.
+    join = booked.get("join_url")
+    event = _event(data, event_id=data.event_id, organizer=rep.email, zoom=_zoom_link(booked))
     deps.calendar_for(action.org_id).update_event(event)
     return {
         "event_id": event.event_id,
         "start": event.start.isoformat(),
         "end": event.end.isoformat(),
-        # The room link does not change with the time; the confirmation email repeats it.
-        "join_url": _join_url(deps, action, event.event_id),
+        "join_url": join,
     }
 
 
 def cancel(deps: Deps, action: PendingAction, rep: Rep) -> dict[str, Any]:
     """Cancel the event and let the provider notify the attendees; already gone is done."""
     event_id = action_data(action, CancelData).event_id
+    room_id = _booked_result(deps, action, event_id).get("room_id")
+    if room_id and deps.rooms is not None:
+        deps.rooms.delete_room(room_id=str(room_id))  # one already gone is done
     try:
         deps.calendar_for(action.org_id).cancel_event(organizer=rep.email, event_id=event_id)
     except EventNotFound:
@@ -132,15 +192,16 @@ EXECUTORS: dict[str, Executor] = {
 }
 
 
-def _join_url(deps: Deps, action: PendingAction, event_id: str) -> str | None:
+def _booked_result(deps: Deps, action: PendingAction, event_id: str) -> dict[str, Any]:
     with deps.uow() as uow:
-        return booked_join_url(uow.session, request_id=action.request_id, event_id=event_id)
+        return booked_result(uow.session, request_id=action.request_id, event_id=event_id)
 
 
-def booked_join_url(
+def booked_result(
     session: Session, *, request_id: uuid.UUID | None, event_id: str | None
-) -> str | None:
-    """The meeting link the calendar gave when it booked `event_id`; a move keeps that link."""
+) -> dict[str, Any]:
+    """What the booking of `event_id` recorded: its meeting link and, for a Zoom room we made,
+    the room's id. A move keeps both."""
     booked = session.exec(
         select(PendingAction)
         .where(PendingAction.request_id == request_id)
@@ -149,8 +210,16 @@ def booked_join_url(
     ).all()
     for row in booked:
         if row.result and row.result.get("event_id") == event_id:
-            return row.result.get("join_url")
-    return None
+            return dict(row.result)
+    return {}
+
+
+def booked_join_url(
+    session: Session, *, request_id: uuid.UUID | None, event_id: str | None
+) -> str | None:
+    """The meeting link given when `event_id` was booked; a move keeps that link."""
+    join = booked_result(session, request_id=request_id, event_id=event_id).get("join_url")
+    return str(join) if join else None
 
 
 # --- invitations by email -----------------------------------------------------------------------
@@ -216,27 +285,33 @@ def invitation(
         organizer_name=rep.name,
         attendees=invitees,
         description=data.description,
-        location=join or "",
+        location=join or data.location or "",
     )
     email = OutboundEmail(
         message_id=f"<{action.id.hex}.invite@{deps.settings.mail_domain}>",
         sender=rep.email,
         to=tuple(i.email for i in invitees),
         subject=f"{heading}: {title} on {when}",
-        body=_invitation_body(method, title=title, when=when, join=join, host=rep.name),
+        body=_invitation_body(
+            method, title=title, when=when, join=join, place=data.location or "", host=rep.name
+        ),
         ics=build_ics(invite, method=method, stamp=deps.clock.now()),
         ics_method=method,
     )
     return prepare(email, signature=rep.signature)
 
 
-def _invitation_body(method: Method, *, title: str, when: str, join: str | None, host: str) -> str:
+def _invitation_body(
+    method: Method, *, title: str, when: str, join: str | None, place: str, host: str
+) -> str:
     if method == "CANCEL":
         return f"{title} on {when} has been cancelled."
     opening = f"{host} invited you to {title}." if host else f"You are invited to {title}."
     lines = [opening, "", f"When: {when}"]
     if join:
         lines.append(f"Join: {join}")
+    if place:
+        lines.append(f"Where: {place}")
     lines += ["", "Your calendar app can add it from the attached invitation."]
     return "\n".join(lines)
 

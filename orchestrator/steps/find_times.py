@@ -338,6 +338,7 @@ def _booking(
             ),
             description=request.context,
             conference=CONFERENCE.get(request.platform),
+            location=request.location or None,
             # What the approval card shows.
             to=tuple(a.email for a in external),
             subject=f"Invite: {request.title}",

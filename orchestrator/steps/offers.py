@@ -221,6 +221,7 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
         ),
         description=request.context,
         conference=CONFERENCE.get(request.platform),
+        location=request.location or None,
         # What the approval card shows.
         to=tuple(a.email for a in invited if a.side == "external"),
         subject=f"{'Move' if moving else 'Invite'}: {request.title}",

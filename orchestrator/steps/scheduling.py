@@ -39,7 +39,8 @@ from skills.rep_note import NoteRules, read_rep_note
 DEFAULT_WINDOW_DAYS = 7
 # A request's platform as the calendar connectors name the meeting room to make with a booking;
 # any other platform books without one.
-CONFERENCE = {"google_meet": "google_meet", "teams": "teams"}
+# The room a booking asks for: the calendar makes Meet and Teams rooms, the outbox Zoom ones.
+CONFERENCE = {"google_meet": "google_meet", "teams": "teams", "zoom": "zoom"}
 
 
 def load_request(
