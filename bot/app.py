@@ -12,6 +12,7 @@ from bot.listeners import (
     cards,
     decisions,
     home,
+    inbound_requests,
     meeting,
     picker,
     review,
@@ -46,4 +47,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     for listeners in (cards, decisions, home, meeting, picker, review, brief):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
+    inbound_requests.register(app, deps)
     return app
