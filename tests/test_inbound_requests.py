@@ -5,14 +5,18 @@ PostgreSQL + Redis."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime
 
+import pytest
+from redis import Redis
 from sqlmodel import col
 
 from bot.local_slack import Message
+from connectors.clock import ManualClock
 from db.models import (
     EmailMessage,
     InboundRequest,
@@ -226,3 +230,35 @@ def test_a_card_lost_before_it_was_posted_is_posted_by_the_next_read(stack: Stac
     stack.poll_mail()
     assert len(ask_cards(stack)) == 1
     assert ask_cards_posted(stack) == 1
+
+
+# --- which mailboxes the clock reads -----------------------------------------------------------
+
+
+@pytest.fixture
+def every_mailbox(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
+    url, redis = backend
+    with Stack.start(database_url=url, redis=redis, clock=clock, read_every_mailbox=True) as s:
+        yield s
+
+
+def test_with_every_mailbox_read_a_rep_with_nothing_open_still_gets_the_card(
+    every_mailbox: Stack,
+) -> None:
+    stack = every_mailbox
+    a_rep_reading_mail(stack)
+    stack.deliver(an_email(ASK))
+
+    stack.tick()  # the clock queues the read; a worker reads the mailbox
+
+    assert len(ask_cards(stack)) == 1
+
+
+def test_by_default_only_mailboxes_with_a_request_are_read(stack: Stack) -> None:
+    a_rep_reading_mail(stack)
+    stack.deliver(an_email(ASK))
+
+    stack.tick()
+
+    assert ask_cards(stack) == []
+    assert stack.rows(InboundRequest) == []
