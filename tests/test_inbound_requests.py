@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -27,7 +28,7 @@ from db.models import (
 )
 from orchestrator.commands.new_request import ensure_rep
 from orchestrator.views import RepProfile
-from tests.support.stack import REP_EMAIL, REP_ID, Stack, wait_for
+from tests.support.stack import OTHER_ID, REP_EMAIL, REP_ID, Stack, wait_for
 
 ASKER = "dana.reyes@brightpath.example"
 ASK_ID = "<ask-1@mail.brightpath.example>"
@@ -262,3 +263,67 @@ def test_by_default_only_mailboxes_with_a_request_are_read(stack: Stack) -> None
 
     assert ask_cards(stack) == []
     assert stack.rows(InboundRequest) == []
+
+
+# --- Edit, and who may choose ----------------------------------------------------------------
+
+
+def form_values(guests: str) -> dict[str, Any]:
+    return {
+        "meeting_type": {"meeting_type": {"selected_option": {"value": "discovery call"}}},
+        "duration": {"duration": {"selected_option": None}},
+        "teammates": {"teammates": {"selected_users": []}},
+        "guests": {"guests": {"value": guests}},
+        "window_start": {"window_start": {"selected_date": "2026-12-01"}},
+        "window_end": {"window_end": {"selected_date": "2026-12-04"}},
+        "preferred": {"preferred": {"selected_options": []}},
+        "avoid": {"avoid": {"selected_options": []}},
+        "platform": {"platform": {"selected_option": {"value": "teams"}}},
+        "context": {"context": {"value": "They asked about the SDR team."}},
+    }
+
+
+def test_edit_opens_the_form_with_the_sender_and_its_submit_answers_in_their_thread(
+    stack: Stack,
+) -> None:
+    a_rep_reading_mail(stack)
+    stack.deliver(an_email(ASK))
+    stack.poll_mail()
+    (card,) = ask_cards(stack)
+
+    stack.click("edit_inbound_request", card)
+    view = wait_for(lambda: stack.slack.modals, "the form")[0]
+    (inbound,) = stack.rows(InboundRequest)
+    assert view["callback_id"] == "inbound_request_form"
+    assert view["private_metadata"] == str(inbound.id)
+    guests = next(b for b in view["blocks"] if b["block_id"] == "guests")
+    assert ASKER in guests["element"]["initial_value"]
+    assert stack.rows(SchedulingRequest) == [], "opening the form starts nothing"
+
+    reply = stack.submit(view, form_values(ASKER))
+    assert reply.status == 200
+    wait_for(lambda: stack.rows(SchedulingRequest), "the request")
+    stack.drain()
+
+    (request,) = stack.rows(SchedulingRequest)
+    assert request.meeting_type == "discovery call"
+    (draft,) = pending(stack)
+    assert draft.action_data["to"] == [ASKER]
+    assert draft.action_data["in_reply_to"] == ASK_ID
+    (inbound,) = stack.rows(InboundRequest)
+    assert (inbound.status, inbound.request_id) == ("offered", request.id)
+
+
+def test_only_the_rep_or_their_delegates_may_offer(stack: Stack) -> None:
+    a_rep_reading_mail(stack)
+    stack.deliver(an_email(ASK))
+    stack.poll_mail()
+    (card,) = ask_cards(stack)
+
+    stack.click("offer_inbound_request", card, user=OTHER_ID)
+    stack.click("ignore_inbound_request", card, user=OTHER_ID)
+    stack.drain()
+
+    assert stack.rows(SchedulingRequest) == []
+    (inbound,) = stack.rows(InboundRequest)
+    assert inbound.status == "carded"

@@ -277,10 +277,10 @@ def _load(deps: Deps, inbound_id: uuid.UUID) -> tuple[InboundRequest, Rep, Email
 
 
 def offer_command(inbound: InboundRequest, email: EmailMessage) -> ScheduleCommand:
-    """The request Offer starts: the sender, from the From header as stored, and what they
-    asked for. Their words become context for the email, never an address."""
-    context = f"{inbound.asker or email.sender} asked: “{inbound.reason}”" if inbound.reason else ""
-    return ScheduleCommand(meeting_type=inbound.label, emails=(email.sender,), context=context)
+    """The request Offer starts: the sender, from the From header as stored, and the kind of
+    meeting they asked for. Their words stay out of it: a request's context is the rep's, and
+    the email writes it in."""
+    return ScheduleCommand(meeting_type=inbound.label, emails=(email.sender,))
 
 
 def edit_prefill(deps: Deps, *, inbound_id: uuid.UUID) -> tuple[ScheduleCommand, str] | None:
