@@ -392,6 +392,8 @@ class InboundRequest(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("email_message_id"),
         Index("ix_inbound_requests_rep_status", "rep_id", "status"),
+        # Every first email looks up whether its request answers an emailed ask.
+        Index("ix_inbound_requests_request", "request_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

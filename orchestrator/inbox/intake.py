@@ -19,6 +19,8 @@ the request is shown to the rep (`orchestrator.inbox.stranger_replies`), never t
 
 What is never done here: answering the prospect, or reopening a finished request. Mail that
 plausibly concerns a prospect but cannot be placed goes to the rep instead of being dropped.
+Mail from someone new that asks to meet becomes a card (`orchestrator.inbox.inbound_requests`);
+nothing is drafted until the rep chooses.
 
 This module runs the poll and takes each message through its one transaction; the rows are
 written by :mod:`orchestrator.inbox.records`, the request found by

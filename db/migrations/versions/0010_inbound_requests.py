@@ -41,8 +41,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_inbound_requests_rep_status", "inbound_requests", ["rep_id", "status"], unique=False
     )
+    op.create_index("ix_inbound_requests_request", "inbound_requests", ["request_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbound_requests_request", table_name="inbound_requests")
     op.drop_index("ix_inbound_requests_rep_status", table_name="inbound_requests")
     op.drop_table("inbound_requests")
