@@ -327,3 +327,19 @@ def test_only_the_rep_or_their_delegates_may_offer(stack: Stack) -> None:
     assert stack.rows(SchedulingRequest) == []
     (inbound,) = stack.rows(InboundRequest)
     assert inbound.status == "carded"
+
+
+def test_the_senders_name_and_words_cannot_ping_the_channel_or_plant_links(stack: Stack) -> None:
+    a_rep_reading_mail(stack)
+    stack.deliver(
+        an_email(
+            "<!channel> Could we get a demo next week? Details: <https://evil.example|invoice>",
+            sender=f'"<!here> Dana <https://evil.example|CEO>" <{ASKER}>',
+        )
+    )
+    stack.poll_mail()
+
+    (card,) = ask_cards(stack)
+    assert "<!channel>" not in card.text and "<!here>" not in card.text
+    assert "<https://" not in card.text
+    assert "&lt;!channel&gt; Could we get a demo next week?" in card.text
