@@ -12,6 +12,7 @@ from bot.listeners import (
     cards,
     decisions,
     home,
+    inbound_requests,
     meeting,
     picker,
     review,
@@ -48,4 +49,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
     templates.register(app, deps)
+    inbound_requests.register(app, deps)
     return app

@@ -377,6 +377,41 @@ class EmailMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class InboundStatus(StrEnum):
+    carded = "carded"  # the card waits for the rep
+    offered = "offered"  # Offer started `request_id`
+    ignored = "ignored"
+
+
+class InboundRequest(SQLModel, table=True):
+    """A new email (not on any of our threads) that asks the rep to meet, and what the rep chose.
+
+    One per inbound message (its row in `email_messages` is the key), so however often the
+    mailbox is read, it is carded once. `carded` until the rep presses Offer (`offered`, with
+    the request it started) or Ignore (`ignored`)."""
+
+    __tablename__ = "inbound_requests"
+    __table_args__ = (
+        UniqueConstraint("email_message_id"),
+        Index("ix_inbound_requests_rep_status", "rep_id", "status"),
+        # Every first email looks up whether its request answers an emailed ask.
+        Index("ix_inbound_requests_request", "request_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str
+    rep_id: uuid.UUID = Field(foreign_key="reps.id")
+    email_message_id: uuid.UUID = Field(foreign_key="email_messages.id")
+    status: str = "carded"  # InboundStatus
+    label: str = "meeting"  # demo | call | meeting: what they asked for
+    asker: str = ""  # "Dana Reyes (Brightpath)", from the From header
+    reason: str = ""  # the words that asked
+    request_id: uuid.UUID | None = Field(default=None, foreign_key="scheduling_requests.id")
+    decided_by: str | None = None  # the Slack user who pressed Offer or Ignore
+    decided_at: datetime | None = None
+    created_at: datetime
+
+
 class PendingAction(SQLModel, table=True):
     """The outbox: every email or invite waits here until the rep approves it."""
 

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         "linked by /schedule connect; smtp: the org's SMTP/IMAP server (SMTP_*, IMAP_*).",
     )
     mail_timeout_seconds: float = Field(default=30.0, gt=0, description="Per mail request.")
+    # Emailed asks to meet become cards in every mailbox that is read; by default only the
+    # mailboxes of reps with a request under way (or just finished) are read at all.
+    read_every_mailbox: bool = Field(
+        default=False,
+        description="Read every rep's mailbox each interval, not only those with a request "
+        "open or finished in the last 14 days, so a new emailed ask reaches any rep.",
+    )
     tentative_is_busy: bool = True
     # Our side's public holidays; unset, each person keeps their zone's country's (the prospect
     # always does): orchestrator/steps/public_holidays.py.

@@ -21,6 +21,7 @@ TABLES = {
     "scheduling_requests",
     "scheduling_attendees",
     "email_messages",
+    "inbound_requests",
     "pending_actions",
     "sequence_jobs",
     "scheduling_actions",

@@ -9,11 +9,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import ReferenceCounter, Rep, SchedulingAttendee, SchedulingRequest, SequenceJob
+from db.models import (
+    InboundRequest,
+    InboundStatus,
+    ReferenceCounter,
+    Rep,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SequenceJob,
+)
 from db.upsert import increment, insert_or_ignore
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
@@ -35,6 +44,20 @@ class Started:
     ref: str
     job_id: uuid.UUID
     created: bool  # False when this was a retry of a request we already have
+
+
+@dataclass(frozen=True)
+class FromInbound:
+    """The emailed ask a request answers (orchestrator.inbox.inbound_requests). It is marked
+    offered in the request's own transaction, so the request exists exactly when the ask was
+    offered, and its first email can find the thread it answers."""
+
+    inbound_id: uuid.UUID
+    decided_by: str
+
+
+class AskAlreadyAnswered(Exception):
+    """The ask was offered or ignored from another click first; nothing was started."""
 
 
 def ensure_rep(
@@ -95,6 +118,7 @@ def start_scheduling(
     idempotency_key: str,
     source: str = "slack",
     event_type: str = EventType.scheduling_requested,
+    inbound: FromInbound | None = None,
 ) -> Started:
     """Create the request and its job (`event_type`, one of `START_EVENTS`) in one transaction,
     then wake it.
@@ -116,6 +140,7 @@ def start_scheduling(
                 idempotency_key=idempotency_key,
                 source=source,
                 event_type=event_type,
+                inbound=inbound,
             )
         except RETRYABLE:
             if attempt == START_ATTEMPTS:
@@ -138,6 +163,7 @@ def _start_once(
     idempotency_key: str,
     source: str,
     event_type: str,
+    inbound: FromInbound | None = None,
 ) -> Started:
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -226,6 +252,8 @@ def _start_once(
             now=now,
         )
         session.flush()
+        if inbound is not None:
+            _take_ask(session, inbound, request=request, now=now)
         job, _ = insert_job(
             session,
             Event(
@@ -249,3 +277,23 @@ def _start_once(
             )
         uow.commit()
         return Started(request.id, request.ref, job.id, created=True)
+
+
+def _take_ask(
+    session: Session, inbound: FromInbound, *, request: SchedulingRequest, now: datetime
+) -> None:
+    won = session.execute(
+        update(InboundRequest)
+        .where(
+            col(InboundRequest.id) == inbound.inbound_id,
+            col(InboundRequest.status) == InboundStatus.carded,
+        )
+        .values(
+            status=InboundStatus.offered,
+            request_id=request.id,
+            decided_by=inbound.decided_by,
+            decided_at=now,
+        )
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        raise AskAlreadyAnswered(str(inbound.inbound_id))

@@ -19,6 +19,8 @@ the request is shown to the rep (`orchestrator.inbox.stranger_replies`), never t
 
 What is never done here: answering the prospect, or reopening a finished request. Mail that
 plausibly concerns a prospect but cannot be placed goes to the rep instead of being dropped.
+Mail from someone new that asks to meet becomes a card (`orchestrator.inbox.inbound_requests`);
+nothing is drafted until the rep chooses.
 
 This module runs the poll and takes each message through its one transaction; the rows are
 written by :mod:`orchestrator.inbox.records`, the request found by
@@ -50,6 +52,7 @@ from orchestrator.inbox.handlers import (
     escalate_unmatched,
     on_unreadable,
 )
+from orchestrator.inbox.inbound_requests import on_new_mail, post_missing_cards
 from orchestrator.inbox.matching import concerns_us, match_request
 from orchestrator.inbox.records import provider_key, record_inbound, record_unreadable, seen
 from orchestrator.mrkdwn import escape_mrkdwn
@@ -111,6 +114,7 @@ def read_mailbox(
         if reader is None:
             return
         _poll_mailbox(deps, rep=rep, reader=reader, counts=counts)
+        post_missing_cards(deps, rep=rep)
     except ReconnectRequired as exc:
         # Retrying every tick cannot fix a revoked grant; the rep can, so tell them once.
         log.warning("mail_reconnect_required", rep_id=str(rep.id), error=str(exc))
@@ -268,8 +272,8 @@ def _route(
     match = match_request(session, rep=rep, message=message, email=email, kind=kind)
     domain = deps.settings.mail_domain
     if match.request is None and not concerns_us(session, rep, email, kind, domain=domain):
-        # Not ours (newsletters, colleagues, other business): not stored, never processed.
-        return Outcome("ignored")
+        # On none of our threads: someone new asking to meet gets a card; the rest is not ours.
+        return on_new_mail(session, rep=rep, message=message, email=email, kind=kind, now=now)
     status = "unreadable" if email.problem else "received"
     stored = record_inbound(
         session,

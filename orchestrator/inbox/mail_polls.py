@@ -26,8 +26,13 @@ from orchestrator.inbox.intake import read_mailbox, record_run
 RECENTLY_FINISHED = timedelta(days=14)
 
 
-def mailboxes_to_read(session: Session, *, now: datetime) -> list[uuid.UUID]:
-    """The reps whose mailbox could hold an answer to one of their requests, oldest first."""
+def mailboxes_to_read(
+    session: Session, *, now: datetime, every_rep: bool = False
+) -> list[uuid.UUID]:
+    """The reps whose mailbox could hold an answer to one of their requests, oldest first;
+    with `every_rep` (READ_EVERY_MAILBOX), every rep, so a new emailed ask reaches them too."""
+    if every_rep:
+        return list(session.exec(select(Rep.id).order_by(col(Rep.created_at))))
     worth_reading = (
         select(SchedulingRequest.id)
         .where(col(SchedulingRequest.rep_id) == col(Rep.id))
@@ -46,7 +51,9 @@ def queue_mail_polls(deps: Deps) -> int:
     """Queue a read of every mailbox worth reading; returns how many were queued (a mailbox
     whose previous read has not finished is not queued again)."""
     with deps.uow() as uow:
-        rep_ids = mailboxes_to_read(uow.session, now=deps.clock.now())
+        rep_ids = mailboxes_to_read(
+            uow.session, now=deps.clock.now(), every_rep=deps.settings.read_every_mailbox
+        )
     return deps.wakeups.poll_mailboxes(rep_ids)
 
 

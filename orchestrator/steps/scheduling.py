@@ -14,6 +14,9 @@ from db.audit import record_action
 from db.models import (
     ActionStatus,
     ActionType,
+    EmailMessage,
+    InboundRequest,
+    InboundStatus,
     PendingAction,
     Rep,
     RequestStatus,
@@ -31,7 +34,7 @@ from orchestrator.event_state import store_event_state
 from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.draft_email import InitialEmailInput, initial_email
-from skills.email_fields import addressed
+from skills.email_fields import addressed, reply_fields
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
 from skills.find_slots import find_slots as find_free_slots
 from skills.rep_note import NoteRules, read_rep_note
@@ -314,6 +317,9 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             signature=rep.signature,
         )
     )
+    parent = thread_parent(ctx.session, request)
+    # Asked by email: the first email answers theirs, in their thread, under their subject.
+    fields = reply_fields(parent, subject=parent.subject) if parent else {"subject": draft.subject}
     audit(ctx, request, "draft_created", "first scheduling email drafted for approval")
     return StepResult(
         output={"subject": draft.subject},
@@ -323,7 +329,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                 key="email_initial",
                 action_data=EmailData(
                     **addressed(attendees),
-                    subject=draft.subject,
+                    **fields,
                     body=draft.body,
                     message_id=message_id(job, ctx, "email_initial"),
                     slots=tuple(slots),
@@ -333,6 +339,18 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             )
         ],
     )
+
+
+def thread_parent(session: Session, request: SchedulingRequest) -> EmailMessage | None:
+    """The email a request started from an emailed ask answers (inbox.inbound_requests)."""
+    return session.exec(
+        select(EmailMessage)
+        .join(InboundRequest, col(InboundRequest.email_message_id) == EmailMessage.id)
+        .where(
+            InboundRequest.request_id == request.id,
+            InboundRequest.status == InboundStatus.offered,
+        )
+    ).first()
 
 
 def _slots_reasoning(
