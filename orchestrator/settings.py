@@ -61,12 +61,14 @@ class Settings(BaseSettings):
         "linked by /schedule connect; smtp: the org's SMTP/IMAP server (SMTP_*, IMAP_*).",
     )
     mail_timeout_seconds: float = Field(default=30.0, gt=0, description="Per mail request.")
-    # Emailed asks to meet become cards in every mailbox that is read; by default only the
-    # mailboxes of reps with a request under way (or just finished) are read at all.
-    read_every_mailbox: bool = Field(
-        default=False,
-        description="Read every rep's mailbox each interval, not only those with a request "
-        "open or finished in the last 14 days, so a new emailed ask reaches any rep.",
+    # A rep with a request under way (or just finished) has their mailbox read every clock
+    # interval; everyone else's is read once a round of this many minutes, a slice of them per
+    # interval, so an emailed ask to meet reaches any rep without reading every mailbox often.
+    idle_mailbox_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often the mailbox of a rep with nothing under way is read for new "
+        "asks to meet; 0 reads only mailboxes with a request open or finished in 14 days.",
     )
     tentative_is_busy: bool = True
     # Our side's public holidays; unset, each person keeps their zone's country's (the prospect

@@ -237,29 +237,35 @@ def test_a_card_lost_before_it_was_posted_is_posted_by_the_next_read(stack: Stac
 
 
 @pytest.fixture
-def every_mailbox(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
+def active_mailboxes_only(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[Stack]:
     url, redis = backend
-    with Stack.start(database_url=url, redis=redis, clock=clock, read_every_mailbox=True) as s:
+    with Stack.start(database_url=url, redis=redis, clock=clock, idle_mailbox_minutes=0) as s:
         yield s
 
 
-def test_with_every_mailbox_read_a_rep_with_nothing_open_still_gets_the_card(
-    every_mailbox: Stack,
-) -> None:
-    stack = every_mailbox
+def test_a_rep_with_nothing_open_gets_the_card_within_one_idle_round(stack: Stack) -> None:
     a_rep_reading_mail(stack)
     stack.deliver(an_email(ASK))
+    interval = timedelta(seconds=stack.deps.settings.clock_interval_seconds)
+    ticks = round(timedelta(minutes=stack.deps.settings.idle_mailbox_minutes) / interval)
 
-    stack.tick()  # the clock queues the read; a worker reads the mailbox
+    for _ in range(ticks):  # the clock queues this mailbox's read in its slot of the round
+        stack.tick()
+        stack.clock.advance(interval)
 
     assert len(ask_cards(stack)) == 1
 
 
-def test_by_default_only_mailboxes_with_a_request_are_read(stack: Stack) -> None:
+def test_with_idle_reads_off_only_mailboxes_with_a_request_are_read(
+    active_mailboxes_only: Stack,
+) -> None:
+    stack = active_mailboxes_only
     a_rep_reading_mail(stack)
     stack.deliver(an_email(ASK))
 
-    stack.tick()
+    for _ in range(20):
+        stack.tick()
+        stack.clock.advance(timedelta(seconds=30))
 
     assert ask_cards(stack) == []
     assert stack.rows(InboundRequest) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, update
@@ -89,7 +89,6 @@ def test_only_mailboxes_that_could_hold_an_answer_are_read(stack: Stack) -> None
     set_request(stack, status=RequestStatus.cancelled, updated_at=long_ago)
     with stack.deps.uow() as uow:
         assert mailboxes_to_read(uow.session, now=now) == []
-    assert queue_mail_polls(stack.deps) == 0
 
     # Paused is not finished: the prospect may still answer.
     set_request(stack, status=RequestStatus.paused, updated_at=long_ago)
@@ -115,3 +114,32 @@ def test_a_read_of_a_removed_rep_does_nothing(stack: Stack) -> None:
     from orchestrator.inbox.mail_polls import poll_mailbox
 
     assert poll_mailbox(stack.deps, uuid.uuid4()) == {}
+
+
+def test_an_idle_mailbox_is_read_once_a_round_in_its_own_slot(stack: Stack) -> None:
+    """Nothing under way: the mailbox is still read, for new asks to meet, but once in each
+    round of IDLE_MAILBOX_MINUTES (ten 30-second intervals by default), always in the same
+    interval of the round."""
+    send_first_email(stack)
+    long_ago = stack.clock.now() - RECENTLY_FINISHED - timedelta(hours=1)
+    set_request(stack, status=RequestStatus.cancelled, updated_at=long_ago)
+    rep = the_rep(stack)
+    interval = timedelta(seconds=stack.deps.settings.clock_interval_seconds)
+    round_ = timedelta(minutes=stack.deps.settings.idle_mailbox_minutes)
+    assert round_ / interval == 10
+
+    def read_in(start: datetime) -> list[int]:
+        found = []
+        for i in range(10):
+            with stack.deps.uow() as uow:
+                ids = mailboxes_to_read(
+                    uow.session, now=start + i * interval, idle_round=round_, interval=interval
+                )
+            found += [i] * ids.count(rep.id)
+        return found
+
+    first = read_in(stack.clock.now())
+    assert len(first) == 1  # once a round, not every interval and not never
+    assert read_in(stack.clock.now() + round_) == first  # the same slot the next round
+    with stack.deps.uow() as uow:
+        assert mailboxes_to_read(uow.session, now=stack.clock.now(), idle_round=None) == []

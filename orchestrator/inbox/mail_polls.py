@@ -27,12 +27,31 @@ RECENTLY_FINISHED = timedelta(days=14)
 
 
 def mailboxes_to_read(
-    session: Session, *, now: datetime, every_rep: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    idle_round: timedelta | None = None,
+    interval: timedelta = timedelta(seconds=30),
 ) -> list[uuid.UUID]:
     """The reps whose mailbox could hold an answer to one of their requests, oldest first;
-    with `every_rep` (READ_EVERY_MAILBOX), every rep, so a new emailed ask reaches them too."""
-    if every_rep:
-        return list(session.exec(select(Rep.id).order_by(col(Rep.created_at))))
+    with an `idle_round`, also this interval's slice of everyone else, so each idle mailbox is
+    read once a round (for emailed asks to meet) and the load is spread over the round."""
+    active = _active(session, now=now)
+    if not idle_round:
+        return active
+    slices = max(1, round(idle_round / interval))
+    this_slice = int(now.timestamp() // interval.total_seconds()) % slices
+    busy = set(active)
+    # The slice is the id's own number, so a rep keeps their slot from round to round.
+    idle = [
+        rep_id
+        for rep_id in session.exec(select(Rep.id).order_by(col(Rep.created_at)))
+        if rep_id not in busy and rep_id.int % slices == this_slice
+    ]
+    return active + idle
+
+
+def _active(session: Session, *, now: datetime) -> list[uuid.UUID]:
     worth_reading = (
         select(SchedulingRequest.id)
         .where(col(SchedulingRequest.rep_id) == col(Rep.id))
@@ -51,8 +70,12 @@ def queue_mail_polls(deps: Deps) -> int:
     """Queue a read of every mailbox worth reading; returns how many were queued (a mailbox
     whose previous read has not finished is not queued again)."""
     with deps.uow() as uow:
+        settings = deps.settings
         rep_ids = mailboxes_to_read(
-            uow.session, now=deps.clock.now(), every_rep=deps.settings.read_every_mailbox
+            uow.session,
+            now=deps.clock.now(),
+            idle_round=timedelta(minutes=settings.idle_mailbox_minutes),
+            interval=timedelta(seconds=settings.clock_interval_seconds),
         )
     return deps.wakeups.poll_mailboxes(rep_ids)
 
