@@ -20,7 +20,7 @@ Pure: no I/O and no clock; the model is reached only through the :class:`LLMPort
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from connectors.ports import LLMPort
@@ -40,7 +40,7 @@ from skills.draft_inputs import (
     ReminderInput,
     facts_of,
 )
-from skills.draft_prose import prose_draft
+from skills.draft_prose import prose_attempt
 from skills.draft_validation import word_count
 from skills.draft_wording import choose_wording, fill
 
@@ -130,6 +130,33 @@ def allowed_slots(data: DraftInput) -> tuple[datetime, ...]:
     return facts_of(data).offered
 
 
+@dataclass(frozen=True)
+class Written:
+    """A draft and, when a model was asked but its draft refused, why the template was used."""
+
+    draft: Draft
+    refused: str = ""
+
+
+def write_draft(
+    data: DraftInput,
+    *,
+    llm: LLMPort | None,
+    overrides: Mapping[str, str] | None = None,
+    prospect_message: str = "",
+    instruction: str = "",
+) -> Written:
+    """:func:`draft_with_llm`, saying why the template stands in when the model's draft was
+    refused. ``instruction`` is the rep's note on the draft they rejected."""
+    template = render_draft(data, overrides)
+    if llm is None:
+        return Written(template)
+    draft, refused = prose_attempt(
+        facts_of(data), llm=llm, prospect_message=prospect_message, instruction=instruction
+    )
+    return Written(draft) if draft is not None else Written(template, refused)
+
+
 def draft_with_llm(
     data: DraftInput,
     *,
@@ -144,7 +171,4 @@ def draft_with_llm(
     Any :class:`LLMError`, schema mismatch, misplaced placeholder, URL or email address in the
     prose, or validator problem returns the offline template instead.
     """
-    template = render_draft(data, overrides)
-    if llm is None:
-        return template
-    return prose_draft(facts_of(data), llm=llm, prospect_message=prospect_message) or template
+    return write_draft(data, llm=llm, overrides=overrides, prospect_message=prospect_message).draft

@@ -34,6 +34,7 @@ from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlo
 from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
+from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.scheduling import (
     audit,
     draft_common,
@@ -44,7 +45,7 @@ from orchestrator.steps.scheduling import (
     message_id,
 )
 from orchestrator.webhooks.events import WebhookEvent, record_event
-from skills.draft_email import FollowUpInput, follow_up_email
+from skills.draft_email import FollowUpInput
 from skills.draft_inputs import TemplateError, follow_up_tone
 from skills.draft_validation import validate_draft
 from skills.email_fields import addressed, reply_fields
@@ -200,7 +201,9 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     prospect = external[0]
     recipient_tz = prospect_zone(request, [prospect])
     try:
-        draft = follow_up_email(
+        written = write(
+            ctx,
+            request,
             FollowUpInput(
                 first_name=prospect.name.split()[0] if prospect.name else "",
                 **draft_common(
@@ -211,6 +214,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
             ),
             _overrides(ctx, request),
         )
+        draft = written.draft
     except TemplateError as exc:
         return _not_drafted(ctx, request, [f"the team's follow-up template is broken: {exc}"])
     problems = validate_draft(
@@ -236,7 +240,9 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
                 action_data=_email_data(
                     job, ctx, draft.subject, draft.body, last, attendees, offered, attempt, tone
                 ),
-                reasoning=_reasoning(last, attempt=attempt, tone=tone, now=ctx.now),
+                reasoning=worded(
+                    _reasoning(last, attempt=attempt, tone=tone, now=ctx.now), written
+                ),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
             )

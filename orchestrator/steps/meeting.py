@@ -51,6 +51,7 @@ from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import booked_join_url
+from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound, slot_window
 from orchestrator.steps.meeting_times import meeting_zone, wording_overrides
 from orchestrator.steps.scheduling import (
@@ -61,15 +62,7 @@ from orchestrator.steps.scheduling import (
     message_id,
 )
 from orchestrator.views import MeetingCheck, start_token
-from skills.draft_email import (
-    CounterProposalInput,
-    Draft,
-    NoShowInput,
-    ReminderInput,
-    counter_proposal_email,
-    no_show_email,
-    reminder_email,
-)
+from skills.draft_email import CounterProposalInput, Draft, NoShowInput, ReminderInput
 from skills.draft_inputs import TemplateError
 from skills.draft_validation import validate_draft
 from skills.draft_wording import format_slot
@@ -199,7 +192,9 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
         or ""
     )
     try:
-        draft = reminder_email(
+        written = write(
+            ctx,
+            request,
             ReminderInput(
                 first_name=_first_name(attendees),
                 **draft_common(
@@ -213,6 +208,7 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
             ),
             wording_overrides(ctx.session, request),
         )
+        draft = written.draft
     except TemplateError as exc:
         return _not_drafted(ctx, request, "reminder", [f"the team's template is broken: {exc}"])
     problems = validate_draft(
@@ -233,9 +229,10 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
                 action_type=ActionType.email_reminder,
                 key="email_reminder",
                 action_data=_email_data(job, ctx, "email_reminder", draft, attendees, last),
-                reasoning=(
+                reasoning=worded(
                     f"The {request.meeting_type} is {format_slot(start, tz=tz)} their time; "
-                    "a short reminder the same morning cuts no-shows."
+                    "a short reminder the same morning cuts no-shows.",
+                    written,
                 ),
                 confidence=1.0,
                 # A reminder that arrives after the meeting started would only embarrass.
@@ -370,15 +367,18 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
     try:
         if reason == "no_show":
             kind, action_type = "no_show", ActionType.email_no_show
-            draft = no_show_email(
+            written = write(
+                ctx,
+                request,
                 NoShowInput(**common, slots=slots, no_show_count=max(1, request.no_show_count)),
                 wording_overrides(ctx.session, request),
             )
         else:
             kind, action_type = "counter_proposal", ActionType.email_response
-            draft = counter_proposal_email(
-                CounterProposalInput(**common, slots=slots), RESCHEDULE_WORDING
+            written = write(
+                ctx, request, CounterProposalInput(**common, slots=slots), RESCHEDULE_WORDING
             )
+        draft = written.draft
     except TemplateError as exc:
         return _not_drafted(ctx, request, "recovery email", [f"template is broken: {exc}"])
     problems = validate_draft(
@@ -398,7 +398,7 @@ def draft_recovery(job: SequenceJob, ctx: StepContext) -> StepResult:
                 action_data=_email_data(
                     job, ctx, action_type.value, draft, attendees, last, tuple(draft.slots)
                 ),
-                reasoning=_recovery_reasoning(reason, request.no_show_count),
+                reasoning=worded(_recovery_reasoning(reason, request.no_show_count), written),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
             )

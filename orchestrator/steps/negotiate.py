@@ -26,6 +26,7 @@ from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.outbox.superseded import newer_reply_since
+from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
     audit,
@@ -34,8 +35,9 @@ from orchestrator.steps.scheduling import (
     message_id,
     record_booking,
 )
-from skills.draft_email import ConfirmationInput, confirmation_email
+from skills.draft_email import ConfirmationInput
 from skills.email_fields import threaded_under
+from skills.email_text import clean_body
 
 NEXT_FOLLOW_UP = timedelta(hours=24)
 CALENDAR_ACTIONS = (ActionType.calendar_book, ActionType.calendar_update)
@@ -71,14 +73,18 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
             ctx.session.add(attendee)
     tz = prospect_tz(ctx.session, request, inbound.sender)
     prospect = next((a for a in attendees if a.email.lower() == inbound.sender.lower()), None)
-    draft = confirmation_email(
+    written = write(
+        ctx,
+        request,
         ConfirmationInput(
             first_name=(prospect.name.split()[0] if prospect and prospect.name else ""),
             **draft_common(rep, request, recipient_tz=tz, original_subject=inbound.subject),
             start=request.meeting_start,
             meeting_link=booking.result.get("join_url") or "",
-        )
+        ),
+        prospect_message=clean_body(inbound.body_text),
     )
+    draft = written.draft
     return StepResult(
         output={"booked": True},
         actions=[
@@ -92,7 +98,9 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
                     message_id=message_id(job, ctx, "email_confirmation"),
                     **threaded_under(inbound),
                 ),
-                reasoning="The meeting is on the calendar; a short note confirms it.",
+                reasoning=worded(
+                    "The meeting is on the calendar; a short note confirms it.", written
+                ),
                 confidence=0.95,
             )
         ],

@@ -30,6 +30,7 @@ from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
+from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.replies import prospect_tz
 from orchestrator.steps.scheduling import (
     CONFERENCE,
@@ -40,7 +41,7 @@ from orchestrator.steps.scheduling import (
     slot_query,
 )
 from skills.asked_window import AskedWindow, asked_window
-from skills.draft_email import CounterProposalInput, counter_proposal_email
+from skills.draft_email import CounterProposalInput
 from skills.email_fields import threaded_under
 from skills.email_text import clean_body
 from skills.find_slots import check_slots
@@ -78,6 +79,10 @@ class Reply:
     def first_name(self, attendee: SchedulingAttendee | None = None) -> str:
         who = attendee or self.sender
         return who.name.split()[0] if who and who.name else ""
+
+    def message(self) -> str:
+        """Their words without quoted history or signature (for the model, as data)."""
+        return clean_body(self.inbound.body_text)
 
     def common(self, **fields: Any) -> dict[str, Any]:
         """The draft fields every reply shares."""
@@ -270,12 +275,16 @@ def counter(
         "time" if they_named_a_time else "window" if kept else "nothing"
     )
     group = to is not None and len(to) > 1
-    draft = counter_proposal_email(
+    written = write(
+        reply.ctx,
+        reply.request,
         CounterProposalInput(
             **reply.common(first_name=reply.first_name()), slots=slots, asked=said
         ),
         FRESH_TIMES_FOR_ALL if group else None,
+        prospect_message=reply.message(),
     )
+    draft = written.draft
     return ProposedAction(
         action_type=ActionType.email_response,
         key="email_response",
@@ -287,6 +296,6 @@ def counter(
             slots=tuple(draft.slots),
             **threaded_under(reply.inbound),
         ),
-        reasoning=f"Fresh times, because {why}.",
+        reasoning=worded(f"Fresh times, because {why}.", written),
         confidence=0.8,
     )

@@ -38,17 +38,11 @@ from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
 from orchestrator.steps import offers
 from orchestrator.steps.assess import assess_request
+from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.offers import Reply, load_reply
 from orchestrator.steps.scheduling import audit, message_id
 from skills.asked_window import asks_for_times
-from skills.draft_email import (
-    AnswerInput,
-    ClarificationInput,
-    DelegateInput,
-    answer_email,
-    clarification_email,
-    delegate_email,
-)
+from skills.draft_email import AnswerInput, ClarificationInput, DelegateInput
 from skills.email_fields import threaded_under
 from skills.email_text import clean_body
 from skills.out_of_office import back_at
@@ -122,17 +116,23 @@ def on_question(reply: Reply) -> StepResult:
 
 
 def _answer(reply: Reply) -> ProposedAction:
-    draft = answer_email(
+    written = write(
+        reply.ctx,
+        reply.request,
         AnswerInput(
             **reply.common(first_name=reply.first_name(), question=reply.understood.question or "")
-        )
+        ),
+        prospect_message=reply.message(),
     )
+    draft = written.draft
     return _email(
         reply,
         to=recipients.reply_to(reply.inbound.sender, reply.attendees),
         subject=draft.subject,
         body=draft.body,
-        reasoning="They asked a question; fill in your answer with Edit, then approve.",
+        reasoning=worded(
+            "They asked a question; fill in your answer with Edit, then approve.", written
+        ),
         confidence=0.6,
     )
 
@@ -153,13 +153,16 @@ def delegate_note(reply: Reply, delegate: SchedulingAttendee) -> ProposedAction:
     """Fresh times to the person they handed over to, copying whoever handed over."""
     slots = offers.fresh_slots(reply)
     referrer = reply.sender.name if reply.sender and reply.sender.name else reply.inbound.sender
-    draft = delegate_email(
+    written = write(
+        reply.ctx,
+        reply.request,
         DelegateInput(
             **reply.common(first_name=reply.first_name(delegate)),
             slots=slots,
             referrer_name=referrer,
-        )
+        ),
     )
+    draft = written.draft
     return _email(
         reply,
         to=[delegate.email],
@@ -167,7 +170,9 @@ def delegate_note(reply: Reply, delegate: SchedulingAttendee) -> ProposedAction:
         subject=draft.subject,
         body=draft.body,
         slots=draft.slots,
-        reasoning=f"{referrer} pointed us to {delegate.email}; this offers them times.",
+        reasoning=worded(
+            f"{referrer} pointed us to {delegate.email}; this offers them times.", written
+        ),
         confidence=0.75,
     )
 
@@ -201,13 +206,17 @@ def _clarify(reply: Reply, reason: str) -> StepResult:
         body = clean_body(reply.inbound.body_text)
         named = slots_named(body, offered, now=reply.ctx.now, tz=reply.tz)
     slots = [offered[i] for i in named] or offered
-    draft = clarification_email(
+    written = write(
+        reply.ctx,
+        reply.request,
         ClarificationInput(
             **reply.common(first_name=reply.first_name()),
             slots=slots,
             reason=reason,  # type: ignore[arg-type]
-        )
+        ),
+        prospect_message=reply.message(),
     )
+    draft = written.draft
     if named and len(draft.slots) < len(slots):
         # A shortened list would ask about some of the times they may have meant.
         return _stop("too many matching times to ask about", matching=len(slots))
@@ -220,7 +229,7 @@ def _clarify(reply: Reply, reason: str) -> StepResult:
                 subject=draft.subject,
                 body=draft.body,
                 slots=draft.slots,
-                reasoning=CLARIFY_WHY[reason],
+                reasoning=worded(CLARIFY_WHY[reason], written),
                 confidence=0.7,
             )
         ],

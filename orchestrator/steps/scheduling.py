@@ -31,9 +31,11 @@ from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.event_state import store_event_state
+from orchestrator.steps.drafting import worded, write
+from orchestrator.steps.meeting_times import wording_overrides
 from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
 from orchestrator.webhooks.events import WebhookEvent, record_event
-from skills.draft_email import InitialEmailInput, initial_email
+from skills.draft_email import InitialEmailInput
 from skills.email_fields import addressed, reply_fields
 from skills.find_slots import AttendeeAvailability, Slot, SlotQuery, default_working_hours
 from skills.find_slots import find_slots as find_free_slots
@@ -304,7 +306,12 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
     external = [a for a in attendees if a.side == "external"]
     slots = [_parse_start(s) for s in request.proposed_slots]
     prospect = external[0]
-    draft = initial_email(
+    redraft = (
+        payload(job, RedraftRequested) if job.event_type == EventType.redraft_requested else None
+    )
+    written = write(
+        ctx,
+        request,
         InitialEmailInput(
             prospect_first_name=prospect.name.split()[0] if prospect.name else "",
             rep_name=rep.name or rep.email,
@@ -315,8 +322,12 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
             rep_tz=rep.timezone,
             context=request.context,
             signature=rep.signature,
-        )
+        ),
+        wording_overrides(ctx.session, request),
+        # A note with no times in it is passed to the model as the rep's instruction.
+        instruction=(redraft.note or "") if redraft and not redraft.rules else "",
     )
+    draft = written.draft
     parent = thread_parent(ctx.session, request)
     # Asked by email: the first email answers theirs, in their thread, under their subject.
     fields = reply_fields(parent, subject=parent.subject) if parent else {"subject": draft.subject}
@@ -334,7 +345,7 @@ def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
                     message_id=message_id(job, ctx, "email_initial"),
                     slots=tuple(slots),
                 ),
-                reasoning=_slots_reasoning(ctx, request, len(slots), job),
+                reasoning=worded(_slots_reasoning(ctx, request, len(slots), job), written),
                 confidence=1.0,
             )
         ],
@@ -360,7 +371,9 @@ def _slots_reasoning(
         redraft = payload(job, RedraftRequested)
         if stale := redraft.stale:
             return f"Redrafted with fresh times: the last draft could not go out ({stale})."
-        return f"Redrafted after your note “{redraft.note}”: {redraft.rules}"
+        if redraft.rules:
+            return f"Redrafted after your note “{redraft.note}”: {redraft.rules}"
+        return f"Redrafted after your note “{redraft.note}”."
     unreadable = ctx.session.exec(
         select(SchedulingAction).where(
             SchedulingAction.request_id == request.id,
@@ -439,6 +452,21 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
             ),
         )
         return StepResult(output={"action_status": action.status}, events=[redraft])
+    elif _model_redraft(ctx, request, action):
+        # Rejected with a note about the words: the model writes it again, following the note.
+        request.updated_at = ctx.now
+        ctx.session.add(request)
+        note = str((action.result or {})["reject_reason"])
+        audit(ctx, request, "rep_note_applied", "the model redrafts following the rep's note")
+        redraft = Event(
+            type=EventType.redraft_requested,
+            org_id=request.org_id,
+            idempotency_key=redraft_key(action.id),
+            rep_id=request.rep_id,
+            request_id=request.id,
+            payload=RedraftRequested(note=note),
+        )
+        return StepResult(output={"action_status": action.status}, events=[redraft])
     else:
         request.status = RequestStatus.paused
         request.next_action_at = None
@@ -447,6 +475,14 @@ def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:
     request.updated_at = ctx.now
     ctx.session.add(request)
     return StepResult(output={"action_status": action.status})
+
+
+def _model_redraft(ctx: StepContext, request: SchedulingRequest, action: PendingAction) -> bool:
+    """A rejected first email with a note, when a model can write it again from that note."""
+    note = str((action.result or {}).get("reject_reason") or "").strip()
+    if action.status != ActionStatus.rejected or not note:
+        return False
+    return ctx.ports.llm_for(request.org_id, request.rep_id) is not None
 
 
 def fold_rep_note(ctx: StepContext, request: SchedulingRequest, action: PendingAction) -> NoteRules:
