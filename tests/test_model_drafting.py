@@ -13,8 +13,12 @@ from redis import Redis
 from sqlmodel import col
 
 from connectors.clock import ManualClock
+from connectors.llm import LiteLLMClient
 from db.models import ActionType, PendingAction
+from skills.draft_email import render_draft, write_draft
+from skills.draft_inputs import DraftInput, facts_of
 from tests.fakes.openai import FakeOpenAI
+from tests.skills.test_draft_email import one_of_each
 from tests.support.stack import Stack, wait_for
 from tests.test_mail_intake import PROSPECT
 from tests.test_rep_note import _reject
@@ -152,3 +156,42 @@ def test_with_rules_no_model_is_asked(
         assert "CRM sync" not in draft.action_data["body"]
         assert "Worded by the model" not in str(stack.cards()[0].blocks)
     assert model.requests == []
+
+
+# --- every kind, through the real client ---------------------------------------------------------
+
+
+def _prose_for(data: DraftInput) -> dict[str, str]:
+    facts = facts_of(data)
+    parts = ["Hi [[NAME]],", "Thanks for getting back to me."]
+    if facts.slots:
+        parts.append("[[SLOTS]]")
+    if facts.time is not None:
+        parts.append("Looking forward to [[TIME]].")
+    if facts.link:
+        parts.append("[[LINK]]")
+    if facts.kind == "answer":
+        parts.append("[[ANSWER]]")
+    return {"subject": "Our meeting", "body": "\n".join([*parts, "[[SIGNATURE]]"])}
+
+
+@pytest.mark.parametrize("kind", sorted(one_of_each()))
+def test_every_kind_is_worded_by_the_model_or_refused_with_a_reason(
+    model: FakeOpenAI, kind: str
+) -> None:
+    data = one_of_each()[kind]
+    client = LiteLLMClient(model=MODEL, api_base=model.api_base, api_key="sk", timeout_seconds=5)
+    model.answer(_prose_for(data))
+    written = write_draft(data, llm=client)
+    assert (written.draft.source, written.refused) == ("llm", "")
+    assert "Thanks for getting back to me." in written.draft.body
+    assert f"kind: {kind}" in str(model.requests[-1].body["messages"])
+
+    invented = _prose_for(data)
+    invented["body"] = invented["body"].replace(
+        "[[SIGNATURE]]", "Or Sunday at 11pm?\n[[SIGNATURE]]"
+    )
+    model.answer(invented)
+    fallback = write_draft(data, llm=client)
+    assert fallback.draft == render_draft(data)
+    assert fallback.refused
