@@ -104,6 +104,21 @@ def two_of_them_one_declines() -> list[Turn]:
 
 CONVERSATIONS = [
     conversation(
+        "an answer draft nobody approved expires: the rep is asked at once what comes next",
+        *first_email_sent(),
+        prospect_replies("Before we pick a time: does the demo cover the reporting module?"),
+        expect_actions("email_initial executed", "email_response pending"),
+        # The answer waits three days for the rep's words; the follow-up was skipped (they
+        # replied), so once it expires nothing else would move the request.
+        hours_pass(72),
+        expect_actions("email_initial executed", "email_response expired"),
+        expect_decision_card("Nothing is moving this request", "Offer fresh times"),
+        expect_audit("reply_received", "action_expired", "stall_escalated"),
+        rep_decides("offer_times"),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", offers=True),
+    ),
+    conversation(
         "a rejected first draft, then resume: nothing was sent, so a fresh first email is drafted",
         rep_schedules(DEMO),
         rep_rejects("email_initial", reason="Too pushy; mention the pilot."),
