@@ -102,6 +102,25 @@ def two_of_them_one_declines() -> list[Turn]:
     ]
 
 
+def follow_ups_stopped() -> list[Turn]:
+    """Four follow-ups go unanswered; at the fifth Convene stops chasing and pauses."""
+    return [
+        *first_email_sent(),
+        *follow_up_sent(2, after_hours=24),  # Tue Dec 1
+        *follow_up_sent(3, after_hours=48),  # Thu Dec 3
+        # 72 h on is Sunday Dec 6: the follow-up waits for Monday 9:00.
+        clock_reaches(local("2026-12-07 09:00", NY)),
+        rep_approves("email_follow_up"),
+        expect_email(number=4, answers="our last email", offers=True, keeps_subject=True),
+        *follow_up_sent(5, after_hours=72),  # Thu Dec 10
+        # 72 h on is Sunday Dec 13 again: the check waits for Monday, and stops.
+        clock_reaches(local("2026-12-14 10:00", NY)),
+        expect_status("paused"),
+        expect_audit("follow_ups_stopped"),
+        expect_follow_up_in(None),
+    ]
+
+
 CONVERSATIONS = [
     conversation(
         "an answer draft nobody approved expires: the rep is asked at once what comes next",
@@ -117,6 +136,22 @@ CONVERSATIONS = [
         rep_decides("offer_times"),
         rep_approves("email_response"),
         expect_email(number=2, answers="their reply", offers=True),
+    ),
+    conversation(
+        "resume after Convene stopped chasing: one more follow-up is scheduled, and it comes",
+        *follow_ups_stopped(),
+        rep_runs("resume", answer="Resumed ACME-1"),
+        expect_status("awaiting_response"),
+        # An hour on (as for any resume with a follow-up overdue), within their working day.
+        expect_follow_up_in(1),
+        hours_pass(1),
+        rep_approves("email_follow_up"),
+        expect_email(number=6, answers="our last email", offers=True, keeps_subject=True),
+        expect_audit("follow_ups_stopped", "request_resumed", "follow_up_sent"),
+        # Still unanswered: the stop rule holds again at the next one, and the rep is told.
+        hours_pass(72),
+        expect_status("paused"),
+        expect_follow_up_in(None),
     ),
     conversation(
         "a rejected first draft, then resume: nothing was sent, so a fresh first email is drafted",
