@@ -2,7 +2,8 @@
 to move it on, and nothing telling the rep.
 
 After every conversation the stuck check (`orchestrator.timers.stuck`) must find no request
-under way without a wake-up or an open card. Like tests/test_conversations.py, the first email
+under way without a wake-up or an open card, and issue 15's invariant (tests/support/invariants)
+must hold as the random conversations judge it. Like tests/test_conversations.py, the first email
 goes out on Monday Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 … Fri Dec 11 at
 9:00 AM EST, so "Tuesday" is Dec 8.
 """
@@ -21,6 +22,7 @@ from tests.support.conversation.expectations import (
     expect_decision_card,
     expect_dm,
     expect_email,
+    expect_every_open_request_watched,
     expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
@@ -366,4 +368,5 @@ CONVERSATIONS = [
 @pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
 def test_conversation(script: Conversation, stack: Stack) -> None:
     play(script, stack)
-    play(conversation(f"{script.name}, afterwards", expect_nothing_stuck()), stack)
+    afterwards = [expect_nothing_stuck(), expect_every_open_request_watched()]
+    play(conversation(f"{script.name}, afterwards", *afterwards), stack)
