@@ -256,6 +256,8 @@ class Conversation:
                 moments.append(reply_at)
             if request.next_action_at is not None:
                 moments.append(request.next_action_at)
+            if request.stall_check_at is not None:
+                moments.append(request.stall_check_at)
             if self.open_cards() or request.event_next_action == "waiting_for_decision":
                 moments.append(self.rep_next_look())
             step = max(min(moments), self.stack.clock.now() + timedelta(minutes=1))

@@ -256,6 +256,12 @@ class SchedulingRequest(SQLModel, table=True):
             sqlite_where=text("check_due_at IS NOT NULL"),
         ),
         Index(
+            "ix_requests_stall_check",
+            "stall_check_at",
+            postgresql_where=text("stall_check_at IS NOT NULL"),
+            sqlite_where=text("stall_check_at IS NOT NULL"),
+        ),
+        Index(
             "ix_requests_unscheduled",
             "updated_at",
             postgresql_where=text(UNSCHEDULED_WHERE),
@@ -305,6 +311,9 @@ class SchedulingRequest(SQLModel, table=True):
     watched_start: datetime | None = None
     reminder_due_at: datetime | None = None
     check_due_at: datetime | None = None
+    # When a job left the request with nothing to move it, the moment the rep is asked what
+    # happens next (timers.stalled); cleared when that look is taken.
+    stall_check_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

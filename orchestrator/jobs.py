@@ -25,9 +25,16 @@ def installed() -> Deps:
 
 
 def run_step(job_id: str) -> str:
+    from db.models import JobStatus
     from orchestrator.engine.runner import run_step as run
+    from orchestrator.timers.stalled import after_job
 
-    return run(installed(), uuid.UUID(job_id))
+    deps = installed()
+    status = run(deps, uuid.UUID(job_id))
+    if status in (JobStatus.done, JobStatus.failed):
+        # A sequence that ended may have left its request with nothing to move it on.
+        after_job(deps, uuid.UUID(job_id))
+    return status
 
 
 def execute_action(action_id: str) -> str:

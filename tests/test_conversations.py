@@ -30,6 +30,7 @@ from tests.support.conversation.expectations import (
     expect_decision_card,
     expect_dm,
     expect_email,
+    expect_every_open_request_watched,
     expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
@@ -38,6 +39,7 @@ from tests.support.conversation.expectations import (
     expect_no_mail_mentions,
     expect_no_new_dm,
     expect_nothing_booked,
+    expect_nothing_stuck,
     expect_offers_within,
     expect_recipient_card,
     expect_status,
@@ -342,7 +344,8 @@ CONVERSATIONS = [
         *first_email_sent(),
         bounce_arrives(),
         expect_dm("your email to john@acme.example could not be delivered", "has not retried"),
-        expect_audit("email_sent", "email_bounced"),
+        expect_audit("email_sent", "email_bounced", "follow_ups_stopped"),
+        expect_status("paused"),
         expect_no_audit("reply_received"),
         expect_actions("email_initial executed"),
         expect_inbox(1),
@@ -598,6 +601,9 @@ CONVERSATIONS = [
 @pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
 def test_conversation(script: Conversation, stack: Stack) -> None:
     play(script, stack)
+    # Issue 15: however a conversation ends, nothing under way is left with nothing to move it.
+    afterwards = [expect_nothing_stuck(), expect_every_open_request_watched()]
+    play(conversation(f"{script.name}, afterwards", *afterwards), stack)
 
 
 def test_there_are_enough_distinct_conversations() -> None:

@@ -2,7 +2,8 @@
 to move it on, and nothing telling the rep.
 
 After every conversation the stuck check (`orchestrator.timers.stuck`) must find no request
-under way without a wake-up or an open card. Like tests/test_conversations.py, the first email
+under way without a wake-up or an open card, and issue 15's invariant (tests/support/invariants)
+must hold as the random conversations judge it. Like tests/test_conversations.py, the first email
 goes out on Monday Nov 30, 2026 at 9:00 in New York and offers Mon Dec 7 … Fri Dec 11 at
 9:00 AM EST, so "Tuesday" is Dec 8.
 """
@@ -21,6 +22,7 @@ from tests.support.conversation.expectations import (
     expect_decision_card,
     expect_dm,
     expect_email,
+    expect_every_open_request_watched,
     expect_follow_up_at,
     expect_follow_up_in,
     expect_inbox,
@@ -102,7 +104,57 @@ def two_of_them_one_declines() -> list[Turn]:
     ]
 
 
+def follow_ups_stopped() -> list[Turn]:
+    """Four follow-ups go unanswered; at the fifth Convene stops chasing and pauses."""
+    return [
+        *first_email_sent(),
+        *follow_up_sent(2, after_hours=24),  # Tue Dec 1
+        *follow_up_sent(3, after_hours=48),  # Thu Dec 3
+        # 72 h on is Sunday Dec 6: the follow-up waits for Monday 9:00.
+        clock_reaches(local("2026-12-07 09:00", NY)),
+        rep_approves("email_follow_up"),
+        expect_email(number=4, answers="our last email", offers=True, keeps_subject=True),
+        *follow_up_sent(5, after_hours=72),  # Thu Dec 10
+        # 72 h on is Sunday Dec 13 again: the check waits for Monday, and stops.
+        clock_reaches(local("2026-12-14 10:00", NY)),
+        expect_status("paused"),
+        expect_audit("follow_ups_stopped"),
+        expect_follow_up_in(None),
+    ]
+
+
 CONVERSATIONS = [
+    conversation(
+        "an answer draft nobody approved expires: the rep is asked at once what comes next",
+        *first_email_sent(),
+        prospect_replies("Before we pick a time: does the demo cover the reporting module?"),
+        expect_actions("email_initial executed", "email_response pending"),
+        # The answer waits three days for the rep's words; the follow-up was skipped (they
+        # replied), so once it expires nothing else would move the request.
+        hours_pass(72),
+        expect_actions("email_initial executed", "email_response expired"),
+        expect_decision_card("Nothing is moving this request", "Offer fresh times"),
+        expect_audit("reply_received", "action_expired", "stall_escalated"),
+        rep_decides("offer_times"),
+        rep_approves("email_response"),
+        expect_email(number=2, answers="their reply", offers=True),
+    ),
+    conversation(
+        "resume after Convene stopped chasing: one more follow-up is scheduled, and it comes",
+        *follow_ups_stopped(),
+        rep_runs("resume", answer="Resumed ACME-1"),
+        expect_status("awaiting_response"),
+        # An hour on (as for any resume with a follow-up overdue), within their working day.
+        expect_follow_up_in(1),
+        hours_pass(1),
+        rep_approves("email_follow_up"),
+        expect_email(number=6, answers="our last email", offers=True, keeps_subject=True),
+        expect_audit("follow_ups_stopped", "request_resumed", "follow_up_sent"),
+        # Still unanswered: the stop rule holds again at the next one, and the rep is told.
+        hours_pass(72),
+        expect_status("paused"),
+        expect_follow_up_in(None),
+    ),
     conversation(
         "a rejected first draft, then resume: nothing was sent, so a fresh first email is drafted",
         rep_schedules(DEMO),
@@ -316,4 +368,5 @@ CONVERSATIONS = [
 @pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
 def test_conversation(script: Conversation, stack: Stack) -> None:
     play(script, stack)
-    play(conversation(f"{script.name}, afterwards", expect_nothing_stuck()), stack)
+    afterwards = [expect_nothing_stuck(), expect_every_open_request_watched()]
+    play(conversation(f"{script.name}, afterwards", *afterwards), stack)

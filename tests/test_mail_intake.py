@@ -490,11 +490,15 @@ def test_bounce_tells_the_rep_which_address_failed(stack: Stack) -> None:
     # Their only address is dead: a follow-up would just bounce again.
     request = the_request(stack)
     assert request.next_action_at is None and request.next_action_type is None
+    # Nothing would move it on: it waits for the rep, paused.
+    assert request.status == RequestStatus.paused
+    assert request.paused_from == RequestStatus.awaiting_response
     (dm,) = dms(stack)
     assert dm == (
         ":warning: *ACME-1* · your email to john@acme.example could not be delivered. "
-        "Check the address; Convene has not retried. Follow-ups are stopped; to reach them at "
-        "a corrected address, `/schedule cancel ACME-1` and schedule again with it."
+        "Check the address; Convene has not retried. Follow-ups are stopped and the request "
+        "is paused; to reach them at a corrected address, `/schedule cancel ACME-1` and "
+        "schedule again with it."
     )
 
 

@@ -11,6 +11,7 @@ from tests.support.conversation.expectations import (
     expect_audit,
     expect_decision_card,
     expect_email,
+    expect_every_open_request_watched,
     expect_follow_up_in,
     expect_nothing_stuck,
     expect_status,
@@ -84,3 +85,4 @@ CONVERSATIONS = [
 @pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
 def test_stalled(script: Conversation, stack: Stack) -> None:
     play(script, stack)
+    play(conversation(f"{script.name}, afterwards", expect_every_open_request_watched()), stack)

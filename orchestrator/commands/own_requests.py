@@ -45,8 +45,9 @@ from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
+from orchestrator.steps.follow_up import FOLLOW_UP_STATUSES
 from orchestrator.steps.meeting import check_key, meeting_check
-from orchestrator.views import MeetingCheck, RepProfile, start_token
+from orchestrator.views import MeetingCheck, RepProfile, start_token, when_for_rep
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.next_move.model import EVENT_TYPE
 
@@ -54,6 +55,12 @@ from skills.next_move.model import EVENT_TYPE
 PAUSED_REASON = f"the request is {RequestStatus.paused}"
 # The decision card a reply on a paused request gets (`commands.decision_cards`).
 REOPEN = "reopen"
+# A draft in one of these still has a click or a send to come (as `engine.runner` reads it).
+OPEN_ACTION_STATES = (ActionStatus.pending, ActionStatus.approved, ActionStatus.executing)
+# A job in one of these will still move its request on.
+LIVE_JOB_STATES = (JobStatus.queued, JobStatus.running, JobStatus.waiting_approval)
+# A resume never fires a follow-up at once: the rep may still be writing to them themselves.
+RESUME_DELAY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -168,11 +175,18 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         request.paused_from = None
         if request.outcome == RequestOutcome.gave_up:
             request.outcome = None  # open again: it ends some other way, or gives up anew
+            if request.event_next_action_subtype == "recommend_cancel":
+                # Convene's advice to close, which the stop rule left: resuming turned it down.
+                store_event_state(
+                    uow.session,
+                    request,
+                    "reaching_out",
+                    reasoning="resumed by the rep after Convene stopped chasing",
+                    now=now,
+                )
         if request.next_action_at is not None and request.next_action_at < now:
             # Don't fire a backlog of overdue follow-ups the moment the rep resumes.
-            request.next_action_at = follow_up_at(
-                uow.session, request, earliest=now + timedelta(hours=1)
-            )
+            request.next_action_at = follow_up_at(uow.session, request, earliest=now + RESUME_DELAY)
         if request.event_next_action_subtype == REOPEN:
             # Resuming answers the "reopen?" card; the reply's own reading decides what's next.
             request.event_next_action = EVENT_TYPE["collecting_responses"]
@@ -182,6 +196,10 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         _audit(uow.session, request, "request_resumed", slack_user_id, now)
         replay = _act_on_held_reply(uow.session, request, now=now)
         redraft = None if replay is not None else _redraft_unsent(uow.session, request, now=now)
+        rearmed = None
+        if replay is None and redraft is None:
+            rearmed = _rearm(uow.session, request, now=now)
+        rep = uow.session.get_one(Rep, request.rep_id)
         uow.commit()
     for job_id in (replay, redraft):
         if job_id is not None:
@@ -191,7 +209,35 @@ def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
         said += " Their reply from while it was paused is being acted on."
     if redraft is not None:
         said += " Nothing had been sent yet, so a fresh first email is being drafted."
+    if rearmed is not None:
+        when = when_for_rep(rearmed, rep.timezone)
+        said += f" Next follow-up: {when}, drafted for your approval."
     return Outcome(True, said)
+
+
+def _rearm(session: Session, request: SchedulingRequest, *, now: datetime) -> datetime | None:
+    """A resumed request that nothing would move (a stop rule cleared its next follow-up, or
+    it was paused with none due) chases again: a follow-up an hour on, on their working day.
+    One with a draft, a decision or a step of its own under way is left to that."""
+    if request.status not in FOLLOW_UP_STATUSES or request.next_action_at is not None:
+        return None
+    if request.event_next_action == "waiting_for_decision":
+        return None
+    open_action = session.exec(
+        select(PendingAction.id)
+        .where(PendingAction.request_id == request.id)
+        .where(col(PendingAction.status).in_(OPEN_ACTION_STATES))
+    ).first()
+    live_job = session.exec(
+        select(SequenceJob.id)
+        .where(SequenceJob.request_id == request.id)
+        .where(col(SequenceJob.status).in_(LIVE_JOB_STATES))
+    ).first()
+    if open_action is not None or live_job is not None:
+        return None
+    request.next_action_type = "follow_up"
+    request.next_action_at = follow_up_at(session, request, earliest=now + RESUME_DELAY)
+    return request.next_action_at
 
 
 def _redraft_unsent(

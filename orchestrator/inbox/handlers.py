@@ -23,6 +23,7 @@ from db.models import (
     FINISHED_STATUSES,
     PendingAction,
     Rep,
+    RequestStatus,
     SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
@@ -200,13 +201,17 @@ def _on_bounce(m: Inbound) -> Outcome:
     )
     if _everyone_bounced(m, request) and request.next_action_type == "follow_up":
         # A nudge to a dead address only bounces again. No command edits an attendee, so a
-        # corrected address means a new request.
+        # corrected address means a new request. Paused, like any stop of the follow-ups:
+        # nothing would move it on, and the next move is the rep's.
         request.next_action_at = request.next_action_type = None
+        request.paused_from, request.status = request.status, RequestStatus.paused
         request.updated_at = m.now
         m.session.add(request)
+        _audit(m, "follow_ups_stopped", actor="system", reasoning="every address bounced")
         text += (
-            " Follow-ups are stopped; to reach them at a corrected address, "
-            f"`/schedule cancel {escape_mrkdwn(request.ref)}` and schedule again with it."
+            " Follow-ups are stopped and the request is paused; to reach them at a corrected "
+            f"address, `/schedule cancel {escape_mrkdwn(request.ref)}` and schedule again "
+            "with it."
         )
     return Outcome("bounces", notices=[(request.rep_id, text)])
 

@@ -98,6 +98,28 @@ def _kept_open_since(ctx: StepContext, request: SchedulingRequest, reply: Schedu
     return any(details.get("choice") == "keep_open" for details in choices)
 
 
+def _resumed_after_stop(ctx: StepContext, request: SchedulingRequest) -> bool:
+    """Whether the rep resumed the request since Convene last stopped chasing it, and no
+    follow-up has gone out since. (A resume may share the stop's moment, never precede it.)"""
+    latest = {
+        kind: ctx.session.exec(
+            select(SchedulingAction.created_at)
+            .where(SchedulingAction.request_id == request.id)
+            .where(SchedulingAction.action_type == kind)
+            .order_by(col(SchedulingAction.created_at).desc())
+        ).first()
+        for kind in ("follow_ups_stopped", "request_resumed", "follow_up_sent")
+    }
+    stopped, resumed, sent = (
+        latest["follow_ups_stopped"],
+        latest["request_resumed"],
+        latest["follow_up_sent"],
+    )
+    if stopped is None or resumed is None or resumed < stopped:
+        return False
+    return sent is None or sent < resumed
+
+
 def _clear_next(request: SchedulingRequest) -> None:
     request.next_action_at = None
     request.next_action_type = None
@@ -124,8 +146,12 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
             reply is not None and reply.details.get("sentiment") == "negative" and not kept_open
         ),
     )
+    negative = reply is not None and reply.details.get("sentiment") == "negative"
+    if reason is not None and not negative and _resumed_after_stop(ctx, request):
+        # The rep resumed after Convene stopped chasing: one more nudge goes out, and the
+        # rules apply again to the one after it.
+        reason = None
     if reason is not None:
-        negative = reply is not None and reply.details.get("sentiment") == "negative"
         _stop(ctx, request, reason, silence=not negative)
         return StepResult(output={"stopped": reason}, stop=True)
     last = last_outbound(ctx.session, request)

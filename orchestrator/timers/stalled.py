@@ -1,10 +1,17 @@
 """Stalled requests: under way, yet nothing will ever move them. The rep is asked.
 
 `timers.stuck` knows what moves a request (a wake-up the clock acts on, a card waiting on the
-rep). A request with neither for an hour — a reply read as a hand-over with no
-address, a step that ended without drafting anything — is one the rep believes is being
-handled. The clock turns each into a decision card (fresh times, keep chasing, take it over,
-cancel), once: the card itself is what moves it from then on.
+rep). A request with neither — a reply read as a hand-over with no address, a step that ended
+without drafting anything, a draft that expired with nobody deciding — is one the rep believes
+is being handled. It becomes a decision card (fresh times, keep chasing, take it over, cancel),
+once: the card itself is what moves it from then on.
+
+When: each job that ends checks its own request (`after_job`). Left with nothing, the request
+gets a stall check due in GRACE (a step between two others is not stalled: the next one may
+still come), or at once when its newest draft expired: the rep already let that one go, and
+waiting another hour helps no one. The clock asks about stall checks that came due and, as a
+backstop for a worker that died between a job's end and its check, about any request the stuck
+check has listed for GRACE.
 """
 
 from __future__ import annotations
@@ -14,10 +21,19 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, or_, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from db.audit import record_action
-from db.models import JobRun, Rep, RequestStatus, SchedulingRequest
+from db.models import (
+    ActionStatus,
+    JobRun,
+    JobStatus,
+    PendingAction,
+    Rep,
+    RequestStatus,
+    SchedulingRequest,
+    SequenceJob,
+)
 from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
 from orchestrator.engine.outputs import Assess
@@ -51,15 +67,56 @@ def escalate_if_due(deps: Deps) -> int:
     return escalate_stalled(deps)
 
 
+def after_job(deps: Deps, job_id: uuid.UUID) -> None:
+    """A job has ended: if it left its request with nothing to move it, arm a stall check, due
+    at once when the request's newest draft expired undecided (then ask now), else in GRACE."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        session = uow.session
+        job = session.get(SequenceJob, job_id)
+        if job is None or job.request_id is None:
+            return
+        if job.status not in (JobStatus.done, JobStatus.failed):
+            return
+        stuck = stuck_requests(session, now=now, request_ids=[job.request_id])
+        if not stuck or stuck[0].status == RequestStatus.paused:
+            return  # a paused request is the rep's to move
+        request = stuck[0]
+        at_once = _newest_draft_expired(session, request.id)
+        request.stall_check_at = now if at_once else now + GRACE
+        request.updated_at = now
+        session.add(request)
+        uow.commit()  # armed first: if the card below fails, the clock asks on its next look
+    if at_once:
+        _ask(deps, request.id, now=now)
+
+
+def _newest_draft_expired(session: Session, request_id: uuid.UUID) -> bool:
+    newest = session.exec(
+        select(PendingAction.status)
+        .where(PendingAction.request_id == request_id)
+        .order_by(col(PendingAction.created_at).desc())
+    ).first()
+    return newest == ActionStatus.expired
+
+
 def escalate_stalled(deps: Deps) -> int:
-    """Ask the rep about each request stuck for longer than GRACE; how many cards were posted."""
+    """Ask the rep about each request whose stall check came due, and each stuck for longer
+    than GRACE; how many cards were posted."""
     now = deps.clock.now()
     with deps.sessions() as session:
-        ids = [
+        due = session.exec(
+            select(SchedulingRequest.id)
+            .where(col(SchedulingRequest.stall_check_at) <= now)
+            .order_by(col(SchedulingRequest.stall_check_at))
+            .limit(BATCH)
+        ).all()
+        idle = [
             r.id
             for r in stuck_requests(session, now=now, idle_since=now - GRACE)
             if r.status != RequestStatus.paused
-        ][:BATCH]
+        ]
+    ids = list(dict.fromkeys([*due, *idle]))[:BATCH]
     return sum(_ask(deps, request_id, now=now) for request_id in ids)
 
 
@@ -67,6 +124,9 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
     try:
         with deps.uow() as uow:
             session = uow.session
+            if not _still_stuck(session, request_id, now=now):
+                uow.commit()  # the stall check it came for is cleared: something moved it
+                return 0
             # Claimed by the same compare-and-set a rep's decision uses: two clocks post once.
             won = session.execute(
                 update(SchedulingRequest)
@@ -84,6 +144,7 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
                 )
             ).rowcount  # type: ignore[attr-defined]
             if won != 1:
+                uow.commit()
                 return 0
             request = session.get_one(SchedulingRequest, request_id)
             session.refresh(request)
@@ -97,7 +158,7 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
                 reasoning="nothing scheduled and nothing waiting on the rep",
                 now=now,
             )
-            text = (
+            said = (
                 f":hourglass: *{escape_mrkdwn(request.ref)}* has no follow-up scheduled and "
                 "nothing waiting on you, so nothing would happen on it. Nothing has been sent "
                 "to them."
@@ -109,7 +170,7 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
                 summary=f"Nothing is moving {request.ref} on its own: choose what happens next.",
             )
             fallback, blocks = deps.cards.decision(
-                decision_view(request, rep, decision, reply=text)
+                decision_view(request, rep, decision, reply=said)
             )
             channel = deps.chat.open_dm(user_id=rep.slack_user_id)
             deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
@@ -118,3 +179,17 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
         log.warning("stall_card_failed", request_id=str(request_id), error=repr(exc))
         return 0
     return 1
+
+
+def _still_stuck(session: Session, request_id: uuid.UUID, *, now: datetime) -> bool:
+    """Whether the request has nothing but its stall check to move it (which this clears):
+    since it was armed, a reply may have brought a draft or a follow-up may have been set."""
+    request = session.get(SchedulingRequest, request_id)
+    if request is None:
+        return False
+    if request.stall_check_at is not None:
+        request.stall_check_at = None
+        session.add(request)
+        session.flush()
+    stuck = stuck_requests(session, now=now, request_ids=[request_id])
+    return bool(stuck) and stuck[0].status != RequestStatus.paused

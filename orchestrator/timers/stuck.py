@@ -1,10 +1,11 @@
 """Nothing is stuck: every request still under way has something that will move it on.
 
 A request that is neither finished nor paused must have a wake-up (a follow-up the clock will
-start, a job queued or running, a booked meeting the clock watches for its reminder and its
-"did it happen?" card) or a card waiting on the rep (a draft to approve, a decision, a reply
-from a stranger, a person a reply named). A paused request is the rep's to move; it is stuck
-only when a reply came in while it was paused and no card offers to reopen it.
+start, a stall check that will ask the rep, a job queued or running, a booked meeting the clock
+watches for its reminder and its "did it happen?" card) or a card waiting on the rep (a draft
+to approve, a decision, a reply from a stranger, a person a reply named). A paused request is
+the rep's to move; it is stuck only when a reply came in while it was paused and no card offers
+to reopen it.
 
 `stuck_requests` lists those that have none of these: each is a request the rep believes is
 being handled while nothing will ever happen on it again.
@@ -47,10 +48,14 @@ CHUNK = 1000
 
 
 def stuck_requests(
-    session: Session, *, now: datetime, idle_since: datetime | None = None
+    session: Session,
+    *,
+    now: datetime,
+    idle_since: datetime | None = None,
+    request_ids: list[uuid.UUID] | None = None,
 ) -> list[SchedulingRequest]:
     """Requests under way with neither a wake-up nor an open card, oldest first; with
-    `idle_since`, only those not changed since then.
+    `idle_since`, only those not changed since then; with `request_ids`, only those.
 
     The request's own row rules out most (a follow-up due, a meeting the clock watches, a
     decision card): those are left out by the query, through a partial index. Each check of
@@ -71,6 +76,9 @@ def stuck_requests(
     if idle_since is not None:
         unscheduled = unscheduled.where(col(SchedulingRequest.updated_at) < idle_since)
         booked = booked.where(col(SchedulingRequest.updated_at) < idle_since)
+    if request_ids is not None:
+        unscheduled = unscheduled.where(col(SchedulingRequest.id).in_(request_ids))
+        booked = booked.where(col(SchedulingRequest.id).in_(request_ids))
     rows = [*session.exec(unscheduled), *session.exec(booked)]
     rows = [r for r in rows if not _moves_by_itself(r, now=now)]
     ids = [r.id for r in rows]
@@ -100,6 +108,8 @@ def _moves_by_itself(request: SchedulingRequest, *, now: datetime) -> bool:
         return False
     if request.next_action_at is not None and request.next_action_type in DUE_EVENTS:
         return True
+    if request.stall_check_at is not None:
+        return True  # the rep is asked then what happens next (timers.stalled)
     if request.status in BOOKED_STATUSES and request.meeting_start is not None:
         # The clock reminds before the meeting and asks about it after (timers.due).
         end = request.meeting_end or request.meeting_start

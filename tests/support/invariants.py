@@ -141,7 +141,8 @@ def every_ending_says_why(deps: Deps) -> list[str]:
 
 def every_open_request_is_watched(deps: Deps) -> list[str]:
     """Every request still in play has a wake-up (a due time, a queued step, a send in its
-    undo window, a meeting whose time the clock follows) or a card waiting for the rep."""
+    undo window, a meeting whose time the clock follows, a stall check that will ask the rep)
+    or a card waiting for the rep."""
     broken = []
     with deps.uow() as uow:
         s = uow.session
@@ -158,7 +159,7 @@ def every_open_request_is_watched(deps: Deps) -> list[str]:
             )
             deciding = request.event_next_action == "waiting_for_decision"
             queued = any(j.status in (JobStatus.queued, JobStatus.running) for j in jobs)
-            due = request.next_action_at is not None
+            due = request.next_action_at is not None or request.stall_check_at is not None
             meeting = request.status in BOOKED_STATUSES and request.meeting_end is not None
             if not (open_card or in_flight or deciding or queued or due or meeting):
                 parked = [j.event_type for j in jobs if j.status == JobStatus.waiting_approval]

@@ -14,6 +14,7 @@ from orchestrator.timers.stuck import stuck_requests
 from tests.support.conversation.script import Turn
 from tests.support.conversation.times import When, resolve, times_in
 from tests.support.conversation.world import PROSPECT, World, bare_subject, plain_text
+from tests.support.invariants import every_open_request_is_watched
 from tests.support.stack import wait_for
 
 
@@ -344,6 +345,19 @@ def expect_nothing_stuck() -> Turn:
         assert not found, f"stuck: {found}"
 
     return Turn("expect no request left without a wake-up or an open card", run)
+
+
+def expect_every_open_request_watched() -> Turn:
+    """Issue 15's invariant, read off the rows as the random conversations read it: every
+    request not stopped has a wake-up (a due time, a queued step, a send under way, a meeting
+    the clock follows, a stall check) or a card waiting for the rep. Stricter than the stuck
+    check in one way: a draft counts as a card only once its card was posted."""
+
+    def run(w: World) -> None:
+        broken = every_open_request_is_watched(w.stack.deps)
+        assert not broken, f"unwatched: {broken}"
+
+    return Turn("expect every open request to have a wake-up or an open card", run)
 
 
 def expect_decided_card(*needles: str) -> Turn:
