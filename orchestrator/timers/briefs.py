@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from db.models import JobStatus, Rep, SequenceJob
 from orchestrator.deps import Deps
-from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.dispatch import insert_jobs
 from orchestrator.engine.event_types import BriefDue, EventType
 from orchestrator.engine.events import Event
 from orchestrator.notices.gate import already_sent, brief_key, gates, parse_clock, rep_zone
@@ -108,7 +108,7 @@ def _start_briefs(
     verdicts = gates(
         session, reps=[rep for rep, _ in due], now=now, cap=deps.settings.dm_per_hour_cap
     )
-    created = []
+    events = []
     for rep, day in due:
         if not verdicts[rep.id].open:
             later[rep.id] = gate_opens(rep, verdicts[rep.id], now)
@@ -116,8 +116,7 @@ def _start_briefs(
         base = f"morning_brief:{rep.id}:{day}"
         today = earlier[base]
         key = base if not today else f"{base}#{len(today) + 1}"
-        job, is_new = insert_job(
-            session,
+        events.append(
             Event(
                 type=EventType.morning_brief_due,
                 org_id=rep.org_id,
@@ -125,12 +124,9 @@ def _start_briefs(
                 source="clock",
                 rep_id=rep.id,
                 payload=BriefDue(day=day),
-            ),
-            now=now,
+            )
         )
-        if is_new:
-            created.append(job.id)
-    return created
+    return insert_jobs(session, events, now=now)
 
 
 def _past_brief_time(rep: Rep, now: datetime) -> tuple[str | None, datetime]:

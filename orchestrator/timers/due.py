@@ -50,12 +50,11 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
     SchedulingTemplate,
-    SequenceJob,
 )
 from orchestrator.cadence import follow_up_times
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
-from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.dispatch import insert_jobs
 from orchestrator.engine.event_types import (
     EventType,
     FollowUpDue,
@@ -206,7 +205,7 @@ def _locking(session: Session, statement: Any) -> Any:
 
 
 def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
-    created: list[uuid.UUID] = []
+    events: list[Event] = []
     with deps.uow() as uow:
         statement = (
             select(SchedulingRequest)
@@ -228,8 +227,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
             # many clocks see it, and a re-armed action (after a resume) gets a fresh one.
             due = int(request.next_action_at.timestamp())
             kind = request.next_action_type
-            job, is_new = insert_job(
-                uow.session,
+            events.append(
                 Event(
                     type=DUE_EVENTS[kind],
                     org_id=request.org_id,
@@ -238,15 +236,13 @@ def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
                     rep_id=request.rep_id,
                     request_id=request.id,
                     payload=FollowUpDue(due_at=request.next_action_at),
-                ),
-                now=now,
+                )
             )
             # The sequence sets the next due time when it finishes; until then nothing is due.
             request.next_action_at = None
             request.updated_at = now
             uow.session.add(request)
-            if is_new:
-                created.append(job.id)
+        created = insert_jobs(uow.session, events, now=now)
         uow.commit()
     for job_id in created:
         deps.wakeups.run_step(job_id, tag="0-0")
@@ -487,24 +483,9 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> tuple[int, int]:
 
 
 def _insert_new(session: Session, events: list[Event], *, now: datetime) -> list[uuid.UUID]:
-    """Insert the jobs not created on an earlier tick (one read instead of an insert attempt
-    per meeting); a concurrent clock's duplicate still collapses in `insert_job`."""
-    if not events:
-        return []
-    keys = [e.idempotency_key for e in events]
-    seen = set(
-        session.exec(
-            select(SequenceJob.idempotency_key).where(col(SequenceJob.idempotency_key).in_(keys))
-        ).all()
-    )
-    created = []
-    for event in events:
-        if event.idempotency_key in seen:
-            continue
-        job, is_new = insert_job(session, event, now=now)
-        if is_new:
-            created.append(job.id)
-    return created
+    """Insert the jobs not created on an earlier tick, all in one statement: a key already
+    taken (an earlier tick, a concurrent clock) creates nothing."""
+    return insert_jobs(session, events, now=now)
 
 
 def _by_id(session: Session, model: Any, ids: list[Any]) -> dict[Any, Any]:
