@@ -36,11 +36,11 @@ def insert_many_or_ignore(
     if not rows:
         return []
     table = model.__table__  # type: ignore[attr-defined]
+    # The rows as parameters, not in the statement: its compiled form is cached however many
+    # rows come, and SQLAlchemy still sends them as one multi-row INSERT.
     result = session.execute(
-        _insert(session)(table)
-        .values([dict(row) for row in rows])
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)
+        _insert(session)(table).on_conflict_do_nothing().returning(*table.primary_key.columns),
+        [dict(row) for row in rows],
     )
     return [row._mapping for row in result]
 
