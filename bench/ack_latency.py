@@ -311,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(workdir: Path, *, seconds: float, rate: float) -> int:
+    results, notes = measure(workdir, seconds=seconds, rate=rate)
+    met = report(results, expected=round(seconds * rate), notes=notes)
+    return 0 if met else 1
+
+
+def measure(workdir: Path, *, seconds: float, rate: float) -> tuple[list[Result], list[str]]:
+    """Start the stack, run the warm-up and the measured phase; the measured acks and notes
+    on what the server did meanwhile."""
     slack = LocalSlack.start(
         users={
             user_id: {"name": name, "tz": tz, "profile": {"email": email, "real_name": real}}
@@ -341,7 +349,6 @@ def bench(workdir: Path, *, seconds: float, rate: float) -> int:
         results = run_phase(pool, events_url, load, seconds=seconds, rate=rate)
         background = _background(before, _work_done(deps, slack))
         answers = _late_answers(slack, results)
-        met = report(results, expected=round(seconds * rate), notes=[background, answers])
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         stop.set()
@@ -350,7 +357,7 @@ def bench(workdir: Path, *, seconds: float, rate: float) -> int:
         server.server_close()
         slack.stop()
         deps.engine.dispose()
-    return 0 if met else 1
+    return results, [background, answers]
 
 
 def _work_done(deps: Deps, slack: LocalSlack) -> dict[str, int]:

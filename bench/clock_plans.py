@@ -39,15 +39,8 @@ from connectors.clock import ManualClock  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from orchestrator.bootstrap import bootstrap  # noqa: E402
 from orchestrator.deps import Deps  # noqa: E402
-from orchestrator.health import report_if_due  # noqa: E402
-from orchestrator.notices.post import deliver_held  # noqa: E402
-from orchestrator.outbox.approval_cards import post_waiting_cards  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
-from orchestrator.timers.due import dispatch_due  # noqa: E402
-from orchestrator.timers.reconciler import reconcile  # noqa: E402
-from orchestrator.timers.retention import prune_if_due  # noqa: E402
-from orchestrator.timers.stalled import escalate_if_due  # noqa: E402
-from orchestrator.webhooks.deliver import queue_due as queue_webhooks  # noqa: E402
+from orchestrator.timers.tick import run_parts  # noqa: E402
 from tests.support.services import PostgresDatabase  # noqa: E402
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # a Monday afternoon
@@ -158,14 +151,7 @@ MAKE_DUE = [
 
 def clock_parts(deps: Deps) -> None:
     """The tick's parts this bench measures: all of `timers.tick` but the mail poll."""
-    reconcile(deps)
-    dispatch_due(deps)
-    deliver_held(deps.notices)
-    post_waiting_cards(deps)
-    prune_if_due(deps)
-    report_if_due(deps)
-    escalate_if_due(deps)
-    queue_webhooks(deps)
+    run_parts(deps, mail=False)
 
 
 def workers_ran(deps: Deps) -> None:

@@ -198,6 +198,9 @@ class Rep(SQLModel, table=True):
     delegate_slack_ids: list[str] = json_field(default_factory=list)
     # Where the last inbound-mail poll stopped (opaque, the mail provider's own format).
     mail_cursor: str | None = Field(default=None, sa_type=Text)
+    # When the clock next looks at this rep's morning brief (timers.briefs); None until it has
+    # worked it out, and again whenever the brief time, zone or quiet hours change.
+    next_brief_at: datetime | None = Field(default=None, index=True)
     created_at: datetime
 
     def allows(self, slack_user_id: str) -> bool:
@@ -421,6 +424,15 @@ class InboundRequest(SQLModel, table=True):
     created_at: datetime
 
 
+# A job parked until the rep decides, and the actions that keep it parked: the reconciler
+# looks for parked jobs with no open action left through these two partial indexes alone.
+PARKED_JOB_WHERE = f"status = '{JobStatus.waiting_approval}'"
+OPEN_ACTION_STATUSES = (ActionStatus.pending, ActionStatus.approved, ActionStatus.executing)
+OPEN_ACTION_WHERE = f"status IN ({_listed(OPEN_ACTION_STATUSES)})"
+# A draft whose card was never posted (held by quiet hours, or its post failed).
+UNPOSTED_CARD_WHERE = f"status = '{ActionStatus.pending}' AND slack_ts IS NULL"
+
+
 class PendingAction(SQLModel, table=True):
     """The outbox: every email or invite waits here until the rep approves it."""
 
@@ -437,6 +449,18 @@ class PendingAction(SQLModel, table=True):
             "updated_at",
             postgresql_where=text(CARD_LAG_WHERE),
             sqlite_where=text(CARD_LAG_WHERE),
+        ),
+        Index(
+            "ix_pending_actions_open_job",
+            "job_id",
+            postgresql_where=text(OPEN_ACTION_WHERE),
+            sqlite_where=text(OPEN_ACTION_WHERE),
+        ),
+        Index(
+            "ix_pending_actions_unposted",
+            "created_at",
+            postgresql_where=text(UNPOSTED_CARD_WHERE),
+            sqlite_where=text(UNPOSTED_CARD_WHERE),
         ),
     )
 
@@ -497,6 +521,12 @@ class SequenceJob(SQLModel, table=True):
             "created_at",
             postgresql_where=text(BRIEF_JOB_WHERE),
             sqlite_where=text(BRIEF_JOB_WHERE),
+        ),
+        Index(
+            "ix_sequence_jobs_parked",
+            "id",
+            postgresql_where=text(PARKED_JOB_WHERE),
+            sqlite_where=text(PARKED_JOB_WHERE),
         ),
     )
 

@@ -3,7 +3,7 @@ writer may hold."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +26,23 @@ def insert_or_ignore(session: Session, *, model: type[SQLModel], values: Mapping
         .returning(*table.primary_key.columns)
     )
     return result.first() is not None
+
+
+def insert_many_or_ignore(
+    session: Session, *, model: type[SQLModel], rows: Sequence[Mapping[str, Any]]
+) -> list[Any]:
+    """`insert_or_ignore` for many rows in one statement; the primary keys of those inserted
+    (a row whose unique key clashed is left out)."""
+    if not rows:
+        return []
+    table = model.__table__  # type: ignore[attr-defined]
+    # The rows as parameters, not in the statement: its compiled form is cached however many
+    # rows come, and SQLAlchemy still sends them as one multi-row INSERT.
+    result = session.execute(
+        _insert(session)(table).on_conflict_do_nothing().returning(*table.primary_key.columns),
+        [dict(row) for row in rows],
+    )
+    return [row._mapping for row in result]
 
 
 def increment(

@@ -33,11 +33,12 @@ from db.models import (
     SequenceJob,
     SlackNotification,
 )
+from orchestrator.commands.own_requests import save_settings
 from orchestrator.mrkdwn import owner_only
 from orchestrator.notices.gate import claim, in_quiet_hours, parse_clock
 from orchestrator.outbox.approval_cards import post_action_card
 from orchestrator.timers.due import dispatch_due
-from orchestrator.views import ActionView
+from orchestrator.views import ActionView, RepProfile
 from skills.compose_brief import ActionInfo, BusyTime, RequestInfo, compose_brief
 from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for
 from tests.test_mail_intake import a_reply, deliver, send_first_email
@@ -657,6 +658,31 @@ def test_rep_who_joined_after_brief_time_starts_tomorrow(stack: Stack) -> None:
     add_request(stack, rep, "ACME-1", draft=True)
     sent = run_clock(stack, until=at("2026-12-02T17:00"))
     assert [s.at for s in sent] == [at("2026-12-02T16:00")]
+
+
+def test_a_brief_time_changed_in_settings_applies_from_the_next_morning(stack: Stack) -> None:
+    """The clock keeps when it next looks at each rep's brief; saving settings makes it work
+    that out again, so an earlier brief time is not missed for the old one."""
+    move_to(stack, at("2026-12-01T14:00"))  # 06:00 in Los Angeles
+    rep = add_rep(stack, "U0LA", "America/Los_Angeles")
+    add_request(stack, rep, "ACME-1", draft=True)
+    sent = run_clock(stack, until=at("2026-12-01T17:00"))
+    assert [s.at for s in sent] == [at("2026-12-01T16:00")]  # 08:00, and next at 08:00
+
+    profile = RepProfile(rep.slack_user_id, rep.email, rep.name, rep.timezone)
+    save_settings(
+        stack.deps,
+        org_id=rep.org_id,
+        profile=profile,
+        timezone=rep.timezone,
+        working_hours={},
+        brief_time="06:30",
+        quiet_hours=(None, None),
+        daily_send_limit=50,
+        delegates=[],
+    )
+    sent = run_clock(stack, until=at("2026-12-02T17:00"))
+    assert [s.at for s in sent] == [at("2026-12-02T14:30")]
 
 
 # --- quiet hours and the hourly cap ------------------------------------------------------------

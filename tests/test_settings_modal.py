@@ -25,8 +25,10 @@ def _values(**overrides: Any) -> dict[str, Any]:
 
 
 def _open(stack: Stack) -> dict[str, Any]:
+    # The modal opens after the ack: wait for this command's, not one opened before it.
+    before = len(stack.slack.modals)
     assert stack.command("settings").status == 200
-    return wait_for(lambda: stack.slack.modals, "the settings modal")[-1]  # type: ignore[no-any-return]
+    return wait_for(lambda: stack.slack.modals[before:], "the settings modal")[-1]  # type: ignore[no-any-return]
 
 
 def test_settings_are_validated_in_the_modal(stack: Stack) -> None:

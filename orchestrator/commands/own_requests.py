@@ -597,6 +597,8 @@ def save_settings(
         rep.daily_send_limit = daily_send_limit
         rep.delegate_slack_ids = [d for d in delegates if d != profile.slack_user_id]
         rep.zoom_link = zoom_link
+        # The brief's time, zone or quiet hours may have changed: the clock works it out anew.
+        rep.next_brief_at = None
         uow.session.add(rep)
         uow.commit()
     return Outcome(True, "Settings saved.")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from db.models import JobStatus, SequenceJob
-from db.upsert import insert_or_ignore
+from db.upsert import insert_many_or_ignore, insert_or_ignore
 from orchestrator.deps import Deps
 from orchestrator.engine.events import Event
 
@@ -19,9 +20,26 @@ def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[Sequen
     `INSERT … ON CONFLICT DO NOTHING` makes concurrent duplicates (Slack retries, double
     webhooks) collapse onto the first row without aborting the surrounding transaction.
     """
-    job_id = uuid.uuid4()
-    values = {
-        "id": job_id,
+    created = insert_or_ignore(session, model=SequenceJob, values=_job_values(event, now=now))
+    job = session.exec(
+        select(SequenceJob).where(SequenceJob.idempotency_key == event.idempotency_key)
+    ).one()
+    return job, created
+
+
+def insert_jobs(session: Session, events: list[Event], *, now: datetime) -> list[uuid.UUID]:
+    """`insert_job` for a batch (the clock's due work) in one statement; the ids of the jobs
+    this call created (a key already taken creates nothing)."""
+    if not events:
+        return []
+    # Key order: two clocks inserting overlapping batches take the keys in the same order.
+    rows = [_job_values(e, now=now) for e in sorted(events, key=lambda e: e.idempotency_key)]
+    return [row["id"] for row in insert_many_or_ignore(session, model=SequenceJob, rows=rows)]
+
+
+def _job_values(event: Event, *, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
         "org_id": event.org_id,
         "rep_id": event.rep_id,
         "request_id": event.request_id,
@@ -40,11 +58,6 @@ def insert_job(session: Session, event: Event, *, now: datetime) -> tuple[Sequen
         "created_at": now,
         "updated_at": now,
     }
-    created = insert_or_ignore(session, model=SequenceJob, values=values)
-    job = session.exec(
-        select(SequenceJob).where(SequenceJob.idempotency_key == event.idempotency_key)
-    ).one()
-    return job, created
 
 
 def dispatch(deps: Deps, event: Event) -> uuid.UUID:

@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from connectors.errors import ReconnectRequired, TransientError
-from db.models import ActionStatus, JobStatus, PendingAction, SequenceJob
+from db.models import OPEN_ACTION_STATUSES, JobStatus, PendingAction, SequenceJob
 from orchestrator import error_reporting
 from orchestrator.deps import Deps
 from orchestrator.engine.crashpoints import crashpoint
@@ -288,7 +288,7 @@ def _send_wakeups(deps: Deps, jobs: list[Wake], actions: list[uuid.UUID]) -> Non
 
 
 # An action in one of these still has a click or a send to come; its job stays parked.
-OPEN_ACTION_STATES = (ActionStatus.pending, ActionStatus.approved, ActionStatus.executing)
+OPEN_ACTION_STATES = OPEN_ACTION_STATUSES
 
 
 def resume_if_decided(deps: Deps, job_id: uuid.UUID | None, *, tag: str = "resume") -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import Exists, or_
 from sqlmodel import Session, col, select
 
 from db.models import FINISHED_STATUSES, Rep, SchedulingRequest
@@ -36,23 +36,24 @@ def mailboxes_to_read(
     """The reps whose mailbox could hold an answer to one of their requests, oldest first;
     with an `idle_round`, also this interval's slice of everyone else, so each idle mailbox is
     read once a round (for emailed asks to meet) and the load is spread over the round."""
-    active = _active(session, now=now)
+    worth_reading = _worth_reading(now)
     if not idle_round:
-        return active
+        query = select(Rep.id).where(worth_reading).order_by(col(Rep.created_at))
+        return list(session.exec(query))
     slices = max(1, round(idle_round / interval))
     this_slice = int(now.timestamp() // interval.total_seconds()) % slices
-    busy = set(active)
-    # The slice is the id's own number, so a rep keeps their slot from round to round.
-    idle = [
-        rep_id
-        for rep_id in session.exec(select(Rep.id).order_by(col(Rep.created_at)))
-        if rep_id not in busy and rep_id.int % slices == this_slice
-    ]
+    # One read of every rep with whether they have a request under way: the slice is the
+    # id's own number, so a rep keeps their slot from round to round.
+    reps = session.exec(
+        select(Rep.id, worth_reading.label("active")).order_by(col(Rep.created_at))
+    ).all()
+    active = [rep_id for rep_id, busy in reps if busy]
+    idle = [rep_id for rep_id, busy in reps if not busy and rep_id.int % slices == this_slice]
     return active + idle
 
 
-def _active(session: Session, *, now: datetime) -> list[uuid.UUID]:
-    worth_reading = (
+def _worth_reading(now: datetime) -> Exists:
+    return (
         select(SchedulingRequest.id)
         .where(col(SchedulingRequest.rep_id) == col(Rep.id))
         .where(
@@ -63,7 +64,6 @@ def _active(session: Session, *, now: datetime) -> list[uuid.UUID]:
         )
         .exists()
     )
-    return list(session.exec(select(Rep.id).where(worth_reading).order_by(col(Rep.created_at))))
 
 
 def queue_mail_polls(deps: Deps) -> int:

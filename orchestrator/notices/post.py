@@ -13,6 +13,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import update
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, select
 from connectors.ports import ChatPort, Clock
 from db.models import Rep, SlackNotification
 from db.uow import UnitOfWork
-from orchestrator.notices.gate import claim, gate, parse_clock, rep_zone
+from orchestrator.notices.gate import Gate, claim, gate, parse_clock, rep_zone
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,14 @@ def release_time(rep: Rep, now: datetime) -> datetime:
     if release <= local:
         release += timedelta(days=1)
     return min(release, local + timedelta(days=1)).astimezone(now.tzinfo)
+
+
+def gate_opens(rep: Rep, verdict: Gate, now: datetime) -> datetime:
+    """When a closed gate is worth asking again: the end of quiet hours, or, under the hourly
+    cap, a few minutes on."""
+    if verdict.reason.startswith("quiet hours"):
+        return release_time(rep, now)
+    return now + RETRY_AFTER
 
 
 def post_notice(
@@ -117,6 +126,11 @@ def _post(chat: ChatPort, session: Session, rep: Rep, key: str, text: str, *, no
     return outcome
 
 
+def held_over(now: datetime) -> list[Any]:
+    """Notices whose hold is over (the tick's probe reads the same rows)."""
+    return [SlackNotification.kind == KIND, col(SlackNotification.held_until) <= now]
+
+
 def deliver_held(notices: Notices) -> int:
     """Post the notices whose hold is over (the clock runs this); returns how many went out.
 
@@ -127,8 +141,7 @@ def deliver_held(notices: Notices) -> int:
         session = uow.session
         due = session.exec(
             select(SlackNotification)
-            .where(SlackNotification.kind == KIND)
-            .where(col(SlackNotification.held_until) <= now)
+            .where(*held_over(now))
             .order_by(col(SlackNotification.held_until))
             .limit(BATCH)
             .with_for_update(skip_locked=True)

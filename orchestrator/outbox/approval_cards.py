@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, or_, select
 
-from db.models import ActionStatus, PendingAction, Rep, SchedulingRequest, SequenceJob
+from db.models import (
+    UNPOSTED_CARD_WHERE,
+    PendingAction,
+    Rep,
+    SchedulingRequest,
+    SequenceJob,
+)
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
 from orchestrator.engine.event_types import EventType
@@ -112,12 +119,7 @@ def post_waiting_cards(deps: Deps) -> int:
     with deps.uow() as uow:
         waiting = uow.session.exec(
             select(PendingAction.id)
-            .where(col(PendingAction.status) == ActionStatus.pending)
-            .where(col(PendingAction.slack_ts).is_(None))
-            .where(col(PendingAction.created_at) <= now - CARD_GRACE)
-            .where(
-                or_(col(PendingAction.expires_at).is_(None), col(PendingAction.expires_at) > now)
-            )
+            .where(*unposted_cards(now))
             .order_by(col(PendingAction.created_at))
             .limit(CARD_BATCH)
         ).all()
@@ -128,6 +130,17 @@ def post_waiting_cards(deps: Deps) -> int:
         except Exception as exc:  # noqa: BLE001 - the next tick tries again
             log.warning("card_post_failed", action_id=str(action_id), error=repr(exc))
     return posted
+
+
+def unposted_cards(now: datetime) -> list[Any]:
+    """Drafts still pending whose card was never posted, past the first try's grace and not
+    expired (the tick's probe reads the same rows)."""
+    return [
+        # The partial index's own text: pending with no card, a handful at any size.
+        text(UNPOSTED_CARD_WHERE),
+        col(PendingAction.created_at) <= now - CARD_GRACE,
+        or_(col(PendingAction.expires_at).is_(None), col(PendingAction.expires_at) > now),
+    ]
 
 
 def refresh_card(deps: Deps, action_id: uuid.UUID) -> None:

@@ -77,6 +77,9 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
         return StepResult(output={"skipped": "already sent today"})
     verdict = gate(ctx.session, rep=rep, now=ctx.now, cap=ctx.ports.dm_per_hour_cap)
     if not verdict.open:
+        # The clock looks at this rep again on its next tick, and tries once the gate opens.
+        rep.next_brief_at = None
+        ctx.session.add(rep)
         return StepResult(output={"held": verdict.reason})
     busy, problem = _calendar_today(ctx, rep)
     brief = compose_brief(

@@ -2,7 +2,8 @@
 
 - requests whose `next_action_at` passed → their sequence (`follow_up` → `follow_up_due`);
 - pending actions past `expires_at` → expired, card redrawn, rep told, parked job resumed;
-- reps whose local brief time passed today with no brief yet → `morning_brief_due`;
+- reps whose local brief time passed today with no brief yet → `morning_brief_due`
+  (`timers.briefs`);
 - confirmed meetings whose reminder time passed → `reminder_due`;
 - booked meetings that ended ten minutes ago → `meeting_ended` (the held / no-show card).
 
@@ -43,21 +44,18 @@ from db.models import (
     ActionStatus,
     ActionType,
     JobRun,
-    JobStatus,
     PendingAction,
     Rep,
     RequestStatus,
     SchedulingAttendee,
     SchedulingRequest,
     SchedulingTemplate,
-    SequenceJob,
 )
 from orchestrator.cadence import follow_up_times
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
-from orchestrator.engine.dispatch import insert_job
+from orchestrator.engine.dispatch import insert_jobs
 from orchestrator.engine.event_types import (
-    BriefDue,
     EventType,
     FollowUpDue,
     MeetingEnded,
@@ -67,14 +65,9 @@ from orchestrator.engine.events import Event
 from orchestrator.engine.runner import resume_if_decided
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import (
-    Gate,
-    already_sent,
-    brief_key,
     gates,
-    parse_clock,
-    rep_zone,
 )
-from orchestrator.notices.post import RETRY_AFTER, post_notice, release_time
+from orchestrator.notices.post import gate_opens, post_notice
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.expiry import rule_for
 from orchestrator.steps.meeting_times import (
@@ -83,6 +76,7 @@ from orchestrator.steps.meeting_times import (
     meeting_zone,
     reminder_at,
 )
+from orchestrator.timers.briefs import brief_due, dispatch_briefs
 from orchestrator.views import start_token
 
 log = structlog.get_logger(__name__)
@@ -118,12 +112,37 @@ class DueReport:
         }
 
 
-def dispatch_due(deps: Deps) -> DueReport:
-    """One clock tick's worth of due work; what was dispatched is also kept in `job_runs`."""
+# What each part reads, as conditions on its table: the part's own query and the tick's probe
+# (`timers.probe`) use the same ones. Each is served by a partial index holding only rows that
+# can come due.
+DUE_WORK: dict[str, Callable[[datetime], list[Any]]] = {
+    "requests": lambda now: [
+        # The partial index's own condition: paused and finished requests are not in it.
+        text(DUE_REQUEST_WHERE),
+        col(SchedulingRequest.next_action_at) <= now,
+        col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)),
+    ],
+    "expired": lambda now: [
+        col(PendingAction.status) == ActionStatus.pending,
+        col(PendingAction.expires_at) <= now,
+    ],
+    "briefs": lambda now: [brief_due(now)],
+    "meetings_watched": lambda _now: [text(UNWATCHED_WHERE)],
+    "reminders": lambda now: [col(SchedulingRequest.reminder_due_at) <= now],
+    "meeting_checks": lambda now: [col(SchedulingRequest.check_due_at) <= now],
+}
+# A meeting watched on this tick may be reminded or asked about on this tick too.
+FOLLOWS_WATCH = ("reminders", "meeting_checks")
+
+
+def dispatch_due(deps: Deps, *, parts: frozenset[str] | None = None) -> DueReport:
+    """One clock tick's worth of due work; what was dispatched is also kept in `job_runs`
+    (every tick writes that row: it is the clock's heartbeat). `parts`: only these (the tick's
+    probe found nothing due for the others); None runs them all."""
     now = deps.clock.now()
     report = DueReport()
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
-    parts: list[tuple[str, Callable[[Deps, datetime], tuple[int, int]]]] = [
+    steps: list[tuple[str, Callable[[Deps, datetime], tuple[int, int]]]] = [
         ("requests", _dispatch_requests),
         ("expired", _expire_actions),
         ("briefs", _dispatch_briefs),
@@ -133,7 +152,11 @@ def dispatch_due(deps: Deps) -> DueReport:
         ("reminders", _dispatch_reminders),
         ("meeting_checks", _dispatch_meeting_checks),
     ]
-    for name, part in parts:
+    if parts is not None and "meetings_watched" in parts:
+        parts = parts | set(FOLLOWS_WATCH)
+    for name, part in steps:
+        if parts is not None and name not in parts:
+            continue
         # One broken part (a bad row, a Slack outage) must not stop the others every tick.
         try:
             setattr(report, name, _drain(deps, now, part, deadline=deadline))
@@ -182,14 +205,11 @@ def _locking(session: Session, statement: Any) -> Any:
 
 
 def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
-    created: list[uuid.UUID] = []
+    events: list[Event] = []
     with deps.uow() as uow:
         statement = (
             select(SchedulingRequest)
-            # The partial index's own condition: paused and finished requests are not in it.
-            .where(text(DUE_REQUEST_WHERE))
-            .where(col(SchedulingRequest.next_action_at) <= now)
-            .where(col(SchedulingRequest.next_action_type).in_(list(DUE_EVENTS)))
+            .where(*DUE_WORK["requests"](now))
             .order_by(col(SchedulingRequest.next_action_at))
             .limit(BATCH)
         )
@@ -207,8 +227,7 @@ def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
             # many clocks see it, and a re-armed action (after a resume) gets a fresh one.
             due = int(request.next_action_at.timestamp())
             kind = request.next_action_type
-            job, is_new = insert_job(
-                uow.session,
+            events.append(
                 Event(
                     type=DUE_EVENTS[kind],
                     org_id=request.org_id,
@@ -217,15 +236,13 @@ def _dispatch_requests(deps: Deps, now: datetime) -> tuple[int, int]:
                     rep_id=request.rep_id,
                     request_id=request.id,
                     payload=FollowUpDue(due_at=request.next_action_at),
-                ),
-                now=now,
+                )
             )
             # The sequence sets the next due time when it finishes; until then nothing is due.
             request.next_action_at = None
             request.updated_at = now
             uow.session.add(request)
-            if is_new:
-                created.append(job.id)
+        created = insert_jobs(uow.session, events, now=now)
         uow.commit()
     for job_id in created:
         deps.wakeups.run_step(job_id, tag="0-0")
@@ -248,8 +265,7 @@ def _expire_actions(deps: Deps, now: datetime) -> tuple[int, int]:
     with deps.uow() as uow:
         statement = (
             select(PendingAction)
-            .where(col(PendingAction.status) == ActionStatus.pending)
-            .where(col(PendingAction.expires_at) <= now)
+            .where(*DUE_WORK["expired"](now))
             .order_by(col(PendingAction.expires_at))
             .limit(BATCH)
         )
@@ -310,95 +326,7 @@ def _expiry_notice(action: PendingAction, request: SchedulingRequest | None) -> 
 
 
 def _dispatch_briefs(deps: Deps, now: datetime) -> tuple[int, int]:
-    """Every rep is read once per tick (their brief time is in their own zone); what they were
-    already sent, their earlier brief jobs and their gates are each one read for all of them."""
-    created: list[uuid.UUID] = []
-    with deps.uow() as uow:
-        session = uow.session
-        due = _reps_past_brief_time(session, now=now)
-        if not due:
-            return 0, 0
-        sent = already_sent(session, dedupe_keys=[brief_key(rep.id, day) for rep, day in due])
-        due = [(rep, day) for rep, day in due if brief_key(rep.id, day) not in sent]
-        earlier: dict[str, list[SequenceJob]] = defaultdict(list)
-        for job in _recent_brief_jobs(session, [rep.id for rep, _ in due], now=now):
-            earlier[job.idempotency_key.split("#")[0]].append(job)
-        # Only a brief held back (quiet hours, the hourly cap) is tried again; one that
-        # ran, failed, or had nothing to say is the day's last word.
-        due = [
-            (rep, day)
-            for rep, day in due
-            if all(_was_held(j) for j in earlier[f"morning_brief:{rep.id}:{day}"])
-        ]
-        verdicts = gates(
-            session, reps=[rep for rep, _ in due], now=now, cap=deps.settings.dm_per_hour_cap
-        )
-        for rep, day in due:
-            if not verdicts[rep.id].open:
-                continue
-            base = f"morning_brief:{rep.id}:{day}"
-            today = earlier[base]
-            key = base if not today else f"{base}#{len(today) + 1}"
-            job, is_new = insert_job(
-                session,
-                Event(
-                    type=EventType.morning_brief_due,
-                    org_id=rep.org_id,
-                    idempotency_key=key,
-                    source="clock",
-                    rep_id=rep.id,
-                    payload=BriefDue(day=day),
-                ),
-                now=now,
-            )
-            if is_new:
-                created.append(job.id)
-        uow.commit()
-    for job_id in created:
-        deps.wakeups.run_step(job_id, tag="0-0")
-    return 0, len(created)  # one pass covers every rep: nothing left for another batch
-
-
-def _reps_past_brief_time(session: Session, *, now: datetime) -> list[tuple[Rep, str]]:
-    """(rep, their local date) for every rep whose brief time has passed today, their time.
-
-    Wall-clock comparisons in the rep's zone keep the brief at 08:00 local across DST changes
-    (a brief time skipped by a spring-forward gap fires right after the jump). A rep who joined
-    after today's brief time gets their first brief tomorrow: a brief minutes after signing up
-    would only repeat what they just did.
-    """
-    due = []
-    for rep in session.exec(select(Rep)).all():
-        at = parse_clock(rep.brief_time)
-        zone = rep_zone(rep)
-        local = now.astimezone(zone)
-        joined = rep.created_at.astimezone(zone)
-        if at is None or local.time() < at:
-            continue
-        if (joined.date(), joined.time()) > (local.date(), at):
-            continue
-        due.append((rep, local.date().isoformat()))
-    return due
-
-
-def _recent_brief_jobs(
-    session: Session, rep_ids: list[uuid.UUID], *, now: datetime
-) -> list[SequenceJob]:
-    if not rep_ids:
-        return []
-    # A local date spans at most 50 hours of UTC, so this window holds every job of "today".
-    return list(
-        session.exec(
-            select(SequenceJob)
-            .where(SequenceJob.event_type == EventType.morning_brief_due)
-            .where(col(SequenceJob.rep_id).in_(rep_ids))
-            .where(col(SequenceJob.created_at) >= now - timedelta(hours=50))
-        ).all()
-    )
-
-
-def _was_held(job: SequenceJob) -> bool:
-    return job.status == JobStatus.done and "held" in job.outputs.get("send_brief", {})
+    return dispatch_briefs(deps, now, lock=_locking)
 
 
 # --- the meeting's day and its end --------------------------------------------------------------
@@ -408,7 +336,7 @@ def _watch_meetings(deps: Deps, now: datetime) -> tuple[int, int]:
     """Read the due times of meetings booked or moved since the last tick."""
     with deps.uow() as uow:
         session = uow.session
-        statement = select(SchedulingRequest).where(text(UNWATCHED_WHERE)).limit(BATCH)
+        statement = select(SchedulingRequest).where(*DUE_WORK["meetings_watched"](now)).limit(BATCH)
         claimed = session.exec(_locking(session, statement)).all()
         for request in claimed:
             start, end = request.meeting_start, request.meeting_end
@@ -447,7 +375,7 @@ def _dispatch_reminders(deps: Deps, now: datetime) -> tuple[int, int]:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.reminder_due_at) <= now)
+            .where(*DUE_WORK["reminders"](now))
             .order_by(col(SchedulingRequest.reminder_due_at))
             .limit(BATCH)
         )
@@ -512,7 +440,7 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> tuple[int, int]:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.check_due_at) <= now)
+            .where(*DUE_WORK["meeting_checks"](now))
             .order_by(col(SchedulingRequest.check_due_at))
             .limit(BATCH)
         )
@@ -534,7 +462,7 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> tuple[int, int]:
                 continue
             rep = reps[request.rep_id]
             if not verdicts[rep.id].open:
-                request.check_due_at = _gate_opens(rep, verdicts[rep.id], now)
+                request.check_due_at = gate_opens(rep, verdicts[rep.id], now)
                 continue
             events.append(
                 Event(
@@ -554,33 +482,10 @@ def _dispatch_meeting_checks(deps: Deps, now: datetime) -> tuple[int, int]:
     return len(claimed), len(created)
 
 
-def _gate_opens(rep: Rep, verdict: Gate, now: datetime) -> datetime:
-    """When a closed gate is worth asking again: the end of quiet hours, or, under the hourly
-    cap, a few minutes on."""
-    if verdict.reason.startswith("quiet hours"):
-        return release_time(rep, now)
-    return now + RETRY_AFTER
-
-
 def _insert_new(session: Session, events: list[Event], *, now: datetime) -> list[uuid.UUID]:
-    """Insert the jobs not created on an earlier tick (one read instead of an insert attempt
-    per meeting); a concurrent clock's duplicate still collapses in `insert_job`."""
-    if not events:
-        return []
-    keys = [e.idempotency_key for e in events]
-    seen = set(
-        session.exec(
-            select(SequenceJob.idempotency_key).where(col(SequenceJob.idempotency_key).in_(keys))
-        ).all()
-    )
-    created = []
-    for event in events:
-        if event.idempotency_key in seen:
-            continue
-        job, is_new = insert_job(session, event, now=now)
-        if is_new:
-            created.append(job.id)
-    return created
+    """Insert the jobs not created on an earlier tick, all in one statement: a key already
+    taken (an earlier tick, a concurrent clock) creates nothing."""
+    return insert_jobs(session, events, now=now)
 
 
 def _by_id(session: Session, model: Any, ids: list[Any]) -> dict[Any, Any]:

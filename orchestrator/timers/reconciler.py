@@ -24,13 +24,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, text
+from sqlalchemy import ColumnElement, and_, or_, text
 from sqlmodel import col, select
 
-from db.models import CARD_LAG_WHERE, JobRun, JobStatus, PendingAction, SequenceJob
+from db.models import (
+    CARD_LAG_WHERE,
+    OPEN_ACTION_WHERE,
+    PARKED_JOB_WHERE,
+    JobRun,
+    JobStatus,
+    PendingAction,
+    SequenceJob,
+)
 from orchestrator.deps import Deps
-from orchestrator.engine.runner import OPEN_ACTION_STATES, resume_if_decided
+from orchestrator.engine.runner import resume_if_decided
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.claims import claimable
 
@@ -61,29 +70,11 @@ def reconcile(deps: Deps) -> ReconcileReport:
                 SequenceJob.attempts,
                 SequenceJob.updated_at,
             )
-            .where(
-                or_(
-                    and_(
-                        col(SequenceJob.status) == JobStatus.queued,
-                        col(SequenceJob.run_after) <= now - LOST_WAKEUP_GRACE,
-                    ),
-                    and_(
-                        col(SequenceJob.status) == JobStatus.running,
-                        col(SequenceJob.locked_until) < now,
-                    ),
-                )
-            )
+            .where(lost_jobs(now))
             .limit(BATCH)
         ).all()
-        open_action = exists().where(
-            col(PendingAction.job_id) == SequenceJob.id,
-            col(PendingAction.status).in_(OPEN_ACTION_STATES),
-        )
         parked = uow.session.exec(
-            select(SequenceJob.id)
-            .where(col(SequenceJob.status) == JobStatus.waiting_approval)
-            .where(~open_action)
-            .limit(BATCH)
+            select(SequenceJob.id).where(*parked_without_action()).limit(BATCH)
         ).all()
         late_actions = uow.session.exec(
             select(PendingAction.id, PendingAction.attempts, PendingAction.updated_at)
@@ -101,15 +92,8 @@ def reconcile(deps: Deps) -> ReconcileReport:
             for action_id, attempts, updated in late_actions
             if waiting is None or action_id not in waiting.actions
         ]
-        # A card is redrawn right after its action's commit; one still behind a minute later
-        # lost that redraw. An executing action's card keeps showing the approval until done.
         stale_cards = uow.session.exec(
-            select(PendingAction.id)
-            # Posted, not executing, drawn with another status: the partial index's own text.
-            .where(text(CARD_LAG_WHERE))
-            .where(col(PendingAction.updated_at) <= now - LOST_WAKEUP_GRACE)
-            .where(col(PendingAction.updated_at) > now - CARD_REPAIR_WINDOW)
-            .limit(BATCH)
+            select(PendingAction.id).where(*lagging_cards(now)).limit(BATCH)
         ).all()
         run.finished_at = deps.clock.now()
         run.counts = {
@@ -131,6 +115,46 @@ def reconcile(deps: Deps) -> ReconcileReport:
     return ReconcileReport(
         jobs=len(jobs), actions=len(actions), resumed=len(parked), cards=len(stale_cards)
     )
+
+
+# What each of the reconciler's reads looks for (the tick's probe reads the same rows).
+
+
+def lost_jobs(now: datetime) -> ColumnElement[bool]:
+    """Queued past the grace with no wake-up run, or running past their lease."""
+    return or_(
+        and_(
+            col(SequenceJob.status) == JobStatus.queued,
+            col(SequenceJob.run_after) <= now - LOST_WAKEUP_GRACE,
+        ),
+        and_(
+            col(SequenceJob.status) == JobStatus.running,
+            col(SequenceJob.locked_until) < now,
+        ),
+    )
+
+
+def parked_without_action() -> list[Any]:
+    """Parked for a decision with no open action left. Both sides are partial indexes' own
+    text, so the check reads two small indexes and no table rows."""
+    open_action = (
+        select(PendingAction.id)
+        .where(col(PendingAction.job_id) == col(SequenceJob.id))
+        .where(text(OPEN_ACTION_WHERE))
+        .exists()
+    )
+    return [text(PARKED_JOB_WHERE), ~open_action]
+
+
+def lagging_cards(now: datetime) -> list[Any]:
+    """A card is redrawn right after its action's commit; one still behind a minute later
+    lost that redraw. An executing action's card keeps showing the approval until done."""
+    return [
+        # Posted, not executing, drawn with another status: the partial index's own text.
+        text(CARD_LAG_WHERE),
+        col(PendingAction.updated_at) <= now - LOST_WAKEUP_GRACE,
+        col(PendingAction.updated_at) > now - CARD_REPAIR_WINDOW,
+    ]
 
 
 def _stamp(at: datetime) -> str:

@@ -38,6 +38,11 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempt - 1)))
 
 
+def open_deliveries() -> ColumnElement[bool]:
+    """Deliveries not yet delivered or given up (the clock's probe asks whether any exist)."""
+    return col(WebhookDelivery.status).in_(OPEN)
+
+
 def _due(now: datetime) -> ColumnElement[bool]:
     """SQL for "this delivery may go now": due, and no earlier open one for its request."""
     earlier = aliased(WebhookDelivery)
