@@ -272,8 +272,12 @@ def test_graph_subscription_handshake_notifications_and_renewal(
         assert "dispatched" not in stack.poll_mail()
         assert len(inbound(stack)) == 1 and len(received_jobs(stack)) == 1
 
-        # Five days on the clock renews the subscription in place.
-        clock.advance(timedelta(days=5, minutes=1))
+        # Renewed a day before it lapses, in place; not before.
+        assert rep.watch_renew_at == rep.watch_expires_at - timedelta(days=1)
+        clock.advance(timedelta(days=4))
+        stack.tick()
+        assert graph.http.requests("PATCH", "/v1.0/subscriptions/") == []
+        clock.advance(timedelta(days=1, minutes=1))
         stack.tick()
         (patch,) = graph.http.requests("PATCH", "/v1.0/subscriptions/")
         assert patch.path == f"/v1.0/subscriptions/{sub['id']}"

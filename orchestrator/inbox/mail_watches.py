@@ -36,8 +36,8 @@ from orchestrator.inbox.push import secret_digest
 log = structlog.get_logger(__name__)
 
 RENEW_AHEAD = timedelta(days=1)
-# Google asks for a daily watch call; a longer gap risks a lapsed watch going unnoticed.
-RENEW_AT_LEAST_EVERY = timedelta(days=1)
+# Google asks for a watch call every day, whatever the expiry it answered.
+RENEW_GMAIL_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(hours=1)
 # Graph keeps a subscription on messages for at most 10,080 minutes.
 GRAPH_LIFETIME = timedelta(days=6)
@@ -98,7 +98,7 @@ def _watch(deps: Deps, rep: Rep, *, now: datetime) -> dict[str, object]:
 
         assert isinstance(port, GmailMailbox) and settings.gmail_push_topic
         expires = port.watch(settings.gmail_push_topic)
-        return _stored(now=now, expires=expires)
+        return _stored(now=now, expires=expires, at_most=RENEW_GMAIL_EVERY)
 
     from connectors.mail.graph import GraphMailbox, GraphNotFound
 
@@ -122,8 +122,10 @@ def _watch(deps: Deps, rep: Rep, *, now: datetime) -> dict[str, object]:
     }
 
 
-def _stored(*, now: datetime, expires: datetime) -> dict[str, object]:
-    return {
-        "watch_expires_at": expires,
-        "watch_renew_at": min(expires - RENEW_AHEAD, now + RENEW_AT_LEAST_EVERY),
-    }
+def _stored(
+    *, now: datetime, expires: datetime, at_most: timedelta | None = None
+) -> dict[str, object]:
+    renew_at = expires - RENEW_AHEAD
+    if at_most is not None:
+        renew_at = min(renew_at, now + at_most)
+    return {"watch_expires_at": expires, "watch_renew_at": renew_at}
