@@ -12,18 +12,20 @@ import hashlib
 import json
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
-from sqlmodel import col
+from sqlalchemy import event, insert, or_, text, update
+from sqlmodel import col, select
 
 from connectors.clock import ManualClock
 from connectors.oauth import GRAPH_MAIL_SCOPES, MICROSOFT_SCOPES
+from db.engine import make_engine, make_session_factory
 from db.models import EmailMessage, Rep, SequenceJob
-from orchestrator.inbox.mail_watches import GRAPH_LIFETIME, queue_watch_renewals
+from orchestrator.inbox.mail_watches import GRAPH_LIFETIME, queue_watch_renewals, watches_due
 from tests.fakes.gmail import FakeGmail
 from tests.fakes.google_certs import AUDIENCE, SERVICE_ACCOUNT, FakeGoogleCerts
 from tests.fakes.graph import FakeGraphMail
@@ -341,3 +343,45 @@ def test_a_failed_watch_is_tried_again_an_hour_later_and_the_tick_reads_due_watc
         assert failed.watch_id is None
         assert failed.watch_renew_at == clock.now() + timedelta(hours=1)
         assert queue_watch_renewals(stack.deps) == 0  # not before the hour
+
+
+def test_the_ticks_query_for_due_watches_reads_only_watchable_mailboxes(
+    pg_url: str, clock: ManualClock
+) -> None:
+    """On PostgreSQL, with thousands of reps on other mail, the query goes through the partial
+    index and finds the due watches (never made, or renewal time passed) oldest first."""
+    engine = make_engine(pg_url)
+    now = clock.now()
+    prototype = Rep(org_id="T0", slack_user_id="U", email="x@y.example", created_at=now)
+    base = prototype.model_dump()
+    rows = [
+        {**base, "id": uuid.uuid4(), "slack_user_id": f"U{i}", "mail_provider": "local"}
+        for i in range(5000)
+    ]
+    due_later, due_now, never = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    rows += [
+        {**base, "id": due_later, "slack_user_id": "G1", "mail_provider": "gmail",
+         "watch_renew_at": now + timedelta(hours=3)},
+        {**base, "id": due_now, "slack_user_id": "G2", "mail_provider": "microsoft",
+         "watch_renew_at": now - timedelta(minutes=1)},
+        {**base, "id": never, "slack_user_id": "G3", "mail_provider": "gmail"},
+    ]  # fmt: skip
+    try:
+        with make_session_factory(engine)() as session:
+            session.execute(insert(Rep), rows)
+            session.commit()
+            session.execute(text("ANALYZE reps"))
+            found = watches_due(session, now=now, providers=["gmail", "microsoft"])
+            assert found == [never, due_now]
+            query = (
+                select(Rep.id)
+                .where(col(Rep.mail_provider).in_(["gmail", "microsoft"]))
+                .where(or_(col(Rep.watch_renew_at).is_(None), col(Rep.watch_renew_at) <= now))
+                .order_by(col(Rep.watch_renew_at).asc().nulls_first())
+                .limit(200)
+            )
+            compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+            plan = "\n".join(r[0] for r in session.execute(text(f"EXPLAIN {compiled}")))
+            assert "ix_reps_watch_renew" in plan, plan
+    finally:
+        engine.dispose()
