@@ -26,6 +26,7 @@ from connectors.oauth import GRAPH_MAIL_SCOPES, MICROSOFT_SCOPES
 from db.engine import make_engine, make_session_factory
 from db.models import EmailMessage, Rep, SequenceJob
 from orchestrator.inbox.mail_watches import GRAPH_LIFETIME, queue_watch_renewals, watches_due
+from orchestrator.settings import Settings
 from tests.fakes.gmail import FakeGmail
 from tests.fakes.google_certs import AUDIENCE, SERVICE_ACCOUNT, FakeGoogleCerts
 from tests.fakes.graph import FakeGraphMail
@@ -218,6 +219,18 @@ def test_gmail_push_is_off_until_it_can_check_tokens(
         assert push(stack, gmail, google.token()) == 404
         assert notify(stack, {"value": []}) == 404
         assert queue_watch_renewals(stack.deps) == 0
+    # A topic without the token's audience and account, or Graph push without a public URL,
+    # is a configuration error `convene doctor` reports.
+    assert Settings(gmail_push_topic=TOPIC).config_errors() == [
+        "GMAIL_PUSH_TOPIC needs GMAIL_PUSH_AUDIENCE and GMAIL_PUSH_SERVICE_ACCOUNT "
+        "(the push's token is checked against them)"
+    ]
+    assert Settings(graph_push=True).config_errors() == [
+        "GRAPH_PUSH needs PUBLIC_URL (Graph posts to PUBLIC_URL/webhooks/graph)"
+    ]
+    assert Settings(graph_push=True, public_url="https://c.example").watched_providers() == [
+        "microsoft"
+    ]
 
 
 # --- Microsoft Graph ---------------------------------------------------------------------------
