@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import event, insert, or_, text, update
 from sqlmodel import col, select
 
+from connectors import pubsub_push
 from connectors.clock import ManualClock
 from connectors.oauth import GRAPH_MAIL_SCOPES, MICROSOFT_SCOPES
 from db.engine import make_engine, make_session_factory
@@ -192,6 +193,33 @@ def test_a_gmail_push_without_our_subscriptions_token_queues_nothing(
         assert queued_reads(stack) == []
 
         assert push(stack, gmail, google.token()) == 204  # the same push, properly signed
+        assert queued_reads(stack) == [f"mail-{rep.id}"]
+
+
+def test_googles_certificates_are_kept_and_read_again_for_a_new_key(
+    sqlite_url: str,
+    clock: ManualClock,
+    gmail: FakeGmail,
+    google: FakeGoogleCerts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with app(sqlite_url, clock, **gmail_push_settings(gmail, google)) as stack:
+        rep = add_rep(stack, mail_provider="gmail")
+        store_token(stack, rep, "google", refresh_token="1//r1")
+
+        for _ in range(3):
+            assert push(stack, gmail, google.token()) == 204
+        assert len(google.http.calls) == 1, "fetched once, then kept"
+
+        # A token under a key id the kept set lacks: within a minute of the last fetch it is
+        # refused without asking Google again (a forger cannot make us hammer it)...
+        google.rotate()
+        assert push(stack, gmail, google.token()) == 401
+        assert len(google.http.calls) == 1
+        # ...after that, Google's new set is read and the rotated key is accepted.
+        monkeypatch.setattr(pubsub_push, "REFETCH_AT_MOST_EVERY_SECONDS", 0.0)
+        assert push(stack, gmail, google.token()) == 204
+        assert len(google.http.calls) == 2
         assert queued_reads(stack) == [f"mail-{rep.id}"]
 
 

@@ -44,6 +44,11 @@ class FakeGoogleCerts:
         self.http.route("GET", "/oauth2/v1/certs", self._certs)
         self.certs_url = f"{self.http.url}/oauth2/v1/certs"
 
+    def rotate(self) -> None:
+        """Google signs with a new key from now on (and publishes only that one)."""
+        self.key_id = f"test-key-{int(self.key_id.rsplit('-', 1)[1]) + 1}"
+        self._private = _private_pem()
+
     def _certs(self, req: Request) -> Response:
         return Response(200, {self.key_id: _public_pem(self._private)})
 
