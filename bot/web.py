@@ -1,5 +1,6 @@
-"""The HTTP face: Slack events at /slack/events, liveness at /healthz. A small threaded WSGI
-server is enough here: every listener acks in milliseconds and hands real work to workers."""
+"""The HTTP face: Slack events at /slack/events, the OAuth callbacks, mail providers' push
+notifications at /webhooks/gmail and /webhooks/graph, liveness at /healthz. A small threaded
+WSGI server is enough here: every listener acks in milliseconds and hands real work to workers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
+from bot.push_routes import PATHS as PUSH_PATHS
+from bot.push_routes import push_routes
 from bot.replays import SeenRequests
 from bot.slack_gate import slack_gate
 from connectors.errors import TransientError
@@ -54,11 +57,14 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
     )
 
     registry = metrics.registry_for(deps)
+    push = push_routes(deps)
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
             return slack(environ, start_response)
+        if path in PUSH_PATHS:
+            return push(environ, start_response)
         if path.startswith("/oauth/") and path.endswith("/callback"):
             status, page = oauth_callback(deps, path.split("/")[2], environ.get("QUERY_STRING", ""))
             start_response(status, [("Content-Type", "text/html; charset=utf-8")])
@@ -147,8 +153,12 @@ def _use_mailbox(deps: Deps, connected: Connected) -> None:
             return
         if rep.mail_provider != connected.mail_provider:
             # A cursor is the old provider's format (a history id, a delta link…): the new
-            # mailbox starts from now.
+            # mailbox starts from now, and so does its push watch.
             rep.mail_cursor = None
+            rep.watch_id = rep.watch_secret_digest = rep.watch_expires_at = None
+        # A new grant: the clock makes or renews the watch at once (one made under a revoked
+        # grant may be gone).
+        rep.watch_renew_at = None
         rep.mail_provider = str(connected.mail_provider)
         uow.session.add(rep)
         uow.commit()

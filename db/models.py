@@ -175,9 +175,29 @@ class JobStatus(StrEnum):
 # --- people and credentials -----------------------------------------------------------------
 
 
+# Reps whose mailbox can be watched for push (the clock makes and renews the watches).
+WATCHED_MAILBOX_WHERE = "mail_provider IN ('gmail', 'microsoft')"
+
+
 class Rep(SQLModel, table=True):
     __tablename__ = "reps"
-    __table_args__ = (UniqueConstraint("org_id", "slack_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "slack_user_id"),
+        # The clock's one query for watches to make or renew reads only watchable mailboxes.
+        Index(
+            "ix_reps_watch_renew",
+            "watch_renew_at",
+            postgresql_where=text(WATCHED_MAILBOX_WHERE),
+            sqlite_where=text(WATCHED_MAILBOX_WHERE),
+        ),
+        # A Graph notification names its subscription; that finds the mailbox.
+        Index(
+            "ix_reps_watch_id",
+            "watch_id",
+            postgresql_where=text("watch_id IS NOT NULL"),
+            sqlite_where=text("watch_id IS NOT NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     org_id: str = Field(index=True)
@@ -201,6 +221,14 @@ class Rep(SQLModel, table=True):
     # When the clock next looks at this rep's morning brief (timers.briefs); None until it has
     # worked it out, and again whenever the brief time, zone or quiet hours change.
     next_brief_at: datetime | None = Field(default=None, index=True)
+    # Push (orchestrator/inbox/mail_watches.py): the provider's watch on this mailbox, which
+    # only ever triggers the same read as polling. A Graph subscription's id and the SHA-256 of
+    # its clientState (the secret itself is never stored); when the watch lapses; when the
+    # clock makes or renews it next (NULL: as soon as push is configured).
+    watch_id: str | None = None
+    watch_secret_digest: str | None = None
+    watch_expires_at: datetime | None = None
+    watch_renew_at: datetime | None = None
     created_at: datetime
 
     def allows(self, slack_user_id: str) -> bool:

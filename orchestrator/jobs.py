@@ -56,6 +56,12 @@ def poll_mailbox(rep_id: str) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
 
 
+def renew_mail_watch(rep_id: str) -> str:
+    from orchestrator.inbox.mail_watches import renew_watch
+
+    return renew_watch(installed(), uuid.UUID(rep_id))
+
+
 def deliver_webhook(seq: str) -> str:
     from orchestrator.webhooks.deliver import deliver
 

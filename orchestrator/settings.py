@@ -103,6 +103,28 @@ class Settings(BaseSettings):
     graph_base_url: str | None = None
     gmail_api_endpoint: str | None = None  # Gmail's root URL; its paths start with gmail/v1/
     mail_domain: str = Field(default="convene.local", description="Right side of our Message-IDs.")
+    # Push intake (orchestrator/inbox/mail_watches.py, bot/push_routes.py): a provider's
+    # notification only triggers the read polling does, which stays as the fallback.
+    gmail_push_topic: str | None = Field(
+        default=None,
+        description="Pub/Sub topic Gmail publishes to (projects/<project>/topics/<topic>); "
+        "unset = Gmail mailboxes are polled only.",
+    )
+    gmail_push_audience: str | None = Field(
+        default=None, description="The audience the push subscription puts in its OIDC token."
+    )
+    gmail_push_service_account: str | None = Field(
+        default=None, description="The service account the push subscription signs tokens as."
+    )
+    gmail_push_certs_url: str = Field(
+        default="https://www.googleapis.com/oauth2/v1/certs",
+        description="Where Google's token-signing certificates are read (local stand-ins).",
+    )
+    graph_push: bool = Field(
+        default=False,
+        description="Microsoft 365 mailboxes get change notifications at "
+        "PUBLIC_URL/webhooks/graph; false = they are polled only.",
+    )
     # Zoom meetings per booking through a Server-to-Server OAuth app; without it a Zoom
     # booking uses the rep's own meeting link (`/schedule settings`).
     zoom_account_id: str | None = None
@@ -218,6 +240,9 @@ class Settings(BaseSettings):
         "sentry_dsn",
         "sentry_environment",
         "webhook_ca_file",
+        "gmail_push_topic",
+        "gmail_push_audience",
+        "gmail_push_service_account",
         mode="before",
     )
     @classmethod
@@ -298,12 +323,32 @@ class Settings(BaseSettings):
             errors.append(
                 "Zoom meetings need ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"
             )
+        if self.gmail_push_topic and not self.gmail_push_receiving():
+            errors.append(
+                "GMAIL_PUSH_TOPIC needs GMAIL_PUSH_AUDIENCE and GMAIL_PUSH_SERVICE_ACCOUNT "
+                "(the push's token is checked against them)"
+            )
+        if self.graph_push and not self.public_url:
+            errors.append("GRAPH_PUSH needs PUBLIC_URL (Graph posts to PUBLIC_URL/webhooks/graph)")
         if self.holiday_country:
             from orchestrator.steps.public_holidays import country_error
 
             if problem := country_error(self.holiday_country):
                 errors.append(f"HOLIDAY_COUNTRY: {problem}")
         return errors
+
+    def gmail_push_receiving(self) -> bool:
+        """Whether /webhooks/gmail can verify who sent a push (else it serves nothing)."""
+        return bool(self.gmail_push_audience and self.gmail_push_service_account)
+
+    def watched_providers(self) -> list[str]:
+        """The reps' `mail_provider`s whose mailboxes get a push watch."""
+        found = []
+        if self.gmail_push_topic and self.gmail_push_receiving():
+            found.append("gmail")
+        if self.graph_push and self.public_url:
+            found.append("microsoft")
+        return found
 
     def zoom_app(self) -> tuple[str, str, SecretStr] | None:
         """(account id, client id, client secret) when a Zoom app is configured."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from google.auth.credentials import Credentials
@@ -108,6 +109,15 @@ class GmailMailbox:
             ids = list(self._recent_inbox_ids())
         messages = [m for m in (self._raw_message(i) for i in ids) if m is not None]
         return InboundBatch(messages=messages, cursor=new_cursor)
+
+    # --- push -------------------------------------------------------------------------------
+
+    def watch(self, topic: str) -> datetime:
+        """Ask Gmail to publish this inbox's changes to the Pub/Sub ``topic``; returns when the
+        watch lapses (about a week). Calling it again renews the same watch."""
+        body = {"topicName": topic, "labelIds": ["INBOX"], "labelFilterBehavior": "include"}
+        result = self._call(lambda g: g.users().watch(userId=self._user, body=body), what="watch")
+        return datetime.fromtimestamp(int(result["expiration"]) / 1000, tz=UTC)
 
     # --- internals ----------------------------------------------------------------------------
 

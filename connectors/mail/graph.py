@@ -17,7 +17,7 @@ the orchestrator owns retries — and every request has an httpx timeout.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -36,6 +36,7 @@ from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.recipient import Recipient
+from msgraph.generated.models.subscription import Subscription
 from msgraph.generated.users.item.mail_folders.item.messages.delta.delta_request_builder import (
     DeltaRequestBuilder,
 )
@@ -118,6 +119,44 @@ class GraphMailbox:
 
     def fetch_new(self, cursor: str | None) -> InboundBatch:
         return self._run(lambda: self._fetch(cursor), what="fetch_new")
+
+    # --- push -------------------------------------------------------------------------------
+
+    def subscribe(
+        self, *, notification_url: str, client_state: str, expires: datetime
+    ) -> tuple[str, datetime]:
+        """A change-notification subscription on new Inbox messages; returns its id and when
+        it lapses. Graph first checks ``notification_url`` answers its validation request."""
+        created = self._run(
+            lambda: self._graph().subscriptions.post(
+                Subscription(
+                    change_type="created",
+                    notification_url=notification_url,
+                    resource=f"{self._resource_root()}/mailFolders('inbox')/messages",
+                    expiration_date_time=expires,
+                    client_state=client_state,
+                )
+            ),
+            what="subscribe",
+        )
+        if created is None or not created.id:
+            raise TransientError("graph returned no subscription")
+        return created.id, created.expiration_date_time or expires
+
+    def renew_subscription(self, subscription_id: str, *, expires: datetime) -> datetime:
+        """Move a subscription's expiry; raises GraphNotFound when Graph no longer has it."""
+        renewed = self._run(
+            lambda: (
+                self._graph()
+                .subscriptions.by_subscription_id(subscription_id)
+                .patch(Subscription(expiration_date_time=expires))
+            ),
+            what="renew_subscription",
+        )
+        return (renewed.expiration_date_time if renewed else None) or expires
+
+    def _resource_root(self) -> str:
+        return "me" if self._user == "me" else f"users/{self._user}"
 
     def close(self) -> None:
         """Stop the private event loop (the adapter can be used again afterwards)."""

@@ -132,6 +132,12 @@ class WakeUps:
             return 0
         return len(todo)
 
+    def renew_watch(self, rep_id: uuid.UUID) -> bool:
+        """Queue the making or renewal of a mailbox's push watch (once while one waits)."""
+        return self._enqueue_once(
+            "orchestrator.jobs.renew_mail_watch", str(rep_id), f"watch-{rep_id}"
+        )
+
     def _enqueue_once(self, func: str, arg: str, rq_id: str) -> bool:
         # Adding a new wake-up every tick while the last one still waits grows the backlog
         # faster than workers drain it; one waiting wake-up per row is enough, since every job

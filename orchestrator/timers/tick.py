@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from orchestrator.deps import Deps
 from orchestrator.health import report_if_due
 from orchestrator.inbox.mail_polls import queue_mail_polls
+from orchestrator.inbox.mail_watches import queue_watch_renewals
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
@@ -32,6 +33,7 @@ class TickReport:
     ops_findings: int = 0
     stalled: int = 0
     webhooks: int = 0
+    watches: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -45,6 +47,7 @@ class TickReport:
             **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
             **({"stalled_asked": self.stalled} if self.stalled else {}),
             **({"webhooks_queued": self.webhooks} if self.webhooks else {}),
+            **({"mail_watches_queued": self.watches} if self.watches else {}),
         }
 
     @property
@@ -62,7 +65,8 @@ def tick(deps: Deps) -> TickReport:
     new mail (workers read each mailbox), then post the notices and cards quiet hours (or a
     failed post) held back; last, prune what has outlived its retention (hourly), report new
     health findings and ask about stalled requests (every few minutes); then wake the webhook
-    deliveries that are due (first attempts and retries)."""
+    deliveries that are due (first attempts and retries), and the mailbox push watches due
+    to be made or renewed (workers call the providers)."""
     return run_parts(deps, mail=True)
 
 
@@ -81,4 +85,6 @@ def run_parts(deps: Deps, *, mail: bool) -> TickReport:
         report_if_due(deps) if due.health else 0,
         escalate_if_due(deps) if due.stalled else 0,
         queue_webhooks(deps) if due.webhooks else 0,
+        # No query at all unless push is configured; then one, on its own partial index.
+        queue_watch_renewals(deps),
     )

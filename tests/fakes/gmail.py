@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -87,6 +89,9 @@ class FakeGmail:
         self.failures: dict[tuple[str, str], list[Response]] = {}
         self.token_error: Response | None = None
         self.tokens_issued = 0
+        # users.watch: the topics asked for, and when Gmail says the watch lapses.
+        self.watches: list[dict[str, object]] = []
+        self.watch_expiration = datetime(2026, 12, 14, tzinfo=UTC)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         for method, prefix, fn in (
@@ -96,6 +101,7 @@ class FakeGmail:
             ("GET", f"{BASE}/messages", self._list),
             ("GET", f"{BASE}/history", self._history),
             ("GET", f"{BASE}/profile", self._profile),
+            ("POST", f"{BASE}/watch", self._watch),
         ):
             self.http.route(method, prefix, self._failing(method, prefix, fn))
 
@@ -161,6 +167,27 @@ class FakeGmail:
             stored = self._store(raw, {"SENT"}, thread_id)
         body = {"id": stored.id, "threadId": stored.thread_id, "labelIds": ["SENT"]}
         return Response(200, body, delay=self.send_delay)
+
+    def _watch(self, req: Request) -> Response:
+        body = req.body or {}
+        if not str(body.get("topicName", "")).startswith("projects/"):
+            return google_error(400, "Invalid topicName", "invalidArgument", "INVALID_ARGUMENT")
+        self.watches.append(body)
+        expiration = int(self.watch_expiration.timestamp() * 1000)
+        return Response(200, {"historyId": str(self.history_id), "expiration": str(expiration)})
+
+    def pubsub_message(self, *, address: str | None = None) -> dict[str, object]:
+        """The body a Pub/Sub push subscription posts for this mailbox's latest change."""
+        data = {"emailAddress": address or self.address, "historyId": self.history_id}
+        encoded = base64.b64encode(json.dumps(data).encode()).decode()
+        return {
+            "message": {
+                "data": encoded,
+                "messageId": f"{self.history_id}-pubsub",
+                "publishTime": "2026-12-07T18:00:00Z",
+            },
+            "subscription": "projects/convene-test/subscriptions/gmail-push",
+        }
 
     def _get(self, req: Request) -> Response:
         message_id = req.path.rsplit("/", 1)[-1]

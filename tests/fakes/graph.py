@@ -12,6 +12,9 @@ import base64
 import itertools
 import re
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -21,6 +24,7 @@ from typing import Any
 from tests.fakes.http import FakeHTTP, Request, Response
 
 ME = "/v1.0/me"
+SUBSCRIPTIONS = "/v1.0/subscriptions"
 
 
 def graph_error(status: int, code: str, message: str, **headers: str) -> Response:
@@ -71,6 +75,10 @@ class FakeGraphMail:
         self.http.route(
             "GET", f"{ME}/mailFolders/", self._wrap("GET", "/mailFolders/", self._folder)
         )
+        # Change-notification subscriptions: id -> the subscription as Graph keeps it.
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.http.route("POST", SUBSCRIPTIONS, self._subscribe)
+        self.http.route("PATCH", f"{SUBSCRIPTIONS}/", self._renew)
 
     # --- test controls --------------------------------------------------------------------------
 
@@ -91,6 +99,27 @@ class FakeGraphMail:
         with self._lock:
             self.log.append(item["id"])
         return item
+
+    def notification(
+        self, subscription_id: str, *, client_state: str | None = None
+    ) -> dict[str, Any]:
+        """The batch Graph posts to a subscription's notificationUrl for the latest message
+        (``client_state`` overrides the subscription's own, as a forger would)."""
+        sub = self.subscriptions[subscription_id]
+        latest = self.log[-1] if self.log else "none"
+        return {
+            "value": [
+                {
+                    "subscriptionId": subscription_id,
+                    "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                    "changeType": "created",
+                    "resource": f"Users/rep/Messages/{latest}",
+                    "resourceData": {"@odata.type": "#Microsoft.Graph.Message", "id": latest},
+                    "clientState": sub["clientState"] if client_state is None else client_state,
+                    "tenantId": "tenant-1",
+                }
+            ]
+        }
 
     def folder(self, name: str) -> list[dict[str, Any]]:
         return [i for i in self.items.values() if i["_folder"] == name]
@@ -221,6 +250,39 @@ class FakeGraphMail:
                 item["id"] = item["id"].replace("AAMkAD", "AAMkMOVED")
                 self.items[item["id"]] = item
         return Response(202, b"", content_type="text/plain", delay=self.send_delay)
+
+    def _subscribe(self, req: Request) -> Response:
+        body = req.body or {}
+        if req.path != SUBSCRIPTIONS:
+            return NOT_FOUND
+        url = str(body.get("notificationUrl", ""))
+        # Graph first posts a validation token and wants it back, as text/plain, in 10 s.
+        token = f"Validation: Token-{len(self.subscriptions) + 1} & more"
+        check = urllib.request.Request(
+            url + "?" + urllib.parse.urlencode({"validationToken": token}), data=b"", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(check, timeout=10) as answer:
+                echoed = answer.read().decode()
+                plain = answer.headers.get("Content-Type", "").startswith("text/plain")
+                ok = answer.status == 200 and plain and echoed == token
+        except (urllib.error.URLError, OSError):
+            ok = False
+        if not ok:
+            return graph_error(400, "ValidationError", "Subscription validation request failed.")
+        with self._lock:
+            sub_id = f"sub-{len(self.subscriptions) + 1:04d}"
+            sub = {"id": sub_id, **{k: v for k, v in body.items() if not k.startswith("@")}}
+            self.subscriptions[sub_id] = sub
+        return Response(201, sub)
+
+    def _renew(self, req: Request) -> Response:
+        sub_id = req.path[len(SUBSCRIPTIONS) + 1 :]
+        sub = self.subscriptions.get(sub_id)
+        if sub is None:
+            return graph_error(404, "ResourceNotFound", "The object was not found.")
+        sub["expirationDateTime"] = (req.body or {}).get("expirationDateTime")
+        return Response(200, sub)
 
     def _get_item(self, req: Request) -> Response:
         match = re.fullmatch(rf"{ME}/messages/([^/]+)/\$value", req.path)
