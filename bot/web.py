@@ -18,6 +18,8 @@ from sqlalchemy import text
 
 from bot.replays import SeenRequests
 from bot.slack_gate import slack_gate
+from bot.transcript_webhook import PATH as TRANSCRIPT_PATH
+from bot.transcript_webhook import transcript_webhook
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
@@ -47,11 +49,13 @@ def health(deps: Deps) -> tuple[bool, dict[str, str]]:
 
 
 def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    seen = SeenRequests(deps.sessions)
     slack = slack_gate(
         SlackRequestHandler(app),
         signing_secret=reveal(deps.settings.slack_signing_secret) or "",
-        seen=SeenRequests(deps.sessions),
+        seen=seen,
     )
+    transcripts = transcript_webhook(deps, seen)
 
     registry = metrics.registry_for(deps)
 
@@ -59,6 +63,8 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
         path = environ.get("PATH_INFO", "")
         if path == "/slack/events":
             return slack(environ, start_response)
+        if path == TRANSCRIPT_PATH:
+            return transcripts(environ, start_response)
         if path.startswith("/oauth/") and path.endswith("/callback"):
             status, page = oauth_callback(deps, path.split("/")[2], environ.get("QUERY_STRING", ""))
             start_response(status, [("Content-Type", "text/html; charset=utf-8")])

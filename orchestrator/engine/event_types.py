@@ -31,6 +31,8 @@ class EventType(StrEnum):
     meeting_recovery = "meeting_recovery"
     calendar_find_times = "calendar_find_times"
     calendar_times_chosen = "calendar_times_chosen"
+    # A meeting's transcript arrived (a recorder's webhook or a paste in Slack).
+    transcript_received = "transcript_received"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ class TimesChosen(Shape):
     by: str | None = None
 
 
+@dataclass(frozen=True)
+class TranscriptReceived(Shape):
+    transcript_id: str
+
+
 PAYLOADS: dict[EventType, type[Shape]] = {
     EventType.scheduling_requested: RequestStarted,
     EventType.redraft_requested: RedraftRequested,
@@ -121,6 +128,7 @@ PAYLOADS: dict[EventType, type[Shape]] = {
     EventType.meeting_recovery: MeetingRecovery,
     EventType.calendar_find_times: RequestStarted,
     EventType.calendar_times_chosen: TimesChosen,
+    EventType.transcript_received: TranscriptReceived,
 }
 
 P = TypeVar("P", bound=Shape)

@@ -15,6 +15,7 @@ from orchestrator.steps import (
     replies,
     respond,
     scheduling,
+    transcripts,
 )
 
 SEQUENCES: dict[EventType, list[Step]] = {
@@ -78,5 +79,10 @@ SEQUENCES: dict[EventType, list[Step]] = {
     EventType.calendar_times_chosen: [
         Step("act_on_choice", find_times.act_on_choice, approval=True),
         Step("record_choice", find_times.record_choice),
+    ],
+    # A meeting's transcript arrived (orchestrator.commands.transcripts): the recap email.
+    EventType.transcript_received: [
+        Step("draft_recap", transcripts.draft_recap, approval=True),
+        Step("record_recap", transcripts.record_recap),
     ],
 }
