@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email import message_from_string, policy
 from typing import Any
 
 import pytest
@@ -22,13 +23,16 @@ from db.models import (
     ActionType,
     MeetingTranscript,
     PendingAction,
+    SchedulingAttendee,
     SchedulingRequest,
     SequenceJob,
 )
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.webhooks.signing import signature
 from tests.support.stack import Stack, wait_for
+from tests.test_inbound_requests import form_values
 from tests.test_mail_intake import PROSPECT, send_first_email
+from tests.test_meeting_lifecycle import approve
 
 SECRET = "transcript-secret"
 TRANSCRIPT = (
@@ -142,3 +146,68 @@ def test_verify_window_and_format() -> None:
     assert verify(SECRET, header, body, now=now - 301) is None  # from the future
     assert verify("", header, body, now=now) is None
     assert verify(SECRET, header.replace("v1=", "v1=0"), body, now=now) is None
+
+
+def test_the_approved_recap_reaches_the_prospect_once_in_the_thread(hook_stack: Stack) -> None:
+    stack = hook_stack
+    first = send_first_email(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    assert post(stack, body_for(request.ref))[0] == 202
+    stack.drain()
+    wait_for(lambda: [a for a in recaps(stack) if a.slack_ts], "the recap card")
+    done = approve(stack, ActionType.email_recap)
+    assert done.status == ActionStatus.executed
+    stack.tick()
+    inbox = stack.inbox(PROSPECT)
+    assert len(inbox) == 2  # the first email, then the recap; nothing else
+    recap = message_from_string(inbox[-1].raw, policy=policy.default)
+    assert recap["In-Reply-To"] == first["Message-ID"]
+    assert "proposal by Friday" in recap.get_body().get_content()  # type: ignore[union-attr]
+    assert not stack.inbox("attacker@evil.example")
+
+
+def find_time_cards(stack: Stack) -> list[Any]:
+    return [
+        c
+        for c in stack.cards()
+        if any(
+            e.get("action_id") == "transcript_find_time"
+            for b in c.blocks
+            if b.get("type") == "actions"
+            for e in b["elements"]
+        )
+    ]
+
+
+def test_a_find_time_card_starts_a_new_request_with_addresses_from_the_request_or_the_rep(
+    hook_stack: Stack,
+) -> None:
+    stack = hook_stack
+    send_first_email(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    assert post(stack, body_for(request.ref))[0] == 202
+    stack.drain()
+    (card,) = wait_for(lambda: find_time_cards(stack), "the find-time card")
+    assert "find time with your CTO" in card.text
+
+    stack.click("transcript_find_time", card)
+    view = wait_for(lambda: stack.slack.modals, "the form")[0]
+    guests = next(b for b in view["blocks"] if b["block_id"] == "guests")
+    assert guests["element"]["initial_value"] == PROSPECT  # the request's, not the transcript's
+    assert len(stack.rows(SchedulingRequest)) == 1, "opening the form starts nothing"
+
+    values = form_values(f"{PROSPECT}\ncto@acme.example")
+    reply = stack.submit(view, values)
+    assert reply.status == 200 and "errors" not in reply.body, reply
+    wait_for(lambda: len(stack.rows(SchedulingRequest)) == 2, "the new request")
+    assert stack.submit(view, values).status == 200  # a second submit of the same card
+    stack.drain()
+    assert len(stack.rows(SchedulingRequest)) == 2
+    new = next(r for r in stack.rows(SchedulingRequest) if r.id != request.id)
+    invited = stack.rows(SchedulingAttendee, col(SchedulingAttendee.request_id) == new.id)
+    assert {a.email for a in invited if a.side == "external"} == {PROSPECT, "cto@acme.example"}
+    # Posting the transcript again adds no card.
+    time.sleep(1)
+    assert post(stack, body_for(request.ref))[0] == 200
+    stack.drain()
+    assert len(find_time_cards(stack)) == 1

@@ -3,6 +3,10 @@ request, keep the text once, and start the `transcript_received` sequence once.
 
 The row and the job are written in one transaction, both keyed on the transcript's source id, so
 a recorder delivering twice, or a crash between the two writes, still makes one job.
+
+A plan to meet again read from it becomes a card (`orchestrator.steps.transcripts`); its form
+opens with the request's own external attendees (`planned_meeting`) and its submit starts a new
+request once per card (`start_planned`), with the addresses the rep left in the form.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from db.models import MeetingTranscript, SchedulingRequest
+from db.models import MeetingTranscript, Rep, SchedulingAttendee, SchedulingRequest
 from db.upsert import insert_or_ignore
+from orchestrator.commands.new_request import start_scheduling
 from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, TranscriptReceived
 from orchestrator.engine.events import Event
+from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.views import RepProfile, ScheduleCommand
 from skills.transcript_text import FORMATS, MAX_TRANSCRIPT_CHARS
 
 Outcome = Literal["started", "duplicate", "no_request"]
@@ -99,3 +106,66 @@ def receive_transcript(
         uow.commit()
     deps.wakeups.run_step(job.id, tag="0-0")
     return Received("started", transcript.id, job.id)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The form a "Set it up" card opens: the request's kind and external attendees."""
+
+    command: ScheduleCommand
+    tz: str
+    rep: Rep
+
+
+def _card_value(value: str) -> tuple[uuid.UUID, int] | None:
+    transcript, _, index = value.partition(":")
+    try:
+        return uuid.UUID(transcript), int(index)
+    except ValueError:
+        return None
+
+
+def planned_meeting(deps: Deps, value: str) -> Planned | None:
+    parsed = _card_value(value)
+    if parsed is None:
+        return None
+    with deps.uow() as uow:
+        transcript = uow.session.get(MeetingTranscript, parsed[0])
+        if transcript is None:
+            return None
+        request = uow.session.get_one(SchedulingRequest, transcript.request_id)
+        rep = uow.session.get_one(Rep, request.rep_id)
+        external = uow.session.exec(
+            select(SchedulingAttendee.email).where(
+                SchedulingAttendee.request_id == request.id, SchedulingAttendee.side == "external"
+            )
+        ).all()
+    command = ScheduleCommand(
+        meeting_type=request.meeting_type,
+        emails=tuple(external),
+        duration_minutes=request.duration_minutes,
+    )
+    return Planned(command, rep.timezone, rep)
+
+
+def start_planned(
+    deps: Deps, *, value: str, slack_user_id: str, command: ScheduleCommand
+) -> tuple[bool, str]:
+    """The form's submit: a new request, once per card however often it is submitted."""
+    planned = planned_meeting(deps, value)
+    if planned is None:
+        return False, "That meeting is no longer on record."
+    rep = planned.rep
+    if not rep.allows(slack_user_id):
+        return False, owner_only(rep.slack_user_id)
+    profile = RepProfile(rep.slack_user_id, rep.email, rep.name or rep.email, rep.timezone)
+    started = start_scheduling(
+        deps,
+        org_id=rep.org_id,
+        profile=profile,
+        command=command,
+        idempotency_key=f"transcript_meeting:{value}",
+    )
+    return True, (
+        f"Started *{escape_mrkdwn(started.ref)}*: the first email waits for your approval."
+    )

@@ -82,6 +82,7 @@ SEQUENCES: dict[EventType, list[Step]] = {
     ],
     # A meeting's transcript arrived (orchestrator.commands.transcripts): the recap email.
     EventType.transcript_received: [
+        Step("offer_meetings", transcripts.offer_meetings),
         Step("draft_recap", transcripts.draft_recap, approval=True),
         Step("record_recap", transcripts.record_recap),
     ],

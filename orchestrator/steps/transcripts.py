@@ -1,5 +1,9 @@
 """`transcript_received`: a meeting's transcript → what each side agreed → a recap draft.
 
+- **offer_meetings** DMs the rep one card per plan to meet again ("let's find time with your
+  CTO next week"): **Set it up** opens the /schedule form filled in with the request's own
+  external attendees, where the rep adds whoever else (the transcript names people, never
+  addresses); its submit starts a new request (`orchestrator.commands.transcripts`).
 - **draft_recap** reads the commitments (`skills.commitments`), our side being the rep and the
   request's internal attendees, theirs its external ones, the meeting's start as "now" for due
   days and the rep's zone; records them on the job, and drafts the recap email to the request's
@@ -32,6 +36,8 @@ from db.models import (
 from orchestrator.engine.action_data import EmailData
 from orchestrator.engine.event_types import TranscriptReceived, payload
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.mrkdwn import escape_mrkdwn
+from orchestrator.notices.gate import claim, record_ts
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound
 from orchestrator.steps.scheduling import audit, load_request, message_id
 from skills.commitments import Commitment, Sides, extract_commitments
@@ -39,6 +45,10 @@ from skills.email_fields import addressed, reply_fields
 from skills.recap_email import RecapInput, recap_email
 
 KEY = ActionType.email_recap.value
+FIND_TIME = "transcript_find_time"
+CARD_KIND = "transcript_meeting"
+# A meeting names a few next conversations; more cards than this would be noise.
+MAX_MEETING_CARDS = 3
 
 
 def sides_of(rep: Rep, attendees: list[SchedulingAttendee]) -> Sides:
@@ -52,7 +62,7 @@ def sides_of(rep: Rep, attendees: list[SchedulingAttendee]) -> Sides:
 def read_commitments(
     session: Session, job: SequenceJob
 ) -> tuple[SchedulingRequest, Rep, list[SchedulingAttendee], list[Commitment]]:
-    transcript_id = uuid.UUID(payload(job, TranscriptReceived).transcript_id)
+    transcript_id = transcript_of(job)
     transcript = session.get_one(MeetingTranscript, transcript_id)
     request, rep, attendees = load_request(session, job)
     found = extract_commitments(
@@ -63,6 +73,72 @@ def read_commitments(
         fmt=transcript.format,
     )
     return request, rep, attendees, found
+
+
+def transcript_of(job: SequenceJob) -> uuid.UUID:
+    return uuid.UUID(payload(job, TranscriptReceived).transcript_id)
+
+
+def meetings_to_offer(found: list[Commitment]) -> list[Commitment]:
+    return [c for c in found if c.kind == "meeting" and c.actionable][:MAX_MEETING_CARDS]
+
+
+def card_key(transcript_id: uuid.UUID, index: int) -> str:
+    return f"{CARD_KIND}:{transcript_id}:{index}"
+
+
+def card_text(request: SchedulingRequest, item: Commitment) -> str:
+    who = "You" if item.owner == "us" else "They"
+    said = escape_mrkdwn(" ".join(item.evidence.split())[:300])
+    return (
+        f"In the *{escape_mrkdwn(request.ref)}* meeting, {who.lower()} planned another:\n"
+        f"> {said}\n"
+        "Set it up as a new request? The form starts with who was on this one; add anyone "
+        "else yourself. Nothing is sent until you approve the draft."
+    )
+
+
+def card_blocks(text: str, value: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": FIND_TIME,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Set it up"},
+                    "value": value,
+                }
+            ],
+        },
+    ]
+
+
+def offer_meetings(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """One card per plan to meet again, each claimed before it is posted, so once each."""
+    request, rep, _, found = read_commitments(ctx.session, job)
+    meetings = meetings_to_offer(found)
+    if not meetings:
+        return StepResult(output={"cards": 0})
+    transcript_id = transcript_of(job)
+    channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
+    posted = 0
+    for index, item in enumerate(meetings):
+        key = card_key(transcript_id, index)
+        if not claim(
+            ctx.session, rep=rep, kind=CARD_KIND, dedupe_key=key, channel=channel, now=ctx.now
+        ):
+            continue
+        text = card_text(request, item)
+        message = ctx.ports.chat.post_message(
+            channel=channel, text=text, blocks=card_blocks(text, f"{transcript_id}:{index}")
+        )
+        record_ts(ctx.session, dedupe_key=key, ts=message.ts)
+        posted += 1
+    audit(ctx, request, "transcript_meetings_offered", f"{posted} next meetings offered")
+    return StepResult(output={"cards": posted})
 
 
 def as_record(item: Commitment) -> dict[str, Any]:
