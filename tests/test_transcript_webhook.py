@@ -29,7 +29,7 @@ from db.models import (
 )
 from orchestrator.engine.action_data import EmailData, action_data
 from orchestrator.webhooks.signing import signature
-from tests.support.stack import Stack, wait_for
+from tests.support.stack import OTHER_ID, Stack, wait_for
 from tests.test_inbound_requests import form_values
 from tests.test_mail_intake import PROSPECT, send_first_email
 from tests.test_meeting_lifecycle import approve
@@ -211,3 +211,26 @@ def test_a_find_time_card_starts_a_new_request_with_addresses_from_the_request_o
     assert post(stack, body_for(request.ref))[0] == 200
     stack.drain()
     assert len(find_time_cards(stack)) == 1
+
+
+def test_a_transcript_pasted_in_slack_goes_the_same_way(hook_stack: Stack) -> None:
+    stack = hook_stack
+    send_first_email(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    stack.command(f"transcript {request.ref}", user=OTHER_ID)  # not their request
+    stack.command("transcript NOPE-4")
+    assert stack.slack.modals == []
+
+    stack.command(f"transcript {request.ref.lower()}")
+    view = wait_for(lambda: stack.slack.modals, "the paste form")[0]
+    pasted = "Rita Moreno: I'll send you the proposal by Friday.\nJohn: Thanks, I'll review it."
+    values = {"transcript": {"transcript": {"value": pasted}}}
+    assert stack.submit(view, values, user=OTHER_ID).status == 200
+    assert stack.rows(MeetingTranscript) == []
+    assert stack.submit(view, values).status == 200
+    stack.drain()
+    (recap,) = wait_for(lambda: [a for a in recaps(stack) if a.slack_ts], "the recap card")
+    assert action_data(recap, EmailData).to == (PROSPECT,)
+    assert stack.submit(view, values).status == 200  # the same modal submitted again
+    stack.drain()
+    assert state(stack) == (1, 1, 1)

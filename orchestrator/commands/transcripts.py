@@ -169,3 +169,13 @@ def start_planned(
     return True, (
         f"Started *{escape_mrkdwn(started.ref)}*: the first email waits for your approval."
     )
+
+
+def paste_allowed(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> str | None:
+    """Why this Slack user may not paste a transcript for `ref`, or None when they may."""
+    with deps.uow() as uow:
+        request = find_request(uow.session, MeetingRef(ref=ref, org_id=org_id))
+        if request is None:
+            return f"I can't find `{escape_mrkdwn(ref)}`. `/schedule list` shows yours."
+        rep = uow.session.get_one(Rep, request.rep_id)
+    return None if rep.allows(slack_user_id) else owner_only(rep.slack_user_id)
