@@ -38,6 +38,7 @@ MAX_BODY = 2 * 1024 * 1024
 WINDOW_SECONDS = 300
 MAX_ID_CHARS = 200
 CHUNK = 64 * 1024
+DRAIN_LIMIT = 4 * MAX_BODY
 
 
 def verify(secret: str, header: str | None, body: bytes, *, now: float) -> str | None:
@@ -67,9 +68,14 @@ def read_capped(environ: dict[str, Any]) -> bytes | None:
         declared = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > MAX_BODY:
-        return None
     stream = environ["wsgi.input"]
+    if declared > MAX_BODY:
+        # Read (and drop) what is sent up to a limit, so the sender reads our 413 rather than
+        # a reset connection; past the limit the connection is simply closed.
+        left = min(declared, DRAIN_LIMIT)
+        while left > 0 and (chunk := stream.read(min(CHUNK, left))):
+            left -= len(chunk)
+        return None
     chunks: list[bytes] = []
     size = 0
     left = declared

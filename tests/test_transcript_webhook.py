@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from email import message_from_string, policy
 from typing import Any
 
@@ -108,7 +109,8 @@ def test_a_signed_transcript_makes_one_recap_draft_and_nothing_twice(hook_stack:
     time.sleep(1)
     assert post(stack, body)[0] == 200
     # The same signed bytes replayed: refused.
-    header = signature(SECRET, body, timestamp=int(time.time()) - 2)
+    # A moment no earlier post was signed at, so its signature is new.
+    header = signature(SECRET, body, timestamp=int(time.time()) - 100)
     assert post(stack, body, header=header)[0] == 200
     assert post(stack, body, header=header)[0] == 409
     stack.drain()
@@ -228,9 +230,43 @@ def test_a_transcript_pasted_in_slack_goes_the_same_way(hook_stack: Stack) -> No
     assert stack.submit(view, values, user=OTHER_ID).status == 200
     assert stack.rows(MeetingTranscript) == []
     assert stack.submit(view, values).status == 200
+    # The submit is read after Slack's ack: the job exists once the transcript row does.
+    wait_for(lambda: stack.rows(MeetingTranscript), "the transcript")
     stack.drain()
     (recap,) = wait_for(lambda: [a for a in recaps(stack) if a.slack_ts], "the recap card")
     assert action_data(recap, EmailData).to == (PROSPECT,)
     assert stack.submit(view, values).status == 200  # the same modal submitted again
     stack.drain()
     assert state(stack) == (1, 1, 1)
+
+
+def due_notes(stack: Stack) -> list[str]:
+    return [m.text for m in stack.slack.messages if m.text.startswith(":spiral_note_pad: Due")]
+
+
+def test_our_dated_promise_is_dmed_to_the_rep_on_its_morning_once(hook_stack: Stack) -> None:
+    stack = hook_stack
+    send_first_email(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    assert post(stack, body_for(request.ref))[0] == 202
+    stack.drain()
+    (job,) = wait_for(
+        lambda: stack.rows(SequenceJob, col(SequenceJob.event_type) == "commitment_due"),
+        "the due reminder",
+    )
+    # Only ours: John's ask and the plan to meet carry no promise of ours by a day.
+    due_at = datetime.fromisoformat(job.trigger_payload["due_at"])
+    assert due_at.weekday() == 4 and (due_at.hour, due_at.minute) == (9, 0)
+    assert due_at.utcoffset() == timedelta(hours=-5)  # the rep's zone, New York
+    stack.tick()
+    stack.drain()
+    assert due_notes(stack) == []
+
+    stack.clock.advance(due_at + timedelta(minutes=1) - stack.clock.now())
+    stack.tick()
+    stack.drain()
+    (note,) = wait_for(lambda: due_notes(stack), "the due DM")
+    assert "I'll send you the proposal by Friday." in note and request.ref in note
+    stack.tick()
+    stack.drain()
+    assert len(due_notes(stack)) == 1

@@ -1,5 +1,8 @@
 """`transcript_received`: a meeting's transcript → what each side agreed → a recap draft.
 
+- **plan_due_reminders** starts one `commitment_due` job per thing our side promised by a day;
+  its step waits until 9 AM that day in the rep's zone and DMs the rep what they said
+  (`remind_commitment`, through the notice gate: quiet hours and the hourly cap hold it).
 - **offer_meetings** DMs the rep one card per plan to meet again ("let's find time with your
   CTO next week"): **Set it up** opens the /schedule form filled in with the request's own
   external attendees, where the rep adds whoever else (the transcript names people, never
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -34,10 +39,16 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.engine.action_data import EmailData
-from orchestrator.engine.event_types import TranscriptReceived, payload
-from orchestrator.engine.events import ProposedAction, StepContext, StepResult
+from orchestrator.engine.event_types import (
+    CommitmentDue,
+    EventType,
+    TranscriptReceived,
+    payload,
+)
+from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.post import post_notice
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound
 from orchestrator.steps.scheduling import audit, load_request, message_id
 from skills.commitments import Commitment, Sides, extract_commitments
@@ -49,6 +60,9 @@ FIND_TIME = "transcript_find_time"
 CARD_KIND = "transcript_meeting"
 # A meeting names a few next conversations; more cards than this would be noise.
 MAX_MEETING_CARDS = 3
+MAX_DUE_REMINDERS = 5
+# The rep hears of a commitment on the morning it is due, in their own zone.
+REMIND_AT = time(9, 0)
 
 
 def sides_of(rep: Rep, attendees: list[SchedulingAttendee]) -> Sides:
@@ -139,6 +153,49 @@ def offer_meetings(job: SequenceJob, ctx: StepContext) -> StepResult:
         posted += 1
     audit(ctx, request, "transcript_meetings_offered", f"{posted} next meetings offered")
     return StepResult(output={"cards": posted})
+
+
+def plan_due_reminders(job: SequenceJob, ctx: StepContext) -> StepResult:
+    """A `commitment_due` job per dated promise of ours, keyed on the transcript and the item,
+    so a re-run or a second delivery starts none twice."""
+    request, rep, _, found = read_commitments(ctx.session, job)
+    transcript_id = transcript_of(job)
+    # A plan to meet has its own card; what is left is what we promised, or were asked, to do.
+    ours = [
+        c
+        for c in found
+        if c.owner == "us" and c.kind != "meeting" and c.actionable and c.due_on is not None
+    ]
+    events = []
+    for index, item in enumerate(ours[:MAX_DUE_REMINDERS]):
+        assert item.due_on is not None
+        due_at = datetime.combine(item.due_on, REMIND_AT, tzinfo=ZoneInfo(rep.timezone))
+        events.append(
+            Event(
+                type=EventType.commitment_due,
+                org_id=request.org_id,
+                idempotency_key=f"commitment_due:{transcript_id}:{index}",
+                source="transcript",
+                rep_id=rep.id,
+                request_id=request.id,
+                payload=CommitmentDue(due_at=due_at, evidence=item.evidence[:300]),
+            )
+        )
+    return StepResult(output={"reminders": len(events)}, events=events)
+
+
+def remind_commitment(job: SequenceJob, ctx: StepContext) -> StepResult:
+    due = payload(job, CommitmentDue)
+    if ctx.now < due.due_at:
+        return StepResult(defer_until=due.due_at)
+    request, rep, _ = load_request(ctx.session, job)
+    said = escape_mrkdwn(" ".join(due.evidence.split()))
+    text = (
+        f":spiral_note_pad: Due today, from the *{escape_mrkdwn(request.ref)}* meeting, "
+        f"you said:\n> {said}"
+    )
+    outcome = post_notice(ctx.ports.notices, session=ctx.session, rep_id=rep.id, text=text)
+    return StepResult(output={"notice": outcome})
 
 
 def as_record(item: Commitment) -> dict[str, Any]:
