@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from typing import Any
 
@@ -29,7 +29,9 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.engine.action_data import EmailData, action_data
+from orchestrator.steps.transcripts import recap_reasoning
 from orchestrator.webhooks.signing import signature
+from skills.commitments import Sides, extract_commitments
 from tests.support.stack import OTHER_ID, Stack, wait_for
 from tests.test_inbound_requests import form_values
 from tests.test_mail_intake import PROSPECT, send_first_email
@@ -270,3 +272,16 @@ def test_our_dated_promise_is_dmed_to_the_rep_on_its_morning_once(hook_stack: St
     stack.tick()
     stack.drain()
     assert len(due_notes(stack)) == 1
+
+
+def test_the_cards_why_names_the_unsure_items() -> None:
+    found = extract_commitments(
+        "Sam Patel: I'll send you the proposal by Friday.\n"
+        "Speaker 3: I'll send the pricing tonight.\n",
+        sides=Sides(ours=("Sam Patel",), theirs=("Rita Moreno",)),
+        now=datetime(2026, 12, 7, 15, 0, tzinfo=UTC),
+        tz="America/New_York",
+    )
+    why = recap_reasoning(found)
+    assert why.startswith("Read from the meeting's transcript: 1 thing agreed.")
+    assert "\u201cI'll send the pricing tonight.\u201d (speaker on neither side)" in why

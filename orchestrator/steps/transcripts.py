@@ -248,15 +248,29 @@ def draft_recap(job: SequenceJob, ctx: StepContext) -> StepResult:
                 action_type=ActionType.email_recap,
                 key=KEY,
                 action_data=data,
-                reasoning=(
-                    f"Read from the meeting's transcript: {sure} things agreed "
-                    f"({len(found) - sure} unsure, left out)."
-                ),
+                reasoning=recap_reasoning(found),
                 confidence=1.0,
                 expires_in=DRAFT_TTL,
             )
         ],
     )
+
+
+def recap_reasoning(found: list[Commitment]) -> str:
+    """The card's "Why": what was read, and the unsure items by name, so the rep sees them."""
+    sure = sum(c.actionable for c in found)
+    unsure = [c for c in found if not c.actionable]
+    said = "; ".join(
+        f"\u201c{' '.join(c.evidence.split())[:120]}\u201d ({_unsure_why(c)})" for c in unsure[:3]
+    )
+    more = f" and {len(unsure) - 3} more" if len(unsure) > 3 else ""
+    tail = f" Unsure, left out: {said}{more}." if unsure else ""
+    things = "thing" if sure == 1 else "things"
+    return f"Read from the meeting's transcript: {sure} {things} agreed.{tail}"
+
+
+def _unsure_why(item: Commitment) -> str:
+    return "speaker on neither side" if item.owner == "unknown" else "hedged"
 
 
 def record_recap(job: SequenceJob, ctx: StepContext) -> StepResult:
