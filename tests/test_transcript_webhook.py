@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -29,6 +30,7 @@ from db.models import (
     SequenceJob,
 )
 from orchestrator.engine.action_data import EmailData, action_data
+from orchestrator.engine.crashpoints import armed
 from orchestrator.steps.transcripts import recap_reasoning
 from orchestrator.webhooks.signing import signature
 from skills.commitments import Sides, extract_commitments
@@ -74,9 +76,14 @@ def post(
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
+            return response.status, _json(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        return error.code, _json(error.read())
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    # A process that died mid-request answers with the server's own page, not ours.
+    return json.loads(raw) if raw.startswith(b"{") else {}
 
 
 def recaps(stack: Stack) -> list[PendingAction]:
@@ -285,3 +292,27 @@ def test_the_cards_why_names_the_unsure_items() -> None:
     why = recap_reasoning(found)
     assert why.startswith("Read from the meeting's transcript: 1 thing agreed.")
     assert "\u201cI'll send the pricing tonight.\u201d (speaker on neither side)" in why
+
+
+def test_a_crash_after_keeping_it_loses_nothing_and_starts_nothing_twice(
+    hook_stack: Stack,
+) -> None:
+    stack = hook_stack
+    send_first_email(stack)
+    (request,) = stack.rows(SchedulingRequest)
+    body = body_for(request.ref)
+    header = signature(SECRET, body, timestamp=int(time.time()))
+    with armed("transcript.kept"):
+        try:
+            status = post(stack, body, header=header)[0]
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            status = 0  # the process died before answering
+    assert status not in (200, 202, 409)
+    # The sender retries the very same bytes: not refused as a replay, and nothing new.
+    assert post(stack, body, header=header)[0] == 200
+    # The clock wakes a job whose wake-up was lost once it is a minute late.
+    stack.clock.advance(timedelta(minutes=2))
+    stack.tick()
+    stack.drain()
+    wait_for(lambda: [a for a in recaps(stack) if a.slack_ts], "the recap card")
+    assert state(stack) == (1, 1, 1)

@@ -21,6 +21,7 @@ from db.models import MeetingTranscript, Rep, SchedulingAttendee, SchedulingRequ
 from db.upsert import insert_or_ignore
 from orchestrator.commands.new_request import start_scheduling
 from orchestrator.deps import Deps
+from orchestrator.engine.crashpoints import crashpoint
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.engine.event_types import EventType, TranscriptReceived
 from orchestrator.engine.events import Event
@@ -104,6 +105,7 @@ def receive_transcript(
             now=now,
         )
         uow.commit()
+    crashpoint("transcript.kept")
     deps.wakeups.run_step(job.id, tag="0-0")
     return Received("started", transcript.id, job.id)
 
