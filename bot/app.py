@@ -20,6 +20,7 @@ from bot.listeners import (
     start,
     stranger_replies,
     templates,
+    transcripts,
 )
 from orchestrator.deps import Deps
 from orchestrator.settings import reveal
@@ -50,4 +51,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     stranger_replies.register(app, deps)
     templates.register(app, deps)
     inbound_requests.register(app, deps)
+    transcripts.register(app, deps)
     return app

@@ -21,6 +21,8 @@ from bot.push_routes import PATHS as PUSH_PATHS
 from bot.push_routes import push_routes
 from bot.replays import SeenRequests
 from bot.slack_gate import slack_gate
+from bot.transcript_webhook import PATH as TRANSCRIPT_PATH
+from bot.transcript_webhook import transcript_webhook
 from connectors.errors import TransientError
 from connectors.oauth import Connected, OAuthError, StateError
 from db.models import Rep
@@ -50,11 +52,13 @@ def health(deps: Deps) -> tuple[bool, dict[str, str]]:
 
 
 def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    seen = SeenRequests(deps.sessions)
     slack = slack_gate(
         SlackRequestHandler(app),
         signing_secret=reveal(deps.settings.slack_signing_secret) or "",
-        seen=SeenRequests(deps.sessions),
+        seen=seen,
     )
+    transcripts = transcript_webhook(deps, seen)
 
     registry = metrics.registry_for(deps)
     push = push_routes(deps)
@@ -65,6 +69,8 @@ def wsgi_app(app: App, deps: Deps) -> Callable[[dict[str, Any], StartResponse], 
             return slack(environ, start_response)
         if path in PUSH_PATHS:
             return push(environ, start_response)
+        if path == TRANSCRIPT_PATH:
+            return transcripts(environ, start_response)
         if path.startswith("/oauth/") and path.endswith("/callback"):
             status, page = oauth_callback(deps, path.split("/")[2], environ.get("QUERY_STRING", ""))
             start_response(status, [("Content-Type", "text/html; charset=utf-8")])

@@ -146,6 +146,8 @@ class ActionType(StrEnum):
     email_reminder = "email_reminder"
     email_response = "email_response"
     email_no_show = "email_no_show"
+    # What each side agreed in a meeting, drafted from its transcript.
+    email_recap = "email_recap"
     calendar_book = "calendar_book"
     calendar_update = "calendar_update"
     calendar_cancel = "calendar_cancel"
@@ -459,6 +461,25 @@ OPEN_ACTION_STATUSES = (ActionStatus.pending, ActionStatus.approved, ActionStatu
 OPEN_ACTION_WHERE = f"status IN ({_listed(OPEN_ACTION_STATUSES)})"
 # A draft whose card was never posted (held by quiet hours, or its post failed).
 UNPOSTED_CARD_WHERE = f"status = '{ActionStatus.pending}' AND slack_ts IS NULL"
+
+
+class MeetingTranscript(SQLModel, table=True):
+    """A meeting's transcript as a recorder posted it or the rep pasted it, for one request.
+
+    Recorders deliver the same transcript more than once; ``source_id`` (the provider's id, or
+    one made for a paste) is unique, so a second delivery finds the first row and starts
+    nothing."""
+
+    __tablename__ = "meeting_transcripts"
+    __table_args__ = (UniqueConstraint("source_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str
+    request_id: uuid.UUID = Field(foreign_key="scheduling_requests.id", index=True)
+    source_id: str  # "webhook:<provider id>" or "slack:<view id>"
+    format: str = "txt"  # vtt | srt | txt
+    text: str = Field(sa_type=Text)
+    received_at: datetime
 
 
 class PendingAction(SQLModel, table=True):

@@ -182,6 +182,9 @@ class Settings(BaseSettings):
         description="PEM bundle receivers' certificates are checked against; "
         "unset = the system's trust store.",
     )
+    # Inbound transcripts (POST /webhooks/transcript): a meeting recorder signs each delivery
+    # with this shared secret; unset, the route answers 404.
+    transcript_webhook_secret: SecretStr | None = None
 
     ops_channel: str | None = Field(
         default=None, description="Slack channel id where health findings are posted once."

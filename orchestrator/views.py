@@ -64,6 +64,7 @@ ACTION_TITLES = {
     "email_reminder": "Reminder email",
     "email_response": "Reply email",
     "email_no_show": "No-show recovery email",
+    "email_recap": "Meeting recap email",
     "calendar_book": "Calendar invite",
     "calendar_update": "Calendar move",
     "calendar_cancel": "Calendar cancellation",

@@ -22,6 +22,7 @@ TABLES = {
     "scheduling_attendees",
     "email_messages",
     "inbound_requests",
+    "meeting_transcripts",
     "pending_actions",
     "sequence_jobs",
     "scheduling_actions",

@@ -18,6 +18,7 @@ from bot.listeners.home import publish_home
 from bot.listeners.review import review_command
 from bot.listeners.start import offer_start, profile_of, started_text, tell_failure
 from bot.listeners.templates import templates_command
+from bot.listeners.transcripts import transcript_command
 from bot.listeners.webhooks import webhooks_command
 from bot.modals import CALLBACK_ID, Submission, new_request_view, read_submission
 from bot.settings_modal import CALLBACK_ID as SETTINGS_CALLBACK
@@ -342,4 +343,5 @@ SUBCOMMANDS: dict[str, Handler] = {
     "connect": _connect,
     "review": review_command,
     "templates": templates_command,
+    "transcript": transcript_command,
 }

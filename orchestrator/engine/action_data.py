@@ -116,6 +116,7 @@ SHAPES: dict[str, type[ActionData]] = {
     ActionType.email_reminder: EmailData,
     ActionType.email_response: EmailData,
     ActionType.email_no_show: EmailData,
+    ActionType.email_recap: EmailData,
     ActionType.calendar_book: BookingData,
     ActionType.calendar_update: MoveData,
     ActionType.calendar_cancel: CancelData,

@@ -43,6 +43,8 @@ POINTS = frozenset(
         # webhooks.deliver
         "webhook.claimed",
         "webhook.posted",  # the receiver has it, our row does not say so yet
+        # commands.transcripts.receive_transcript
+        "transcript.kept",  # the transcript and its job are committed, not yet woken or answered
     }
 )
 

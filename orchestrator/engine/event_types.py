@@ -31,6 +31,10 @@ class EventType(StrEnum):
     meeting_recovery = "meeting_recovery"
     calendar_find_times = "calendar_find_times"
     calendar_times_chosen = "calendar_times_chosen"
+    # A meeting's transcript arrived (a recorder's webhook or a paste in Slack).
+    transcript_received = "transcript_received"
+    # One of our commitments read from a transcript falls due: the rep gets a DM that morning.
+    commitment_due = "commitment_due"
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,17 @@ class TimesChosen(Shape):
     by: str | None = None
 
 
+@dataclass(frozen=True)
+class TranscriptReceived(Shape):
+    transcript_id: str
+
+
+@dataclass(frozen=True)
+class CommitmentDue(Shape):
+    due_at: datetime
+    evidence: str
+
+
 PAYLOADS: dict[EventType, type[Shape]] = {
     EventType.scheduling_requested: RequestStarted,
     EventType.redraft_requested: RedraftRequested,
@@ -121,6 +136,8 @@ PAYLOADS: dict[EventType, type[Shape]] = {
     EventType.meeting_recovery: MeetingRecovery,
     EventType.calendar_find_times: RequestStarted,
     EventType.calendar_times_chosen: TimesChosen,
+    EventType.transcript_received: TranscriptReceived,
+    EventType.commitment_due: CommitmentDue,
 }
 
 P = TypeVar("P", bound=Shape)

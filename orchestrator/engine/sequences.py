@@ -15,6 +15,7 @@ from orchestrator.steps import (
     replies,
     respond,
     scheduling,
+    transcripts,
 )
 
 SEQUENCES: dict[EventType, list[Step]] = {
@@ -79,4 +80,13 @@ SEQUENCES: dict[EventType, list[Step]] = {
         Step("act_on_choice", find_times.act_on_choice, approval=True),
         Step("record_choice", find_times.record_choice),
     ],
+    # A meeting's transcript arrived (orchestrator.commands.transcripts): the recap email.
+    EventType.transcript_received: [
+        Step("plan_due_reminders", transcripts.plan_due_reminders),
+        Step("offer_meetings", transcripts.offer_meetings),
+        Step("draft_recap", transcripts.draft_recap, approval=True),
+        Step("record_recap", transcripts.record_recap),
+    ],
+    # Started by plan_due_reminders; the step waits (run_after) until the due morning.
+    EventType.commitment_due: [Step("remind_commitment", transcripts.remind_commitment)],
 }
