@@ -32,6 +32,8 @@ HELP_TEXT = (
     "• `/schedule list` · `status ACME-1` · `pause ACME-1` · `resume ACME-1` · `cancel ACME-1`\n"
     "• `/schedule templates` (workspace admins): the team's meeting types, their length, "
     "place, follow-ups, reminder and wording.\n"
+    "• `/schedule transcript ACME-1`: paste the meeting's transcript; Convene drafts the "
+    "recap, offers to set up the next meetings it mentions and reminds you of your promises.\n"
     "• `/schedule stats`: your success rate, emails per booking, days to book, no-shows and "
     "edits beside the team's, over the requests started in the last 30 days.\n"
     "• `/schedule webhooks` (workspace admins): the URLs your CRM hears of bookings, moves "
