@@ -43,6 +43,8 @@ POINTS = frozenset(
         # webhooks.deliver
         "webhook.claimed",
         "webhook.posted",  # the receiver has it, our row does not say so yet
+        # timers.pre_meeting
+        "pre_meeting.posted",  # the attendee has the DM, its ts is not recorded yet
     }
 )
 

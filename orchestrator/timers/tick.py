@@ -11,6 +11,7 @@ from orchestrator.inbox.mail_polls import queue_mail_polls
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
+from orchestrator.timers.pre_meeting import send_pre_meeting_briefs
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
 from orchestrator.timers.stalled import escalate_if_due
@@ -31,6 +32,7 @@ class TickReport:
     ops_findings: int = 0
     stalled: int = 0
     webhooks: int = 0
+    pre_meeting_briefs: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -44,6 +46,7 @@ class TickReport:
             **({"ops_findings_posted": self.ops_findings} if self.ops_findings else {}),
             **({"stalled_asked": self.stalled} if self.stalled else {}),
             **({"webhooks_queued": self.webhooks} if self.webhooks else {}),
+            **({"pre_meeting_briefs": self.pre_meeting_briefs} if self.pre_meeting_briefs else {}),
         }
 
     @property
@@ -61,7 +64,7 @@ def tick(deps: Deps) -> TickReport:
     new mail (workers read each mailbox), then post the notices and cards quiet hours (or a
     failed post) held back; last, prune what has outlived its retention (hourly), report new
     health findings and ask about stalled requests (every few minutes); then wake the webhook
-    deliveries that are due (first attempts and retries)."""
+    deliveries that are due (first attempts and retries), and the pre-meeting briefs."""
     return TickReport(
         reconcile(deps),
         dispatch_due(deps),
@@ -72,4 +75,5 @@ def tick(deps: Deps) -> TickReport:
         report_if_due(deps),
         escalate_if_due(deps),
         queue_webhooks(deps),
+        send_pre_meeting_briefs(deps),
     )
