@@ -44,6 +44,7 @@ from orchestrator.notices.post import deliver_held  # noqa: E402
 from orchestrator.outbox.approval_cards import post_waiting_cards  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
 from orchestrator.timers.due import dispatch_due  # noqa: E402
+from orchestrator.timers.pre_meeting import send_pre_meeting_briefs  # noqa: E402
 from orchestrator.timers.reconciler import reconcile  # noqa: E402
 from orchestrator.timers.retention import prune_if_due  # noqa: E402
 from orchestrator.timers.stalled import escalate_if_due  # noqa: E402
@@ -166,6 +167,7 @@ def clock_parts(deps: Deps) -> None:
     report_if_due(deps)
     escalate_if_due(deps)
     queue_webhooks(deps)
+    send_pre_meeting_briefs(deps)
 
 
 def workers_ran(deps: Deps) -> None:

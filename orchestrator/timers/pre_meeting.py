@@ -6,9 +6,9 @@ asked, and where to join (skills.compose_pre_meeting, bot/pre_meeting_blocks).
 Timing follows the meeting's own start, as the reminder does (timers.due): whichever flow books
 or moves a meeting, `meeting_start` differs from the `brief_watched_start` last read, and the
 next tick writes the brief's due time (`brief_due_at`). Both are read through partial indexes
-holding only the rows that can act, claimed with FOR UPDATE SKIP LOCKED on PostgreSQL. A
-cancelled meeting, or one moved since its time was written, is dropped when it comes due; the
-move itself is read again and timed anew.
+holding only the rows that can act, read together in one statement and claimed with FOR UPDATE
+SKIP LOCKED on PostgreSQL. A moved meeting is timed anew before its old time is looked at; a
+cancelled one is dropped when its time comes.
 
 Quiet hours: a brief falling in an attendee's quiet hours waits for them to end if that is still
 before the start (`brief_due_at` moves there), else it is skipped and the skip recorded on the
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, text, update
+from sqlalchemy import delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from db.audit import record_action
@@ -81,16 +81,14 @@ class _Outgoing:
 
 
 def send_pre_meeting_briefs(deps: Deps) -> int:
-    """Time the briefs of meetings booked or moved since the last tick, then post those due;
+    """Time the briefs of meetings booked or moved since the last tick and post those due;
     returns how many were posted."""
     now = deps.clock.now()
     lead = timedelta(minutes=deps.settings.pre_meeting_brief_minutes)
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
-    while _watch(deps, now, lead) == BATCH and time.monotonic() < deadline:
-        pass
     posted = 0
     while True:
-        claimed, outgoing = _claim_due(deps, now)
+        claimed, outgoing = _claim(deps, now, lead)
         posted += sum(_post(deps, item, now) for item in outgoing)
         if claimed < BATCH or time.monotonic() >= deadline:
             return posted
@@ -102,47 +100,37 @@ def _locking(session: Session, statement: Any) -> Any:
     return statement
 
 
-def _watch(deps: Deps, now: datetime, lead: timedelta) -> int:
-    with deps.uow() as uow:
-        session = uow.session
-        statement = select(SchedulingRequest).where(text(BRIEF_UNWATCHED_WHERE)).limit(BATCH)
-        claimed = session.exec(_locking(session, statement)).all()
-        for request in claimed:
-            start = request.meeting_start
-            assert start is not None
-            request.brief_watched_start = start
-            # Booked closer to the start than the lead: the brief is still worth having now.
-            wanted = lead > timedelta(0) and start > now
-            request.brief_due_at = max(start - lead, now) if wanted else None
-            session.add(request)
-        uow.commit()
-    return len(claimed)
-
-
-def _claim_due(deps: Deps, now: datetime) -> tuple[int, list[_Outgoing]]:
-    """Claim the due meetings and, per attendee who may be told now, the brief's notification
-    row, all in one commit; what is returned is posted after it."""
+def _claim(deps: Deps, now: datetime, lead: timedelta) -> tuple[int, list[_Outgoing]]:
+    """One read for both kinds of row (an idle tick costs one statement): meetings to time,
+    and meetings whose brief is due. Per attendee who may be told now, the brief's notification
+    row is claimed in the same commit; what is returned is posted after it."""
     outgoing: list[_Outgoing] = []
     with deps.uow() as uow:
         session = uow.session
         statement = (
             select(SchedulingRequest)
-            .where(col(SchedulingRequest.brief_due_at) <= now)
-            .order_by(col(SchedulingRequest.brief_due_at))
+            # Each arm is one partial index's own condition, so PostgreSQL reads both indexes.
+            .where(
+                or_(text(f"({BRIEF_UNWATCHED_WHERE})"), col(SchedulingRequest.brief_due_at) <= now)
+            )
             .limit(BATCH)
         )
         claimed = list(session.exec(_locking(session, statement)).all())
         for request in claimed:
-            request.brief_due_at = None
             session.add(request)
             start = request.meeting_start
-            if (
-                request.status not in BOOKED_STATUSES
-                or start is None
-                or start != request.brief_watched_start
-                or start <= now
-            ):
-                continue  # cancelled, moved (timed anew by the watch) or already begun
+            booked = request.status in BOOKED_STATUSES and start is not None
+            if booked and start != request.brief_watched_start:
+                assert start is not None
+                request.brief_watched_start = start
+                # Booked closer to the start than the lead: the brief is still worth having.
+                wanted = lead > timedelta(0) and start > now
+                request.brief_due_at = max(start - lead, now) if wanted else None
+            if request.brief_due_at is None or request.brief_due_at > now:
+                continue
+            request.brief_due_at = None
+            if not booked or start is None or start <= now:
+                continue  # cancelled or already begun
             outgoing += _attendee_briefs(session, request, start, now)
         uow.commit()
     return len(claimed), outgoing
