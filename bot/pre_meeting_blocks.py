@@ -20,7 +20,9 @@ def _person(person: Person) -> str:
         parts.append(escape(person.title))
     if person.company:
         parts.append(escape(person.company))
-    return "• " + ", ".join(parts) + f" ({escape(person.email)})"
+    # Someone known only by their address is not named twice.
+    address = f" ({escape(person.email)})" if person.name != person.email else ""
+    return "• " + ", ".join(parts) + address
 
 
 def _day(moment: datetime, tz: str) -> str:

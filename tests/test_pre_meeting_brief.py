@@ -24,13 +24,15 @@ from db.models import (
     SlackNotification,
 )
 from orchestrator.engine.crashpoints import SimulatedCrash, armed
+from orchestrator.outbox.calendar import booked_join_url
 from skills.compose_pre_meeting import (
     Person,
     ThreadEmail,
     company_from_email,
     compose_pre_meeting,
 )
-from tests.support.stack import Stack
+from tests.support.stack import REP_ID, Stack
+from tests.test_meeting_lifecycle import book_meeting
 
 NY = "America/New_York"
 BERLIN = "Europe/Berlin"
@@ -362,3 +364,25 @@ def test_zero_minutes_turns_the_brief_off(stack: Stack) -> None:
     move_to(stack, start - timedelta(minutes=90))
     move_to(stack, start)
     assert briefs(stack) == []
+
+
+def test_a_meeting_booked_through_the_outbox_is_briefed_with_its_join_link(stack: Stack) -> None:
+    request = book_meeting(stack)  # signed /schedule, their reply, both approvals
+    start = request.meeting_start
+    assert start is not None
+    with stack.deps.uow() as uow:
+        join = booked_join_url(
+            uow.session, request_id=request.id, event_id=request.calendar_event_id
+        )
+    move_to(stack, start - timedelta(minutes=91))
+    assert briefs(stack) == []
+    move_to(stack, start - timedelta(minutes=90))
+    (brief,) = briefs(stack)
+    assert brief.channel == "D" + REP_ID
+    shown = str(brief.blocks)
+    assert "Tuesday works for me" in shown and "Acme" in shown
+    # The first email and the confirmation went out; their one reply came in.
+    assert "2 sent, 1 received" in shown and "(john@acme.example)" not in shown
+    assert join and f"<{join}|Join the meeting>" in shown
+    move_to(stack, start)
+    assert len(briefs(stack)) == 1
