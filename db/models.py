@@ -121,6 +121,12 @@ UNWATCHED_WHERE = (
     f"status IN ({_listed(BOOKED_STATUSES)}) AND meeting_start IS NOT NULL"
     " AND (watched_start IS NULL OR watched_start <> meeting_start)"
 )
+# A booked meeting whose pre-meeting brief time has not been read yet (new or moved); kept apart
+# from UNWATCHED_WHERE so the brief's timer owns its own columns.
+BRIEF_UNWATCHED_WHERE = (
+    f"status IN ({_listed(BOOKED_STATUSES)}) AND meeting_start IS NOT NULL"
+    " AND (brief_watched_start IS NULL OR brief_watched_start <> meeting_start)"
+)
 # Under way, with nothing the request's own row says will move it: what the stuck check reads
 # further (a live job, an open card). A booked meeting is watched by the clock instead.
 UNSCHEDULED_WHERE = (
@@ -295,6 +301,18 @@ class SchedulingRequest(SQLModel, table=True):
             sqlite_where=text("stall_check_at IS NOT NULL"),
         ),
         Index(
+            "ix_requests_brief_unwatched",
+            "meeting_start",
+            postgresql_where=text(BRIEF_UNWATCHED_WHERE),
+            sqlite_where=text(BRIEF_UNWATCHED_WHERE),
+        ),
+        Index(
+            "ix_requests_brief_due",
+            "brief_due_at",
+            postgresql_where=text("brief_due_at IS NOT NULL"),
+            sqlite_where=text("brief_due_at IS NOT NULL"),
+        ),
+        Index(
             "ix_requests_unscheduled",
             "updated_at",
             postgresql_where=text(UNSCHEDULED_WHERE),
@@ -347,6 +365,10 @@ class SchedulingRequest(SQLModel, table=True):
     # When a job left the request with nothing to move it, the moment the rep is asked what
     # happens next (timers.stalled); cleared when that look is taken.
     stall_check_at: datetime | None = None
+    # The same for the attendees' pre-meeting brief (timers.pre_meeting): the start it was timed
+    # for, and when it is next due (its time, or when a held one's quiet hours end).
+    brief_watched_start: datetime | None = None
+    brief_due_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

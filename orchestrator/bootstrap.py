@@ -40,8 +40,11 @@ def slack_cards() -> Cards:
     from bot.decision_blocks import decision_card
     from bot.meeting_blocks import meeting_check_card
     from bot.picker_blocks import picker_card
+    from bot.pre_meeting_blocks import pre_meeting_card
 
-    return Cards(approval_card, brief_card, decision_card, picker_card, meeting_check_card)
+    return Cards(
+        approval_card, brief_card, decision_card, picker_card, meeting_check_card, pre_meeting_card
+    )
 
 
 def make_redis(settings: Settings) -> Redis:

@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     dm_per_hour_cap: int = Field(
         default=6, ge=1, description="Most unprompted DMs (briefs, notices) a rep gets per hour."
     )
+    pre_meeting_brief_minutes: int = Field(
+        default=90,
+        ge=0,
+        le=24 * 60,
+        description="Minutes before a booked meeting its attendees get the brief; 0 = none.",
+    )
 
     # Outbound webhooks (orchestrator/webhooks/): each delivery is one worker job, bounded by
     # the timeout, so a slow receiver holds up nothing but its own delivery.

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from orchestrator.engine.event_types import EventType
 from skills.compose_brief import Brief
+from skills.compose_pre_meeting import PreMeetingBrief
 
 if TYPE_CHECKING:
     # The Home tab's rows are read off these; only their fields are used, never the database.
@@ -386,6 +387,7 @@ class Cards:
     decision: Callable[[DecisionView], Card]
     picker: Callable[[PickerView], Card]
     meeting: Callable[[MeetingCheck], Card]
+    pre_meeting: Callable[[PreMeetingBrief], Card]
 
 
 def when_for_rep(moment: datetime, tz: str) -> str:

@@ -45,6 +45,8 @@ POINTS = frozenset(
         "webhook.posted",  # the receiver has it, our row does not say so yet
         # commands.transcripts.receive_transcript
         "transcript.kept",  # the transcript and its job are committed, not yet woken or answered
+        # timers.pre_meeting
+        "pre_meeting.posted",  # the attendee has the DM, its ts is not recorded yet
     }
 )
 

@@ -35,6 +35,7 @@ from orchestrator.outbox.claims import claimable
 from orchestrator.timers import retention, stalled
 from orchestrator.timers.briefs import any_brief_due
 from orchestrator.timers.due import DUE_WORK
+from orchestrator.timers.pre_meeting import briefs_to_look_at
 from orchestrator.timers.reconciler import lagging_cards, lost_jobs, parked_without_action
 from orchestrator.webhooks.deliver import open_deliveries
 
@@ -67,6 +68,7 @@ class Due:
     health: bool
     stalled: bool
     webhooks: bool  # a delivery is still owed (its part finds which may go now)
+    pre_meeting: bool  # a meeting's brief is to be timed or sent
 
 
 def probe(deps: Deps) -> Due:
@@ -90,6 +92,7 @@ def probe(deps: Deps) -> Due:
         "health": ~_ran_since(HEALTH_RUN, now - HEALTH_EVERY),
         "stalled": ~_ran_since(stalled.JOB_NAME, now - stalled.EVERY),
         "webhooks": _any(select(WebhookDelivery.seq).where(open_deliveries())),
+        "pre_meeting": _any(select(SchedulingRequest.id).where(briefs_to_look_at(now))),
     }
     with deps.sessions() as session:
         row = session.execute(select(*(c.label(k.replace(":", "_")) for k, c in checks.items())))
@@ -103,6 +106,7 @@ def probe(deps: Deps) -> Due:
         health=bool(found["health"]),
         stalled=bool(found["stalled"]),
         webhooks=bool(found["webhooks"]),
+        pre_meeting=bool(found["pre_meeting"]),
     )
 
 

@@ -12,6 +12,7 @@ from orchestrator.inbox.mail_watches import queue_watch_renewals
 from orchestrator.notices.post import deliver_held
 from orchestrator.outbox.approval_cards import post_waiting_cards
 from orchestrator.timers.due import DueReport, dispatch_due
+from orchestrator.timers.pre_meeting import send_pre_meeting_briefs
 from orchestrator.timers.probe import probe
 from orchestrator.timers.reconciler import ReconcileReport, reconcile
 from orchestrator.timers.retention import prune_if_due
@@ -34,6 +35,7 @@ class TickReport:
     stalled: int = 0
     webhooks: int = 0
     watches: int = 0
+    pre_meeting_briefs: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -48,6 +50,7 @@ class TickReport:
             **({"stalled_asked": self.stalled} if self.stalled else {}),
             **({"webhooks_queued": self.webhooks} if self.webhooks else {}),
             **({"mail_watches_queued": self.watches} if self.watches else {}),
+            **({"pre_meeting_briefs": self.pre_meeting_briefs} if self.pre_meeting_briefs else {}),
         }
 
     @property
@@ -66,7 +69,7 @@ def tick(deps: Deps) -> TickReport:
     failed post) held back; last, prune what has outlived its retention (hourly), report new
     health findings and ask about stalled requests (every few minutes); then wake the webhook
     deliveries that are due (first attempts and retries), and the mailbox push watches due
-    to be made or renewed (workers call the providers)."""
+    to be made or renewed (workers call the providers), and the pre-meeting briefs."""
     return run_parts(deps, mail=True)
 
 
@@ -76,15 +79,16 @@ def run_parts(deps: Deps, *, mail: bool) -> TickReport:
     the mailbox reads (a bench measures them apart)."""
     due = probe(deps)
     return TickReport(
-        reconcile(deps) if due.repairs else ReconcileReport(jobs=0, actions=0),
-        dispatch_due(deps, parts=due.dispatch),
-        {"polls_queued": queue_mail_polls(deps)} if mail else {},
-        deliver_held(deps.notices) if due.held_notices else 0,
-        post_waiting_cards(deps) if due.waiting_cards else 0,
-        prune_if_due(deps) if due.retention else {},
-        report_if_due(deps) if due.health else 0,
-        escalate_if_due(deps) if due.stalled else 0,
-        queue_webhooks(deps) if due.webhooks else 0,
+        reconciled=reconcile(deps) if due.repairs else ReconcileReport(jobs=0, actions=0),
+        due=dispatch_due(deps, parts=due.dispatch),
+        mail={"polls_queued": queue_mail_polls(deps)} if mail else {},
+        notices=deliver_held(deps.notices) if due.held_notices else 0,
+        cards=post_waiting_cards(deps) if due.waiting_cards else 0,
+        pruned=prune_if_due(deps) if due.retention else {},
+        ops_findings=report_if_due(deps) if due.health else 0,
+        stalled=escalate_if_due(deps) if due.stalled else 0,
+        webhooks=queue_webhooks(deps) if due.webhooks else 0,
+        pre_meeting_briefs=send_pre_meeting_briefs(deps) if due.pre_meeting else 0,
         # No query at all unless push is configured; then one, on its own partial index.
-        queue_watch_renewals(deps),
+        watches=queue_watch_renewals(deps),
     )
