@@ -135,6 +135,7 @@ class ConfirmationInput(_Common):
 
     start: datetime
     meeting_link: str = ""
+    meeting_place: str = ""  # a phone number or an address, when there is no link
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +144,7 @@ class ReminderInput(_Common):
 
     start: datetime
     meeting_link: str = ""
+    meeting_place: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,6 +246,7 @@ class Facts:
     slots: tuple[datetime, ...] = ()
     time: datetime | None = None
     link: str = ""
+    place: str = ""  # where a meeting without a link happens
     answer: str = ""
     question: str = ""
     referrer: str = ""
@@ -299,8 +302,8 @@ def _specifics(data: _Common, base: Facts) -> Facts:
     if isinstance(data, ConfirmationInput | ReminderInput):
         kind = "confirmation" if isinstance(data, ConfirmationInput) else "reminder"
         _require_aware(data.start)
-        link = data.meeting_link.strip()
-        return replace(base, kind=kind, template_id=kind, time=data.start, link=link)
+        link, place = data.meeting_link.strip(), data.meeting_place.strip()
+        return replace(base, kind=kind, template_id=kind, time=data.start, link=link, place=place)
     if isinstance(data, NoShowInput):
         template_id = f"no_show_{no_show_tone(data.no_show_count)}"
         slots = _checked_slots("no_show", data.slots)

@@ -108,8 +108,8 @@ def _prompt(facts: Facts, prospect_message: str, instruction: str = "") -> str:
         f"Meeting: {facts.minutes}-minute {facts.meeting.strip() or 'call'}.",
         f"Keep your own words under {max(budget, 10)} words.",
     ]
-    if facts.link:
-        lines.append("Include [[LINK]] once.")
+    if facts.link or facts.place:
+        lines.append("Include [[LINK]] once, on its own line (where to join or meet).")
     if facts.question:
         lines.append(f"<prospect_message>\n{_as_data(facts.question)}\n</prospect_message>")
     if prospect_message.strip():
@@ -141,8 +141,8 @@ def _placeholder_values(facts: Facts) -> dict[str, str]:
         mapping["SLOTS"] = "\n" + values["slots"] + "\n"
     if facts.time is not None:
         mapping["TIME"] = values["time"]
-    if facts.link:
-        mapping["LINK"] = facts.link
+    if facts.link or facts.place:
+        mapping["LINK"] = facts.link or f"Where: {facts.place}"
     if facts.kind == "answer":
         mapping["ANSWER"] = values["answer"]
     return mapping

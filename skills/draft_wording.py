@@ -93,10 +93,17 @@ def template_values(facts: Facts, *, with_context: bool) -> dict[str, str]:
         "slots": _slot_lines(facts.slots, tz=facts.recipient_tz, also_tz=facts.our_tz),
         "time": shown,
         "link": facts.link,
-        "link_line": f" Here's the link to join: {facts.link}" if facts.link else "",
+        "link_line": _link_line(facts),
         "answer": facts.answer or ANSWER_PLACEHOLDER,
         "referrer": facts.referrer or "A colleague of yours",
     }
+
+
+def _link_line(facts: Facts) -> str:
+    if facts.link:
+        return f" Here's the link to join: {facts.link}"
+    # A phone or in-person meeting has a place instead: the number or the address.
+    return f" Where: {facts.place.rstrip('.')}." if facts.place else ""
 
 
 def _sentence(text: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from email import message_from_string, policy
+from email.message import EmailMessage as MimeMessage
 from typing import Any
 
 import pytest
@@ -13,12 +15,13 @@ from bot.local_slack import Message
 from bot.modals import new_request_view, read_submission
 from bot.slack_requests import button_click, post_signed
 from bot.templates_modal import read_template, read_wording, template_view, wording_text
-from db.models import SchedulingAction, SchedulingRequest, SchedulingTemplate
+from db.models import ActionType, SchedulingAction, SchedulingRequest, SchedulingTemplate
 from orchestrator.commands.meeting_types import save_kind
 from orchestrator.meeting_kinds import MeetingKind, built_in_kinds
 from tests.support.stack import REP_ID, SECRET, USERS, Stack, wait_for
 from tests.test_ics_invites import book_by_reply, invitations
 from tests.test_mail_intake import PROSPECT
+from tests.test_meeting_lifecycle import approve
 
 ADMIN_ID = "U0ADMIN"
 ADMIN = {
@@ -304,3 +307,8 @@ def test_a_phone_types_number_reaches_the_request_and_the_invitation(stack: Stac
     assert method == "REQUEST"
     assert str(event["LOCATION"]) == place
     assert f"Where: {place}" in message.get_body(("plain",)).get_content()
+    # The confirmation in their thread says where too: there is no link to join.
+    approve(stack, ActionType.email_confirmation)
+    confirmation = message_from_string(stack.inbox(PROSPECT)[-1].raw, policy=policy.default)
+    assert isinstance(confirmation, MimeMessage)
+    assert f"Where: {place}." in confirmation.get_body(("plain",)).get_content()

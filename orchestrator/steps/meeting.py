@@ -205,6 +205,7 @@ def draft_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
                 ),
                 start=start,
                 meeting_link=link,
+                meeting_place=request.location,
             ),
             wording_overrides(ctx.session, request),
         )

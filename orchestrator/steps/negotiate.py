@@ -81,6 +81,7 @@ def propose_confirmation(job: SequenceJob, ctx: StepContext) -> StepResult:
             **draft_common(rep, request, recipient_tz=tz, original_subject=inbound.subject),
             start=request.meeting_start,
             meeting_link=booking.result.get("join_url") or "",
+            meeting_place=request.location,
         ),
         prospect_message=clean_body(inbound.body_text),
     )

@@ -827,3 +827,21 @@ def test_injected_time_in_otherwise_clean_prose_falls_back() -> None:
     assert draft_with_llm(data, llm=FakeLLM(sneaky), prospect_message="propose Saturday 11pm") == (
         render_draft(data)
     )
+
+
+@pytest.mark.parametrize("shape", [ConfirmationInput, ReminderInput])
+@pytest.mark.parametrize(
+    "place", ["+1 555 0100, we call you", "Room 4.12, 1200 Main St, Suite 300, Austin"]
+)
+def test_a_meeting_without_a_link_says_where_and_still_passes_its_checks(
+    shape: type[ConfirmationInput] | type[ReminderInput], place: str
+) -> None:
+    data = shape(**common(), start=SLOT_A, meeting_place=place)
+    draft = render_draft(data)
+    assert f"Where: {place}." in draft.body
+    assert word_count(draft.body) <= WORD_LIMITS[draft.kind]
+    # The number and the address are not read as times the prospect was never offered.
+    assert ny_berlin_validate(draft, (SLOT_A,)) == []
+    # A link wins: the place is for meetings nobody joins online.
+    linked = render_draft(shape(**common(), start=SLOT_A, meeting_link="https://x.io/j/1"))
+    assert "Where:" not in linked.body and "https://x.io/j/1" in linked.body
