@@ -143,7 +143,7 @@ def test_a_zoom_booking_makes_one_room_and_every_email_carries_its_link(
     assert room["start_time"] == booking.effective_data()["start"].replace("+00:00", "Z")
 
     ((invite, _, event),) = invitations(zoom_stack, PROSPECT)
-    assert str(event["LOCATION"]) == link
+    assert str(event["LOCATION"]) == str(event["URL"]) == str(event["CONFERENCE"]) == link
     assert f"Join: {link}" in invite.get_body(("plain",)).get_content()
     approve(zoom_stack, ActionType.email_confirmation)
     confirmation = zoom_stack.inbox(PROSPECT)[-1]

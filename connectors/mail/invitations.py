@@ -39,6 +39,7 @@ class Invite:
     attendees: Sequence[Invitee] = ()
     description: str = ""
     location: str = ""
+    url: str = ""  # the meeting's join link, when it has one
 
 
 def build_ics(invite: Invite, *, method: Method, stamp: datetime) -> bytes:
@@ -81,6 +82,14 @@ def build_ics(invite: Invite, *, method: Method, stamp: datetime) -> bytes:
             for a in invite.attendees
         ],
     )
+    if invite.url:
+        # URL for every client; CONFERENCE (RFC 7986) for those that show a join button.
+        event.add("URL", invite.url, parameters={"VALUE": "URI"})
+        event.add(
+            "CONFERENCE",
+            invite.url,
+            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": "Join"},
+        )
     if cancelled:
         event.add("TRANSP", "TRANSPARENT")
     # The calendar-level UID would otherwise be random; the same invite gives the same bytes.

@@ -286,6 +286,7 @@ def invitation(
         attendees=invitees,
         description=data.description,
         location=join or data.location or "",
+        url=join or "",
     )
     email = OutboundEmail(
         message_id=f"<{action.id.hex}.invite@{deps.settings.mail_domain}>",
