@@ -20,6 +20,7 @@ from bot.listeners import (
     start,
     stranger_replies,
     templates,
+    transcript_files,
     transcripts,
 )
 from orchestrator.deps import Deps
@@ -52,4 +53,5 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     templates.register(app, deps)
     inbound_requests.register(app, deps)
     transcripts.register(app, deps)
+    transcript_files.register(app, deps)
     return app

@@ -114,6 +114,7 @@ class LocalSlack:
     modals: list[dict[str, Any]] = field(default_factory=list)  # views.open, in order
     used_triggers: set[str] = field(default_factory=set)
     rate_limited_calls: int = 0  # the next N Web API calls answer 429
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # id -> (name, content)
     _hook_uses: dict[str, int] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -166,6 +167,23 @@ class LocalSlack:
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}
             return 200, handler(args)
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.get(str(args.get("file", "")))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        name, content = found
+        download = f"{self.url}/files-pri/{self.team_id}-{args['file']}/download/{name}"
+        file = {"id": args["file"], "name": name, "size": len(content)}
+        return {"ok": True, "file": file | {"url_private_download": download}}
+
+    def download(self, path: str, auth: str) -> tuple[int, bytes]:
+        """A file's bytes, for the bot's token only (as Slack's `url_private_download`)."""
+        if auth != f"Bearer {self.token}":
+            return 403, b""
+        file_id = path.removeprefix("/files-pri/").split("/")[0].removeprefix(f"{self.team_id}-")
+        found = self.files.get(file_id)
+        return (200, found[1]) if found else (404, b"")
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "team_id": self.team_id, "user_id": "UCONVENE", "bot_id": "BCONVENE"}
@@ -289,6 +307,16 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             else:
                 self._reply(404, {"ok": False, "error": "not_found"})
 
-        do_GET = do_POST
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            path = unquote(urlparse(self.path).path)
+            if not path.startswith("/files-pri/"):
+                self.do_POST()
+                return
+            status, content = slack.download(path, self.headers.get("Authorization", ""))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
 
     return Handler
