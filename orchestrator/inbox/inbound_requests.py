@@ -40,7 +40,7 @@ from orchestrator.engine.runner import step_ports
 from orchestrator.inbox.handlers import Outcome
 from orchestrator.inbox.records import record_inbound
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
-from orchestrator.notices.gate import already_sent, claim, record_ts
+from orchestrator.notices.gate import already_sent, post_once
 from orchestrator.steps.scheduling import meeting_when, search_window, slot_query
 from orchestrator.views import RepProfile, ScheduleCommand
 from skills.email_text import clean_body
@@ -228,20 +228,18 @@ def post_card(deps: Deps, *, inbound_id: uuid.UUID) -> None:
     try:
         channel = deps.chat.open_dm(user_id=rep.slack_user_id)
         with deps.uow() as uow:
-            if not claim(
+            if post_once(
                 uow.session,
+                deps.chat,
                 rep=rep,
                 kind=KIND,
                 dedupe_key=key,
                 channel=channel,
                 now=deps.clock.now(),
+                text=text,
+                blocks=card_blocks(text, inbound_id),
             ):
-                return
-            posted = deps.chat.post_message(
-                channel=channel, text=text, blocks=card_blocks(text, inbound_id)
-            )
-            record_ts(uow.session, dedupe_key=key, ts=posted.ts)
-            uow.commit()
+                uow.commit()
     except Exception as exc:  # noqa: BLE001 - the next read of the mailbox posts it again
         log.warning("inbound_request_card_failed", rep_id=str(rep.id), error=repr(exc)[:300])
 

@@ -20,7 +20,7 @@ from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
 from orchestrator.engine.outputs import Assess
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
-from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.gate import post_once
 from orchestrator.notices.post import post_notice
 from orchestrator.views import when_for_rep
 from skills.email_text import clean_body
@@ -73,18 +73,18 @@ def invite_answer_card(
                 )
                 channel = deps.chat.open_dm(user_id=rep.slack_user_id)
                 key = f"{KIND}:{request.id}:{status}:{request.meeting_start}:{comment[:40]}"
-                if not claim(
+                if post_once(
                     uow.session,
+                    deps.chat,
                     rep=rep,
                     kind=KIND,
                     dedupe_key=key,
                     channel=channel,
                     now=deps.clock.now(),
+                    text=fallback,
+                    blocks=blocks,
                 ):
-                    return
-                posted = deps.chat.post_message(channel=channel, text=fallback, blocks=blocks)
-                record_ts(uow.session, dedupe_key=key, ts=posted.ts)
-                uow.commit()
+                    uow.commit()
         except Exception as exc:  # noqa: BLE001 - falls back to a notice below
             log.warning("invite_answer_card_failed", request_id=str(request_id), error=repr(exc))
             if rep_id is not None and text:

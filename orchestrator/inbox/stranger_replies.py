@@ -26,7 +26,7 @@ from orchestrator.deps import Deps
 from orchestrator.engine.dispatch import insert_job
 from orchestrator.inbox.records import reply_received
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
-from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.gate import post_once
 from orchestrator.notices.post import post_notice
 from skills.email_text import clean_body
 from skills.read_email import InboundEmail
@@ -97,21 +97,18 @@ def post_card(deps: Deps, *, rep_id: uuid.UUID, row_id: uuid.UUID, text: str) ->
         with deps.uow() as uow:
             rep = uow.session.get_one(Rep, rep_id)
             channel = deps.chat.open_dm(user_id=rep.slack_user_id)
-            key = f"{KIND}:{row_id}"
-            if not claim(
+            if post_once(
                 uow.session,
+                deps.chat,
                 rep=rep,
                 kind=KIND,
-                dedupe_key=key,
+                dedupe_key=f"{KIND}:{row_id}",
                 channel=channel,
                 now=deps.clock.now(),
+                text=text,
+                blocks=card_blocks(text, row_id),
             ):
-                return
-            posted = deps.chat.post_message(
-                channel=channel, text=text, blocks=card_blocks(text, row_id)
-            )
-            record_ts(uow.session, dedupe_key=key, ts=posted.ts)
-            uow.commit()
+                uow.commit()
     except Exception as exc:  # noqa: BLE001 - falls back to a notice below
         log.warning("stranger_reply_card_failed", rep_id=str(rep_id), error=repr(exc))
         post_notice(deps.notices, rep_id=rep_id, text=text)

@@ -8,14 +8,16 @@ this is for what Convene volunteers, like the morning brief.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from connectors.ports import ChatPort, PostedMessage
 from db.models import Rep, SlackNotification
 from db.upsert import insert_or_ignore
 
@@ -143,6 +145,28 @@ def record_ts(session: Session, *, dedupe_key: str, ts: str) -> None:
         .where(col(SlackNotification.dedupe_key) == dedupe_key)
         .values(ts=ts)
     )
+
+
+def post_once(
+    session: Session,
+    chat: ChatPort,
+    *,
+    rep: Rep,
+    kind: str,
+    dedupe_key: str,
+    channel: str,
+    now: datetime,
+    text: str,
+    blocks: Sequence[Mapping[str, Any]] = (),
+) -> PostedMessage | None:
+    """Claim `dedupe_key`, post, and keep the message's ts, in the caller's transaction: None
+    when it was already claimed. The row goes in first, so a concurrent run finds it and stays
+    quiet; a failed post raises, and the caller's rollback removes the row for a retry."""
+    if not claim(session, rep=rep, kind=kind, dedupe_key=dedupe_key, channel=channel, now=now):
+        return None
+    posted = chat.post_message(channel=channel, text=text, blocks=blocks)
+    record_ts(session, dedupe_key=dedupe_key, ts=posted.ts)
+    return posted
 
 
 def already_sent(session: Session, *, dedupe_keys: list[str]) -> set[str]:

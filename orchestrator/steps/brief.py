@@ -42,7 +42,13 @@ from orchestrator.engine.event_types import BriefDue, EventType, payload, reply_
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.mrkdwn import owner_only
-from orchestrator.notices.gate import already_sent, brief_key, claim, gate, record_ts, rep_zone
+from orchestrator.notices.gate import (
+    already_sent,
+    brief_key,
+    gate,
+    post_once,
+    rep_zone,
+)
 from orchestrator.steps.replies import summary_of
 from orchestrator.views import ACTION_TITLES, DecisionView
 from skills.compose_brief import (
@@ -97,14 +103,19 @@ def send_brief(job: SequenceJob, ctx: StepContext) -> StepResult:
         return StepResult(output={"skipped": "nothing to say"})
     text, blocks = ctx.ports.cards.brief(brief)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
-    # The row goes in first: a concurrent run of the same brief finds it and stays quiet,
-    # and if the post fails the rollback removes it so the retry can post.
-    if not claim(
-        ctx.session, rep=rep, kind="morning_brief", dedupe_key=key, channel=channel, now=ctx.now
-    ):
+    posted = post_once(
+        ctx.session,
+        ctx.ports.chat,
+        rep=rep,
+        kind="morning_brief",
+        dedupe_key=key,
+        channel=channel,
+        now=ctx.now,
+        text=text,
+        blocks=blocks,
+    )
+    if posted is None:
         return StepResult(output={"skipped": "already sent today"})
-    posted = ctx.ports.chat.post_message(channel=channel, text=text, blocks=blocks)
-    record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
     return StepResult(
         output={
             "channel": posted.channel,

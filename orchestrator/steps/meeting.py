@@ -48,7 +48,7 @@ from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import DraftRecovery, OfferedSlot
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.gate import post_once
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import booked_join_url
 from orchestrator.steps.drafting import worded, write
@@ -309,15 +309,21 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
     assert request.meeting_end is not None
     key = check_key(request.id, start)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
-    # The row first: a concurrent run finds it and stays quiet; a failed post rolls it back.
-    if not claim(
-        ctx.session, rep=rep, kind="meeting_check", dedupe_key=key, channel=channel, now=ctx.now
-    ):
-        return StepResult(output={"skipped": "already asked"}, stop=True)
     check = meeting_check(request, attendees, rep, start=start, end=request.meeting_end)
     text, blocks = ctx.ports.cards.meeting(check)
-    posted = ctx.ports.chat.post_message(channel=channel, text=text, blocks=blocks)
-    record_ts(ctx.session, dedupe_key=key, ts=posted.ts)
+    posted = post_once(
+        ctx.session,
+        ctx.ports.chat,
+        rep=rep,
+        kind="meeting_check",
+        dedupe_key=key,
+        channel=channel,
+        now=ctx.now,
+        text=text,
+        blocks=blocks,
+    )
+    if posted is None:
+        return StepResult(output={"skipped": "already asked"}, stop=True)
     audit(ctx, request, "meeting_check_asked", "asked the rep whether the meeting happened")
     return StepResult(output={"channel": posted.channel, "ts": posted.ts})
 

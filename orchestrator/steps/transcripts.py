@@ -47,7 +47,7 @@ from orchestrator.engine.event_types import (
 )
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.mrkdwn import escape_mrkdwn
-from orchestrator.notices.gate import claim, record_ts
+from orchestrator.notices.gate import post_once
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.follow_up import DRAFT_TTL, last_outbound
 from orchestrator.steps.scheduling import audit, load_request, message_id
@@ -140,17 +140,19 @@ def offer_meetings(job: SequenceJob, ctx: StepContext) -> StepResult:
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     posted = 0
     for index, item in enumerate(meetings):
-        key = card_key(transcript_id, index)
-        if not claim(
-            ctx.session, rep=rep, kind=CARD_KIND, dedupe_key=key, channel=channel, now=ctx.now
-        ):
-            continue
         text = card_text(request, item)
-        message = ctx.ports.chat.post_message(
-            channel=channel, text=text, blocks=card_blocks(text, f"{transcript_id}:{index}")
-        )
-        record_ts(ctx.session, dedupe_key=key, ts=message.ts)
-        posted += 1
+        if post_once(
+            ctx.session,
+            ctx.ports.chat,
+            rep=rep,
+            kind=CARD_KIND,
+            dedupe_key=card_key(transcript_id, index),
+            channel=channel,
+            now=ctx.now,
+            text=text,
+            blocks=card_blocks(text, f"{transcript_id}:{index}"),
+        ):
+            posted += 1
     audit(ctx, request, "transcript_meetings_offered", f"{posted} next meetings offered")
     return StepResult(output={"cards": posted})
 
