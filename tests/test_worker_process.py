@@ -4,6 +4,7 @@ killed, and a step killed with it is resumed by the reconciler and done exactly 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -59,6 +60,13 @@ def _stop(process: subprocess.Popen[str]) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait(timeout=5)
+
+
+def _end_session(process: subprocess.Popen[str]) -> None:
+    """What a dead worker left in its session (RQ's scheduler, which it forked) would keep
+    polling this test's Redis database after the test; `convene worker` reaps it itself."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _redis_url() -> str:
@@ -144,7 +152,10 @@ def test_a_worker_killed_mid_step_is_resumed_by_the_reconciler_and_done_once(
     stack.schedule(f"demo with {PROSPECT}")  # its wake-up waits in Redis
     # The process dies the way kill -9 ends it, with the step's work done and nothing committed.
     worker = _start_worker(stack, CONVENE_CRASH_AT="runner.step_ran")
-    assert worker.wait(timeout=60) == EXIT_STATUS
+    try:
+        assert worker.wait(timeout=60) == EXIT_STATUS
+    finally:
+        _end_session(worker)
     (job,) = stack.rows(SequenceJob)
     assert job.status == JobStatus.running
     assert job.steps_completed == []
