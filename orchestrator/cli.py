@@ -146,6 +146,7 @@ def sandbox(
     from orchestrator.logs import configure
 
     configure(level="WARNING")
+    stop = _stop_on_sigterm()  # before the address is printed: a SIGTERM then stops it cleanly
     running = Sandbox.start()
     server = serve(running, port=port)
     url = f"http://127.0.0.1:{server.server_port}/"
@@ -154,7 +155,7 @@ def sandbox(
     if not no_browser:
         webbrowser.open(url)
     try:
-        _wait_forever()
+        _wait_forever(stop)
     finally:
         server.shutdown()
         running.stop()
@@ -175,9 +176,15 @@ def _require_schema(settings: Settings) -> None:
         raise typer.Exit(2)
 
 
-def _wait_forever() -> None:
+def _stop_on_sigterm() -> threading.Event:
+    """An event SIGTERM sets; installed before a process says it is up, so a supervisor's (or
+    a test's) SIGTERM right after that line stops it cleanly instead of killing it."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _wait_forever(stop: threading.Event) -> None:
     try:
         while not stop.wait(1):
             pass
@@ -198,6 +205,7 @@ def web() -> None:
     _require_slack(settings)
     _require_schema(settings)
     _start_error_reporting(settings, "web")
+    stop = _stop_on_sigterm()
     deps = bootstrap(settings)
     jobs.install(deps)
     server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
@@ -205,7 +213,7 @@ def web() -> None:
     if settings.redis_url is None:
         typer.echo("REDIS_URL unset: running the worker and clock in this process")
         run_in_background(deps, stop=threading.Event())
-    _wait_forever()
+    _wait_forever(stop)
     server.shutdown()
 
 

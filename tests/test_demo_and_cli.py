@@ -217,3 +217,24 @@ def test_credentials_rotate_needs_keys_then_reencrypts(tmp_path: Path) -> None:
         app, ["credentials", "rotate"], env={**env, "CREDENTIAL_KEYS": keys}
     )
     assert result.exit_code == 0 and "re-encrypted 0 credential(s)" in result.output
+
+
+def test_a_sigterm_right_after_the_sandbox_says_where_it_is_stops_it_cleanly(
+    tmp_path: Path,
+) -> None:
+    """A supervisor may stop a process the moment it says it is up: the handler is in place
+    before that line."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "sandbox", "--port", "0", "--no-browser"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("Convene sandbox on http://127.0.0.1:")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
