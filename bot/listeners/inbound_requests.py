@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.start import profile_of
 from bot.modals import new_request_view, read_submission
+from orchestrator.commands.meeting_types import team_kinds
 from orchestrator.deps import Deps
 from orchestrator.inbox.inbound_requests import (
     EDIT,
@@ -102,7 +103,12 @@ def register(app: App, deps: Deps) -> None:
             _ephemeral(respond, BROKEN)
             return
         command, tz = prefill
-        view = new_request_view(today=deps.clock.now().date(), prefill=command, tz=tz)
+        view = new_request_view(
+            today=deps.clock.now().date(),
+            prefill=command,
+            tz=tz,
+            kinds=team_kinds(deps, org_id=body["team"]["id"]),
+        )
         # Its own callback: the submit answers this email, not a fresh /schedule.
         view = {**view, "callback_id": FORM_CALLBACK, "private_metadata": str(inbound_id)}
         try:
@@ -116,7 +122,10 @@ def register(app: App, deps: Deps) -> None:
         inbound_id = _inbound_id(view.get("private_metadata", ""))
         prefill = edit_prefill(deps, inbound_id=inbound_id) if inbound_id else None
         tz = prefill[1] if prefill else "UTC"
-        submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
+        kinds = team_kinds(deps, org_id=body["team"]["id"])
+        submission = read_submission(
+            view["state"]["values"], now=deps.clock.now(), tz=tz, kinds=kinds
+        )
         if submission.command is None or inbound_id is None:
             ack(response_action="errors", errors=submission.errors)
             return

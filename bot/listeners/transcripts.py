@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.start import profile_of
 from bot.modals import new_request_view, read_submission
+from orchestrator.commands.meeting_types import team_kinds
 from orchestrator.commands.transcripts import (
     MeetingRef,
     paste_allowed,
@@ -95,7 +96,10 @@ def register(app: App, deps: Deps) -> None:
             respond(text="That meeting is no longer on record.", replace_original=False)
             return
         view = new_request_view(
-            today=deps.clock.now().date(), prefill=planned.command, tz=planned.tz
+            today=deps.clock.now().date(),
+            prefill=planned.command,
+            tz=planned.tz,
+            kinds=team_kinds(deps, org_id=body["team"]["id"]),
         )
         view = {**view, "callback_id": FORM_CALLBACK, "private_metadata": value}
         try:
@@ -137,7 +141,10 @@ def register(app: App, deps: Deps) -> None:
         value = str(view.get("private_metadata", ""))[:MAX_VALUE]
         planned = planned_meeting(deps, value)
         tz = planned.tz if planned else "UTC"
-        submission = read_submission(view["state"]["values"], now=deps.clock.now(), tz=tz)
+        kinds = team_kinds(deps, org_id=body["team"]["id"])
+        submission = read_submission(
+            view["state"]["values"], now=deps.clock.now(), tz=tz, kinds=kinds
+        )
         if submission.command is None:
             ack(response_action="errors", errors=submission.errors)
             return
