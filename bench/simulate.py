@@ -62,6 +62,7 @@ from db.models import (  # noqa: E402
     BOOKED_STATUSES,
     STOPPED_STATUSES,
     ActionStatus,
+    EmailMessage,
     LocalCalendarEvent,
     PendingAction,
 )
@@ -413,13 +414,35 @@ class Conversation:
             "out_of_office": ("keep_open", "handle_myself"),
             "silence": ("cancel_request", "handle_myself"),
         }.get(self.prospect.behaviour, ("offer_times", "clarify", "handle_myself"))
+        self.outcome.clicks += 1
+        booking = self.their_time_on(card) if "book_slot" in buttons else None
+        if booking is not None:
+            # The card offers the very time they chose (outside our hours, say): book it.
+            self.stack.click(
+                "decision_book_slot", card, user=self.world.rep.slack_id, state=booking
+            )
+            self.stack.drain()
+            return True
         choice = next((c for c in wanted if c in buttons), buttons[0] if buttons else None)
         if choice is None:
+            self.outcome.clicks -= 1
             return False
-        self.outcome.clicks += 1
         self.stack.click(f"decision_{choice}", card, user=self.world.rep.slack_id)
         self.stack.drain()
         return True
+
+    def their_time_on(self, card: Any) -> dict[str, Any] | None:
+        """The slot picker's state with the prospect's chosen time selected, when it is there."""
+        chosen = self.outcome.chosen
+        for block in card.blocks:
+            for element in block.get("elements", []):
+                if element.get("type") != "radio_buttons" or chosen is None:
+                    continue
+                for option in element["options"]:
+                    if datetime.fromisoformat(option["value"]) == chosen:
+                        picked = {"type": "radio_buttons", "selected_option": option}
+                        return {block["block_id"]: {element["action_id"]: picked}}
+        return None
 
     # --- judging ---
 
@@ -448,10 +471,35 @@ class Conversation:
                 chose = "nothing" if o.chosen is None else f"{o.chosen:%a %b %d %H:%M %Z}"
                 o.wrong.append(f"booked {live[0].start:%a %b %d %H:%M %Z}; they chose {chose}")
         request = w.request()
+        if self.gave_up_on_answered_mail():
+            o.wrong.append("gave up: counted answered emails as unanswered")
         for unwatched in invariants.every_open_request_is_watched(self.stack.deps):
             o.wrong.append(f"stuck: {unwatched}"[:300])
         if request.status in BOOKED_STATUSES and not live:
             o.wrong.append(f"{request.status} with nothing on the calendar")
+
+    def gave_up_on_answered_mail(self) -> bool:
+        """Convene stopped chasing because "N emails have gone unanswered" while fewer than N
+        of our emails came after the prospect's last one: that is not silence."""
+        stops = [a for a in self.world.audit() if a.action_type == "follow_ups_stopped"]
+        words = (stops[-1].reasoning or "").split() if stops else []
+        if "unanswered" not in words or not words[0].isdigit():
+            return False
+        stopped, claimed = stops[-1].created_at, int(words[0])
+        mail = self.stack.rows(EmailMessage)
+        theirs = [
+            m.created_at for m in mail if m.direction == "inbound" and m.created_at <= stopped
+        ]
+        last = max(theirs, default=None)
+        ours = [
+            m
+            for m in mail
+            if m.direction == "outbound"
+            and m.sent_at is not None
+            and (last is None or m.sent_at > last)
+            and m.sent_at <= stopped
+        ]
+        return len(ours) < claimed
 
 
 def start_of(prospect: Prospect) -> datetime:

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from db.models import SchedulingAttendee, SchedulingRequest, SchedulingTemplate, prospect_zone
+from db.models import (
+    ActionType,
+    EmailMessage,
+    PendingAction,
+    SchedulingAction,
+    SchedulingAttendee,
+    SchedulingRequest,
+    SchedulingTemplate,
+    prospect_zone,
+)
 from orchestrator.steps.public_holidays import holidays_between, weekend_days, zone_country
 
 DEFAULT_FOLLOW_UP_HOURS = (24, 48, 72)
@@ -33,7 +42,7 @@ MAX_DAYS_OFF = 21  # more days off in a row than any calendar has; a guard, not 
 class Cadence:
     # Hours to wait after the n-th email; past the end of the list the last gap repeats.
     follow_up_hours: tuple[int, ...] = DEFAULT_FOLLOW_UP_HOURS
-    max_attempts: int = MAX_ATTEMPTS  # emails in total, the first one included
+    max_attempts: int = MAX_ATTEMPTS  # unanswered emails in a row, the first one included
 
 
 def cadence_for(session: Session, *, request: SchedulingRequest) -> Cadence:
@@ -57,10 +66,43 @@ def follow_up_delay(cadence: Cadence, *, follow_ups_sent: int) -> timedelta:
     return timedelta(hours=hours[min(follow_ups_sent, len(hours) - 1)])
 
 
+# The emails that ask the prospect for an answer. Confirmations, reminders and recaps ask
+# nothing, so they never count towards giving up.
+ASKING_EMAILS = (
+    ActionType.email_initial,
+    ActionType.email_follow_up,
+    ActionType.email_response,
+    ActionType.email_no_show,
+)
+
+
+def unanswered_emails(session: Session, request: SchedulingRequest) -> int:
+    """Our asking emails sent since the prospect's last reply: what "N emails have gone
+    unanswered" counts. Their answer starts the count again, so a long back-and-forth is never
+    mistaken for silence."""
+    last_reply = session.exec(
+        select(func.max(SchedulingAction.created_at))
+        .where(SchedulingAction.request_id == request.id)
+        .where(SchedulingAction.action_type == "reply_received")
+    ).one()
+    query = (
+        select(func.count())
+        .select_from(EmailMessage)
+        .join(PendingAction, col(PendingAction.id) == col(EmailMessage.pending_action_id))
+        .where(EmailMessage.request_id == request.id)
+        .where(EmailMessage.direction == "outbound")
+        .where(EmailMessage.status == "sent")
+        .where(col(PendingAction.action_type).in_(ASKING_EMAILS))
+    )
+    if last_reply is not None:
+        query = query.where(col(EmailMessage.sent_at) > last_reply)
+    return session.exec(query).one()
+
+
 def stop_reason(
     *,
     cadence: Cadence,
-    attempt_count: int,
+    unanswered: int,
     no_show_count: int,
     created_at: datetime,
     now: datetime,
@@ -69,8 +111,8 @@ def stop_reason(
     """Why Convene must stop chasing (in words for the rep), or None to carry on."""
     if negative_reply:
         return "their last reply read as negative, so a nudge could do more harm than good"
-    if attempt_count >= cadence.max_attempts:
-        return f"{attempt_count} emails have gone unanswered (the limit is {cadence.max_attempts})"
+    if unanswered >= cadence.max_attempts:
+        return f"{unanswered} emails have gone unanswered (the limit is {cadence.max_attempts})"
     if no_show_count >= MAX_NO_SHOWS:
         return f"they have missed the meeting {no_show_count} times"
     if now - created_at >= timedelta(days=MAX_DAYS_ACTIVE):

@@ -61,7 +61,7 @@ class RequestInfo:
     ref: str
     title: str
     status: str
-    attempt_count: int
+    unanswered: int  # our asking emails since their last reply (the stop rule's count)
     created_at: datetime
     meeting_start: datetime | None = None
     meeting_end: datetime | None = None
@@ -321,8 +321,8 @@ def _at_risk(
         if r.status not in IN_FLIGHT:
             continue
         age = now - r.created_at
-        if r.attempt_count >= max_attempts - AT_RISK_ATTEMPTS_LEFT:
-            reason = f"{r.attempt_count} of {max_attempts} emails sent without a booking"
+        if r.unanswered >= max_attempts - AT_RISK_ATTEMPTS_LEFT:
+            reason = f"{r.unanswered} of {max_attempts} emails unanswered"
         elif age >= timedelta(days=max_days - AT_RISK_DAYS_LEFT):
             reason = f"open {age.days} days; Convene stops at {max_days}"
         else:

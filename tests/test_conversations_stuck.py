@@ -40,6 +40,7 @@ from tests.support.conversation.prospect_mail import (
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_decides,
+    rep_edits,
     rep_fills_in_the_form,
     rep_rejects,
     rep_runs,
@@ -123,7 +124,37 @@ def follow_ups_stopped() -> list[Turn]:
     ]
 
 
+def question_answered(question: str, *, number: int) -> list[Turn]:
+    return [
+        prospect_replies(question),
+        # An answer needs the rep's own words before it can go.
+        rep_edits(
+            "email_response",
+            subject="Re: Time for a quick demo?",
+            body=f"Hi John,\n\nYes, it does.\n\nRita ({number})",
+        ),
+        rep_approves("email_response"),
+        expect_email(number=number, answers="their reply"),
+    ]
+
+
 CONVERSATIONS = [
+    conversation(
+        "a long back-and-forth is not silence: only emails since their last reply count",
+        *first_email_sent(),
+        *follow_up_sent(2, after_hours=24),  # Tue Dec 1
+        *question_answered("Before we pick: does the demo cover the reporting module?", number=3),
+        *question_answered("Thanks. Will it also cover the API?", number=4),
+        *question_answered("And can my colleague from finance join?", number=5),
+        # Five emails of ours, every one answered but the last: the stop rule's "5 emails
+        # have gone unanswered" would be untrue, so the usual nudge is due instead.
+        expect_follow_up_in(24),
+        hours_pass(24),
+        expect_no_audit("follow_ups_stopped"),
+        rep_approves("email_follow_up"),
+        expect_email(number=6, answers="our last email", keeps_subject=True),
+        expect_status("awaiting_response"),
+    ),
     conversation(
         "an answer draft nobody approved expires: the rep is asked at once what comes next",
         *first_email_sent(),

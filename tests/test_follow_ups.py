@@ -569,7 +569,7 @@ def test_stop_rules_in_order() -> None:
     def reason(**kw: object) -> str | None:
         args: dict[str, object] = {
             "cadence": Cadence(),
-            "attempt_count": 1,
+            "unanswered": 1,
             "no_show_count": 0,
             "created_at": now - timedelta(days=1),
             "now": now,
@@ -579,14 +579,14 @@ def test_stop_rules_in_order() -> None:
         return stop_reason(**args)  # type: ignore[arg-type]
 
     assert reason() is None
-    assert reason(attempt_count=4) is None
-    assert reason(attempt_count=5) == "5 emails have gone unanswered (the limit is 5)"
-    assert reason(attempt_count=5, cadence=Cadence(max_attempts=8)) is None
+    assert reason(unanswered=4) is None
+    assert reason(unanswered=5) == "5 emails have gone unanswered (the limit is 5)"
+    assert reason(unanswered=5, cadence=Cadence(max_attempts=8)) is None
     assert reason(no_show_count=3) == "they have missed the meeting 3 times"
     assert reason(created_at=now - timedelta(days=21)) == (
         "it has been open for 21 days without a booking"
     )
     assert reason(created_at=now - timedelta(days=20, hours=23)) is None
-    assert reason(negative_reply=True, attempt_count=5) == (
+    assert reason(negative_reply=True, unanswered=5) == (
         "their last reply read as negative, so a nudge could do more harm than good"
     )

@@ -34,7 +34,7 @@ from db.models import (
     SchedulingRequest,
     SequenceJob,
 )
-from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE
+from orchestrator.cadence import MAX_ATTEMPTS, MAX_DAYS_ACTIVE, unanswered_emails
 from orchestrator.commands.decision_cards import decision_view
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import ActionData, action_data
@@ -161,7 +161,7 @@ def _requests(ctx: StepContext, rep: Rep) -> list[RequestInfo]:
             ref=r.ref,
             title=r.title or r.meeting_type,
             status=r.status,
-            attempt_count=r.attempt_count,
+            unanswered=unanswered_emails(ctx.session, r),
             created_at=r.created_at,
             meeting_start=r.meeting_start,
             meeting_end=r.meeting_end,

@@ -27,7 +27,13 @@ from db.models import (
     SequenceJob,
     prospect_zone,
 )
-from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay, stop_reason
+from orchestrator.cadence import (
+    cadence_for,
+    follow_up_at,
+    follow_up_delay,
+    stop_reason,
+    unanswered_emails,
+)
 from orchestrator.engine.action_data import FollowUpData
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import CheckFollowUp, DraftFollowUp, OfferedSlot, required
@@ -138,7 +144,7 @@ def check_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
     kept_open = reply is not None and _kept_open_since(ctx, request, reply)
     reason = stop_reason(
         cadence=cadence_for(ctx.session, request=request),
-        attempt_count=request.attempt_count,
+        unanswered=unanswered_emails(ctx.session, request),
         no_show_count=request.no_show_count,
         created_at=request.created_at,
         now=ctx.now,

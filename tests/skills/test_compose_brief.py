@@ -26,7 +26,7 @@ def request(ref: str, status: str = "awaiting_response", **kw: object) -> Reques
         "ref": ref,
         "title": f"Demo {ref}",
         "status": status,
-        "attempt_count": 1,
+        "unanswered": 1,
         "created_at": NOW - timedelta(days=2),
         **kw,
     }
@@ -191,16 +191,16 @@ def test_needs_attention_lists_decisions_and_meetings_nobody_reported_on() -> No
 
 def test_at_risk_is_close_to_the_stop_rules() -> None:
     requests = [
-        request("A-1", attempt_count=4),
+        request("A-1", unanswered=4),
         request("A-2", "negotiating", created_at=NOW - timedelta(days=16)),
-        request("A-3", attempt_count=3, created_at=NOW - timedelta(days=15, hours=23)),
-        request("A-4", "confirmed", attempt_count=4, created_at=NOW - timedelta(days=20)),
-        request("A-5", "paused", attempt_count=5),
+        request("A-3", unanswered=3, created_at=NOW - timedelta(days=15, hours=23)),
+        request("A-4", "confirmed", unanswered=4, created_at=NOW - timedelta(days=20)),
+        request("A-5", "paused", unanswered=5),
     ]
     brief = compose_brief(rep_name="Rita", timezone="UTC", now=NOW, requests=requests, actions=[])
     assert brief is not None
     assert brief.at_risk == (
-        AtRisk(ref="A-1", title="Demo A-1", reason="4 of 5 emails sent without a booking"),
+        AtRisk(ref="A-1", title="Demo A-1", reason="4 of 5 emails unanswered"),
         AtRisk(ref="A-2", title="Demo A-2", reason="open 16 days; Convene stops at 21"),
     )
     assert brief.pulse == (
@@ -212,7 +212,7 @@ def test_at_risk_is_close_to_the_stop_rules() -> None:
 
 
 def test_template_limits_move_the_at_risk_line() -> None:
-    rows = [request("A-1", attempt_count=4)]
+    rows = [request("A-1", unanswered=4)]
     assert (
         compose_brief(
             rep_name="Rita", timezone="UTC", now=NOW, requests=rows, actions=[], max_attempts=8
