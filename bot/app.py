@@ -22,6 +22,7 @@ from bot.listeners import (
     templates,
     transcript_files,
     transcripts,
+    zones,
 )
 from orchestrator.deps import Deps
 from orchestrator.settings import reveal
@@ -47,7 +48,7 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     after_ack = AfterAck()
     schedule.register(app, deps, after_ack)
     start.register(app, deps, after_ack)
-    for listeners in (cards, decisions, home, meeting, picker, review, brief):
+    for listeners in (cards, decisions, home, meeting, picker, review, brief, zones):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
     templates.register(app, deps)

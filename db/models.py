@@ -439,6 +439,8 @@ class EmailMessage(SQLModel, table=True):
     status: str = "recorded"  # outbound: sending | sent
     created_at: datetime
     sent_at: datetime | None = None
+    # Inbound: the UTC offset of the Date header, in minutes (where the sender's client was).
+    date_offset_minutes: int | None = None
 
 
 class InboundStatus(StrEnum):

@@ -41,9 +41,16 @@ def slack_cards() -> Cards:
     from bot.meeting_blocks import meeting_check_card
     from bot.picker_blocks import picker_card
     from bot.pre_meeting_blocks import pre_meeting_card
+    from bot.zone_blocks import with_zone_hint
 
     return Cards(
-        approval_card, brief_card, decision_card, picker_card, meeting_check_card, pre_meeting_card
+        approval_card,
+        brief_card,
+        decision_card,
+        picker_card,
+        meeting_check_card,
+        pre_meeting_card,
+        with_zone_hint,
     )
 
 

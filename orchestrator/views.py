@@ -374,6 +374,32 @@ class Dashboard:
     stats: SchedulerStats | None = None
 
 
+# --- a hint of the prospect's zone (orchestrator.steps.replies.tell_rep) --------------------------
+
+
+@dataclass(frozen=True)
+class ZoneHintView:
+    """A reply suggests where its writer is: shown under the rep's DM with one click to use it.
+    Nothing is read in the suggested zone until the rep clicks."""
+
+    request_id: str
+    attendee_id: str
+    who: str  # their name or address, untrusted: the builder escapes it
+    zone: str  # an IANA name
+    evidence: str  # why, in words
+    current: str  # the zone their words are read in until then
+    weak: bool  # only the Date header's offset
+
+
+def zone_label(zone: str) -> str:
+    """A zone as the rep reads it: "Asia/Tokyo", and "UTC+09:00" for a bare offset
+    (POSIX's Etc/GMT-9 means UTC+09:00, the sign turned round)."""
+    if zone.startswith("Etc/GMT") and zone[len("Etc/GMT") :][:1] in ("+", "-"):
+        sign, hours = zone[len("Etc/GMT")], int(zone[len("Etc/GMT") + 1 :])
+        return f"UTC{'-' if sign == '+' else '+'}{hours:02d}:00"
+    return zone
+
+
 # --- the builders -------------------------------------------------------------------------------
 
 
@@ -388,6 +414,8 @@ class Cards:
     picker: Callable[[PickerView], Card]
     meeting: Callable[[MeetingCheck], Card]
     pre_meeting: Callable[[PreMeetingBrief], Card]
+    # The message with the hint appended (a text-only message becomes a section first).
+    with_zone_hint: Callable[[Card, ZoneHintView], Card]
 
 
 def when_for_rep(moment: datetime, tz: str) -> str:

@@ -21,13 +21,18 @@ from tests.support.conversation.expectations import (
     expect_audit,
     expect_booked,
     expect_card_shows,
+    expect_dm,
     expect_email,
+    expect_no_audit,
     expect_no_offer_on,
+    expect_no_zone_hint,
     expect_nothing_booked,
     expect_offered,
     expect_offers_within,
     expect_prospect_zone,
+    expect_prospect_zone_unset,
     expect_status,
+    expect_zone_hint,
 )
 from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
 from tests.support.conversation.prospect_mail import prospect_replies
@@ -35,6 +40,7 @@ from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_fills_in_the_form,
     rep_schedules,
+    rep_uses_the_suggested_zone,
     someone_saves_settings,
 )
 from tests.support.conversation.script import Conversation, conversation, play
@@ -168,6 +174,66 @@ CONVERSATIONS = [
     ),
 ]
 
+TOKYO = "Asia/Tokyo"
+SIGNED_IN_TOKYO = "\n\nJohn Doe\nHead of Ops · Acme KK · Tokyo"
+
+ZONE_HINTS = [
+    conversation(
+        "a signature in Tokyo: the rep is offered the zone, and one click reads 'my time' there",
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Before we pick a time: is the demo recorded?" + SIGNED_IN_TOKYO),
+        expect_dm("reads it as *question*"),
+        expect_zone_hint("may be in *Asia/Tokyo*", "city 'Tokyo' in their reply", "Use Asia/Tokyo"),
+        # Nothing is read in the suggested zone before the rep says so.
+        expect_prospect_zone_unset(),
+        rep_uses_the_suggested_zone(),
+        expect_prospect_zone(TOKYO),
+        expect_audit("reply_received", "prospect_zone_set"),
+        expect_no_zone_hint(),
+        # 11 pm on Wednesday in Tokyo is Wednesday 9:00 in New York: the third time offered.
+        prospect_replies("Wednesday at 11pm my time works for me." + SIGNED_IN_TOKYO),
+        expect_no_zone_hint(),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-09 09:00", NY), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=2, answers="their reply", confirms=local("2026-12-09 09:00", NY)),
+        expect_status("confirmed"),
+    ),
+    conversation(
+        "only the Date header's offset: offered as a bare UTC offset, and the rep may leave it",
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Tuesday works for me.", client_zone=TOKYO),
+        expect_zone_hint("may be in *UTC+09:00*", "clock of their email client", "daylight"),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-08 09:00", NY), attendees=[PROSPECT]),
+        expect_no_audit("prospect_zone_set"),
+        expect_prospect_zone_unset(),
+    ),
+    conversation(
+        "a zone the rep gave in the form is not second-guessed by a signature",
+        prospect_is_in(LONDON),
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Tuesday works for me." + SIGNED_IN_TOKYO, client_zone=TOKYO),
+        expect_no_zone_hint(),
+        expect_prospect_zone(LONDON),
+    ),
+    conversation(
+        "a Date header in the zone we already read them in adds nothing",
+        rep_schedules(DEMO),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        prospect_replies("Tuesday works for me.", client_zone=NY),
+        expect_dm("reads it as *accept*"),
+        expect_no_zone_hint(),
+    ),
+]
+
 BUFFERED = [
     conversation(
         "with a 15-minute buffer, Monday's first time keeps clear of the 09:45 meeting",
@@ -195,7 +261,7 @@ def buffered_stack(backend: tuple[str, Redis], clock: ManualClock) -> Iterator[S
         yield running
 
 
-@pytest.mark.parametrize("script", CONVERSATIONS, ids=str)
+@pytest.mark.parametrize("script", CONVERSATIONS + ZONE_HINTS, ids=str)
 def test_conversation(script: Conversation, stack: Stack) -> None:
     play(script, stack)
 

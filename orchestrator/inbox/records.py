@@ -147,6 +147,7 @@ def record_inbound(
         "status": status,
         # When we received it by our clock; the Date header is the sender's claim.
         "created_at": now,
+        "date_offset_minutes": offset_minutes(email.date),
     }
     # A message without a (usable) Message-ID still needs a unique one for the constraint.
     row_id = _insert_inbound(session, values, claimed or _placeholder_id(rep, message, ""))
@@ -207,6 +208,15 @@ def provider_key(message: InboundRaw) -> str:
 def _placeholder_id(rep: Rep, message: InboundRaw, tag: str) -> str:
     digest = hashlib.sha256(f"{rep.org_id}\n{provider_key(message)}".encode()).hexdigest()[:32]
     return f"<{tag}{digest}@inbound.invalid>"
+
+
+def offset_minutes(sent: datetime | None) -> int | None:
+    """The Date header's UTC offset in minutes; None when absent or implausible."""
+    offset = sent.utcoffset() if sent is not None else None
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds() // 60)
+    return minutes if abs(minutes) <= 14 * 60 else None
 
 
 def _bounded(value: str | None) -> str | None:

@@ -7,9 +7,9 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from db.audit import record_action
 from db.models import (
@@ -29,11 +29,12 @@ from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
-from orchestrator.views import when_for_rep
+from orchestrator.views import Card, ZoneHintView, when_for_rep
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
 from skills.intent_signals import joins_too
 from skills.parse_times import extract_times, in_writers_zone, match_to_proposed
+from skills.zone_hint import zone_hint
 
 COUNTERS = {"counter_propose", "reschedule"}
 EXACT = {"minute", "hour"}  # a day alone ("Thursday") is not a time we can book
@@ -151,6 +152,37 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
 # --- tell_rep ----------------------------------------------------------------------------------
 
 
+def zone_hint_view(
+    session: Session, row: EmailMessage, request: SchedulingRequest
+) -> ZoneHintView | None:
+    """The zone the reply suggests for its sender, when we don't know theirs yet: their city,
+    a zone they name, or their Date header's offset (skills.zone_hint)."""
+    sender = session.exec(
+        select(SchedulingAttendee).where(
+            SchedulingAttendee.request_id == request.id,
+            SchedulingAttendee.side == "external",
+            func.lower(col(SchedulingAttendee.email)) == row.sender.lower(),
+        )
+    ).first()
+    if sender is None or sender.timezone:
+        return None
+    sent_at = None
+    if row.date_offset_minutes is not None:
+        sent_at = row.created_at.astimezone(timezone(timedelta(minutes=row.date_offset_minutes)))
+    hint = zone_hint(row.body_text, sent_at=sent_at, known=request.timezone)
+    if hint is None:
+        return None
+    return ZoneHintView(
+        request_id=str(request.id),
+        attendee_id=str(sender.id),
+        who=sender.name or sender.email,
+        zone=hint.zone,
+        evidence=hint.evidence,
+        current=request.timezone,
+        weak=hint.weak,
+    )
+
+
 def summary_of(
     row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: UnderstandReply
 ) -> str:
@@ -227,33 +259,32 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     text = summary_of(row, request, rep, analysis)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
+    card: Card
     if request.status == RequestStatus.paused:
         # Nothing acts on a paused request's reply; the rep reopens it (which acts on this
         # reply) or keeps it, so the reply is never left with nobody to move it on.
         decision = reopen_decision(request)
         ctx.session.add(request)
-        fallback, blocks = ctx.ports.cards.decision(
-            decision_view(request, rep, decision, reply=text)
-        )
-        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+        card = ctx.ports.cards.decision(decision_view(request, rep, decision, reply=text))
     elif decision.needs_rep:
         attendees = ctx.session.exec(
             select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
         ).all()
-        fallback, blocks = ctx.ports.cards.decision(
+        card = ctx.ports.cards.decision(
             decision_view(request, rep, decision, reply=text, attendees=attendees)
         )
-        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     elif proposal is not None:
         # Someone new is named: nobody is added or written to until the rep says so here.
-        view = recipient_view(request, rep, proposal, reply=text)
-        fallback, blocks = ctx.ports.cards.decision(view)
-        posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
+        card = ctx.ports.cards.decision(recipient_view(request, rep, proposal, reply=text))
     else:
         accepted = analysis.intent == "accept" and analysis.matched_slot is not None
         if accepted and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
-        posted = ctx.ports.chat.post_message(channel=channel, text=text)
+        card = (text, [])
+    if (hint := zone_hint_view(ctx.session, row, request)) is not None:
+        card = ctx.ports.cards.with_zone_hint(card, hint)
+    fallback, blocks = card
+    posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.
     claim(
         ctx.session,

@@ -481,3 +481,35 @@ def expect_latest_email_lacks(*phrases: str, to: str = PROSPECT) -> Turn:
         assert not found, f"the email says {found}: {text!r}"
 
     return Turn(f"expect the latest email to {to} not to say {', '.join(phrases)}", run)
+
+
+def expect_zone_hint(*needles: str) -> Turn:
+    """The newest message to the rep about a reply offers the prospect's zone, saying these."""
+
+    def run(w: World) -> None:
+        offered = [m for m in w.zone_hints() if all(n in str(m.blocks) for n in needles)]
+        assert offered, f"no zone hint with {needles}: {[str(m.blocks) for m in w.zone_hints()]}"
+
+    return Turn(f"expect the rep offered the zone: {' … '.join(needles)!r}", run)
+
+
+def expect_no_zone_hint() -> Turn:
+    def run(w: World) -> None:
+        assert not w.zone_hints(), f"a zone was offered: {[str(m.blocks) for m in w.zone_hints()]}"
+
+    return Turn("expect no zone offered", run)
+
+
+def expect_prospect_zone_unset(address: str = PROSPECT) -> Turn:
+    """Nobody has said where `address` is: their words are read in the request's zone."""
+
+    def run(w: World) -> None:
+        request = w.request()
+        zones = [
+            a.timezone
+            for a in w.stack.rows(SchedulingAttendee)
+            if a.request_id == request.id and a.email == address
+        ]
+        assert zones and all(z is None for z in zones), f"{address} is in {zones}"
+
+    return Turn(f"expect no zone known for {address}", run)

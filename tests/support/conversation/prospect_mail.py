@@ -8,6 +8,7 @@ from datetime import datetime
 from email import message_from_string, policy
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
 
 import icalendar
 from sqlmodel import col
@@ -85,14 +86,17 @@ def prospect_replies(
     subject: str | None = None,
     in_reply_to: bool = True,
     references: bool = True,
+    client_zone: str | None = None,
 ) -> Turn:
     """They answer the latest email in `mailbox`'s inbox (from `sender`, which a relay may have
     rewritten); the clock's next poll reads it from the rep's inbox. A `subject` may name the
-    original's as "{original}"."""
+    original's as "{original}". `client_zone` is where their mail client's clock is (the Date
+    header's offset); by default the header says +0000, as servers write it."""
 
     def run(w: World) -> None:
         received = w.mail_to(mailbox)
         assert received, f"{mailbox} has received nothing to reply to"
+        now = w.stack.clock.now()
         reply = _reply(
             received[-1],
             text,
@@ -101,7 +105,7 @@ def prospect_replies(
             subject=subject,
             in_reply_to=in_reply_to,
             references=references,
-            now=w.stack.clock.now(),
+            now=now.astimezone(ZoneInfo(client_zone)) if client_zone else now,
         )
         (rep,) = w.stack.rows(Rep, col(Rep.email) == w.rep.email)
         w.cursor_before_reply = rep.mail_cursor
@@ -115,6 +119,8 @@ def prospect_replies(
         how.append(f"subject {subject!r}")
     if not in_reply_to:
         how.append("no In-Reply-To")
+    if client_zone:
+        how.append(f"their client's clock in {client_zone}")
     extra = f" ({', '.join(how)})" if how else ""
     return Turn(f"{mailbox} replies {text!r}{extra}", run)
 

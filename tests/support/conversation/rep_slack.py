@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.local_slack import Message
 from db.models import ActionStatus, SchedulingAttendee
 from tests.support.conversation.script import Turn
-from tests.support.conversation.world import Person, World
+from tests.support.conversation.world import PROSPECT, Person, World
 from tests.support.stack import wait_for
 
 
@@ -317,3 +317,20 @@ def rep_approves_the_kept_card(kind: str, *, refused: str) -> Turn:
         assert {a.id: a.status for a in w.actions()} == before, "a refused click changed a draft"
 
     return Turn(f"rep clicks Approve on the kept {kind} card and is told {refused!r}", run)
+
+
+def rep_uses_the_suggested_zone() -> Turn:
+    """Press "Use <zone>" under the newest message offering the prospect's zone; the script
+    then reads emails to them in it."""
+
+    def run(w: World) -> None:
+        (message, *_) = reversed(w.zone_hints())
+        value = w.stack.button_value(message, "use_prospect_zone")
+        w.stack.click("use_prospect_zone", message, user=w.rep.slack_id)
+        wait_for(
+            lambda: [m for m in w.stack.slack.messages if m.ts == message.ts and m.history],
+            "the message without its button",
+        )
+        w.zones[PROSPECT] = value.split("|")[2]
+
+    return Turn("rep uses the suggested zone", run)

@@ -98,10 +98,24 @@ class World:
             if not any(part.get_content_type() == "text/calendar" for part in message.walk())
         ]
 
+    def zone_hints(self) -> list[Message]:
+        """Messages to the rep that offer a prospect's zone with a button, as now shown."""
+        channel = f"D{self.rep.slack_id}"
+        return [
+            m
+            for m in self.stack.slack.messages
+            if m.channel == channel and "use_prospect_zone" in str(m.blocks)
+        ]
+
     def dms(self) -> list[str]:
         """Plain-text DMs to the rep, oldest first (cards carry blocks; these are notices)."""
         channel = f"D{self.rep.slack_id}"
-        return [m.text for m in self.stack.slack.messages if m.channel == channel and not m.blocks]
+        # A reply's summary stays a notice when a zone hint is added under it.
+        return [
+            m.text
+            for m in self.stack.slack.messages
+            if m.channel == channel and (not m.blocks or "zone_hint" in str(m.blocks))
+        ]
 
     def card_of(self, kind: str) -> tuple[PendingAction, Message]:
         """The newest undecided draft of `kind` and its card as the rep's client shows it."""
