@@ -414,6 +414,9 @@ class Conversation:
             "out_of_office": ("keep_open", "handle_myself"),
             "silence": ("cancel_request", "handle_myself"),
         }.get(self.prospect.behaviour, ("offer_times", "clarify", "handle_myself"))
+        if "never got its first email" in str(card.blocks):
+            # Our hours and their day never overlap: a careful rep takes it over.
+            wanted = ("handle_myself",)
         self.outcome.clicks += 1
         booking = self.their_time_on(card) if "book_slot" in buttons else None
         if booking is not None:

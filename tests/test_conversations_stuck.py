@@ -30,6 +30,7 @@ from tests.support.conversation.expectations import (
     expect_no_new_dm,
     expect_nothing_booked,
     expect_nothing_stuck,
+    expect_offers_within,
     expect_status,
 )
 from tests.support.conversation.outside import clock_reaches, hours_pass, prospect_is_in
@@ -45,10 +46,11 @@ from tests.support.conversation.rep_slack import (
     rep_rejects,
     rep_runs,
     rep_schedules,
+    someone_saves_settings,
 )
 from tests.support.conversation.script import Conversation, Turn, conversation, play
 from tests.support.conversation.times import Offered, local
-from tests.support.conversation.world import PROSPECT
+from tests.support.conversation.world import PROSPECT, RITA
 from tests.support.stack import Stack
 
 NY = "America/New_York"
@@ -139,6 +141,47 @@ def question_answered(question: str, *, number: int) -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "no time fits a Tokyo prospect's day: the rep is told why, and looks again after "
+        "widening her hours",
+        prospect_is_in("Asia/Tokyo"),
+        rep_schedules(DEMO),
+        # Rita's 9-17 in New York is 23:00-07:00 in Tokyo: the search finds nothing.
+        expect_actions(),
+        hours_pass(1),
+        expect_decision_card(
+            "never got its first email",
+            "no time between Dec 07 and Dec 14 suits everyone on our side",
+            "(Asia/Tokyo)",
+            "Offer fresh times",
+        ),
+        expect_audit("request_created", "stall_escalated"),
+        expect_inbox(0),
+        # She keeps a late slot for Asia: 17:00-20:00 in New York is 07:00-10:00 in Tokyo.
+        someone_saves_settings(RITA, zone=NY, work_start="17:00", work_end="20:00"),
+        rep_decides("offer_times"),
+        rep_approves("email_initial"),
+        expect_email(number=1, offers=True),
+        expect_offers_within("Asia/Tokyo", "07:00", "10:00"),
+        expect_status("awaiting_response"),
+        expect_follow_up_in(24),
+    ),
+    conversation(
+        "no time fits, and the rep takes it over: nothing is asked again",
+        prospect_is_in("Asia/Tokyo"),
+        rep_schedules(DEMO),
+        hours_pass(1),
+        expect_decision_card("never got its first email"),
+        rep_decides("offer_times"),
+        # The same search fails the same way: the rep hears it once more, an hour on.
+        hours_pass(1),
+        expect_decision_card("never got its first email"),
+        rep_decides("handle_myself"),
+        expect_status("paused"),
+        hours_pass(48),
+        expect_audit("stall_escalated", "decision_made", "stall_escalated", "decision_made"),
+        expect_inbox(0),
+    ),
     conversation(
         "a long back-and-forth is not silence: only emails since their last reply count",
         *first_email_sent(),

@@ -281,6 +281,12 @@ def resolve(
                 details={"dropped": dropped},
                 now=now,
             )
+        searching = None
+        if choice == "offer_times":
+            # Nothing was sent yet: there is no reply to answer, so the first email is redone.
+            searching = own_requests.search_again(
+                session, request, now=now, key=f"search-again:{record.id}"
+            )
         latest = _latest_reply(session, request)
         booked = request.status in BOOKED_STATUSES
         ending = cancel_outcome(current, request, own_requests.attendees_of(session, request))
@@ -311,6 +317,11 @@ def resolve(
         )
     if choice == "keep_open":
         return Resolution(True, f"{ref} stays open; follow-ups continue as planned.")
+    if searching is not None:
+        deps.wakeups.run_step(searching, tag="0-0")
+        return Resolution(
+            True, f"Looking for times for {ref} again: the first email comes to you to approve."
+        )
     dispatch(
         deps,
         Event(

@@ -163,6 +163,10 @@ def pause(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
     )
 
 
+# Before the first email goes out.
+UNSENT_STATUSES = (RequestStatus.initiated, RequestStatus.proposing)
+
+
 def resume(deps: Deps, *, org_id: str, ref: str, slack_user_id: str) -> Outcome:
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -267,6 +271,37 @@ def _redraft_unsent(
             rep_id=request.rep_id,
             request_id=request.id,
             payload=RedraftRequested(stale=f"it was {last.status}, then the request resumed"),
+        ),
+        now=now,
+    )
+    return job.id if created else None
+
+
+def search_again(
+    session: Session, request: SchedulingRequest, *, now: datetime, key: str
+) -> uuid.UUID | None:
+    """A request whose first email never went out (its search found no time, or its draft
+    failed) looks for times again: a fresh first-email job, once per `key` (the rep's click).
+    None when an email already went out: then fresh times answer their reply instead."""
+    sent = session.exec(
+        select(PendingAction.id)
+        .where(PendingAction.request_id == request.id)
+        .where(PendingAction.status == ActionStatus.executed)
+    ).first()
+    if sent is not None or request.status not in UNSENT_STATUSES:
+        return None
+    request.status = RequestStatus.proposing
+    session.add(request)
+    job, created = insert_job(
+        session,
+        Event(
+            type=EventType.redraft_requested,
+            org_id=request.org_id,
+            idempotency_key=key,
+            source="slack",
+            rep_id=request.rep_id,
+            request_id=request.id,
+            payload=RedraftRequested(stale="the rep asked to look for times again"),
         ),
         now=now,
     )

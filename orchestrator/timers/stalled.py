@@ -48,6 +48,7 @@ BATCH = 20
 # channel hears later, after STALE_REQUEST_HOURS, if the rep's card is not answered.)
 GRACE = timedelta(hours=1)
 JOB_NAME = "stalled"
+MAX_REASON_CHARS = 400  # a step's error, cut to what a card line holds
 EVERY = timedelta(minutes=5)
 
 
@@ -158,11 +159,7 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
                 reasoning="nothing scheduled and nothing waiting on the rep",
                 now=now,
             )
-            said = (
-                f":hourglass: *{escape_mrkdwn(request.ref)}* has no follow-up scheduled and "
-                "nothing waiting on you, so nothing would happen on it. Nothing has been sent "
-                "to them."
-            )
+            said = _what_happened(session, request)
             decision = Assess(
                 next_action="waiting_for_decision",
                 subtype=STALLED,
@@ -179,6 +176,30 @@ def _ask(deps: Deps, request_id: uuid.UUID, *, now: datetime) -> int:
         log.warning("stall_card_failed", request_id=str(request_id), error=repr(exc))
         return 0
     return 1
+
+
+def _what_happened(session: Session, request: SchedulingRequest) -> str:
+    """The card's first lines: why nothing moves, with the failure that stopped the first
+    email when that is the reason (a search that found no time tells the rep why)."""
+    ref = escape_mrkdwn(request.ref)
+    if request.status in (RequestStatus.initiated, RequestStatus.proposing):
+        failed = session.exec(
+            select(SequenceJob.last_error)
+            .where(SequenceJob.request_id == request.id)
+            .where(SequenceJob.status == JobStatus.failed)
+            .order_by(col(SequenceJob.created_at).desc())
+        ).first()
+        if failed:
+            why = failed.split(": ", 1)[-1].strip()[:MAX_REASON_CHARS]
+            return (
+                f":hourglass: *{ref}* never got its first email: {escape_mrkdwn(why)}. "
+                "Nothing has been sent to them. Offer fresh times looks again once you have "
+                "made room (or changed your hours); or take it over."
+            )
+    return (
+        f":hourglass: *{ref}* has no follow-up scheduled and nothing waiting on you, so "
+        "nothing would happen on it. Nothing has been sent to them."
+    )
 
 
 def _still_stuck(session: Session, request_id: uuid.UUID, *, now: datetime) -> bool:
