@@ -26,7 +26,7 @@ from tests.support.conversation.expectations import (
     expect_status,
 )
 from tests.support.conversation.outside import clock_reaches, hours_pass, prospect_is_in
-from tests.support.conversation.prospect_mail import prospect_replies
+from tests.support.conversation.prospect_mail import prospect_replies, replies_arrive_together
 from tests.support.conversation.rep_slack import (
     rep_approves,
     rep_approves_the_kept_card,
@@ -241,6 +241,23 @@ CONVERSATIONS = [
         rep_approves("calendar_book"),
         expect_booked(local("2026-12-10 14:00", NY), attendees=[PROSPECT]),
         expect_audit("reply_received", "reply_received", "action_superseded", "meeting_booked"),
+    ),
+    conversation(
+        "two replies in one poll: only the correction is answered, nothing asks about the first",
+        *first_email_sent(),
+        replies_arrive_together(
+            "Monday at 10am works for me.",
+            "Sorry, scratch that: could we do Thursday Dec 10 at 2pm instead?",
+        ),
+        # The first names a time we never offered; asking "which did you mean?" now would
+        # contradict the correction that already came.
+        expect_actions("email_initial executed", "calendar_book pending"),
+        rep_approves("calendar_book"),
+        expect_booked(local("2026-12-10 14:00", NY), attendees=[PROSPECT]),
+        rep_approves("email_confirmation"),
+        expect_email(number=2, answers="their reply", confirms=local("2026-12-10 14:00", NY)),
+        expect_inbox(2),
+        expect_audit("reply_received", "reply_received", "meeting_booked"),
     ),
 ]
 

@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
@@ -182,12 +182,28 @@ class LocalMailbox:
                 ],
                 subject=subject,
                 raw=_stored_raw(raw),
-                created_at=now,
+                created_at=self._after_the_last(session, to, now),
             )
             session.add(row)
             session.commit()
             session.refresh(row)
             return _inbound(row)
+
+    def _after_the_last(self, session: Session, mailbox: str, now: datetime) -> datetime:
+        """`now`, or just after the mailbox's newest message when that is not earlier: a
+        mailbox keeps the order mail arrived in (a correction read before the answer it
+        corrects is answered first), even when a stopped clock gives both the same time."""
+        newest = session.exec(
+            select(func.max(LocalMailMessage.created_at)).where(
+                LocalMailMessage.org_id == self._org_id,
+                LocalMailMessage.mailbox == mailbox.lower(),
+                LocalMailMessage.folder == "inbox",
+            )
+        ).one()
+        if newest is None:
+            return now
+        newest = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+        return max(now, newest + timedelta(microseconds=1))
 
     def _rep_mailboxes(self, session: Session) -> list[str]:
         return sorted({email.lower() for email in session.exec(select(Rep.email))})

@@ -36,6 +36,7 @@ from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.outbox import recipients
+from orchestrator.outbox.superseded import newer_reply_since
 from orchestrator.steps import offers
 from orchestrator.steps.assess import assess_request
 from orchestrator.steps.drafting import worded, write
@@ -285,6 +286,10 @@ def respond(job: SequenceJob, ctx: StepContext) -> StepResult:
     open_for = NEGOTIATING_STATUSES | (BOOKED_STATUSES if intent in MOVES else set())
     if request.status not in open_for:
         return _stop(f"the request is {request.status}")
+    if newer_reply_since(ctx.session, job):
+        # They wrote again before this one was answered (a correction a minute later): the
+        # newer reply's own draft answers what now stands, and this one would talk over it.
+        return _stop("a newer reply is being answered")
     if decision is not None and decision.needs_rep:
         return _stop("a decision for the rep", decision=decision.subtype)
     if decision is not None and decision.subtype == "getting_alternatives" and intent in MOVES:
