@@ -32,6 +32,7 @@ from tests.support.conversation.rep_slack import (
     rep_approves_the_kept_card,
     rep_cancels,
     rep_clicks_approve,
+    rep_edit_is_refused,
     rep_edits,
     rep_keeps_the_card,
     rep_schedules,
@@ -86,6 +87,22 @@ def first_email_sent() -> list[Turn]:
 
 
 CONVERSATIONS = [
+    conversation(
+        "the rep moves a London time but not its twin in brackets: the edit is refused, then fixed",
+        prospect_is_in("Europe/London"),
+        rep_schedules(DEMO),
+        rep_edit_is_refused(
+            "email_initial",
+            body=EDITED_FOR_LONDON.replace("4:00 PM GMT", "5:00 PM GMT"),
+            saying="“Wed, Dec 9 at 5:00 PM GMT” and “(11:00 AM EST)” are different moments",
+        ),
+        rep_edits("email_initial", subject="Demo for the Acme team", body=EDITED_FOR_LONDON),
+        rep_approves("email_initial"),
+        expect_email(number=1, body=EDITED_FOR_LONDON, offers=True),
+        expect_on_offer(
+            local("2026-12-09 16:00", "Europe/London"), local("2026-12-10 15:00", "Europe/London")
+        ),
+    ),
     conversation(
         "a London prospect: times the rep writes in both zones are each offered once",
         prospect_is_in("Europe/London"),

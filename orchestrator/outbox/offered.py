@@ -9,6 +9,7 @@ that marks it sent: "the second one" in their answer then means the second time 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from db.models import PendingAction, SchedulingAttendee, SchedulingRequest, prospect_zone
 from orchestrator.engine.action_data import EmailData, action_data
-from skills.parse_times import extract_times
+from skills.parse_times import ParsedTime, extract_times
 
 EXACT = ("minute", "hour")  # a day alone is not a time anyone can book
 
@@ -28,19 +29,42 @@ def times_written(body: str, *, now: datetime, tz: str) -> tuple[datetime, ...]:
     time in brackets right after another is that same moment in the other zone, not a second
     one. Each line is read on its own: a list item's dash is not a range to the next line."""
     times: list[datetime] = []  # in the order written: "the second one" is the second here
+    for parsed, echoed in _readings(body, now=now, tz=tz):
+        if echoed is None and parsed.start not in times:
+            times.append(parsed.start)
+    return tuple(times)
+
+
+def zones_disagree(body: str, *, now: datetime, tz: str) -> str | None:
+    """Why an edited body can't go out as written: a time and its bracketed twin that are not
+    the same moment ("4:00 PM GMT (9:00 AM EST)", one moved and the other not). The prospect
+    could not tell which was meant, and neither could we."""
+    for parsed, echoed in _readings(body, now=now, tz=tz):
+        if echoed is not None and echoed.start != parsed.start:
+            twin = parsed.text.strip("()")
+            return (
+                f"“{echoed.text}” and “({twin})” are different moments: change both so they "
+                "name the same time, or remove the one in brackets."
+            )
+    return None
+
+
+def _readings(
+    body: str, *, now: datetime, tz: str
+) -> Iterator[tuple[ParsedTime, ParsedTime | None]]:
+    """Each bookable time written in `body`, with the time it repeats when it is the bracketed
+    twin of the one before it (None otherwise); quoted history is skipped."""
     for line in body.splitlines():
         if line.lstrip().startswith(">"):
             continue  # quoted history is theirs, not an offer of ours
-        last_end = -1
+        previous: ParsedTime | None = None
         for parsed in extract_times(line, now=now, tz=tz):
-            between = line[last_end : parsed.span[0]] if last_end >= 0 else ""
-            repeat = between.strip() == "("
-            last_end = parsed.span[1]
-            if repeat or parsed.excluded or parsed.grain not in EXACT:
+            between = line[previous.span[1] : parsed.span[0]] if previous is not None else ""
+            echoed = previous if between.strip() == "(" else None
+            previous = parsed
+            if parsed.excluded or parsed.grain not in EXACT:
                 continue
-            if parsed.start not in times:
-                times.append(parsed.start)
-    return tuple(times)
+            yield parsed, echoed
 
 
 def _offers(action: PendingAction) -> bool:
@@ -77,6 +101,16 @@ def with_times_reread(
         return edits
     times = times_written(str(edits["body"]), now=now, tz=tz)
     return {**edits, "slots": [t.isoformat() for t in times]}
+
+
+def edit_problem(
+    session: Session, action: PendingAction, edits: dict[str, Any], *, now: datetime
+) -> str | None:
+    """Why the rep's edit can't be kept as written (shown under the body field), if at all."""
+    if "body" not in edits or not _offers(action):
+        return None
+    tz = _recipient_zone(session, action)
+    return None if tz is None else zones_disagree(str(edits["body"]), now=now, tz=tz)
 
 
 def record_offered(session: Session, action: PendingAction, *, now: datetime) -> None:

@@ -210,6 +210,16 @@ def rep_undoes_newest() -> Turn:
 _WRITTEN = re.compile(r"(\d{1,2}):(\d{2}) (AM|PM)")
 
 
+_TWIN = re.compile(r" [A-Z]{2,5} \(((\d{1,2}):(\d{2}) (AM|PM))")
+
+
+def _later(match: re.Match[str]) -> str:
+    """The written time two hours on (within the day: the drafts offer 07:00-20:00)."""
+    hour_at, minute_at, half_at = (1, 2, 3) if match.re is _WRITTEN else (2, 3, 4)
+    hour = int(match.group(hour_at)) % 12 + (12 if match.group(half_at) == "PM" else 0) + 2
+    return f"{hour % 12 or 12}:{match.group(minute_at)} {'PM' if hour % 24 >= 12 else 'AM'}"
+
+
 def rep_edits_newest(*, move_a_time: bool) -> Turn:
     """Edit the newest email draft: a friendlier first line, or (`move_a_time`) the first time
     it offers written two hours later, as a rep who knows the prospect's day would."""
@@ -225,9 +235,11 @@ def rep_edits_newest(*, move_a_time: bool) -> Turn:
             match = _WRITTEN.search(body)
             if match is None:
                 return
-            hour = int(match.group(1)) % 12 + (12 if match.group(3) == "PM" else 0) + 2
-            later = f"{hour % 12 or 12}:{match.group(2)} {'PM' if hour >= 12 else 'AM'}"
-            body = body[: match.start()] + later + body[match.end() :]
+            twin = _TWIN.match(body, match.end())
+            if twin is not None:
+                # The same moment in the rep's zone, in brackets: moved with it.
+                body = body[: twin.start(1)] + _later(twin) + body[twin.end(1) :]
+            body = body[: match.start()] + _later(match) + body[match.end() :]
         else:
             body = f"Good to hear from you again.\n\n{body}"
         values = {

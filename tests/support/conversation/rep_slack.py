@@ -334,3 +334,23 @@ def rep_uses_the_suggested_zone() -> Turn:
         w.zones[PROSPECT] = value.split("|")[2]
 
     return Turn("rep uses the suggested zone", run)
+
+
+def rep_edit_is_refused(kind: str, *, body: str, saying: str) -> Turn:
+    """The rep saves an edit the product can't keep: the modal shows `saying` under the body
+    and the draft keeps its words."""
+
+    def run(w: World) -> None:
+        draft, card = w.card_of(kind)
+        before = dict(w.action(draft.id).edited_data or {})
+        opened = len(w.stack.slack.modals)
+        w.stack.click("edit_action", card, user=w.rep.slack_id)
+        view = wait_for(lambda: w.stack.slack.modals[opened:], "the edit modal")[0]
+        values = {"subject": {"subject": {"value": "Demo"}}, "body": {"body": {"value": body}}}
+        reply = w.stack.submit(view, values, user=w.rep.slack_id)
+        answer = json.loads(reply.body)
+        assert answer["response_action"] == "errors", answer
+        assert saying in answer["errors"]["body"], answer
+        assert dict(w.action(draft.id).edited_data or {}) == before
+
+    return Turn(f"rep's edit of the {kind} draft is refused: {saying!r}", run)
