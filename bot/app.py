@@ -10,6 +10,7 @@ from bot.after_ack import AfterAck
 from bot.listeners import (
     brief,
     cards,
+    copied,
     decisions,
     home,
     inbound_requests,
@@ -48,7 +49,7 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     after_ack = AfterAck()
     schedule.register(app, deps, after_ack)
     start.register(app, deps, after_ack)
-    for listeners in (cards, decisions, home, meeting, picker, review, brief, zones):
+    for listeners in (cards, copied, decisions, home, meeting, picker, review, brief, zones):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
     templates.register(app, deps)

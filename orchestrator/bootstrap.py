@@ -41,7 +41,7 @@ def slack_cards() -> Cards:
     from bot.meeting_blocks import meeting_check_card
     from bot.picker_blocks import picker_card
     from bot.pre_meeting_blocks import pre_meeting_card
-    from bot.zone_blocks import with_zone_hint
+    from bot.reply_hints import with_copied, with_zone_hint
 
     return Cards(
         approval_card,
@@ -51,6 +51,7 @@ def slack_cards() -> Cards:
         meeting_check_card,
         pre_meeting_card,
         with_zone_hint,
+        with_copied,
     )
 
 

@@ -8,7 +8,7 @@ bot/: neither layer imports the other through this module.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -391,6 +391,17 @@ class ZoneHintView:
     weak: bool  # only the Date header's offset
 
 
+@dataclass(frozen=True)
+class CopiedView:
+    """Someone the prospect copied on a reply, offered to the rep as a guest (orchestrator.copied).
+    The button names the reply and the address's position in it, never the address."""
+
+    request_id: str
+    email_message_id: str
+    index: int
+    address: str  # untrusted: the builder escapes it
+
+
 def zone_label(zone: str) -> str:
     """A zone as the rep reads it: "Asia/Tokyo", and "UTC+09:00" for a bare offset
     (POSIX's Etc/GMT-9 means UTC+09:00, the sign turned round)."""
@@ -414,8 +425,9 @@ class Cards:
     picker: Callable[[PickerView], Card]
     meeting: Callable[[MeetingCheck], Card]
     pre_meeting: Callable[[PreMeetingBrief], Card]
-    # The message with the hint appended (a text-only message becomes a section first).
+    # The message with a hint appended (a text-only message becomes a section first).
     with_zone_hint: Callable[[Card, ZoneHintView], Card]
+    with_copied: Callable[[Card, Sequence[CopiedView]], Card]
 
 
 def when_for_rep(moment: datetime, tz: str) -> str:

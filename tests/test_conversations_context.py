@@ -17,6 +17,7 @@ from tests.support.conversation.expectations import (
     expect_actions,
     expect_audit,
     expect_booked,
+    expect_copied_offered,
     expect_decision_card,
     expect_dm,
     expect_email,
@@ -26,6 +27,7 @@ from tests.support.conversation.expectations import (
     expect_latest_email_lacks,
     expect_no_audit,
     expect_no_new_dm,
+    expect_nobody_copied_offered,
     expect_nothing_booked,
     expect_offers_between,
     expect_offers_within,
@@ -34,6 +36,7 @@ from tests.support.conversation.expectations import (
 from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
 from tests.support.conversation.prospect_mail import auto_reply_arrives, prospect_replies
 from tests.support.conversation.rep_slack import (
+    rep_adds_the_copied,
     rep_approves,
     rep_decides,
     rep_edits,
@@ -94,7 +97,52 @@ def first_email_sent() -> list[Turn]:
     ]
 
 
+JANE = "jane@acme.example"
+
 CONVERSATIONS = [
+    conversation(
+        "accepts with a colleague in Cc: the rep adds her, and the waiting booking invites her",
+        *first_email_sent(),
+        prospect_replies("Tuesday works. Copying Jane, who should join too.", cc=[JANE]),
+        expect_dm("reads it as *accept*", "Tue Dec 8, 9:00 AM EST"),
+        expect_copied_offered("They copied jane@acme.example", "Add jane@acme.example"),
+        expect_actions("email_initial executed", "calendar_book pending"),
+        expect_no_audit("attendee_added"),
+        rep_adds_the_copied(JANE),
+        expect_audit("reply_received", "attendee_added"),
+        expect_nobody_copied_offered(),
+        rep_approves("calendar_book"),
+        expect_booked(Offered(2), attendees=[PROSPECT], optional=[JANE]),
+        expect_status("confirmed"),
+    ),
+    conversation(
+        "a colleague copied after the booking: an updated invite, only once the rep approves",
+        *first_email_sent(),
+        prospect_replies("Tuesday works for me."),
+        *booked_and_confirmed(Offered(2)),
+        prospect_replies("Looking forward to it. I've copied Jane from finance.", cc=[JANE]),
+        expect_copied_offered("Add jane@acme.example"),
+        rep_adds_the_copied(JANE),
+        expect_actions(
+            "email_initial executed",
+            "calendar_book executed",
+            "email_confirmation executed",
+            "calendar_update pending",
+        ),
+        expect_booked(Offered(2), attendees=[PROSPECT]),
+        rep_approves("calendar_update"),
+        expect_booked(Offered(2), attendees=[PROSPECT], optional=[JANE]),
+        expect_audit("meeting_booked", "attendee_added"),
+    ),
+    conversation(
+        "our own colleagues and the people already on it are never offered from a Cc",
+        *first_email_sent(),
+        prospect_replies(
+            "Tuesday works for me.", cc=[f"boss@{RITA.email.split('@')[1]}", PROSPECT]
+        ),
+        expect_dm("reads it as *accept*"),
+        expect_nobody_copied_offered(),
+    ),
     # --- a reply that accepts and does something else too ------------------------------------
     conversation(
         "accepts and asks: booked, and the question gets its own answer",

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from slack_bolt import Ack, App, Respond
 
-from bot.zone_blocks import USE_ZONE, zone_set_blocks
+from bot.reply_hints import HINT_BLOCK, USE_ZONE, hint_answered
 from orchestrator.commands.prospect_zones import use_prospect_zone
 from orchestrator.deps import Deps
 
@@ -56,7 +56,7 @@ def register(app: App, deps: Deps) -> None:
                 channel=container.get("channel_id") or body["channel"]["id"],
                 ts=container["message_ts"],
                 text=message.get("text") or outcome.message,
-                blocks=zone_set_blocks(message.get("blocks") or [], outcome.message),
+                blocks=hint_answered(message.get("blocks") or [], HINT_BLOCK, outcome.message),
             )
         except Exception as exc:  # noqa: BLE001 - the zone is set; the message is cosmetic
             log.warning("zone_card_update_failed", error=repr(exc))

@@ -24,6 +24,8 @@ class EventType(StrEnum):
     decision_made = "decision_made"
     recipient_confirmed = "recipient_confirmed"
     recipient_declined = "recipient_declined"
+    # The rep added someone the prospect copied to a booked meeting (commands.copied_guests).
+    copied_added = "copied_added"
     follow_up_due = "follow_up_due"
     morning_brief_due = "morning_brief_due"
     reminder_due = "reminder_due"
@@ -129,6 +131,7 @@ PAYLOADS: dict[EventType, type[Shape]] = {
     EventType.decision_made: DecisionMade,
     EventType.recipient_confirmed: RecipientDecided,
     EventType.recipient_declined: RecipientDecided,
+    EventType.copied_added: RecipientDecided,
     EventType.follow_up_due: FollowUpDue,
     EventType.morning_brief_due: BriefDue,
     EventType.reminder_due: ReminderDue,

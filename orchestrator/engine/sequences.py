@@ -7,6 +7,7 @@ from orchestrator.engine.events import Step
 from orchestrator.steps import (
     assess,
     brief,
+    copied,
     delegate,
     find_times,
     follow_up,
@@ -51,6 +52,10 @@ SEQUENCES: dict[EventType, list[Step]] = {
         Step("record_reply_outcome", delegate.record_outcome),
     ],
     EventType.recipient_declined: [Step("record_declined", delegate.record_declined)],
+    EventType.copied_added: [
+        Step("invite_copied", copied.invite_copied, approval=True),
+        Step("record_copied", copied.record_copied),
+    ],
     EventType.follow_up_due: [
         Step("check_follow_up", follow_up.check_follow_up),
         Step("draft_follow_up", follow_up.draft_follow_up, approval=True),

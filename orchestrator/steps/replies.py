@@ -22,6 +22,7 @@ from db.models import (
     prospect_zone,
 )
 from orchestrator.commands.decision_cards import decision_view, recipient_view, reopen_decision
+from orchestrator.copied import copied_candidates
 from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
@@ -29,7 +30,7 @@ from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
-from orchestrator.views import Card, ZoneHintView, when_for_rep
+from orchestrator.views import Card, CopiedView, ZoneHintView, when_for_rep
 from skills.detect_intent import IntentAnalysis, detect_intent
 from skills.email_text import clean_body
 from skills.intent_signals import joins_too
@@ -183,6 +184,24 @@ def zone_hint_view(
     )
 
 
+def copied_views(
+    session: Session, row: EmailMessage, request: SchedulingRequest, rep: Rep
+) -> list[CopiedView]:
+    """People the reply was also sent to who are not on the request: the rep may add them."""
+    attendees = session.exec(
+        select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+    ).all()
+    return [
+        CopiedView(
+            request_id=str(request.id),
+            email_message_id=str(row.id),
+            index=index,
+            address=address,
+        )
+        for index, address in copied_candidates(row, rep, attendees)
+    ]
+
+
 def summary_of(
     row: EmailMessage, request: SchedulingRequest, rep: Rep, analysis: UnderstandReply
 ) -> str:
@@ -283,6 +302,8 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         card = (text, [])
     if (hint := zone_hint_view(ctx.session, row, request)) is not None:
         card = ctx.ports.cards.with_zone_hint(card, hint)
+    if copied := copied_views(ctx.session, row, request, rep):
+        card = ctx.ports.cards.with_copied(card, copied)
     fallback, blocks = card
     posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
     # Never held by the hourly cap, but counted toward it: notices give way to replies.

@@ -513,3 +513,20 @@ def expect_prospect_zone_unset(address: str = PROSPECT) -> Turn:
         assert zones and all(z is None for z in zones), f"{address} is in {zones}"
 
     return Turn(f"expect no zone known for {address}", run)
+
+
+def expect_copied_offered(*needles: str) -> Turn:
+    """The newest message about a reply offers to add people it copied, saying these."""
+
+    def run(w: World) -> None:
+        offered = [m for m in w.copied_hints() if all(n in str(m.blocks) for n in needles)]
+        assert offered, f"nobody copied offered with {needles}: {w.copied_hints()}"
+
+    return Turn(f"expect the rep offered the copied: {' … '.join(needles)!r}", run)
+
+
+def expect_nobody_copied_offered() -> Turn:
+    def run(w: World) -> None:
+        assert not w.copied_hints(), f"offered: {[str(m.blocks) for m in w.copied_hints()]}"
+
+    return Turn("expect nobody copied offered", run)

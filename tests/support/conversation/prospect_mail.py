@@ -4,6 +4,7 @@ reply delivered twice, an out-of-office answer, and a bounce from their server."
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from email import message_from_string, policy
 from email.message import EmailMessage as MimeMessage
@@ -87,6 +88,7 @@ def prospect_replies(
     in_reply_to: bool = True,
     references: bool = True,
     client_zone: str | None = None,
+    cc: Sequence[str] = (),
 ) -> Turn:
     """They answer the latest email in `mailbox`'s inbox (from `sender`, which a relay may have
     rewritten); the clock's next poll reads it from the rep's inbox. A `subject` may name the
@@ -107,6 +109,8 @@ def prospect_replies(
             references=references,
             now=now.astimezone(ZoneInfo(client_zone)) if client_zone else now,
         )
+        if cc:
+            reply["Cc"] = ", ".join(cc)
         (rep,) = w.stack.rows(Rep, col(Rep.email) == w.rep.email)
         w.cursor_before_reply = rep.mail_cursor
         w.replies.append(reply)
@@ -121,6 +125,8 @@ def prospect_replies(
         how.append("no In-Reply-To")
     if client_zone:
         how.append(f"their client's clock in {client_zone}")
+    if cc:
+        how.append(f"Cc {', '.join(cc)}")
     extra = f" ({', '.join(how)})" if how else ""
     return Turn(f"{mailbox} replies {text!r}{extra}", run)
 

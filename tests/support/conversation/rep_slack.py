@@ -354,3 +354,25 @@ def rep_edit_is_refused(kind: str, *, body: str, saying: str) -> Turn:
         assert dict(w.action(draft.id).edited_data or {}) == before
 
     return Turn(f"rep's edit of the {kind} draft is refused: {saying!r}", run)
+
+
+def rep_adds_the_copied(address: str) -> Turn:
+    """Press "Add <address>" under the newest message offering people a reply copied."""
+
+    def run(w: World) -> None:
+        (message, *_) = reversed(w.copied_hints())
+        button = next(
+            e
+            for b in message.blocks
+            for e in b.get("elements", [])
+            if str(e.get("action_id", "")).startswith("add_copied_guest")
+            and address in str(e.get("text"))
+        )
+        w.stack.click(str(button["action_id"]), message, user=w.rep.slack_id)
+        wait_for(
+            lambda: [m for m in w.stack.slack.messages if m.ts == message.ts and m.history],
+            "the message without its button",
+        )
+        w.stack.drain()
+
+    return Turn(f"rep adds {address}, copied on the reply", run)

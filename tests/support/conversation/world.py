@@ -107,6 +107,15 @@ class World:
             if m.channel == channel and "use_prospect_zone" in str(m.blocks)
         ]
 
+    def copied_hints(self) -> list[Message]:
+        """Messages to the rep offering people a reply copied, as now shown."""
+        channel = f"D{self.rep.slack_id}"
+        return [
+            m
+            for m in self.stack.slack.messages
+            if m.channel == channel and "add_copied_guest" in str(m.blocks)
+        ]
+
     def dms(self) -> list[str]:
         """Plain-text DMs to the rep, oldest first (cards carry blocks; these are notices)."""
         channel = f"D{self.rep.slack_id}"
@@ -114,7 +123,8 @@ class World:
         return [
             m.text
             for m in self.stack.slack.messages
-            if m.channel == channel and (not m.blocks or "zone_hint" in str(m.blocks))
+            if m.channel == channel
+            and (not m.blocks or any(h in str(m.blocks) for h in ("zone_hint", "copied_hint")))
         ]
 
     def card_of(self, kind: str) -> tuple[PendingAction, Message]:

@@ -1,5 +1,6 @@
-"""The "Use <zone>" button under a reply's DM: only the request's rep may press it, a broken or
-forged value changes nothing, and the message keeps its story with the button replaced."""
+"""The buttons under a reply's DM ("Use <zone>", "Add <copied guest>"): only the request's rep
+may press them, a broken or forged value changes nothing, and the message keeps its story with
+the button replaced."""
 
 from __future__ import annotations
 
@@ -101,3 +102,67 @@ def test_a_broken_or_forged_value_changes_nothing(stack: Stack) -> None:
     assert [a.timezone for a in stack.rows(SchedulingAttendee) if a.side == "internal"] == [
         rep.timezone
     ]
+
+
+# --- people the prospect copied -------------------------------------------------------------------
+
+JANE = "jane@acme.example"
+
+
+def _copied(stack: Stack) -> Message:
+    play(
+        conversation(
+            "a reply copying Jane",
+            rep_schedules(f"demo with {PROSPECT} next week 45m"),
+            rep_approves("email_initial"),
+            prospect_replies("Tuesday works; copying Jane.", cc=[JANE]),
+        ),
+        stack,
+    )
+    return copy.deepcopy(wait_for(lambda: World(stack, RITA).copied_hints(), "the offer")[-1])
+
+
+def _add_button(message: Message) -> dict[str, str]:
+    return next(
+        e
+        for b in message.blocks
+        for e in b.get("elements", [])
+        if str(e.get("action_id", "")).startswith("add_copied_guest")
+    )
+
+
+def _guests(stack: Stack) -> list[str]:
+    return sorted(a.email for a in stack.rows(SchedulingAttendee) if a.side == "external")
+
+
+def test_someone_else_cannot_add_a_copied_guest(stack: Stack) -> None:
+    message = _copied(stack)
+    stack.click(_add_button(message)["action_id"], message, user=OTHER_ID)
+    assert _answer_to_last_click(stack) == f"This belongs to <@{REP_ID}>; only they can decide it."
+    assert _guests(stack) == [PROSPECT]
+
+
+def test_a_copied_guest_button_can_only_name_someone_on_that_email(stack: Stack) -> None:
+    message = _copied(stack)
+    button = _add_button(message)
+    request_id, email_id, index = button["value"].split("|")
+    forged_ids = {
+        # Position 0 is the rep (the reply's To): our side is never a guest from a header.
+        f"{request_id}|{email_id}|0": "already on the request, or were not on that email",
+        f"{request_id}|{email_id}|7": "already on the request, or were not on that email",
+        f"{request_id}|{email_id}|-1": "already on the request, or were not on that email",
+        f"{request_id}|{request_id}|{index}": "That request or email no longer exists.",
+        "nonsense": "That button is broken; nobody was added.",
+    }
+    for value, answer in forged_ids.items():
+        forged = copy.deepcopy(message)
+        _add_button(forged)["value"] = value
+        stack.click(button["action_id"], forged, user=REP_ID)
+        assert answer in _answer_to_last_click(stack), value
+    assert _guests(stack) == [PROSPECT]
+    # The genuine button adds Jane once; a second press finds her already there.
+    stack.click(button["action_id"], message, user=REP_ID)
+    wait_for(lambda: _guests(stack) == sorted([PROSPECT, JANE]), "Jane on the request")
+    stack.click(button["action_id"], message, user=REP_ID)
+    assert "already on the request" in _answer_to_last_click(stack)
+    assert _guests(stack) == sorted([PROSPECT, JANE])
