@@ -256,6 +256,32 @@ CONVERSATIONS = [
         expect_status("confirmed"),
     ),
     conversation(
+        "one of two prospects asks to move the booked meeting: the rep sees the other never "
+        "agreed to the new time, and the move reaches both",
+        rep_fills_in_the_form(
+            guests=[f"John Doe <{PROSPECT}>", f"Jane Roe <{JANE}>"],
+            first_day=date(2026, 12, 1),
+            last_day=date(2026, 12, 4),
+        ),
+        rep_approves("email_initial"),
+        prospect_replies("The first option works for me."),
+        prospect_replies(
+            "The first option works for me too.", sender=JANE, name="Jane Roe", mailbox=JANE
+        ),
+        rep_approves("calendar_book"),
+        rep_approves("email_confirmation"),
+        expect_booked(Offered(1), attendees=[PROSPECT, JANE]),
+        prospect_replies("Something came up: could we move it to Friday Dec 4 at 2pm instead?"),
+        expect_card_shows(
+            "calendar_update",
+            "Jane Roe agreed to the time booked now and did not ask for this one",
+            "moves it for everyone",
+        ),
+        rep_approves("calendar_update"),
+        expect_booked(local("2026-12-04 14:00", NY), attendees=[PROSPECT, JANE]),
+        expect_audit("meeting_booked", "reply_received", "meeting_moved"),
+    ),
+    conversation(
         "an optional attendee is copied and invited as optional",
         rep_fills_in_the_form(
             guests=[f"John Doe <{PROSPECT}>", f"{SAM} (optional)"],

@@ -237,13 +237,31 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     data = booking
     if request.calendar_event_id is not None:
         data = MoveData(**vars(booking), event_id=request.calendar_event_id)
+    why = f"They chose this time and it is still free on our side. {reasoning}".strip()
+    if moving and (others := _not_asked(reply, invited)):
+        # One of several asked to move: the others agreed to the booked time, not this one.
+        why += (
+            f" {others} agreed to the time booked now and did not ask for this one: the update "
+            "moves it for everyone."
+        )
     return ProposedAction(
         action_type=ActionType.calendar_update if moving else ActionType.calendar_book,
         key="calendar_update" if moving else "calendar_book",
         action_data=data,
-        reasoning=f"They chose this time and it is still free on our side. {reasoning}",
+        reasoning=why,
         confidence=0.9,
     )
+
+
+def _not_asked(reply: Reply, invited: list[SchedulingAttendee]) -> str:
+    """The other required people on their side, by name, when someone asks to move."""
+    sender = reply.inbound.sender.lower()
+    others = [
+        a.name or a.email
+        for a in invited
+        if a.side == "external" and a.required and a.email.lower() != sender
+    ]
+    return ", ".join(others)
 
 
 # Fresh times to everyone on their side: most of them suggested nothing, so no "thanks for
