@@ -23,9 +23,9 @@ from db.models import (
     SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
-    SchedulingTemplate,
     prospect_zone,
 )
+from orchestrator.steps.meeting_times import template_of
 from orchestrator.steps.public_holidays import holidays_between, weekend_days, zone_country
 
 DEFAULT_FOLLOW_UP_HOURS = (24, 48, 72)
@@ -47,12 +47,7 @@ class Cadence:
 
 def cadence_for(session: Session, *, request: SchedulingRequest) -> Cadence:
     """The request's meeting-type template when the team set one, else seed 000's defaults."""
-    template = session.exec(
-        select(SchedulingTemplate).where(
-            SchedulingTemplate.org_id == request.org_id,
-            SchedulingTemplate.meeting_type == request.meeting_type,
-        )
-    ).first()
+    template = template_of(session, request)
     if template is None:
         return Cadence()
     hours = tuple(h for h in template.follow_up_hours if h > 0) or DEFAULT_FOLLOW_UP_HOURS

@@ -23,7 +23,6 @@ from db.models import (
     SchedulingAction,
     SchedulingAttendee,
     SchedulingRequest,
-    SchedulingTemplate,
     SequenceJob,
     prospect_zone,
 )
@@ -41,6 +40,7 @@ from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
 from orchestrator.notices.post import post_notice
 from orchestrator.steps.drafting import worded, write
+from orchestrator.steps.meeting_times import wording_overrides
 from orchestrator.steps.scheduling import (
     audit,
     draft_common,
@@ -244,7 +244,7 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
                 slots=[s.start for s in slots],
                 attempt=attempt,
             ),
-            _overrides(ctx, request),
+            wording_overrides(ctx.session, request),
         )
         draft = written.draft
     except TemplateError as exc:
@@ -280,16 +280,6 @@ def draft_follow_up(job: SequenceJob, ctx: StepContext) -> StepResult:
             )
         ],
     )
-
-
-def _overrides(ctx: StepContext, request: SchedulingRequest) -> dict[str, str]:
-    template = ctx.session.exec(
-        select(SchedulingTemplate).where(
-            SchedulingTemplate.org_id == request.org_id,
-            SchedulingTemplate.meeting_type == request.meeting_type,
-        )
-    ).first()
-    return dict(template.email_templates) if template else {}
 
 
 def _email_data(

@@ -55,11 +55,13 @@ def meeting_zone(request: SchedulingRequest, attendees: list[SchedulingAttendee]
 
 
 def reminder_rule(session: Session, request: SchedulingRequest) -> str | None:
-    template = _template(session, request)
+    template = template_of(session, request)
     return template.reminder_rule if template else None
 
 
-def _template(session: Session, request: SchedulingRequest) -> SchedulingTemplate | None:
+def template_of(session: Session, request: SchedulingRequest) -> SchedulingTemplate | None:
+    """The team's saved meeting type the request is of (None: the built-in defaults apply).
+    The one read of it: cadence, reminders and wording all come from here."""
     return session.exec(
         select(SchedulingTemplate).where(
             SchedulingTemplate.org_id == request.org_id,
@@ -69,5 +71,5 @@ def _template(session: Session, request: SchedulingRequest) -> SchedulingTemplat
 
 
 def wording_overrides(session: Session, request: SchedulingRequest) -> dict[str, str]:
-    template = _template(session, request)
+    template = template_of(session, request)
     return dict(template.email_templates) if template else {}
