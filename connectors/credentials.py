@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.errors import PermanentError
 from db.models import Credential, Rep
+from db.upsert import insert_or_ignore
 
 
 class CredentialKeyError(PermanentError):
@@ -102,27 +103,27 @@ class CredentialStore:
         expires_at: datetime | None,
         now: datetime,
     ) -> None:
-        """Insert or replace the rep's token for ``provider`` (one row per org, rep, provider)."""
-        ciphertext = self._cipher.encrypt(token)
+        """Insert or replace the rep's token for ``provider`` (one row per org, rep, provider).
+
+        One transaction of insert-or-ignore, then update: two OAuth callbacks finishing at once
+        (a double click on Allow) both succeed, and the later one's token stays."""
+        fields = {
+            "token_ciphertext": self._cipher.encrypt(token),
+            "scopes": list(scopes),
+            "expires_at": expires_at,
+            "updated_at": now,
+        }
+        key = {"org_id": org_id, "rep_id": rep_id, "provider": provider}
         with self._sessions() as session:
-            row = self._row(session, org_id, rep_id, provider)
-            if row is None:
-                row = Credential(
-                    org_id=org_id,
-                    rep_id=rep_id,
-                    provider=provider,
-                    token_ciphertext=ciphertext,
-                    scopes=list(scopes),
-                    expires_at=expires_at,
-                    created_at=now,
-                    updated_at=now,
+            new = {"id": uuid.uuid4(), **key, **fields, "created_at": now}
+            if not insert_or_ignore(session, model=Credential, values=new):
+                session.execute(
+                    update(Credential)
+                    .where(col(Credential.org_id) == org_id)
+                    .where(col(Credential.rep_id) == rep_id)
+                    .where(col(Credential.provider) == provider)
+                    .values(**fields)
                 )
-            else:
-                row.token_ciphertext = ciphertext
-                row.scopes = list(scopes)
-                row.expires_at = expires_at
-                row.updated_at = now
-            session.add(row)
             session.commit()
 
     def load(self, *, org_id: str, rep_id: uuid.UUID, provider: str) -> StoredCredential | None:

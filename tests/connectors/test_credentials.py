@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -140,3 +141,41 @@ def test_rotate_all_then_drop_the_old_key(sessions: sessionmaker[Session]) -> No
         CredentialStore(sessions, TokenCipher(OLD)).load(
             org_id="T1", rep_id=rep_id, provider="google"
         )
+
+
+def test_two_callbacks_at_once_both_succeed_and_leave_one_row(pg_url: str) -> None:
+    """A double click on Allow finishes two OAuth callbacks together: neither may fail on the
+    unique key, and the rep keeps one token."""
+    sessions = make_session_factory(make_engine(pg_url))
+    rep_id = add_rep(sessions)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def callback(n: int) -> None:
+        store = CredentialStore(sessions, TokenCipher(NEW))
+        barrier.wait()
+        try:
+            store.save(
+                org_id="T1",
+                rep_id=rep_id,
+                provider="google",
+                token={**TOKEN, "access_token": f"ya29.CALLBACK-{n}"},
+                scopes=["calendar"],
+                expires_at=NOW + timedelta(hours=1),
+                now=NOW,
+            )
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=callback, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(raw_ciphertexts(sessions)) == 1
+    stored = CredentialStore(sessions, TokenCipher(NEW)).load(
+        org_id="T1", rep_id=rep_id, provider="google"
+    )
+    assert stored is not None
+    assert stored.token["access_token"].startswith("ya29.CALLBACK-")
