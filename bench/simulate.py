@@ -15,7 +15,9 @@ name a time name one the prospect is free at, in their own zone, with the corpus
 
 A scripted careful rep answers every card within the hour during their working day: emails are
 approved; a booking only when it is at the time the prospect actually chose (anything else is
-rejected); decision cards get the choice that fits what the prospect meant.
+rejected); decision cards get the choice that fits what the prospect meant (booking the
+prospect's own time when the card offers it, and taking over a request whose first email found
+no time at all).
 
 Printed: booking rate (all prospects, and those who chose a time), median days from
 `/schedule` to the booking, rep clicks per booked meeting, escalations (decision cards) per
@@ -24,7 +26,9 @@ request, issue 15's invariants, and the wrong outcomes:
 - a booking at a time the prospect did not choose (or any booking when they chose none);
 - a lost reply: the prospect wrote and nothing moved (no card, draft or DM for the rep, and
   the request's state and next due time unchanged);
-- a stuck request: at the end it is neither booked nor stopped, and nothing will wake it.
+- a stuck request: at the end it is neither booked nor stopped, and nothing will wake it;
+- a give-up on answered mail: Convene stopped chasing because "N emails have gone unanswered"
+  while fewer than N of our emails came after the prospect's last one.
 
 Wrong outcomes must be 0; the script exits non-zero otherwise and names each with its prospect
 number, so ``--seed S --only K`` replays it alone.
