@@ -25,6 +25,7 @@ from db.models import (
     Rep,
     SchedulingAction,
     SchedulingRequest,
+    SchedulingTemplate,
 )
 from orchestrator.commands.new_request import ensure_rep
 from orchestrator.views import RepProfile
@@ -349,3 +350,31 @@ def test_the_senders_name_and_words_cannot_ping_the_channel_or_plant_links(stack
     assert "<!channel>" not in card.text and "<!here>" not in card.text
     assert "<https://" not in card.text
     assert "&lt;!channel&gt; Could we get a demo next week?" in card.text
+
+
+def test_offer_books_the_teams_own_type_of_that_name_its_length_and_place(stack: Stack) -> None:
+    """The team's demo is an hour, in person: Offer's free times and the request it starts are
+    an hour there too, not the built-in 30 minutes on a video call."""
+    with stack.deps.uow() as uow:
+        uow.session.add(
+            SchedulingTemplate(
+                org_id=stack.slack.team_id,
+                meeting_type="demo",
+                duration_minutes=60,
+                platform="in_person",
+                location="Northwind HQ, 5th floor",
+                created_at=stack.clock.now(),
+                updated_at=stack.clock.now(),
+            )
+        )
+        uow.commit()
+    a_rep_reading_mail(stack)
+    stack.deliver(an_email(ASK))
+    stack.poll_mail()
+    (card,) = ask_cards(stack)
+    stack.click("offer_inbound_request", card)
+    wait_for(lambda: stack.rows(SchedulingRequest), "the request")
+    stack.drain()
+    (request,) = stack.rows(SchedulingRequest)
+    assert (request.meeting_type, request.duration_minutes) == ("demo", 60)
+    assert (request.platform, request.location) == ("in_person", "Northwind HQ, 5th floor")

@@ -33,12 +33,14 @@ from db.models import (
     SchedulingAttendee,
     SchedulingRequest,
 )
+from orchestrator.commands.meeting_types import meeting_kinds
 from orchestrator.commands.new_request import AskAlreadyAnswered, FromInbound, start_scheduling
 from orchestrator.deps import Deps
 from orchestrator.engine.events import StepContext
 from orchestrator.engine.runner import step_ports
 from orchestrator.inbox.handlers import Outcome
 from orchestrator.inbox.records import record_inbound
+from orchestrator.meeting_kinds import MeetingKind, kind_named
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only, quote_mrkdwn
 from orchestrator.notices.gate import already_sent, post_once
 from orchestrator.steps.scheduling import meeting_when, search_window, slot_query
@@ -133,17 +135,20 @@ def record_ask(
 
 
 def free_times(deps: Deps, *, rep: Rep, label: str) -> list[datetime]:
-    """What the rep's calendar has free in the coming week, as /schedule would find it now.
+    """What the rep's calendar has free in the coming week, as /schedule would find it now,
+    for a meeting as long as the team's type of that name.
 
     The finder's question is asked with a request that is never stored (the request is made
     only on Offer), in a transaction that is rolled back."""
     now = deps.clock.now()
+    with deps.uow() as uow:
+        kind = kind_named(meeting_kinds(uow.session, org_id=rep.org_id), label)
     request = SchedulingRequest(
         org_id=rep.org_id,
         rep_id=rep.id,
         ref="",
         meeting_type=label,
-        duration_minutes=ScheduleCommand(meeting_type=label, emails=()).duration_minutes,
+        duration_minutes=kind.duration_minutes,
         title="",
         timezone=rep.timezone,
         created_at=now,
@@ -264,21 +269,37 @@ def post_missing_cards(deps: Deps, *, rep: Rep) -> None:
 # --- the rep's choice --------------------------------------------------------------------------
 
 
-def _load(deps: Deps, inbound_id: uuid.UUID) -> tuple[InboundRequest, Rep, EmailMessage] | None:
+@dataclass(frozen=True)
+class _Loaded:
+    inbound: InboundRequest
+    rep: Rep
+    email: EmailMessage
+    kind: MeetingKind  # the team's type the ask reads as (its length, place and platform)
+
+
+def _load(deps: Deps, inbound_id: uuid.UUID) -> _Loaded | None:
     with deps.uow() as uow:
         inbound = uow.session.get(InboundRequest, inbound_id)
         if inbound is None:
             return None
         rep = uow.session.get_one(Rep, inbound.rep_id)
         email = uow.session.get_one(EmailMessage, inbound.email_message_id)
-        return inbound, rep, email
+        kinds = meeting_kinds(uow.session, org_id=rep.org_id)
+        return _Loaded(inbound, rep, email, kind_named(kinds, inbound.label))
 
 
-def offer_command(inbound: InboundRequest, email: EmailMessage) -> ScheduleCommand:
-    """The request Offer starts: the sender, from the From header as stored, and the kind of
-    meeting they asked for. Their words stay out of it: a request's context is the rep's, and
-    the email writes it in."""
-    return ScheduleCommand(meeting_type=inbound.label, emails=(email.sender,))
+def offer_command(loaded: _Loaded) -> ScheduleCommand:
+    """The request Offer starts: the sender, from the From header as stored, and the team's
+    meeting type they asked for, as long and where that type says. Their words stay out of it:
+    a request's context is the rep's, and the email writes it in."""
+    kind = loaded.kind
+    return ScheduleCommand(
+        meeting_type=loaded.inbound.label,
+        emails=(loaded.email.sender,),
+        duration_minutes=kind.duration_minutes,
+        platform=kind.platform,
+        location=kind.location,
+    )
 
 
 def edit_prefill(deps: Deps, *, inbound_id: uuid.UUID) -> tuple[ScheduleCommand, str] | None:
@@ -286,8 +307,7 @@ def edit_prefill(deps: Deps, *, inbound_id: uuid.UUID) -> tuple[ScheduleCommand,
     loaded = _load(deps, inbound_id)
     if loaded is None:
         return None
-    inbound, rep, email = loaded
-    return offer_command(inbound, email), rep.timezone
+    return offer_command(loaded), loaded.rep.timezone
 
 
 def offer(
@@ -297,7 +317,7 @@ def offer(
     loaded = _load(deps, inbound_id)
     if loaded is None:
         return Chosen(False, "That email is no longer on record.")
-    inbound, rep, email = loaded
+    inbound, rep, email = loaded.inbound, loaded.rep, loaded.email
     if not rep.allows(slack_user_id):
         return Chosen(False, owner_only(rep.slack_user_id))
     if inbound.status != CARDED:
@@ -308,7 +328,7 @@ def offer(
             deps,
             org_id=rep.org_id,
             profile=profile,
-            command=command or offer_command(inbound, email),
+            command=command or offer_command(loaded),
             idempotency_key=f"inbound:{inbound_id}",
             inbound=FromInbound(inbound_id=inbound_id, decided_by=slack_user_id),
         )
@@ -325,7 +345,7 @@ def ignore(deps: Deps, *, inbound_id: uuid.UUID, slack_user_id: str) -> Chosen:
     loaded = _load(deps, inbound_id)
     if loaded is None:
         return Chosen(False, "That email is no longer on record.")
-    inbound, rep, email = loaded
+    rep, email = loaded.rep, loaded.email
     if not rep.allows(slack_user_id):
         return Chosen(False, owner_only(rep.slack_user_id))
     now = deps.clock.now()
