@@ -31,6 +31,7 @@ from tests.support.conversation.expectations import (
     expect_nothing_booked,
     expect_offers_between,
     expect_offers_within,
+    expect_recipient_card,
     expect_status,
 )
 from tests.support.conversation.outside import calendar_busy, clock_reaches, prospect_is_in
@@ -133,6 +134,17 @@ CONVERSATIONS = [
         rep_approves("calendar_update"),
         expect_booked(Offered(2), attendees=[PROSPECT], optional=[JANE]),
         expect_audit("meeting_booked", "attendee_added"),
+    ),
+    conversation(
+        "a hand-over that also copies the person it names: asked once, on the hand-over card",
+        *first_email_sent(),
+        prospect_replies(
+            "I'm not the right person for this, please reach out to Sarah Lee "
+            "(sarah@acme.example) who handles our scheduling.",
+            cc=["sarah@acme.example"],
+        ),
+        expect_recipient_card("They point to someone else: sarah@acme.example", warned=False),
+        expect_nobody_copied_offered(),
     ),
     conversation(
         "our own colleagues and the people already on it are never offered from a Cc",

@@ -185,9 +185,15 @@ def zone_hint_view(
 
 
 def copied_views(
-    session: Session, row: EmailMessage, request: SchedulingRequest, rep: Rep
+    session: Session,
+    row: EmailMessage,
+    request: SchedulingRequest,
+    rep: Rep,
+    *,
+    already_asked: set[str],
 ) -> list[CopiedView]:
-    """People the reply was also sent to who are not on the request: the rep may add them."""
+    """People the reply was also sent to who are not on the request: the rep may add them.
+    Someone the reply's own card already asks about (`already_asked`) is not offered twice."""
     attendees = session.exec(
         select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
     ).all()
@@ -199,6 +205,7 @@ def copied_views(
             address=address,
         )
         for index, address in copied_candidates(row, rep, attendees)
+        if address not in already_asked
     ]
 
 
@@ -302,7 +309,8 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         card = (text, [])
     if (hint := zone_hint_view(ctx.session, row, request)) is not None:
         card = ctx.ports.cards.with_zone_hint(card, hint)
-    if copied := copied_views(ctx.session, row, request, rep):
+    named = {proposal.address.lower()} if proposal is not None else set()
+    if copied := copied_views(ctx.session, row, request, rep, already_asked=named):
         card = ctx.ports.cards.with_copied(card, copied)
     fallback, blocks = card
     posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
