@@ -98,8 +98,8 @@ def same_reply_again() -> Turn:
     the prospect's (the poll is rewound to just before it)."""
 
     def last_was_one_reply(w: World) -> bool:
-        if not w.replies:
-            return False
+        if not w.replies or w.replies_since_cursor != 1:
+            return False  # a rewind would re-read a pair of quick replies, not one
         inbox = w.stack.inbox(w.rep.email)
         last = str(w.replies[-1]["Message-ID"])
         arrived = [m.created_at for m in inbox if m.message_id == last]

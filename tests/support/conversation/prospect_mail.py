@@ -113,6 +113,7 @@ def prospect_replies(
             reply["Cc"] = ", ".join(cc)
         (rep,) = w.stack.rows(Rep, col(Rep.email) == w.rep.email)
         w.cursor_before_reply = rep.mail_cursor
+        w.replies_since_cursor = 1
         w.replies.append(reply)
         _arrives(w, reply)
 
@@ -268,6 +269,7 @@ def replies_arrive_together(first: str, second: str, *, sender: str = PROSPECT) 
         assert received, f"{sender} has received nothing to reply to"
         (rep,) = w.stack.rows(Rep, col(Rep.email) == w.rep.email)
         w.cursor_before_reply = rep.mail_cursor
+        w.replies_since_cursor = 2
         for text in (first, second):
             reply = _reply(
                 received[-1],

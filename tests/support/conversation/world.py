@@ -67,6 +67,7 @@ class World:
     offers: list[tuple[datetime, ...]] = field(default_factory=list)  # per email, oldest first
     replies: list[MimeMessage] = field(default_factory=list)  # theirs, oldest first
     cursor_before_reply: str | None = None
+    replies_since_cursor: int = 0  # how many replies a rewind to `cursor_before_reply` re-reads
     dms_read: int = 0
     kept_cards: dict[str, Message] = field(default_factory=dict)  # kind -> card as once shown
     counted: set[Any] = field(default_factory=set)  # executed drafts whose offers are counted
