@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
+
+from sqlmodel import col
 
 from bot.local_slack import Message
-from db.models import SchedulingAction, SchedulingAttendee
+from db.models import PendingAction, SchedulingAction, SchedulingAttendee, SequenceJob
 from tests.support.conversation.prospect_mail import prospect_replies
-from tests.support.conversation.rep_slack import rep_approves, rep_schedules
+from tests.support.conversation.rep_slack import rep_approves, rep_cancels, rep_schedules
 from tests.support.conversation.script import conversation, play
 from tests.support.conversation.world import PROSPECT, RITA, World
 from tests.support.stack import OTHER_ID, REP_ID, Stack, wait_for
@@ -115,7 +118,7 @@ def _copied(stack: Stack) -> Message:
             "a reply copying Jane",
             rep_schedules(f"demo with {PROSPECT} next week 45m"),
             rep_approves("email_initial"),
-            prospect_replies("Tuesday works; copying Jane.", cc=[JANE]),
+            prospect_replies("Tuesday works. Copying Jane, who should join too.", cc=[JANE]),
         ),
         stack,
     )
@@ -166,3 +169,44 @@ def test_a_copied_guest_button_can_only_name_someone_on_that_email(stack: Stack)
     stack.click(button["action_id"], message, user=REP_ID)
     assert "already on the request" in _answer_to_last_click(stack)
     assert _guests(stack) == sorted([PROSPECT, JANE])
+
+
+def test_while_the_booking_is_on_its_way_nobody_is_added_and_add_works_once_it_is_booked(
+    stack: Stack,
+) -> None:
+    message = _copied(stack)
+    button = _add_button(message)
+    (draft,) = wait_for(
+        lambda: [
+            a
+            for a in stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_book")
+            if a.slack_ts
+        ],
+        "the booking card",
+    )
+    booking = stack.slack.message(draft.slack_channel or "", draft.slack_ts or "")
+    stack.click("approve_action", booking, user=REP_ID)
+    wait_for(lambda: stack.rows(PendingAction, col(PendingAction.status) == "approved"), "approval")
+    stack.click(button["action_id"], message, user=REP_ID)
+    assert "being sent right now, so nobody was added" in _answer_to_last_click(stack)
+    assert _guests(stack) == [PROSPECT]
+    # Once the undo window has passed the meeting is booked: the same button drafts an update.
+    stack.clock.advance(timedelta(seconds=stack.deps.settings.undo_seconds))
+    stack.tick()
+    stack.click(button["action_id"], message, user=REP_ID)
+    wait_for(lambda: stack.rows(SequenceJob, col(SequenceJob.event_type) == "copied_added"), "job")
+    stack.drain()
+    update = wait_for(
+        lambda: stack.rows(PendingAction, col(PendingAction.action_type) == "calendar_update"),
+        "the updated invite",
+    )[0]
+    assert update.status == "pending"
+    assert {"email": JANE, "name": "", "optional": True} in update.action_data["attendees"]
+
+
+def test_a_cancelled_request_takes_no_copied_guest(stack: Stack) -> None:
+    message = _copied(stack)
+    play(conversation("the rep cancels", rep_cancels()), stack)
+    stack.click(_add_button(message)["action_id"], message, user=REP_ID)
+    assert _answer_to_last_click(stack) == "ACME-1 is cancelled: nobody added."
+    assert _guests(stack) == [PROSPECT]

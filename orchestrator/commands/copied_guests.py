@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from db.audit import record_action
 from db.models import (
     BOOKED_STATUSES,
+    FINISHED_STATUSES,
     ActionStatus,
     ActionType,
     EmailMessage,
@@ -33,6 +34,12 @@ from orchestrator.engine.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
 
 CALENDAR_DRAFTS = (ActionType.calendar_book, ActionType.calendar_update)
+# Approved and in its undo window, or being sent: too late to change, too early to update.
+ON_ITS_WAY = (ActionStatus.approved, ActionStatus.executing)
+BOOKING_ON_ITS_WAY = (
+    "The booking is being sent right now, so nobody was added. Press Add again once it is on "
+    "the calendar: an updated invite is drafted then."
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,11 @@ def add_copied(
         address = dict(copied_candidates(row, rep, attendees)).get(index)
         if address is None:
             return Added(False, "They are already on the request, or were not on that email.")
+        if request.status in FINISHED_STATUSES:
+            return Added(False, f"{escape_mrkdwn(request.ref)} is {request.status}: nobody added.")
+        if _booking_on_its_way(session, request):
+            # Neither the draft (no longer editable) nor the event (not there yet) can take them.
+            return Added(False, BOOKING_ON_ITS_WAY)
         shown = escape_mrkdwn(address)
         if request.status in BOOKED_STATUSES and request.calendar_event_id:
             booked = True
@@ -105,6 +117,18 @@ def add_copied(
     if amended:
         said += " The booking waiting for your approval invites them too."
     return Added(True, said, amended)
+
+
+def _booking_on_its_way(session: Session, request: SchedulingRequest) -> bool:
+    return (
+        session.exec(
+            select(PendingAction.id)
+            .where(PendingAction.request_id == request.id)
+            .where(col(PendingAction.action_type).in_(CALENDAR_DRAFTS))
+            .where(col(PendingAction.status).in_(ON_ITS_WAY))
+        ).first()
+        is not None
+    )
 
 
 def _join(
