@@ -10,12 +10,12 @@ from bot.after_ack import AfterAck
 from bot.listeners import (
     brief,
     cards,
-    copied,
     decisions,
     home,
     inbound_requests,
     meeting,
     picker,
+    reply_hints,
     review,
     schedule,
     start,
@@ -23,7 +23,6 @@ from bot.listeners import (
     templates,
     transcript_files,
     transcripts,
-    zones,
 )
 from orchestrator.deps import Deps
 from orchestrator.settings import reveal
@@ -49,7 +48,7 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     after_ack = AfterAck()
     schedule.register(app, deps, after_ack)
     start.register(app, deps, after_ack)
-    for listeners in (cards, copied, decisions, home, meeting, picker, review, brief, zones):
+    for listeners in (cards, decisions, home, meeting, picker, review, brief, reply_hints):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)
     templates.register(app, deps)

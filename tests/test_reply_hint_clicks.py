@@ -155,7 +155,7 @@ def test_a_copied_guest_button_can_only_name_someone_on_that_email(stack: Stack)
         f"{request_id}|{email_id}|7": "already on the request, or were not on that email",
         f"{request_id}|{email_id}|-1": "already on the request, or were not on that email",
         f"{request_id}|{request_id}|{index}": "That request or email no longer exists.",
-        "nonsense": "That button is broken; nobody was added.",
+        "nonsense": "That button is broken; nothing was changed.",
     }
     for value, answer in forged_ids.items():
         forged = copy.deepcopy(message)

@@ -259,22 +259,8 @@ def _redraft_unsent(
     last = next((a for a in actions if a.action_type == ActionType.email_initial), None)
     if last is None or last.status not in (ActionStatus.rejected, ActionStatus.expired):
         return None
-    request.status = RequestStatus.proposing
-    session.add(request)
-    job, created = insert_job(
-        session,
-        Event(
-            type=EventType.redraft_requested,
-            org_id=request.org_id,
-            idempotency_key=redraft_key(last.id),
-            source="slack",
-            rep_id=request.rep_id,
-            request_id=request.id,
-            payload=RedraftRequested(stale=f"it was {last.status}, then the request resumed"),
-        ),
-        now=now,
-    )
-    return job.id if created else None
+    why = f"it was {last.status}, then the request resumed"
+    return _first_email_again(session, request, key=redraft_key(last.id), why=why, now=now)
 
 
 def search_again(
@@ -290,6 +276,14 @@ def search_again(
     ).first()
     if sent is not None or request.status not in UNSENT_STATUSES:
         return None
+    why = "the rep asked to look for times again"
+    return _first_email_again(session, request, key=key, why=why, now=now)
+
+
+def _first_email_again(
+    session: Session, request: SchedulingRequest, *, key: str, why: str, now: datetime
+) -> uuid.UUID | None:
+    """A fresh first-email job (search, draft, send), once per `key`; None when `key` ran."""
     request.status = RequestStatus.proposing
     session.add(request)
     job, created = insert_job(
@@ -301,7 +295,7 @@ def search_again(
             source="slack",
             rep_id=request.rep_id,
             request_id=request.id,
-            payload=RedraftRequested(stale="the rep asked to look for times again"),
+            payload=RedraftRequested(stale=why),
         ),
         now=now,
     )
