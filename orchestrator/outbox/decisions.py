@@ -24,7 +24,7 @@ from orchestrator.engine.runner import resume_if_decided
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import owner_only
 from orchestrator.outbox.claims import transition
-from orchestrator.outbox.offered import edit_problem, with_times_reread
+from orchestrator.outbox.offered import reread_edit
 from orchestrator.outbox.revalidate import refuse_stale_approval
 from orchestrator.outbox.superseded import REFUSED as SUPERSEDED_REFUSAL
 from skills.draft_inputs import ANSWER_PLACEHOLDER
@@ -121,10 +121,10 @@ def _decide(
         if decision == "approve" and ANSWER_PLACEHOLDER in action_data(action, ActionData).body:
             return Decision(False, action.status, FILL_IN_FIRST, action)
         if decision == "edit" and edits:
-            if problem := edit_problem(uow.session, action, edits, now=now):
-                return Decision(False, action.status, problem, action)
             # The offer is what the edited email says, not what the draft said.
-            edits = with_times_reread(uow.session, action, edits, now=now)
+            edits, problem = reread_edit(uow.session, action, edits, now=now)
+            if problem:
+                return Decision(False, action.status, problem, action)
         source, condition, values = _decision_rule(
             decision,
             action,

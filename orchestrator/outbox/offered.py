@@ -28,18 +28,29 @@ def times_written(body: str, *, now: datetime, tz: str) -> tuple[datetime, ...]:
     An email written for two zones shows each time twice ("9:00 AM GMT (10:00 AM CET)"): a
     time in brackets right after another is that same moment in the other zone, not a second
     one. Each line is read on its own: a list item's dash is not a range to the next line."""
-    times: list[datetime] = []  # in the order written: "the second one" is the second here
-    for parsed, echoed in _readings(body, now=now, tz=tz):
-        if echoed is None and parsed.start not in times:
-            times.append(parsed.start)
-    return tuple(times)
+    return _times(list(_readings(body, now=now, tz=tz)))
 
 
 def zones_disagree(body: str, *, now: datetime, tz: str) -> str | None:
     """Why an edited body can't go out as written: a time and its bracketed twin that are not
     the same moment ("4:00 PM GMT (9:00 AM EST)", one moved and the other not). The prospect
     could not tell which was meant, and neither could we."""
-    for parsed, echoed in _readings(body, now=now, tz=tz):
+    return _disagreement(list(_readings(body, now=now, tz=tz)))
+
+
+Reading = tuple[ParsedTime, ParsedTime | None]
+
+
+def _times(readings: list[Reading]) -> tuple[datetime, ...]:
+    times: list[datetime] = []  # in the order written: "the second one" is the second here
+    for parsed, echoed in readings:
+        if echoed is None and parsed.start not in times:
+            times.append(parsed.start)
+    return tuple(times)
+
+
+def _disagreement(readings: list[Reading]) -> str | None:
+    for parsed, echoed in readings:
         if echoed is not None and echoed.start != parsed.start:
             twin = parsed.text.strip("()")
             return (
@@ -49,9 +60,7 @@ def zones_disagree(body: str, *, now: datetime, tz: str) -> str | None:
     return None
 
 
-def _readings(
-    body: str, *, now: datetime, tz: str
-) -> Iterator[tuple[ParsedTime, ParsedTime | None]]:
+def _readings(body: str, *, now: datetime, tz: str) -> Iterator[Reading]:
     """Each bookable time written in `body`, with the time it repeats when it is the bracketed
     twin of the one before it (None otherwise); quoted history is skipped."""
     for line in body.splitlines():
@@ -89,28 +98,21 @@ def _recipient_zone(session: Session, action: PendingAction) -> str | None:
     return prospect_zone(request, [a for a in external if a.email.lower() in to] + list(external))
 
 
-def with_times_reread(
+def reread_edit(
     session: Session, action: PendingAction, edits: dict[str, Any], *, now: datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str | None]:
     """`edits` to a draft's words, with the times its new body offers when it is a draft that
-    offers times (a new body replaces the recorded ones; no body, no change)."""
+    offers times (a new body replaces the recorded ones; no body, no change); or, second, why
+    the body can't be kept as written (shown under the modal's body field)."""
     if "body" not in edits or not _offers(action):
-        return edits
+        return edits, None
     tz = _recipient_zone(session, action)
     if tz is None:
-        return edits
-    times = times_written(str(edits["body"]), now=now, tz=tz)
-    return {**edits, "slots": [t.isoformat() for t in times]}
-
-
-def edit_problem(
-    session: Session, action: PendingAction, edits: dict[str, Any], *, now: datetime
-) -> str | None:
-    """Why the rep's edit can't be kept as written (shown under the body field), if at all."""
-    if "body" not in edits or not _offers(action):
-        return None
-    tz = _recipient_zone(session, action)
-    return None if tz is None else zones_disagree(str(edits["body"]), now=now, tz=tz)
+        return edits, None
+    readings = list(_readings(str(edits["body"]), now=now, tz=tz))
+    if problem := _disagreement(readings):
+        return edits, problem
+    return {**edits, "slots": [t.isoformat() for t in _times(readings)]}, None
 
 
 def record_offered(session: Session, action: PendingAction, *, now: datetime) -> None:
