@@ -5,7 +5,8 @@ where quoted history starts, what the new part of a reply is, and how a reply's 
   lines, Outlook "From:/Sent:" blocks and "-----Original Message-----", Apple Mail "Begin
   forwarded message", and reply headers in other languages: ours below where we know better,
   mail-parser-reply's for the rest (:mod:`skills.mail_languages` says which and why).
-- :func:`clean_body` — the new part of a reply: quoted history and the signature removed.
+- :func:`clean_body` — the new part of a reply: quoted history and the signature removed
+  (:func:`with_signature` keeps the signature).
 - :func:`reply_subject`, :func:`without_reply_prefixes`, :func:`bare_subject` — "Re:" once,
   whatever the client wrote before ("RE:", "Re[2]:", "AW:", "SV:", "Antw:", "VS:"), and the
   subject threads are matched on (forward markers "Fwd:", "WG:", "TR:" dropped too).
@@ -99,10 +100,18 @@ _CONTACT_LINE = re.compile(
 
 def clean_body(text: str) -> str:
     """The new part of an email reply: quoted history, forwarded blocks and signature removed."""
+    return "\n".join(_drop_signature(_new_lines(text))).strip()
+
+
+def with_signature(text: str) -> str:
+    """The new part of a reply with its signature kept (where a writer's city usually is)."""
+    return "\n".join(_new_lines(text))
+
+
+def _new_lines(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     cut = history_start(text)
-    lines = [line for line in text[:cut].split("\n") if not QUOTED_LINE.match(line)]
-    return "\n".join(_drop_signature(lines)).strip()
+    return [line for line in text[:cut].split("\n") if not QUOTED_LINE.match(line)]
 
 
 def _drop_signature(lines: list[str]) -> list[str]:

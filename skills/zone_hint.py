@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from skills.email_text import QUOTED_LINE, history_start
+from skills.email_text import with_signature
 from skills.timeparse.zones import detect_timezone
 
 MAX_HINT_CHARS = 4000  # a reply's own part; past this it is pasted material, not a signature
@@ -38,7 +38,7 @@ def zone_hint(text: str, *, sent_at: datetime | None, known: str | None) -> Zone
     `sent_at` is the Date header as the sender's client wrote it (its offset is the weakest
     evidence); `known` is the zone we already read their words in.
     """
-    own = _own_part(text)
+    own = with_signature(text)[:MAX_HINT_CHARS]
     offset = _offset(sent_at)
     found, evidence = detect_timezone(own, header_offset=offset)
     if found is None or not _loadable(found):
@@ -47,13 +47,6 @@ def zone_hint(text: str, *, sent_at: datetime | None, known: str | None) -> Zone
         return None
     weak = "Date header" in evidence
     return ZoneHint(zone=found, evidence=_plain(evidence), weak=weak)
-
-
-def _own_part(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    cut = history_start(text)
-    own = QUOTED_LINE.sub("", text[:cut])
-    return own[:MAX_HINT_CHARS]
 
 
 def _offset(sent_at: datetime | None) -> str | None:
