@@ -6,10 +6,11 @@ only read it and make sure the rep knows, so no reply is ever acted on unseen or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
 from db.audit import record_action
 from db.models import (
@@ -154,17 +155,14 @@ def understand_reply(job: SequenceJob, ctx: StepContext) -> StepResult:
 
 
 def zone_hint_view(
-    session: Session, row: EmailMessage, request: SchedulingRequest
+    row: EmailMessage, request: SchedulingRequest, attendees: Sequence[SchedulingAttendee]
 ) -> ZoneHintView | None:
     """The zone the reply suggests for its sender, when we don't know theirs yet: their city,
     a zone they name, or their Date header's offset (skills.zone_hint)."""
-    sender = session.exec(
-        select(SchedulingAttendee).where(
-            SchedulingAttendee.request_id == request.id,
-            SchedulingAttendee.side == "external",
-            func.lower(col(SchedulingAttendee.email)) == row.sender.lower(),
-        )
-    ).first()
+    sender = next(
+        (a for a in attendees if a.side == "external" and a.email.lower() == row.sender.lower()),
+        None,
+    )
     if sender is None or sender.timezone:
         return None
     sent_at = None
@@ -185,18 +183,15 @@ def zone_hint_view(
 
 
 def copied_views(
-    session: Session,
     row: EmailMessage,
     request: SchedulingRequest,
     rep: Rep,
+    attendees: Sequence[SchedulingAttendee],
     *,
     already_asked: set[str],
 ) -> list[CopiedView]:
     """People the reply was also sent to who are not on the request: the rep may add them.
     Someone the reply's own card already asks about (`already_asked`) is not offered twice."""
-    attendees = session.exec(
-        select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
-    ).all()
     return [
         CopiedView(
             request_id=str(request.id),
@@ -285,6 +280,11 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
     text = summary_of(row, request, rep, analysis)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
     proposal = proposed_by(ctx.session, job)
+    attendees = list(
+        ctx.session.exec(
+            select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
+        ).all()
+    )
     card: Card
     if request.status == RequestStatus.paused:
         # Nothing acts on a paused request's reply; the rep reopens it (which acts on this
@@ -293,9 +293,6 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         ctx.session.add(request)
         card = ctx.ports.cards.decision(decision_view(request, rep, decision, reply=text))
     elif decision.needs_rep:
-        attendees = ctx.session.exec(
-            select(SchedulingAttendee).where(SchedulingAttendee.request_id == request.id)
-        ).all()
         card = ctx.ports.cards.decision(
             decision_view(request, rep, decision, reply=text, attendees=attendees)
         )
@@ -307,10 +304,10 @@ def tell_rep(job: SequenceJob, ctx: StepContext) -> StepResult:
         if accepted and decision.subtype == "collecting_responses":
             text += _waiting_on(ctx.session, request)
         card = (text, [])
-    if (hint := zone_hint_view(ctx.session, row, request)) is not None:
+    if (hint := zone_hint_view(row, request, attendees)) is not None:
         card = ctx.ports.cards.with_zone_hint(card, hint)
     named = {proposal.address.lower()} if proposal is not None else set()
-    if copied := copied_views(ctx.session, row, request, rep, already_asked=named):
+    if copied := copied_views(row, request, rep, attendees, already_asked=named):
         card = ctx.ports.cards.with_copied(card, copied)
     fallback, blocks = card
     posted = ctx.ports.chat.post_message(channel=channel, text=fallback, blocks=blocks)
