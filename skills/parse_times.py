@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from skills.timeparse.anaphora import bind
 from skills.timeparse.context import Context
@@ -287,9 +287,12 @@ _WORDLIKE_DAYS = frozenset({"sat", "sun", "wed", "mon"})
 # A bare "now" is a time when it closes the question or clause ("can you talk now?").
 _NOW_AS_TIME = re.compile(r"\s*(?:[?!.,;:)]|$|\s*(?:or|and|if|please|instead)\b)")
 # "Right now I am scheduled to ...": opening a clause before its subject it means "currently".
-# "arrange a lunch with you": with an article or possessive the meal is the occasion itself.
-_MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her)\s+$", re.IGNORECASE)
-_MEALS = frozenset({"lunch"})
+# "arrange a lunch with you", "take you to lunch", "NY Pizzeria for lunch": after an article, a
+# possessive, "to" or "for", with no day beside it, the meal is the outing, not a time of day.
+_MEAL_AS_NOUN = re.compile(r"\b(?:a|an|the|our|your|my|their|his|her|to)\s+$", re.IGNORECASE)
+_MEALS = frozenset({"lunch", "for lunch"})
+# "skip this year": a year-long period around now leaves every time open, so it names none.
+_A_YEAR = timedelta(days=365)
 # "one of the evenings you mentioned", "either of the Tuesdays": a pick among times named
 # elsewhere, not a time of its own.
 _ONE_OF_THE = re.compile(
@@ -314,16 +317,29 @@ def _read(
             continue  # "sat down", "the sun": only a capitalised "Sat"/"Sun" is a weekday
         if not whole and expr.spec.is_now and _adverb_now(matched, source, span):
             continue  # "I now have", "for now": the adverb, not a time to meet
-        if not whole and matched.lower() in _MEALS and _MEAL_AS_NOUN.search(source, 0, span[0]):
+        if not whole and _meal_as_outing(matched, source, span[0]):
             continue
         if not whole and _only_names_a_kind(expr.spec) and _ONE_OF_THE.search(source, 0, span[0]):
             continue
         if expr.spec.anaphor is not None:
             expr.spec = bind(expr.spec, [p for p, _ in out], ctx)
         parsed = _to_parsed(expr, span, source, ctx)
-        if parsed is not None:
-            out.append((parsed, expr.spec))
+        if parsed is None or (not whole and _the_year_around_now(parsed, ctx)):
+            continue
+        out.append((parsed, expr.spec))
     return out
+
+
+def _meal_as_outing(matched: str, source: str, start: int) -> bool:
+    meal = matched.lower()
+    if meal not in _MEALS:
+        return False
+    return meal.startswith("for ") or _MEAL_AS_NOUN.search(source, 0, start) is not None
+
+
+def _the_year_around_now(parsed: ParsedTime, ctx: Context) -> bool:
+    end = parsed.end
+    return end is not None and end - parsed.start >= _A_YEAR and parsed.start <= ctx.now < end
 
 
 def _only_names_a_kind(spec: Spec) -> bool:

@@ -271,7 +271,14 @@ def _found(text: str) -> list[str]:
         ("Right now I am scheduled to be away on Friday.", ["away on Friday"]),  # "currently"
         ("right now we're booked through Friday.", ["Friday"]),
         ("Call me right now, I'm at my desk.", ["right now"]),  # mid-clause: a time
-        ("Can I take you to lunch?", ["lunch"]),  # a lunch meeting is held at lunchtime
+        # With no day beside it, a meal after "to" or "for" is the outing: it says what kind of
+        # meeting, not when, and reading it as today's lunchtime would invent the day.
+        ("Can I take you to lunch?", []),
+        ("How about the pizzeria for lunch?", []),
+        ("Let's meet Tuesday for lunch.", ["Tuesday for lunch"]),
+        ("Could we talk over lunch?", ["over lunch"]),
+        ("We may have to skip the party this year.", []),  # the year we are in rules nothing out
+        ("Let's pick this up next year.", ["next year"]),
         ("Could we meet at lunch on Friday?", ["at lunch on Friday"]),
         ("She will arrange a lunch with you and Brent.", []),  # the meal, not the hour
         ("Our lunch went well.", []),
