@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks import Block, button, context, escape, section
 from bot.stats_blocks import HOME_STATS_BLOCKS, home_stats
 from db.models import SchedulingAction, SchedulingAttendee, SchedulingRequest
+from orchestrator.negotiation import offered_starts
 from orchestrator.views import ACTION_TITLES, Dashboard, LastAction, Row
 from skills.rep_note import NoteRules
 
@@ -67,9 +68,7 @@ def request_status(
         f"{escape(a.email)} ({a.side}{'' if a.required else ', optional'}: {a.invite_status})"
         for a in attendees
     )
-    slots = "\n".join(
-        f"• {local(datetime.fromisoformat(s['start']), tz)}" for s in request.proposed_slots
-    )
+    slots = "\n".join(f"• {local(start, tz)}" for start in offered_starts(request))
     blocks: list[Block] = [
         section(line(Row.of(request), tz)),
         section(f"*Who:* {people}"),

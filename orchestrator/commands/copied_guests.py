@@ -32,6 +32,7 @@ from orchestrator.engine.dispatch import dispatch
 from orchestrator.engine.event_types import EventType, RecipientDecided
 from orchestrator.engine.events import Event
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.negotiation import negotiation
 
 CALENDAR_DRAFTS = (ActionType.calendar_book, ActionType.calendar_update)
 # Approved and in its undo window, or being sent: too late to change, too early to update.
@@ -84,15 +85,17 @@ def add_copied(
             return Added(False, "They are already on the request, or were not on that email.")
         if request.status in FINISHED_STATUSES:
             return Added(False, f"{escape_mrkdwn(request.ref)} is {request.status}: nobody added.")
-        if _booking_on_its_way(session, request):
+        state = negotiation(session, request)
+        bookings = state.drafts_of(*CALENDAR_DRAFTS)
+        if any(draft.status in ON_ITS_WAY for draft in bookings):
             # Neither the draft (no longer editable) nor the event (not there yet) can take them.
             return Added(False, BOOKING_ON_ITS_WAY)
         shown = escape_mrkdwn(address)
-        if request.status in BOOKED_STATUSES and request.calendar_event_id:
-            booked = True
-        else:
-            booked = False
-            amended = _join(session, request, address, slack_user_id=slack_user_id, now=now)
+        booked = request.status in BOOKED_STATUSES and state.meeting is not None
+        if not booked:
+            waiting = [draft for draft in bookings if draft.status == ActionStatus.pending]
+            _join(session, request, address, slack_user_id=slack_user_id, now=now)
+            amended = _invite_too(session, waiting, address, now=now)
             uow.commit()
     if booked:
         dispatch(
@@ -119,18 +122,6 @@ def add_copied(
     return Added(True, said, amended)
 
 
-def _booking_on_its_way(session: Session, request: SchedulingRequest) -> bool:
-    return (
-        session.exec(
-            select(PendingAction.id)
-            .where(PendingAction.request_id == request.id)
-            .where(col(PendingAction.action_type).in_(CALENDAR_DRAFTS))
-            .where(col(PendingAction.status).in_(ON_ITS_WAY))
-        ).first()
-        is not None
-    )
-
-
 def _join(
     session: Session,
     request: SchedulingRequest,
@@ -138,8 +129,8 @@ def _join(
     *,
     slack_user_id: str,
     now: datetime,
-) -> list[uuid.UUID]:
-    """Add them as an optional guest, and to every booking draft still waiting."""
+) -> None:
+    """Add them to the request as an optional guest."""
     session.add(
         SchedulingAttendee(
             org_id=request.org_id,
@@ -160,12 +151,12 @@ def _join(
         reasoning=f"copied on their reply; added by <@{slack_user_id}>",
         details={"email": address, "optional": True},
     )
-    waiting = session.exec(
-        select(PendingAction)
-        .where(PendingAction.request_id == request.id)
-        .where(PendingAction.status == ActionStatus.pending)
-        .where(col(PendingAction.action_type).in_(CALENDAR_DRAFTS))
-    ).all()
+
+
+def _invite_too(
+    session: Session, waiting: list[PendingAction], address: str, *, now: datetime
+) -> list[uuid.UUID]:
+    """Add them to each booking draft still waiting for the rep; the ones amended."""
     amended = []
     for draft in waiting:
         # The draft's own guest list (not the rep's edits: they wrote no words here); a newer

@@ -43,6 +43,7 @@ from orchestrator.engine.event_types import (
 from orchestrator.engine.events import Event
 from orchestrator.event_state import store_event_state
 from orchestrator.mrkdwn import escape_mrkdwn
+from orchestrator.negotiation import meeting_over, open_drafts
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import cancel_action, future_events
 from orchestrator.steps.follow_up import FOLLOW_UP_STATUSES
@@ -55,8 +56,6 @@ from skills.next_move.model import EVENT_TYPE
 PAUSED_REASON = f"the request is {RequestStatus.paused}"
 # The decision card a reply on a paused request gets (`commands.decision_cards`).
 REOPEN = "reopen"
-# A draft in one of these still has a click or a send to come (as `engine.runner` reads it).
-OPEN_ACTION_STATES = (ActionStatus.pending, ActionStatus.approved, ActionStatus.executing)
 # A job in one of these will still move its request on.
 LIVE_JOB_STATES = (JobStatus.queued, JobStatus.running, JobStatus.waiting_approval)
 # A resume never fires a follow-up at once: the rep may still be writing to them themselves.
@@ -227,11 +226,7 @@ def _rearm(session: Session, request: SchedulingRequest, *, now: datetime) -> da
         return None
     if request.event_next_action == "waiting_for_decision":
         return None
-    open_action = session.exec(
-        select(PendingAction.id)
-        .where(PendingAction.request_id == request.id)
-        .where(col(PendingAction.status).in_(OPEN_ACTION_STATES))
-    ).first()
+    open_action = next(iter(open_drafts(session, request.id)), None)
     live_job = session.exec(
         select(SequenceJob.id)
         .where(SequenceJob.request_id == request.id)
@@ -500,7 +495,7 @@ def answer_meeting(
         request.updated_at = now
         if answer != "held":
             # The meeting is over; its time stays in the audit row, the next one is negotiated.
-            request.meeting_start = request.meeting_end = request.calendar_event_id = None
+            meeting_over(request, now=now)
         if stop:
             request.paused_from = RequestStatus.no_show
         session.add(request)

@@ -287,10 +287,6 @@ def _send_wakeups(deps: Deps, jobs: list[Wake], actions: list[uuid.UUID]) -> Non
         deps.wakeups.post_action_card(action_id)
 
 
-# An action in one of these still has a click or a send to come; its job stays parked.
-OPEN_ACTION_STATES = OPEN_ACTION_STATUSES
-
-
 def resume_if_decided(deps: Deps, job_id: uuid.UUID | None, *, tag: str = "resume") -> None:
     """Wake a job parked in `waiting_approval` once none of its actions is still open."""
     if job_id is None:
@@ -300,7 +296,7 @@ def resume_if_decided(deps: Deps, job_id: uuid.UUID | None, *, tag: str = "resum
         still_open = uow.session.exec(
             select(PendingAction.id)
             .where(PendingAction.job_id == job_id)
-            .where(col(PendingAction.status).in_(OPEN_ACTION_STATES))
+            .where(col(PendingAction.status).in_(OPEN_ACTION_STATUSES))
         ).first()
         if still_open is not None:
             return

@@ -41,6 +41,7 @@ from db.models import (
 )
 from orchestrator.deps import Deps
 from orchestrator.engine.action_data import BookingData, CancelData, MoveData, action_data
+from orchestrator.negotiation import forget_meeting, meeting, record_meeting
 from orchestrator.webhooks.events import WebhookEvent, record_event
 from skills.draft_wording import format_slot
 
@@ -350,8 +351,9 @@ def record_on_request(
     if request is None or request.calendar_event_id != result.get("event_id"):
         return
     if action.action_type == ActionType.calendar_update:
-        request.meeting_start = datetime.fromisoformat(result["start"])
-        request.meeting_end = datetime.fromisoformat(result["end"])
+        start = datetime.fromisoformat(result["start"])
+        end = datetime.fromisoformat(result["end"])
+        record_meeting(request, event_id=result["event_id"], start=start, end=end, now=now)
         if request.status == RequestStatus.reminder_sent:
             # That reminder named the old time; the new time gets its own.
             request.status = RequestStatus.confirmed
@@ -360,11 +362,10 @@ def record_on_request(
             request,
             WebhookEvent.moved,
             now=now,
-            occurrence=request.meeting_start.isoformat(),
+            occurrence=start.isoformat(),
         )
     elif action.action_type == ActionType.calendar_cancel:
-        request.calendar_event_id = None
-    request.updated_at = now
+        forget_meeting(request, now=now)
     session.add(request)
 
 
@@ -401,8 +402,8 @@ def future_events(
             continue
         data = action_data(row, BookingData)
         events[event_id] = (data.start, data.end)
-    if request.calendar_event_id and request.meeting_start and request.meeting_end:
-        events[request.calendar_event_id] = (request.meeting_start, request.meeting_end)
+    if booked := meeting(request):
+        events[booked.event_id] = (booked.start, booked.end)
     return {event_id: span for event_id, span in events.items() if span[1] > now}
 
 

@@ -3,8 +3,9 @@
 A draft records the times it offers (`slots`). When the rep edits its words, the times are
 read again from the edited text with the same reader that reads the prospect's replies, and
 the card shows what was read, so the rep sees at once when the reading is not what they meant.
-When the email goes out, its times become the request's `proposed_slots` in the transaction
-that marks it sent: "the second one" in their answer then means the second time they saw.
+When the email goes out, its times become what the request has on offer (`negotiation`) in
+the transaction that marks it sent: "the second one" in their answer then means the second
+time they saw.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqlmodel import Session, select
 
 from db.models import PendingAction, SchedulingAttendee, SchedulingRequest, prospect_zone
 from orchestrator.engine.action_data import EmailData, action_data
+from orchestrator.engine.outputs import OfferedSlot
+from orchestrator.negotiation import offered as on_offer
+from orchestrator.negotiation import put_on_offer
 from skills.parse_times import ParsedTime, extract_times
 
 EXACT = ("minute", "hour")  # a day alone is not a time anyone can book
@@ -129,11 +133,7 @@ def record_offered(session: Session, action: PendingAction, *, now: datetime) ->
     if not offered and not action_data(action, EmailData, edited=False).slots:
         return
     length = timedelta(minutes=request.duration_minutes)
-    known = {slot["start"]: slot for slot in request.proposed_slots}
-    request.proposed_slots = [
-        known.get(start.isoformat())
-        or {"start": start.isoformat(), "end": (start + length).isoformat()}
-        for start in offered
-    ]
-    request.updated_at = now
+    known = {slot.start: slot for slot in on_offer(request)}
+    sent = [known.get(start) or OfferedSlot(start, start + length) for start in offered]
+    put_on_offer(request, sent, now=now)
     session.add(request)

@@ -47,6 +47,7 @@ from orchestrator.engine.event_types import EventType, RedraftRequested, redraft
 from orchestrator.engine.events import Event
 from orchestrator.engine.runner import resume_if_decided
 from orchestrator.mrkdwn import escape_mrkdwn, owner_only
+from orchestrator.negotiation import meeting
 from orchestrator.outbox.approval_cards import refresh_card
 from orchestrator.outbox.expiry import (
     BOOK_MARGIN,
@@ -176,8 +177,8 @@ def _calendar_question(
     # Whoever the finder had to keep free when it chose the times: our required people.
     emails = tuple(a.email for a in attendees if a.side == "internal" and a.required)
     own = None
-    if action.action_type == ActionType.calendar_update and request.meeting_start:
-        own = (request.meeting_start, request.meeting_end or request.meeting_start)
+    if action.action_type == ActionType.calendar_update and (booked := meeting(request)):
+        own = (booked.start, booked.end)
     return _CalendarQuestion(action.org_id, emails or (rep.email,), tuple(spans), own)
 
 

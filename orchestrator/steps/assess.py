@@ -27,6 +27,7 @@ from db.models import (
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, AssessedOption
 from orchestrator.event_state import STATE_CHANGED, store_event_state
+from orchestrator.negotiation import meeting
 from orchestrator.steps.scheduling import load_request
 from skills.decide import decide_attendees, decide_event
 from skills.next_move.model import (
@@ -157,7 +158,7 @@ def assess_request(
 ) -> tuple[EventDecision, tuple[AttendeeDecision, ...]]:
     """Run seed 003 over the request as the database has it; store nothing."""
     current, since = _current(session, request)
-    invited = request.meeting_start if request.calendar_event_id else None
+    invited = booked.start if (booked := meeting(request)) else None
     decisions = decide_attendees(
         attendee_facts(session, request, attendees), now=now, invited_slot=invited
     )

@@ -12,6 +12,7 @@ from dataclasses import replace
 from db.models import BOOKED_STATUSES, ActionType, SchedulingAttendee, SequenceJob
 from orchestrator.engine.event_types import RecipientDecided, payload
 from orchestrator.engine.events import StepContext, StepResult
+from orchestrator.negotiation import meeting
 from orchestrator.outbox import recipients
 from orchestrator.steps import offers
 from orchestrator.steps.delegate import NOT_SENT
@@ -23,8 +24,8 @@ def invite_copied(job: SequenceJob, ctx: StepContext) -> StepResult:
     decided = payload(job, RecipientDecided)
     reply = offers.load_reply(job, ctx)
     request = reply.request
-    start = request.meeting_start
-    if request.status not in BOOKED_STATUSES or start is None or not request.calendar_event_id:
+    booked = meeting(request)
+    if request.status not in BOOKED_STATUSES or booked is None:
         return StepResult(output={"added": False, "why": request.status}, stop=True)
     address = decided.address
     guest = recipients.attendee(address, reply.attendees)
@@ -47,11 +48,12 @@ def invite_copied(job: SequenceJob, ctx: StepContext) -> StepResult:
             email=address,
         )
     reply = replace(reply, attendees=[*reply.attendees, guest] if added else reply.attendees)
-    proposed = offers.calendar_action(reply, start, reasoning="")
+    proposed = offers.calendar_action(reply, booked.start, reasoning="")
+    when = when_for_rep(booked.start, reply.rep.timezone)
     data = replace(
         proposed.action_data,
         subject=f"Update: {request.title}",
-        body=f"Add {address} to the meeting on {when_for_rep(start, reply.rep.timezone)} and "
+        body=f"Add {address} to the meeting on {when} and "
         "send them the invitation. The time stays as it is.",
     )
     why = f"{address} was copied on their reply and you added them."

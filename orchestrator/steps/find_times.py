@@ -37,6 +37,7 @@ from orchestrator.engine.event_types import EventType, TimesChosen, payload
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import FindTimes, OfferedSlot, OfferTimes, output
 from orchestrator.mrkdwn import owner_only
+from orchestrator.negotiation import put_on_offer
 from orchestrator.steps.scheduling import (
     CONFERENCE,
     DEFAULT_WINDOW_DAYS,
@@ -86,9 +87,8 @@ def find_times(job: SequenceJob, ctx: StepContext) -> StepResult:
     if not options:
         raise PermanentError(no_time_message(query))
     stored = tuple(OfferedSlot(s.start, s.end, tuple(s.reasons)) for s in options)
-    request.proposed_slots = [s.to_json() for s in stored[:PAGE_SIZE]]
+    put_on_offer(request, stored[:PAGE_SIZE], now=ctx.now)
     request.status = RequestStatus.proposing
-    request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(options)} times for the rep to pick from")
     return StepResult(output=FindTimes(options=stored))
@@ -277,8 +277,7 @@ def act_on_choice(job: SequenceJob, ctx: StepContext) -> StepResult:
     chosen = [options[i] for i in picked.options]
     if choice == "email":
         # The first-email step offers the request's proposed slots: make them the chosen ones.
-        request.proposed_slots = [OfferedSlot(o.start, o.end, ()).to_json() for o in chosen]
-        request.updated_at = ctx.now
+        put_on_offer(request, [OfferedSlot(o.start, o.end, ()) for o in chosen], now=ctx.now)
         ctx.session.add(request)
         return draft_initial_email(job, ctx)
     (slot,) = chosen

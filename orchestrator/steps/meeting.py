@@ -48,6 +48,7 @@ from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import DraftRecovery, OfferedSlot
 from orchestrator.engine.shapes import ShapeError
 from orchestrator.mrkdwn import escape_mrkdwn
+from orchestrator.negotiation import meeting
 from orchestrator.notices.gate import post_once
 from orchestrator.notices.post import post_notice
 from orchestrator.outbox.calendar import booked_join_url
@@ -154,10 +155,17 @@ def _booked_at(session: Session, request: SchedulingRequest) -> datetime | None:
         .where(PendingAction.status == ActionStatus.executed)
         .order_by(col(PendingAction.executed_at).desc())
     ).all()
+    booked = meeting(request)
     for row in rows:
-        if (row.result or {}).get("event_id") == request.calendar_event_id:
+        if booked is not None and (row.result or {}).get("event_id") == booked.event_id:
             return row.executed_at
     return None
+
+
+def _still_at(request: SchedulingRequest, start: datetime) -> bool:
+    """The request's meeting is on the calendar, still at `start`."""
+    booked = meeting(request)
+    return booked is not None and booked.start == start
 
 
 def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
@@ -170,7 +178,7 @@ def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     why = None
     if request.status != RequestStatus.confirmed:
         why = f"request is {request.status}"
-    elif request.meeting_start != start:
+    elif not _still_at(request, start):
         why = "the meeting moved; its new time has its own reminder"
     elif start <= ctx.now:
         why = "the meeting has started"
@@ -248,7 +256,7 @@ def record_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     action = _job_action(ctx.session, job)
     assert action is not None
     if action.status == ActionStatus.executed and action.result:
-        still = request.meeting_start == _payload_start(job)
+        still = _still_at(request, _payload_start(job))
         if request.status == RequestStatus.confirmed and still:
             request.status = RequestStatus.reminder_sent
             request.updated_at = ctx.now
@@ -299,17 +307,15 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep the Held · No-show · Rescheduled card, once per meeting time."""
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    if request.status not in BOOKED_STATUSES or request.meeting_start != start:
-        why = (
-            "the meeting moved"
-            if request.status in BOOKED_STATUSES
-            else f"request is {request.status}"
-        )
+    booked = meeting(request)
+    if request.status not in BOOKED_STATUSES or booked is None or booked.start != start:
+        why = f"request is {request.status}"
+        if request.status in BOOKED_STATUSES:
+            why = "the meeting moved" if booked else "the meeting is off the calendar"
         return StepResult(output={"skipped": why}, stop=True)
-    assert request.meeting_end is not None
     key = check_key(request.id, start)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
-    check = meeting_check(request, attendees, rep, start=start, end=request.meeting_end)
+    check = meeting_check(request, attendees, rep, start=start, end=booked.end)
     text, blocks = ctx.ports.cards.meeting(check)
     posted = post_once(
         ctx.session,

@@ -29,6 +29,7 @@ from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
+from orchestrator.negotiation import meeting
 from orchestrator.outbox import recipients
 from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.replies import prospect_tz
@@ -120,8 +121,8 @@ def asked(reply: Reply) -> AskedWindow:
     rep asks for fresh times from a decision card); a booked meeting anchors "push it"."""
     request = reply.request
     booked = None
-    if request.status in BOOKED_STATUSES and request.meeting_start and request.meeting_end:
-        booked = (request.meeting_start, request.meeting_end)
+    if request.status in BOOKED_STATUSES and (live := meeting(request)):
+        booked = (live.start, live.end)
     body = clean_body(reply.inbound.body_text)
     return asked_window(body, now=reply.ctx.now, tz=reply.tz, booked=booked)
 
@@ -212,7 +213,8 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     """A new event, or a move of the booked one (never a second event for one meeting)."""
     request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
-    moving = request.calendar_event_id is not None
+    live = meeting(request)
+    moving = live is not None
     # Someone the rep dropped after they declined gets no invite.
     invited = [a for a in reply.attendees if a.required or a.invite_status != "declined"]
     booking = BookingData(
@@ -235,8 +237,8 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
         f"{'update' if moving else 'invite'}.",
     )
     data = booking
-    if request.calendar_event_id is not None:
-        data = MoveData(**vars(booking), event_id=request.calendar_event_id)
+    if live is not None:
+        data = MoveData(**vars(booking), event_id=live.event_id)
     why = f"They chose this time and it is still free on our side. {reasoning}".strip()
     if moving and (others := _not_asked(reply, invited)):
         # One of several asked to move: the others agreed to the booked time, not this one.

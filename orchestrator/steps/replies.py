@@ -28,6 +28,7 @@ from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output, required
 from orchestrator.mrkdwn import escape_mrkdwn, quote_mrkdwn
+from orchestrator.negotiation import offered_starts
 from orchestrator.notices.gate import claim, gate
 from orchestrator.notices.post import release_time
 from orchestrator.outbox.recipients import proposed_by
@@ -79,7 +80,7 @@ def _unsure_of_their_zone(analysis: IntentAnalysis) -> IntentAnalysis:
 
 
 def _proposed(request: SchedulingRequest) -> list[datetime]:
-    return [datetime.fromisoformat(slot["start"]) for slot in request.proposed_slots]
+    return list(offered_starts(request))
 
 
 def _analysis_output(

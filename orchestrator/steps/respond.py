@@ -35,6 +35,7 @@ from orchestrator.engine.event_types import DecisionMade, payload
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
+from orchestrator.negotiation import meeting, offered_starts
 from orchestrator.outbox import recipients
 from orchestrator.outbox.superseded import newer_reply_since
 from orchestrator.steps import offers
@@ -60,10 +61,6 @@ def _stop(reason: str, **output: Any) -> StepResult:
     return StepResult(output={"handled_by": "rep", "reason": reason, **output}, stop=True)
 
 
-def _times(values: list[str]) -> list[datetime]:
-    return [datetime.fromisoformat(v) for v in values]
-
-
 # --- handlers --------------------------------------------------------------------------------
 
 
@@ -84,9 +81,7 @@ def _sole_prospect_moves(reply: Reply) -> bool:
     agree (the move re-checks our calendars before it is proposed)."""
     required = [a for a in reply.attendees if a.side == "external" and a.required]
     sender = reply.sender
-    return (
-        reply.request.calendar_event_id is not None and sender is not None and required == [sender]
-    )
+    return meeting(reply.request) is not None and sender is not None and required == [sender]
 
 
 def _with_answer(reply: Reply, result: StepResult) -> StepResult:
@@ -200,7 +195,7 @@ def _back(reply: Reply) -> datetime | None:
 
 
 def _clarify(reply: Reply, reason: str) -> StepResult:
-    offered = _times([s["start"] for s in reply.request.proposed_slots])
+    offered = list(offered_starts(reply.request))
     named: tuple[int, ...] = ()
     if reason == "which_option":
         # Ask about every time their words fit ("Thursday": both Thursdays), and only those.

@@ -30,7 +30,9 @@ from orchestrator.cadence import cadence_for, follow_up_at, follow_up_delay
 from orchestrator.engine.action_data import BookingData, EmailData, action_data
 from orchestrator.engine.event_types import EventType, RedraftRequested, payload, redraft_key
 from orchestrator.engine.events import Event, ProposedAction, StepContext, StepResult
+from orchestrator.engine.outputs import OfferedSlot
 from orchestrator.event_state import store_event_state
+from orchestrator.negotiation import offered_starts, put_on_offer, record_meeting
 from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.meeting_times import wording_overrides
 from orchestrator.steps.public_holidays import holiday_names, holidays_between, zone_country
@@ -115,8 +117,8 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
     """An executed booking (or move) is the request's meeting now; no follow-up chases it."""
     assert booking.result is not None
     data = action_data(booking, BookingData)
-    request.meeting_start, request.meeting_end = data.start, data.end
-    request.calendar_event_id = booking.result["event_id"]
+    event_id = booking.result["event_id"]
+    record_meeting(request, event_id=event_id, start=data.start, end=data.end, now=ctx.now)
     request.status = RequestStatus.confirmed
     request.next_action_at = request.next_action_type = None
     moved = booking.action_type == ActionType.calendar_update or bool(booking.result.get("moved"))
@@ -124,14 +126,14 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
         ctx.session,
         request,
         "scheduled",
-        reasoning=f"on the calendar for {request.meeting_start.isoformat()}",
+        reasoning=f"on the calendar for {data.start.isoformat()}",
         now=ctx.now,
     )
     audit(
         ctx,
         request,
         "meeting_moved" if moved else "meeting_booked",
-        f"{'moved to' if moved else 'booked'} {request.meeting_start.isoformat()}",
+        f"{'moved to' if moved else 'booked'} {data.start.isoformat()}",
     )
     # The CRM hears of it from the same commit (a move drafted as a calendar update is also
     # recorded when it executes: the same event, the same delivery).
@@ -140,7 +142,7 @@ def record_booking(ctx: StepContext, request: SchedulingRequest, booking: Pendin
         request,
         WebhookEvent.moved if moved else WebhookEvent.booked,
         now=ctx.now,
-        occurrence=request.meeting_start.isoformat(),
+        occurrence=data.start.isoformat(),
     )
 
 
@@ -157,17 +159,14 @@ def find_slots(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     start, end = search_window(request, now=ctx.now)
     slots = free_slots(ctx, request=request, rep=rep, attendees=attendees, start=start, end=end)
-    request.proposed_slots = [
-        {"start": s.start.isoformat(), "end": s.end.isoformat(), "reasons": list(s.reasons)}
-        for s in slots
-    ]
+    found = [OfferedSlot(s.start, s.end, tuple(s.reasons)) for s in slots]
+    put_on_offer(request, found, now=ctx.now)
     request.status = RequestStatus.proposing
-    request.updated_at = ctx.now
     ctx.session.add(request)
     audit(ctx, request, "slots_found", f"{len(slots)} times that suit everyone on our side")
     if skipped := holidays_in_window(ctx, request, rep, attendees, start=start, end=end):
         audit(ctx, request, "holidays_skipped", "; ".join(skipped), days=skipped)
-    return StepResult(output={"slots": [s["start"] for s in request.proposed_slots]})
+    return StepResult(output={"slots": [s.start.isoformat() for s in slots]})
 
 
 def holidays_in_window(
@@ -304,7 +303,7 @@ def _reps_by_email(
 def draft_initial_email(job: SequenceJob, ctx: StepContext) -> StepResult:
     request, rep, attendees = load_request(ctx.session, job)
     external = [a for a in attendees if a.side == "external"]
-    slots = [_parse_start(s) for s in request.proposed_slots]
+    slots = list(offered_starts(request))
     prospect = external[0]
     redraft = (
         payload(job, RedraftRequested) if job.event_type == EventType.redraft_requested else None
@@ -403,10 +402,6 @@ def _slots_reasoning(
 def message_id(job: SequenceJob, ctx: StepContext, key: str) -> str:
     # Deterministic for the job and step, so the identity exists before any send is tried.
     return f"<{job.id.hex}.{key}@{ctx.ports.mail_domain}>"
-
-
-def _parse_start(slot: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(slot["start"])
 
 
 def record_sent(job: SequenceJob, ctx: StepContext) -> StepResult:

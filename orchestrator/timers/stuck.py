@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from db.models import (
     BOOKED_STATUSES,
     BOOKED_WHERE,
+    OPEN_ACTION_STATUSES,
     UNSCHEDULED_WHERE,
     EmailMessage,
     JobStatus,
@@ -35,7 +36,6 @@ from db.models import (
     SlackNotification,
 )
 from orchestrator.engine.event_types import EventType
-from orchestrator.engine.runner import OPEN_ACTION_STATES
 from orchestrator.inbox.stranger_replies import HELD
 from orchestrator.steps.meeting import check_key
 from orchestrator.timers.due import DUE_EVENTS, MEETING_CHECK_WINDOW
@@ -132,7 +132,7 @@ def _with_open_card(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
             session.exec(
                 select(PendingAction.request_id)
                 .where(col(PendingAction.request_id).in_(chunk))
-                .where(col(PendingAction.status).in_(OPEN_ACTION_STATES))
+                .where(col(PendingAction.status).in_(OPEN_ACTION_STATUSES))
             ).all()
         )
         found.update(
