@@ -28,8 +28,11 @@ from orchestrator.deps import Deps
 from orchestrator.settings import reveal
 
 
-def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
-    """The app for HTTP (every request signature-checked) or Socket Mode (no HTTP at all)."""
+def build_app(deps: Deps, *, socket_mode: bool = False, finish_acked: bool = False) -> App:
+    """The app for HTTP (every request signature-checked) or Socket Mode (no HTTP at all).
+
+    `finish_acked`: replay, on a thread of this process, work another process acked and died
+    before finishing (`bot.after_ack`); the serving processes set it."""
     settings = deps.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
@@ -45,9 +48,11 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads),
     )
     # Its own threads: work after an ack never holds up the next request's ack.
-    after_ack = AfterAck()
+    after_ack = AfterAck(deps)
     schedule.register(app, deps, after_ack)
     start.register(app, deps, after_ack)
+    if finish_acked:
+        after_ack.keep_replaying()
     for listeners in (cards, decisions, home, meeting, picker, review, brief, reply_hints):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)

@@ -12,5 +12,5 @@ def socket_mode_handler(deps: Deps) -> SocketModeHandler:
     """A handler for `deps`; call `.connect()` (returns) or `.start()` (blocks)."""
     if not deps.settings.slack_app_token:
         raise ValueError("SLACK_APP_TOKEN (xapp-…) is required for Socket Mode")
-    app = build_app(deps, socket_mode=True)
+    app = build_app(deps, socket_mode=True, finish_acked=True)
     return SocketModeHandler(app, app_token=deps.settings.slack_app_token.get_secret_value())

@@ -687,6 +687,35 @@ class SeenSlackRequest(SQLModel, table=True):
     seen_at: datetime = Field(index=True)
 
 
+# Work a listener acknowledged that has not finished yet: what a web process restarting after
+# a crash (or any other web process) picks up and finishes.
+UNFINISHED_ACK_WHERE = "done_at IS NULL"
+
+
+class AckedWork(SQLModel, table=True):
+    """A Start or a form Slack was told had been received, kept until the work after the ack
+    has finished, so a web process that dies in between loses nothing (`bot.after_ack`)."""
+
+    __tablename__ = "acked_work"
+    __table_args__ = (
+        Index(
+            "ix_acked_work_unfinished",
+            "created_at",
+            postgresql_where=text(UNFINISHED_ACK_WHERE),
+            sqlite_where=text(UNFINISHED_ACK_WHERE),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    org_id: str
+    kind: str  # which listener's work: the key of its replay
+    body: dict[str, Any] = json_field()  # the Slack payload the listener was given
+    created_at: datetime = Field(index=True)
+    claimed_at: datetime | None = None  # when a replay took it, so two never run it at once
+    attempts: int = 0  # replays so far
+    done_at: datetime | None = None
+
+
 class LLMUsage(SQLModel, table=True):
     __tablename__ = "llm_usage"
 

@@ -208,7 +208,7 @@ def web() -> None:
     stop = _stop_on_sigterm()
     deps = bootstrap(settings)
     jobs.install(deps)
-    server = serve(build_app(deps), deps, host=settings.host, port=settings.port)
+    server = serve(build_app(deps, finish_acked=True), deps, host=settings.host, port=settings.port)
     typer.echo(f"listening on http://{settings.host}:{server.server_port}/slack/events")
     if settings.redis_url is None:
         typer.echo("REDIS_URL unset: running the worker and clock in this process")

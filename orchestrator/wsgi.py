@@ -43,4 +43,4 @@ def create_app(settings: Settings | None = None) -> WSGIApp:
         # No Redis: this worker process also runs the queue and the clock (a demo or a single
         # box). Several gunicorn workers then each run one; the clock is safe to run twice.
         run_in_background(deps, stop=threading.Event())
-    return wsgi_app(build_app(deps), deps)
+    return wsgi_app(build_app(deps, finish_acked=True), deps)

@@ -33,6 +33,7 @@ TABLES = {
     "local_calendar_events",
     "local_mail",
     "seen_slack_requests",
+    "acked_work",
     "reference_counters",
     "webhook_subscriptions",
     "webhook_deliveries",

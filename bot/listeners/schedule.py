@@ -86,21 +86,18 @@ def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
             ack()  # Slack's 3 s budget: the rest talks to Slack, off the thread acks need.
             after_ack.run(lambda: offer_start(deps, command, text, client, respond))
 
+    after_ack.replays[START_FORM] = start_form
+
     @app.view(CALLBACK_ID)
-    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        team, user = body["team"]["id"], body["user"]["id"]
-        with deps.uow() as uow:
-            known = own_requests.find_rep(uow.session, org_id=team, slack_user_id=user)
-            tz = known.timezone if known else "UTC"
-            kinds = meeting_kinds(uow.session, org_id=team)
-        submission = read_submission(
-            view["state"]["values"], now=deps.clock.now(), tz=tz, kinds=kinds
-        )
+    def submit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        submission, _, _ = _read_form(deps, body)
         if submission.command is None:
             ack(response_action="errors", errors=submission.errors)
             return
+        held = after_ack.hold(START_FORM, body)  # before the ack: the form closes with it
         ack()
-        after_ack.run(lambda: _start_from_form(deps, body, view, client, submission, tz, kinds))
+        # A form has no response_url: what it did reaches the rep by DM.
+        after_ack.run(lambda: start_form(deps, body, client, Respond(response_url=None)), held)
 
     @app.view(SETTINGS_CALLBACK)
     def save_settings(
@@ -137,6 +134,34 @@ FORM_NOT_STARTED = (
 def _dm(client: WebClient, user: str, text: str) -> None:
     channel = client.conversations_open(users=[user])["channel"]["id"]
     client.chat_postMessage(channel=channel, text=text)
+
+
+# The kind of held work a submitted form is (`bot.after_ack`).
+START_FORM = "start_form"
+
+
+def _read_form(
+    deps: Deps, body: dict[str, Any]
+) -> tuple[Submission, str, Mapping[str, MeetingKind]]:
+    """The form as the rep filled it in, read in their zone (UTC until we know it)."""
+    team, user = body["team"]["id"], body["user"]["id"]
+    with deps.uow() as uow:
+        known = own_requests.find_rep(uow.session, org_id=team, slack_user_id=user)
+        tz = known.timezone if known else "UTC"
+        kinds = meeting_kinds(uow.session, org_id=team)
+    values = body["view"]["state"]["values"]
+    return read_submission(values, now=deps.clock.now(), tz=tz, kinds=kinds), tz, kinds
+
+
+def start_form(deps: Deps, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    """What a valid form does after its ack; also the replay of one a dead process left."""
+    try:
+        submission, tz, kinds = _read_form(deps, body)
+    except Exception:  # noqa: BLE001 - acked, and the form is closed: the rep hears of it
+        user = body["user"]["id"]
+        tell_failure(lambda said: _dm(client, user, said), FORM_NOT_STARTED, failed="start_failed")
+        return
+    _start_from_form(deps, body, body["view"], client, submission, tz, kinds)
 
 
 def _start_from_form(

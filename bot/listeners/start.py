@@ -204,23 +204,32 @@ def _ephemeral(respond: Respond, text: str) -> None:
     respond(text=text, replace_original=False, response_type="ephemeral")
 
 
-CLICKS = {START: _start, EDIT: _edit}
+# The kind of held work a Start click is (`bot.after_ack`).
+START_CLICK = "start_click"
+
+
+def start_click(deps: Deps, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    """What a Start click does after its ack; also the replay of one a dead process left."""
+    if (read := _read(body["actions"][0], respond)) is not None:
+        _start(deps, body, client, respond, *read)
 
 
 def register(app: App, deps: Deps, after_ack: AfterAck) -> None:
+    after_ack.replays[START_CLICK] = start_click
+
     def on_click(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
-        ack()
-
-        def click() -> None:
-            if (read := _read(action, respond)) is not None:
-                CLICKS[action["action_id"]](deps, body, client, respond, *read)
-
         if action["action_id"] == EDIT:
-            click()  # its trigger id lives 3 s: the form opens from here, ahead of any queue
-        else:
-            after_ack.run(click)
+            ack()
+            # Its trigger id lives 3 s: the form opens from here, ahead of any queue; and an
+            # Edit lost to a crash costs a click, not a request.
+            if (read := _read(action, respond)) is not None:
+                _edit(deps, body, client, respond, *read)
+            return
+        held = after_ack.hold(START_CLICK, body)  # before the ack: from here the rep counts on it
+        ack()
+        after_ack.run(lambda: start_click(deps, body, client, respond), held)
 
-    for name in CLICKS:
+    for name in (START, EDIT):
         app.action(name)(on_click)
