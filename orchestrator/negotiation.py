@@ -63,7 +63,9 @@ def offered(request: SchedulingRequest) -> tuple[OfferedSlot, ...]:
 
 
 def offered_starts(request: SchedulingRequest) -> tuple[datetime, ...]:
-    return tuple(slot.start for slot in offered(request))
+    """Only the starts: what matching a reply and the status view need, read even from a row
+    whose ends were never written."""
+    return tuple(datetime.fromisoformat(slot["start"]) for slot in request.proposed_slots)
 
 
 def meeting(request: SchedulingRequest) -> Meeting | None:

@@ -19,7 +19,6 @@ from typing import Literal
 from sqlmodel import Session
 
 from db.models import ActionType, SchedulingRequest, SequenceJob
-from orchestrator import negotiation
 from orchestrator.engine.action_data import ActionData, CancelData, MoveData
 from orchestrator.engine.events import ProposedAction
 
@@ -124,12 +123,11 @@ def proposed_expiry(
     meeting = None
     if rule.bound in ("meeting_start", "meeting_end") and job.request_id is not None:
         request = session.get(SchedulingRequest, job.request_id)
-        booked = negotiation.meeting(request) if request is not None else None
-        if booked is not None:
+        if request is not None and request.meeting_start and request.meeting_end:
             data = proposed.action_data
             event_id = data.event_id if isinstance(data, CancelData | MoveData) else None
-            if event_id is None or event_id == booked.event_id:
-                meeting = (booked.start, booked.end)
+            if event_id is None or event_id == request.calendar_event_id:
+                meeting = (request.meeting_start, request.meeting_end)
     return expires_at(
         proposed.action_type,
         proposed.action_data,

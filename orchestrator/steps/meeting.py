@@ -162,12 +162,6 @@ def _booked_at(session: Session, request: SchedulingRequest) -> datetime | None:
     return None
 
 
-def _still_at(request: SchedulingRequest, start: datetime) -> bool:
-    """The request's meeting is on the calendar, still at `start`."""
-    booked = meeting(request)
-    return booked is not None and booked.start == start
-
-
 def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     """Still worth reminding? Only a confirmed meeting, still at this time, still ahead, and
     booked before the reminder time (a same-morning booking's confirmation says it all)."""
@@ -178,7 +172,7 @@ def check_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     why = None
     if request.status != RequestStatus.confirmed:
         why = f"request is {request.status}"
-    elif not _still_at(request, start):
+    elif request.meeting_start != start:
         why = "the meeting moved; its new time has its own reminder"
     elif start <= ctx.now:
         why = "the meeting has started"
@@ -256,7 +250,7 @@ def record_reminder(job: SequenceJob, ctx: StepContext) -> StepResult:
     action = _job_action(ctx.session, job)
     assert action is not None
     if action.status == ActionStatus.executed and action.result:
-        still = _still_at(request, _payload_start(job))
+        still = request.meeting_start == _payload_start(job)
         if request.status == RequestStatus.confirmed and still:
             request.status = RequestStatus.reminder_sent
             request.updated_at = ctx.now
@@ -307,15 +301,17 @@ def ask_about_meeting(job: SequenceJob, ctx: StepContext) -> StepResult:
     """DM the rep the Held · No-show · Rescheduled card, once per meeting time."""
     request, rep, attendees = load_request(ctx.session, job)
     start = _payload_start(job)
-    booked = meeting(request)
-    if request.status not in BOOKED_STATUSES or booked is None or booked.start != start:
-        why = f"request is {request.status}"
-        if request.status in BOOKED_STATUSES:
-            why = "the meeting moved" if booked else "the meeting is off the calendar"
+    if request.status not in BOOKED_STATUSES or request.meeting_start != start:
+        why = (
+            "the meeting moved"
+            if request.status in BOOKED_STATUSES
+            else f"request is {request.status}"
+        )
         return StepResult(output={"skipped": why}, stop=True)
+    assert request.meeting_end is not None
     key = check_key(request.id, start)
     channel = ctx.ports.chat.open_dm(user_id=rep.slack_user_id)
-    check = meeting_check(request, attendees, rep, start=start, end=booked.end)
+    check = meeting_check(request, attendees, rep, start=start, end=request.meeting_end)
     text, blocks = ctx.ports.cards.meeting(check)
     posted = post_once(
         ctx.session,

@@ -121,8 +121,8 @@ def asked(reply: Reply) -> AskedWindow:
     rep asks for fresh times from a decision card); a booked meeting anchors "push it"."""
     request = reply.request
     booked = None
-    if request.status in BOOKED_STATUSES and (live := meeting(request)):
-        booked = (live.start, live.end)
+    if request.status in BOOKED_STATUSES and request.meeting_start and request.meeting_end:
+        booked = (request.meeting_start, request.meeting_end)
     body = clean_body(reply.inbound.body_text)
     return asked_window(body, now=reply.ctx.now, tz=reply.tz, booked=booked)
 
