@@ -21,8 +21,8 @@ workers; the read that picks those mailboxes is timed on its own.
 At the largest size it also runs, once: `bench/worker_throughput.py`'s in-process worker over
 `--worker-steps` follow-up steps on this database (with a redis-server of its own), and
 `bench/ack_latency.py`'s open-loop Slack load for `--ack-seconds` (on its own embedded stack:
-acks do not read the clock's tables). Approve-to-send latency is not measured here: the undo
-window (30 s) dominates it by design.
+acks do not read the clock's tables). Approve-to-send latency is `bench/approve_latency.py`'s
+(separate processes, undo window 0).
 
 It prints one table by size with each goal and the growth from the smallest size to the
 largest, and exits 1 when a goal is missed (after printing every figure it got).

@@ -146,8 +146,10 @@ class Proc:
 
 
 class Rig:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None) -> None:
+        """`env`: settings to run the processes with instead of the attack defaults."""
         self.workdir = workdir
+        self.env_overrides = dict(env or {})
         self.db_name = f"convene_chaos_{uuid.uuid4().hex[:10]}"
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
         self.database_url = f"{base}/{self.db_name}"
@@ -239,7 +241,7 @@ class Rig:
         for name in Settings.model_fields:
             if "lease" in name and name != "step_lease_seconds":
                 env[name.upper()] = str(STEP_LEASE_SECONDS)
-        return env
+        return env | self.env_overrides
 
     def execution_lease_seconds(self) -> float:
         """How long a stalled sender must stay stopped before another may take its send."""

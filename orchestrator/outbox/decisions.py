@@ -156,9 +156,10 @@ def _decide(
     crashpoint("outbox.decided")
     if action.status == ActionStatus.approved:
         assert action.undo_until is not None
-        deps.wakeups.execute_action(
-            action.id, tag=f"{decision}-{action.attempts}", at=action.undo_until
-        )
+        # With no undo window and no send time to wait for, the send goes straight onto the
+        # queue: a scheduled wake-up waits for the scheduler's next look, up to a second later.
+        at = action.undo_until if action.undo_until > now else None
+        deps.wakeups.execute_action(action.id, tag=f"{decision}-{action.attempts}", at=at)
     elif action.status != ActionStatus.pending:
         resume_if_decided(deps, action.job_id)
     return Decision(True, action.status, "", action)
