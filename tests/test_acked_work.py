@@ -168,3 +168,28 @@ def test_a_replay_in_progress_elsewhere_is_left_to_it(stack: Stack) -> None:
 
 def _respond(stack: Stack, hook: str) -> Respond:
     return Respond(response_url=stack.slack.hook_url(hook))
+
+
+def test_a_serving_process_replays_on_its_own_and_forgets_finished_work(stack: Stack) -> None:
+    body = _start_click_body(stack, "looped")
+    held = _process(stack).hold(START_CLICK, body)  # then the process died
+    old = _process(stack).hold(START_CLICK, _start_click_body(stack, "old"))
+    with stack.deps.uow() as uow:  # finished long ago: nothing left to keep it for
+        uow.session.execute(
+            update(AckedWork)
+            .where(col(AckedWork.id) == old)
+            .values(done_at=stack.clock.now() - timedelta(days=2))
+        )
+        uow.commit()
+    stack.clock.advance(STALE * 2)
+
+    stop = _process(stack).keep_replaying(every=0.05)
+    try:
+        wait_for(
+            lambda: [w for w in stack.rows(AckedWork) if w.id == held and w.done_at],
+            "the replay",
+        )
+        wait_for(lambda: [w.id for w in stack.rows(AckedWork)] == [held], "the sweep")
+    finally:
+        stop.set()
+    assert len(stack.rows(SchedulingRequest)) == 1
