@@ -68,6 +68,12 @@ def offered_starts(request: SchedulingRequest) -> tuple[datetime, ...]:
     return tuple(datetime.fromisoformat(slot["start"]) for slot in request.proposed_slots)
 
 
+def event_id(request: SchedulingRequest) -> str | None:
+    """The event this request has on the calendar, if any: a booking moves it rather than
+    adding a second event, whatever else the row holds."""
+    return request.calendar_event_id
+
+
 def meeting(request: SchedulingRequest) -> Meeting | None:
     """The request's live event, or None when nothing of it is on the calendar."""
     if request.calendar_event_id is None:

@@ -67,9 +67,10 @@ def test_a_meeting_that_is_over_leaves_nothing_for_the_next_one() -> None:
     assert (request.meeting_start, request.meeting_end) == (None, None)
 
 
-def test_an_event_id_without_its_time_is_not_taken_for_a_meeting() -> None:
-    # Half a booking (an id, no time) must not be "moved": the move would have no old time.
-    assert negotiation.meeting(_request(calendar_event_id="ev-1")) is None
+def test_an_event_id_without_its_time_is_no_meeting_time_but_still_the_event_to_move() -> None:
+    half = _request(calendar_event_id="ev-1")  # a row half-written: an id, no time
+    assert negotiation.meeting(half) is None  # no time to remind of or to check
+    assert negotiation.event_id(half) == "ev-1"  # but a booking moves it, never adds a second
 
 
 def test_the_state_holds_only_drafts_still_to_be_decided_or_sent(sqlite_url: str) -> None:

@@ -29,7 +29,7 @@ from orchestrator.engine.event_types import reply_id
 from orchestrator.engine.events import ProposedAction, StepContext, StepResult
 from orchestrator.engine.outputs import Assess, UnderstandReply, output
 from orchestrator.engine.shapes import ShapeError
-from orchestrator.negotiation import meeting
+from orchestrator.negotiation import event_id
 from orchestrator.outbox import recipients
 from orchestrator.steps.drafting import worded, write
 from orchestrator.steps.replies import prospect_tz
@@ -213,7 +213,7 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     """A new event, or a move of the booked one (never a second event for one meeting)."""
     request, rep = reply.request, reply.rep
     end = start + timedelta(minutes=request.duration_minutes)
-    live = meeting(request)
+    live = event_id(request)
     moving = live is not None
     # Someone the rep dropped after they declined gets no invite.
     invited = [a for a in reply.attendees if a.required or a.invite_status != "declined"]
@@ -238,7 +238,7 @@ def calendar_action(reply: Reply, start: datetime, *, reasoning: str) -> Propose
     )
     data = booking
     if live is not None:
-        data = MoveData(**vars(booking), event_id=live.event_id)
+        data = MoveData(**vars(booking), event_id=live)
     why = f"They chose this time and it is still free on our side. {reasoning}".strip()
     if moving and (others := _not_asked(reply, invited)):
         # One of several asked to move: the others agreed to the booked time, not this one.
