@@ -10,10 +10,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from rq.job import Job, JobStatus
+from rq.utils import now as rq_now
 from sqlalchemy import event, update
 from sqlmodel import col
 
 from db.models import EmailMessage, Rep, RequestStatus, SchedulingRequest, SequenceJob
+from orchestrator.engine.wakeups import READ_PRESUMED_DEAD
 from orchestrator.inbox.mail_polls import RECENTLY_FINISHED, mailboxes_to_read, queue_mail_polls
 from tests.support.stack import REP_ID, Stack
 from tests.test_mail_intake import a_reply, send_first_email
@@ -69,6 +72,30 @@ def test_a_read_still_waiting_is_not_queued_again(stack: Stack) -> None:
 
     stack.drain()
     assert queue_mail_polls(stack.deps) == 1  # read; the next interval reads again
+
+
+def _reading_since(stack: Stack, started: datetime) -> None:
+    """The mailbox's read taken by a worker at `started` (RQ's clock), and still "started"."""
+    job = Job.fetch(f"mail-{the_rep(stack).id}", connection=stack.deps.queue.connection)
+    job.set_status(JobStatus.STARTED)
+    job.started_at = started
+    job.save()
+
+
+def test_a_read_running_is_not_queued_again_but_one_whose_worker_died_is(stack: Stack) -> None:
+    send_first_email(stack)
+    assert queue_mail_polls(stack.deps) == 1
+
+    _reading_since(stack, rq_now())
+    assert queue_mail_polls(stack.deps) == 0  # a worker is reading it right now
+
+    # Its worker was killed mid-read: RQ keeps the job "started" until its timeout.
+    _reading_since(stack, rq_now() - READ_PRESUMED_DEAD - timedelta(seconds=1))
+    assert queue_mail_polls(stack.deps) == 1
+    stack.drain()
+    assert Job.fetch(
+        f"mail-{the_rep(stack).id}", connection=stack.deps.queue.connection
+    ).is_finished
 
 
 def test_only_mailboxes_that_could_hold_an_answer_are_read(stack: Stack) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.utils import now as rq_now
 
 log = structlog.get_logger(__name__)
 
@@ -30,9 +31,10 @@ QUIET_SECONDS = 5.0
 # RQ states of a wake-up that has not started yet (a started one may have died with its worker).
 WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 # A mailbox read that is running counts as waiting too: a second read of the same mailbox
-# would only race the first for the same messages. One whose worker died is failed by RQ's
-# registry cleanup after its timeout, and the next tick queues a new one.
-READING = WAITING | {JobStatus.STARTED}
+# would only race the first for the same messages. But a read whose worker was killed stays
+# "started" in RQ until its 5-minute timeout, and the mailbox would go unread all that time: a
+# read started longer ago than this (several mail timeouts) is taken for dead and queued anew.
+READ_PRESUMED_DEAD = timedelta(minutes=2)
 # Reading which rows a queue this long still holds costs more than the duplicates it saves.
 WAITING_READ_LIMIT = 100_000
 
@@ -111,7 +113,8 @@ class WakeUps:
             queued = Job.fetch_many(
                 list(ids), connection=self.queue.connection, serializer=self.queue.serializer
             )
-            busy = {job.id for job in queued if job and job.get_status(refresh=False) in READING}
+            now = rq_now()
+            busy = {job.id for job in queued if job and _still_reading(job, now=now)}
             todo = [
                 Queue.prepare_data(
                     "orchestrator.jobs.poll_mailbox",
@@ -169,6 +172,17 @@ class WakeUps:
         except REDIS_DOWN as exc:
             self._down_until = time.monotonic() + QUIET_SECONDS
             log.warning("wakeup_deferred_to_reconciler", job=rq_id, error=repr(exc))
+
+
+def _still_reading(job: Job, *, now: datetime) -> bool:
+    """Waiting for a worker, or running on one that has not been gone too long (RQ's clock)."""
+    status = job.get_status(refresh=False)
+    if status in WAITING:
+        return True
+    started = job.last_heartbeat or job.started_at
+    return (
+        status == JobStatus.STARTED and started is not None and now - started < READ_PRESUMED_DEAD
+    )
 
 
 def _subjects(rq_ids: list[str], prefix: str) -> frozenset[uuid.UUID]:
