@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from db.models import AckedWork
@@ -106,13 +106,18 @@ class AfterAck:
                 select(AckedWork.id, AckedWork.claimed_at)
                 .where(col(AckedWork.done_at).is_(None))
                 .where(col(AckedWork.created_at) < now - STALE)
+                # Rows another replay took a moment ago are its own: they never fill a batch.
+                .where(
+                    or_(
+                        col(AckedWork.claimed_at).is_(None),
+                        col(AckedWork.claimed_at) <= now - RECLAIM,
+                    )
+                )
                 .order_by(col(AckedWork.created_at))
                 .limit(BATCH)
             ).all()
         taken = 0
         for row_id, claimed_at in rows:
-            if claimed_at is not None and claimed_at > now - RECLAIM:
-                continue
             work = self._claim(row_id, claimed_at, now=now)
             if work is None:
                 continue  # another process took it first

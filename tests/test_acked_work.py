@@ -18,7 +18,7 @@ from slack_bolt import Respond
 from sqlalchemy import update
 from sqlmodel import col
 
-from bot.after_ack import MAX_ATTEMPTS, STALE, AfterAck
+from bot.after_ack import BATCH, MAX_ATTEMPTS, STALE, AfterAck
 from bot.listeners.schedule import START_FORM, start_form
 from bot.listeners.start import START_CLICK, start_click
 from bot.modals import new_request_view
@@ -192,4 +192,24 @@ def test_a_serving_process_replays_on_its_own_and_forgets_finished_work(stack: S
         wait_for(lambda: [w.id for w in stack.rows(AckedWork)] == [held], "the sweep")
     finally:
         stop.set()
+    assert len(stack.rows(SchedulingRequest)) == 1
+
+
+def test_rows_another_replay_holds_never_crowd_out_the_rest(stack: Stack) -> None:
+    body = _start_click_body(stack, "crowd")
+    process = _process(stack)
+    busy = [process.hold(START_CLICK, body) for _ in range(BATCH)]  # older than the last one
+    stack.clock.advance(timedelta(seconds=1))
+    waiting = process.hold(START_CLICK, body)
+    stack.clock.advance(STALE * 2)
+    with stack.deps.uow() as uow:  # other processes are replaying the older ones right now
+        uow.session.execute(
+            update(AckedWork)
+            .where(col(AckedWork.id).in_(busy))
+            .values(claimed_at=stack.clock.now(), attempts=1)
+        )
+        uow.commit()
+
+    assert _process(stack).replay_unfinished() == 1
+    assert [w.id for w in stack.rows(AckedWork) if w.done_at is not None] == [waiting]
     assert len(stack.rows(SchedulingRequest)) == 1
