@@ -8,7 +8,8 @@ work here frees the listener's thread at its ack.
 
 Once Slack has the ack the rep believes the request is under way: a web process that dies
 before the work is done must not lose it. So a listener whose work starts something first
-`hold`s the Slack payload (one INSERT, before the ack), and the row is marked done when the work
+`hold`s the Slack payload (one INSERT before the ack, waited for at most HOLD_WAIT so that a
+slow database never costs the ack itself), and the row is marked done when the work
 has finished, whether it started the request or told the rep why not. A row left unfinished for
 STALE is replayed by `replay_unfinished` (every web process runs it every REPLAY_EVERY) through
 the same listener code, and the work is idempotent on Slack's own ids, so a replay of work that
@@ -20,14 +21,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, text, update
 from sqlmodel import col, select
 
 from db.models import AckedWork
@@ -39,6 +40,9 @@ log = structlog.get_logger(__name__)
 # it waits (on a reference counter, say), and the ack path's own query (the replay check) must
 # still find one free. A queue of starts is answered a little later; a late ack is an error.
 THREADS = 8
+# How long an ack waits for its payload to be kept, and the threads that keep them.
+HOLD_WAIT = 0.5  # seconds
+HOLD_THREADS = 4
 # Longer than a burst keeps work queued here: younger rows may still be on their way.
 STALE = timedelta(minutes=2)
 # A replay that has not finished in this long died too; the next one may take the row again.
@@ -62,15 +66,31 @@ class AfterAck:
         self._deps = deps
         # Threads start on first use; at exit Python finishes the queued work before leaving.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="after-ack")
+        self._holds = ThreadPoolExecutor(max_workers=HOLD_THREADS, thread_name_prefix="ack-hold")
         self.replays: dict[str, Replay] = {}
 
-    def hold(self, kind: str, body: dict[str, Any]) -> uuid.UUID | None:
-        """Keep `body` until its work is done; call before the ack. None when it could not be
-        kept (the database is failing): the work then most likely fails too, and says so."""
+    def hold(self, kind: str, body: dict[str, Any]) -> Future[uuid.UUID | None]:
+        """Keep `body` until its work is done; call before the ack. Waits at most HOLD_WAIT:
+        a database that slow must not cost the ack (Slack shows the rep an error after 3 s),
+        so the row is then written moments after the ack instead of before it."""
         if kind not in self.replays:
             raise ValueError(f"no replay registered for {kind!r}")
+        held = self._holds.submit(self.keep, kind, body)
+        try:
+            held.result(timeout=HOLD_WAIT)
+        except TimeoutError:
+            log.warning("acked_before_held", kind=kind)
+        return held
+
+    def keep(self, kind: str, body: dict[str, Any]) -> uuid.UUID | None:
+        """Write the row; its id, or None when the database is failing (the work then most
+        likely fails too, and tells the rep)."""
         try:
             with self._deps.uow() as uow:
+                if uow.session.get_bind().dialect.name == "postgresql":
+                    # Kept against the web process dying, which this covers at once; waiting
+                    # for the disk flush too would only slow the ack.
+                    uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 row = AckedWork(
                     org_id=str(body.get("team", {}).get("id", "")),
                     kind=kind,
@@ -84,10 +104,14 @@ class AfterAck:
             log.exception("acked_work_not_held", kind=kind)
             return None
 
-    def run(self, work: Callable[[], None], held: uuid.UUID | None = None) -> None:
+    def run(self, work: Callable[[], None], held: Future[uuid.UUID | None] | None = None) -> None:
         """Run `work` soon, on another thread. It must tell the rep of its own failures: the
         ack already said all was well."""
-        self._pool.submit(_logged, work, None if held is None else lambda: self._done(held))
+        self._pool.submit(_logged, work, None if held is None else lambda: self._done_once(held))
+
+    def _done_once(self, held: Future[uuid.UUID | None]) -> None:
+        if (row_id := held.result()) is not None:  # after the row is written, however late
+            self._done(row_id)
 
     def _done(self, held: uuid.UUID) -> None:
         with self._deps.uow() as uow:

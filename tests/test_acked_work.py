@@ -9,16 +9,20 @@ ack has finished. A process that died in between leaves the row unfinished; anot
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Respond
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import col
 
-from bot.after_ack import BATCH, MAX_ATTEMPTS, STALE, AfterAck
+from bot.after_ack import BATCH, HOLD_WAIT, MAX_ATTEMPTS, STALE, AfterAck
 from bot.listeners.schedule import START_FORM, start_form
 from bot.listeners.start import START_CLICK, start_click
 from bot.modals import new_request_view
@@ -72,7 +76,7 @@ def test_a_start_click_is_kept_until_its_work_is_done(stack: Stack) -> None:
 def test_a_start_acked_by_a_process_that_died_is_finished_by_another(stack: Stack) -> None:
     body = _start_click_body(stack, "dead-start")
     dead = _process(stack)
-    assert dead.hold(START_CLICK, body) is not None  # held, acked, and then the process died
+    assert dead.keep(START_CLICK, body) is not None  # held, acked, and then the process died
     assert stack.rows(SchedulingRequest) == []
 
     survivor = _process(stack)
@@ -93,7 +97,7 @@ def test_a_start_acked_by_a_process_that_died_is_finished_by_another(stack: Stac
 def test_a_replay_of_work_that_did_finish_starts_nothing_twice(stack: Stack) -> None:
     body = _start_click_body(stack, "slow-start")
     first = _process(stack)
-    held = first.hold(START_CLICK, body)
+    held = first.keep(START_CLICK, body)
     start_click(stack.deps, body, stack.deps.slack_client, _respond(stack, "slow-start"))
     # The process died after the request was made but before it marked the work done.
     (request,) = stack.rows(SchedulingRequest)
@@ -119,7 +123,7 @@ def test_a_submitted_form_is_finished_after_a_crash(stack: Stack) -> None:
         "user": {"id": REP_ID},
         "view": {**view, "state": {"values": values}},
     }
-    assert _process(stack).hold(START_FORM, body) is not None  # then the process died
+    assert _process(stack).keep(START_FORM, body) is not None  # then the process died
     stack.clock.advance(STALE * 2)
     assert _process(stack).replay_unfinished() == 1
 
@@ -134,7 +138,7 @@ def test_work_that_keeps_taking_a_process_down_is_given_up_and_the_rep_told(
     stack: Stack,
 ) -> None:
     body = _start_click_body(stack, "poison")
-    held = _process(stack).hold(START_CLICK, body)
+    held = _process(stack).keep(START_CLICK, body)
     # Each earlier replay took its process down mid-way.
     with stack.deps.uow() as uow:
         uow.session.execute(
@@ -155,7 +159,7 @@ def test_work_that_keeps_taking_a_process_down_is_given_up_and_the_rep_told(
 
 def test_a_replay_in_progress_elsewhere_is_left_to_it(stack: Stack) -> None:
     body = _start_click_body(stack, "twice")
-    held = _process(stack).hold(START_CLICK, body)
+    held = _process(stack).keep(START_CLICK, body)
     stack.clock.advance(STALE * 2)
     with stack.deps.uow() as uow:  # another process took it a moment ago and is running it
         uow.session.execute(
@@ -172,8 +176,8 @@ def _respond(stack: Stack, hook: str) -> Respond:
 
 def test_a_serving_process_replays_on_its_own_and_forgets_finished_work(stack: Stack) -> None:
     body = _start_click_body(stack, "looped")
-    held = _process(stack).hold(START_CLICK, body)  # then the process died
-    old = _process(stack).hold(START_CLICK, _start_click_body(stack, "old"))
+    held = _process(stack).keep(START_CLICK, body)  # then the process died
+    old = _process(stack).keep(START_CLICK, _start_click_body(stack, "old"))
     with stack.deps.uow() as uow:  # finished long ago: nothing left to keep it for
         uow.session.execute(
             update(AckedWork)
@@ -198,9 +202,9 @@ def test_a_serving_process_replays_on_its_own_and_forgets_finished_work(stack: S
 def test_rows_another_replay_holds_never_crowd_out_the_rest(stack: Stack) -> None:
     body = _start_click_body(stack, "crowd")
     process = _process(stack)
-    busy = [process.hold(START_CLICK, body) for _ in range(BATCH)]  # older than the last one
+    busy = [process.keep(START_CLICK, body) for _ in range(BATCH)]  # older than the last one
     stack.clock.advance(timedelta(seconds=1))
-    waiting = process.hold(START_CLICK, body)
+    waiting = process.keep(START_CLICK, body)
     stack.clock.advance(STALE * 2)
     with stack.deps.uow() as uow:  # other processes are replaying the older ones right now
         uow.session.execute(
@@ -213,3 +217,37 @@ def test_rows_another_replay_holds_never_crowd_out_the_rest(stack: Stack) -> Non
     assert _process(stack).replay_unfinished() == 1
     assert [w.id for w in stack.rows(AckedWork) if w.done_at is not None] == [waiting]
     assert len(stack.rows(SchedulingRequest)) == 1
+
+
+def test_a_slow_database_never_holds_up_the_ack_and_the_row_still_lands(stack: Stack) -> None:
+    body = _start_click_body(stack, "slow-db")
+    process = _process(stack)
+    ran = threading.Event()
+    with _table_locked(stack):
+        started = time.monotonic()
+        held = process.hold(START_CLICK, body)
+        waited = time.monotonic() - started
+        assert not held.done()  # the insert waits on the lock; the ack does not
+        assert HOLD_WAIT <= waited < HOLD_WAIT + 1.0
+        process.run(ran.set, held)
+        assert ran.wait(5)  # the work goes ahead meanwhile
+    row_id = held.result(timeout=10)
+    assert row_id is not None
+    wait_for(
+        lambda: [w for w in stack.rows(AckedWork) if w.id == row_id and w.done_at],
+        "the row written after the ack, then marked done",
+    )
+
+
+@contextmanager
+def _table_locked(stack: Stack) -> Iterator[None]:
+    """Another transaction holds what an insert into acked_work needs, until the block ends."""
+    with stack.deps.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE acked_work IN EXCLUSIVE MODE"))
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite: the one writer's lock
+        try:
+            yield
+        finally:
+            conn.rollback()
