@@ -28,11 +28,11 @@ from orchestrator.deps import Deps
 from orchestrator.settings import reveal
 
 
-def build_app(deps: Deps, *, socket_mode: bool = False, finish_acked: bool = False) -> App:
+def build_app(deps: Deps, *, socket_mode: bool = False, after_ack: AfterAck | None = None) -> App:
     """The app for HTTP (every request signature-checked) or Socket Mode (no HTTP at all).
 
-    `finish_acked`: replay, on a thread of this process, work another process acked and died
-    before finishing (`bot.after_ack`); the serving processes set it."""
+    `after_ack`: the pool the listeners hand their work to; a serving process passes its own
+    and starts its `keep_replaying` loop, which finishes work a dead process acked."""
     settings = deps.settings
     if not socket_mode and not settings.slack_signing_secret:
         raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
@@ -48,11 +48,9 @@ def build_app(deps: Deps, *, socket_mode: bool = False, finish_acked: bool = Fal
         listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads),
     )
     # Its own threads: work after an ack never holds up the next request's ack.
-    after_ack = AfterAck(deps)
+    after_ack = after_ack or AfterAck(deps)
     schedule.register(app, deps, after_ack)
     start.register(app, deps, after_ack)
-    if finish_acked:
-        after_ack.keep_replaying()
     for listeners in (cards, decisions, home, meeting, picker, review, brief, reply_hints):
         listeners.register(app, deps)
     stranger_replies.register(app, deps)

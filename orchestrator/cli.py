@@ -195,6 +195,7 @@ def _wait_forever(stop: threading.Event) -> None:
 @app.command()
 def web() -> None:
     """Serve Slack over HTTP (/slack/events) and /healthz."""
+    from bot.after_ack import AfterAck
     from bot.app import build_app
     from bot.web import serve
     from orchestrator import jobs
@@ -208,7 +209,11 @@ def web() -> None:
     stop = _stop_on_sigterm()
     deps = bootstrap(settings)
     jobs.install(deps)
-    server = serve(build_app(deps, finish_acked=True), deps, host=settings.host, port=settings.port)
+    after_ack = AfterAck(deps)
+    server = serve(
+        build_app(deps, after_ack=after_ack), deps, host=settings.host, port=settings.port
+    )
+    after_ack.keep_replaying()
     typer.echo(f"listening on http://{settings.host}:{server.server_port}/slack/events")
     if settings.redis_url is None:
         typer.echo("REDIS_URL unset: running the worker and clock in this process")
@@ -220,6 +225,7 @@ def web() -> None:
 @app.command()
 def socket() -> None:
     """Serve Slack over Socket Mode (no public URL needed)."""
+    from bot.after_ack import AfterAck
     from bot.socket import socket_mode_handler
     from orchestrator import jobs
     from orchestrator.bootstrap import bootstrap
@@ -235,7 +241,10 @@ def socket() -> None:
     jobs.install(deps)
     if settings.redis_url is None:
         run_in_background(deps, stop=threading.Event())
-    socket_mode_handler(deps).start()
+    after_ack = AfterAck(deps)
+    handler = socket_mode_handler(deps, after_ack=after_ack)
+    after_ack.keep_replaying()
+    handler.start()
 
 
 @app.command()

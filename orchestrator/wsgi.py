@@ -22,6 +22,7 @@ WORKER_BOOT_ERROR = 3
 
 
 def create_app(settings: Settings | None = None) -> WSGIApp:
+    from bot.after_ack import AfterAck
     from bot.app import build_app
     from bot.web import wsgi_app
     from db.migrate import schema_problem
@@ -43,4 +44,7 @@ def create_app(settings: Settings | None = None) -> WSGIApp:
         # No Redis: this worker process also runs the queue and the clock (a demo or a single
         # box). Several gunicorn workers then each run one; the clock is safe to run twice.
         run_in_background(deps, stop=threading.Event())
-    return wsgi_app(build_app(deps, finish_acked=True), deps)
+    after_ack = AfterAck(deps)
+    app = wsgi_app(build_app(deps, after_ack=after_ack), deps)
+    after_ack.keep_replaying()  # finishes what a dead worker process acknowledged
+    return app

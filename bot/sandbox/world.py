@@ -71,7 +71,7 @@ class World:
         settings = embedded_settings(slack, workdir / "convene.db", secret=secret)
         deps = bootstrap(settings, clock=clock)
         jobs.install(deps)
-        server = serve(build_app(deps, finish_acked=True), deps, host="127.0.0.1", port=0)
+        server = serve(build_app(deps), deps, host="127.0.0.1", port=0)
         seed_calendars(deps.sessions, now=clock.now())
         return cls(deps=deps, slack=slack, clock=clock, server=server, secret=secret)
 
